@@ -1,0 +1,1 @@
+"""The microservice chassis: mechanisms every CIMIS service shares, and no business rule."""

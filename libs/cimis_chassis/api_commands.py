@@ -1,0 +1,63 @@
+"""Runs an API command as one unit of work: idempotency key, change, audit and outbox together."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import Header, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cimis_chassis.auth import Principal
+from cimis_chassis.idempotency import request_fingerprint, run_idempotent
+from cimis_chassis.unit_of_work import Cause, UnitOfWork
+
+if TYPE_CHECKING:
+    from cimis_chassis.service_host import ServiceHost
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Repeat a request safely: the same key and body give the same answer.",
+    ),
+]
+
+
+async def run_command(
+    request: Request,
+    principal: Principal,
+    work: Callable[[UnitOfWork], Awaitable[dict[str, Any]]],
+    *,
+    status: int = 200,
+    idempotency_key: str | None = None,
+    body: Any = None,
+) -> JSONResponse:
+    """Run ``work`` in one transaction and answer with the JSON body it renders.
+
+    The body is rendered inside the transaction so that a replayed Idempotency-Key returns
+    exactly what the first request answered.
+    """
+    host: ServiceHost = request.app.state.host
+    cause = Cause(
+        actor=f"api:{principal.name}",
+        correlation_id=request.state.correlation_id,
+        causation_id=request.state.request_id,
+    )
+
+    async def unit(session: AsyncSession) -> tuple[int, dict[str, Any]]:
+        uow = UnitOfWork(session, host.tables, host.clock, f"cimis/{host.name}", cause)
+        return status, await work(uow)
+
+    code, payload = await run_idempotent(
+        host.db,
+        host.tables,
+        host.clock,
+        principal=principal.name,
+        key=idempotency_key,
+        fingerprint=request_fingerprint(request.method, request.url.path, body),
+        work=unit,
+    )
+    host.relay.wake()
+    return JSONResponse(payload, status_code=code)

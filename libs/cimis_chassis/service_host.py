@@ -1,0 +1,182 @@
+"""The process host every service shares: database, broker, relay, HTTP app, health and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from faststream.kafka import KafkaBroker
+from faststream.specification import AsyncAPI
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+
+from cimis_chassis.auth import KeyStore
+from cimis_chassis.clock import Clock
+from cimis_chassis.database import Database
+from cimis_chassis.kafka import broker_sender, ensure_topics
+from cimis_chassis.logs import correlation_id_var
+from cimis_chassis.metrics import ServiceMetrics
+from cimis_chassis.outbox import OutboxRelay
+from cimis_chassis.problems import install_problem_handlers
+from cimis_chassis.settings import ServiceSettings
+from cimis_chassis.tables import ChassisTables
+
+log = logging.getLogger(__name__)
+
+# A relay that has not finished a round for this long is stuck (not merely idle).
+RELAY_STUCK_AFTER = timedelta(seconds=60)
+
+
+@dataclass
+class ServiceHost:
+    """Everything a service process runs, wired once by the service's bootstrap."""
+
+    name: str
+    settings: ServiceSettings
+    clock: Clock
+    db: Database
+    tables: ChassisTables
+    broker: KafkaBroker
+    metrics: ServiceMetrics
+    topics: dict[str, int]
+    relay: OutboxRelay = field(init=False)
+    background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.relay = OutboxRelay(
+            self.db,
+            self.tables.outbox,
+            self.tables.leases,
+            broker_sender(self.broker),
+            self.clock,
+            self.metrics,
+            batch_size=self.settings.outbox_batch_size,
+            poll_seconds=self.settings.outbox_poll_seconds,
+        )
+
+    async def start(self) -> None:
+        if self.topics:
+            await ensure_topics(self.settings.kafka_bootstrap_servers, self.topics)
+        await self.broker.start()
+        self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-relay"))
+        for job in self.background:
+            self._tasks.append(asyncio.create_task(job(), name=f"{self.name}-{job.__name__}"))
+
+    async def stop(self) -> None:
+        self.relay.stop()
+        for task in self._tasks:
+            if task.get_name().endswith("-relay"):
+                continue
+            task.cancel()
+        # The relay finishes its round so confirmed rows get marked before we disconnect.
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        await self.broker.stop()
+        await self.db.dispose()
+
+    async def readiness(self) -> dict[str, Any]:
+        checks: dict[str, Any] = {}
+        try:
+            await asyncio.wait_for(self.db.ping(), timeout=3)
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"failing: {exc.__class__.__name__}"
+        checks["broker"] = "ok" if await self.broker.ping(timeout=3) else "failing: unreachable"
+        last = self.relay.last_progress_at
+        if last is None or self.clock.now() - last > RELAY_STUCK_AFTER:
+            checks["outbox_relay"] = "failing: no progress"
+        else:
+            checks["outbox_relay"] = "ok"
+        return checks
+
+
+class _RequestContext(BaseHTTPMiddleware):
+    """Correlation ids and RED metrics for every request."""
+
+    def __init__(self, app: Any, metrics: ServiceMetrics) -> None:
+        super().__init__(app)
+        self._metrics = metrics
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        request_id = request.headers.get("x-request-id") or str(uuid.uuid4())
+        correlation_id = request.headers.get("x-correlation-id") or request_id
+        request.state.request_id = request_id
+        request.state.correlation_id = correlation_id
+        token = correlation_id_var.set(correlation_id)
+        started = time.perf_counter()
+        try:
+            response = await call_next(request)
+        finally:
+            correlation_id_var.reset(token)
+        route = request.scope.get("route")
+        template = getattr(route, "path", "unmatched")
+        self._metrics.http_requests.labels(
+            request.method, template, f"{response.status_code // 100}xx"
+        ).inc()
+        self._metrics.http_duration.labels(request.method, template).observe(
+            time.perf_counter() - started
+        )
+        response.headers["x-request-id"] = request_id
+        response.headers["x-correlation-id"] = correlation_id
+        return response
+
+
+def create_http_app(
+    host: ServiceHost, *, title: str, description: str, routers: list[APIRouter]
+) -> FastAPI:
+    """The service's FastAPI app; its lifespan starts and stops the whole host."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await host.start()
+        try:
+            yield
+        finally:
+            await host.stop()
+
+    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    app.state.host = host
+    app.state.key_store = KeyStore(host.settings.require_api_keys_file())
+    install_problem_handlers(app)
+    app.add_middleware(_RequestContext, metrics=host.metrics)
+    for router in routers:
+        app.include_router(router)
+
+    asyncapi = AsyncAPI(host.broker, title=f"{title} events", version="1.0.0")
+
+    @app.get("/health/live", tags=["operations"])
+    async def live() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/health/ready", tags=["operations"])
+    async def ready() -> JSONResponse:
+        checks = await host.readiness()
+        healthy = all(v == "ok" for v in checks.values())
+        return JSONResponse(
+            {"status": "ok" if healthy else "failing", "checks": checks},
+            status_code=200 if healthy else 503,
+        )
+
+    @app.get("/metrics", tags=["operations"], include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(host.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/asyncapi.json", tags=["operations"])
+    async def asyncapi_json() -> Response:
+        return Response(asyncapi.to_specification().to_json(), media_type="application/json")
+
+    @app.get("/asyncapi.yaml", tags=["operations"], include_in_schema=False)
+    async def asyncapi_yaml() -> Response:
+        return Response(asyncapi.to_specification().to_yaml(), media_type="application/yaml")
+
+    return app

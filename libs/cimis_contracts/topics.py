@@ -1,0 +1,20 @@
+"""Kafka topic names: one per producing service, and one dead-letter topic per consumer."""
+
+INTAKE = "cimis.intake.v1"
+BUDGET = "cimis.budget.v1"
+MILESTONES = "cimis.milestones.v1"
+NOTIFY = "cimis.notify.v1"
+
+SERVICE_TOPICS = (INTAKE, BUDGET, MILESTONES, NOTIFY)
+DEFAULT_PARTITIONS = 6
+
+
+def dead_letter_topic(consumer: str) -> str:
+    return f"cimis.{consumer}.dlq"
+
+
+def all_topics(consumers: tuple[str, ...] = ("budget", "milestones", "notify")) -> dict[str, int]:
+    """Every topic the platform uses, with its partition count."""
+    topics = {name: DEFAULT_PARTITIONS for name in SERVICE_TOPICS}
+    topics.update({dead_letter_topic(c): 1 for c in consumers})
+    return topics

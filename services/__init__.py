@@ -1,0 +1,1 @@
+"""The CIMIS services; none of them imports another."""

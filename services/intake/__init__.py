@@ -1,0 +1,1 @@
+"""The intake service: calls, applications, eligibility and teams."""

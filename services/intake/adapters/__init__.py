@@ -1,0 +1,1 @@
+"""Intake's adapters: tables and repositories."""

@@ -1,0 +1,104 @@
+"""Intake's database tables (and, through them, its migrations)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from cimis_chassis.sqltypes import UtcDateTime
+from cimis_chassis.tables import add_chassis_tables
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+chassis = add_chassis_tables(metadata)
+
+calls = Table(
+    "calls",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("title", String(300), nullable=False),
+    Column("districts", JSON, nullable=False),
+    Column("opens_at", UtcDateTime(), nullable=False),
+    Column("closes_at", UtcDateTime(), nullable=False),
+    Column("total_budget_cents", BigInteger, nullable=False),
+    Column("max_team_budget_cents", BigInteger, nullable=False),
+    Column("tranches", JSON, nullable=False),
+    Column("phase_plan", JSON, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+applications = Table(
+    "applications",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("call_id", String(36), ForeignKey("calls.id"), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("name", String(300), nullable=False),
+    Column("contact_email", String(320), nullable=False),
+    Column("district", String(100), nullable=False),
+    Column("employees", Integer, nullable=True),
+    Column("annual_turnover_cents", BigInteger, nullable=True),
+    Column("balance_sheet_total_cents", BigInteger, nullable=True),
+    Column("de_minimis_prior_aid_cents", BigInteger, nullable=True),
+    Column("challenge", Text, nullable=True),
+    Column("expertise", Text, nullable=True),
+    Column("status", String(20), nullable=False),
+    Column("eligibility_reasons", JSON, nullable=False),
+    Column("submitted_at", UtcDateTime(), nullable=False),
+)
+Index("ix_applications_listing", applications.c.call_id, applications.c.submitted_at)
+
+teams = Table(
+    "teams",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("call_id", String(36), ForeignKey("calls.id"), nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("challenge", Text, nullable=False),
+    Column(
+        "company_application_id", String(36), ForeignKey("applications.id"), nullable=False
+    ),
+    Column("agent_id", String(200), nullable=False),
+    Column("budget_cents", BigInteger, nullable=False),
+    Column("input_vat_deductible", Boolean, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("accepted_at", UtcDateTime(), nullable=True),
+    Column("withdrawn_at", UtcDateTime(), nullable=True),
+    Column("withdrawal_reason", Text, nullable=True),
+)
+Index("ix_teams_listing", teams.c.call_id, teams.c.created_at)
+
+team_creatives = Table(
+    "team_creatives",
+    metadata,
+    Column("team_id", String(36), ForeignKey("teams.id"), primary_key=True),
+    Column("application_id", String(36), ForeignKey("applications.id"), primary_key=True),
+    Column("position", Integer, nullable=False),
+)
+
+# The primary key makes "an application is in at most one accepted team" hold even when two
+# acceptances race: the second insert fails instead of both committing.
+accepted_memberships = Table(
+    "accepted_memberships",
+    metadata,
+    Column("application_id", String(36), ForeignKey("applications.id"), primary_key=True),
+    Column("team_id", String(36), ForeignKey("teams.id"), nullable=False),
+)

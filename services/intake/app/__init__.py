@@ -1,0 +1,1 @@
+"""Intake's service layer: one handler per command."""

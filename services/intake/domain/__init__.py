@@ -1,0 +1,1 @@
+"""Intake's business rules, free of I/O."""

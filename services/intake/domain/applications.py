@@ -1,0 +1,67 @@
+"""An application (Antrag) and the rule that decides whether it may be submitted now."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from services.intake.domain.calls import BERLIN, Call
+from services.intake.domain.eligibility import ApplicantFacts, Eligibility, assess
+from services.intake.domain.errors import IntakeRuleViolation
+
+KINDS = ("company", "organisation", "creative")
+
+
+@dataclass(frozen=True)
+class Application:
+    id: str
+    call_id: str
+    name: str
+    contact_email: str
+    facts: ApplicantFacts
+    eligibility: Eligibility
+    submitted_at: datetime
+
+    @property
+    def kind(self) -> str:
+        return self.facts.kind
+
+    @property
+    def status(self) -> str:
+        return "submitted" if self.eligibility.eligible else "ineligible"
+
+
+def submit_application(
+    *,
+    application_id: str,
+    call: Call,
+    name: str,
+    contact_email: str,
+    facts: ApplicantFacts,
+    received_at: datetime,
+) -> Application:
+    """Take in an application at the server's receipt time; ineligible ones are kept with reasons."""
+    state = call.window_state(received_at)
+    if state == "closed":
+        deadline = call.closes_at.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M")
+        raise IntakeRuleViolation(
+            "call-closed", f"The call closed on {deadline} (Europe/Berlin); applications are refused."
+        )
+    if state == "not-open":
+        opens = call.opens_at.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M")
+        raise IntakeRuleViolation(
+            "call-not-open", f"The call opens on {opens} (Europe/Berlin)."
+        )
+    if facts.kind not in KINDS:
+        raise IntakeRuleViolation("invalid-application", f"Unknown applicant kind {facts.kind!r}.")
+    if not name.strip():
+        raise IntakeRuleViolation("invalid-application", "An application needs a name.")
+    return Application(
+        id=application_id,
+        call_id=call.id,
+        name=name.strip(),
+        contact_email=contact_email,
+        facts=facts,
+        eligibility=assess(facts, call),
+        submitted_at=received_at,
+    )

@@ -1,0 +1,149 @@
+"""A call (Aufruf): its window, districts, pot, per-team maximum, tranche and phase plans."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from services.intake.domain.districts import SAXON_DISTRICTS
+from services.intake.domain.errors import IntakeRuleViolation
+
+BERLIN = ZoneInfo("Europe/Berlin")
+MILESTONE_KEYS = ("kickoff", "workshop", "prototype", "test", "final")
+
+
+@dataclass(frozen=True)
+class TrancheRule:
+    milestone: str | None  # None: released on acceptance
+    percent: int
+
+
+@dataclass(frozen=True)
+class PhaseStep:
+    key: str
+    title: str
+    days_after_acceptance: int
+
+
+DEFAULT_TRANCHES: tuple[TrancheRule, ...] = (
+    TrancheRule(None, 40),
+    TrancheRule("prototype", 40),
+    TrancheRule("final", 20),
+)
+
+DEFAULT_PHASE_PLAN: tuple[PhaseStep, ...] = (
+    PhaseStep("kickoff", "Kick-off", 14),
+    PhaseStep("workshop", "Co-Creation-Workshop", 42),
+    PhaseStep("prototype", "Prototyp", 120),
+    PhaseStep("test", "Test mit Nutzerinnen und Nutzern", 150),
+    PhaseStep("final", "Abschlusspräsentation und Blaupause", 180),
+)
+
+
+@dataclass(frozen=True)
+class Call:
+    id: str
+    title: str
+    districts: tuple[str, ...]
+    opens_at: datetime
+    closes_at: datetime
+    total_budget_cents: int
+    max_team_budget_cents: int
+    tranches: tuple[TrancheRule, ...] = DEFAULT_TRANCHES
+    phase_plan: tuple[PhaseStep, ...] = DEFAULT_PHASE_PLAN
+    created_at: datetime | None = field(default=None, compare=False)
+
+    def window_state(self, now: datetime) -> str:
+        """``not-open``, ``open`` or ``closed`` at the server's ``now``."""
+        if now < self.opens_at:
+            return "not-open"
+        if now > self.closes_at:
+            return "closed"
+        return "open"
+
+
+def new_call(
+    *,
+    call_id: str,
+    title: str,
+    districts: list[str],
+    opens_at: datetime,
+    closes_at: datetime,
+    total_budget_cents: int,
+    max_team_budget_cents: int,
+    tranches: list[TrancheRule] | None,
+    phase_plan: list[PhaseStep] | None,
+    now: datetime,
+) -> Call:
+    """Validate a call's terms and fill in the programme's default plans."""
+    if not title.strip():
+        raise IntakeRuleViolation("invalid-call", "A call needs a title.")
+    unknown = sorted(set(districts) - set(SAXON_DISTRICTS))
+    if unknown:
+        raise IntakeRuleViolation(
+            "unknown-district",
+            f"Not a Saxon district or district-free city: {', '.join(unknown)}. "
+            f"Known: {', '.join(SAXON_DISTRICTS)}.",
+        )
+    if not districts:
+        raise IntakeRuleViolation("invalid-call", "A call needs at least one eligible district.")
+    if closes_at <= opens_at:
+        raise IntakeRuleViolation("invalid-call", "The deadline must be after the opening time.")
+    if total_budget_cents <= 0 or max_team_budget_cents <= 0:
+        raise IntakeRuleViolation("invalid-call", "The pot and the per-team maximum must be positive.")
+    if max_team_budget_cents > total_budget_cents:
+        raise IntakeRuleViolation(
+            "invalid-call", "The per-team maximum cannot exceed the call's total budget."
+        )
+    plan = tuple(phase_plan) if phase_plan else DEFAULT_PHASE_PLAN
+    _check_phase_plan(plan)
+    rules = tuple(tranches) if tranches else DEFAULT_TRANCHES
+    _check_tranches(rules, plan)
+    return Call(
+        id=call_id,
+        title=title.strip(),
+        districts=tuple(dict.fromkeys(districts)),
+        opens_at=opens_at,
+        closes_at=closes_at,
+        total_budget_cents=total_budget_cents,
+        max_team_budget_cents=max_team_budget_cents,
+        tranches=rules,
+        phase_plan=plan,
+        created_at=now,
+    )
+
+
+def _check_phase_plan(plan: tuple[PhaseStep, ...]) -> None:
+    keys = [step.key for step in plan]
+    if len(set(keys)) != len(keys):
+        raise IntakeRuleViolation("invalid-phase-plan", "Each milestone may appear once in the plan.")
+    if "final" not in keys:
+        raise IntakeRuleViolation("invalid-phase-plan", "The phase plan must end with 'final'.")
+    days = [step.days_after_acceptance for step in plan]
+    if days != sorted(days) or len(set(days)) != len(days):
+        raise IntakeRuleViolation(
+            "invalid-phase-plan", "Milestones must be due on strictly increasing days."
+        )
+    if plan[-1].key != "final":
+        raise IntakeRuleViolation("invalid-phase-plan", "The phase plan must end with 'final'.")
+
+
+def _check_tranches(rules: tuple[TrancheRule, ...], plan: tuple[PhaseStep, ...]) -> None:
+    if sum(rule.percent for rule in rules) != 100:
+        raise IntakeRuleViolation("invalid-tranches", "Tranche percentages must add up to 100.")
+    triggers = [rule.milestone for rule in rules]
+    if len(set(triggers)) != len(triggers):
+        raise IntakeRuleViolation(
+            "invalid-tranches", "Each tranche needs its own trigger (acceptance or a milestone)."
+        )
+    if None not in triggers:
+        raise IntakeRuleViolation(
+            "invalid-tranches", "One tranche must be released on acceptance (milestone null)."
+        )
+    plan_keys = {step.key for step in plan}
+    missing = sorted(t for t in triggers if t is not None and t not in plan_keys)
+    if missing:
+        raise IntakeRuleViolation(
+            "invalid-tranches", f"Tranches name milestones not in the phase plan: {', '.join(missing)}."
+        )

@@ -1,0 +1,1 @@
+"""Intake's entrypoints: HTTP routes and the process main."""

@@ -1,0 +1,236 @@
+"""Intake's admin API (``/api/v1``): calls, applications and teams."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+
+from cimis_chassis.api_commands import IdempotencyKey, run_command
+from cimis_chassis.auth import READ_ALL, Principal, Role, require
+from cimis_chassis.pagination import Cursor, Limit, decode_cursor, next_cursor
+from cimis_chassis.problems import Problem
+from cimis_chassis.service_host import ServiceHost
+from cimis_chassis.unit_of_work import UnitOfWork
+from services.intake.adapters.repository import IntakeRepository, Page
+from services.intake.app import handlers
+from services.intake.app.commands import (
+    AcceptTeam,
+    OpenCall,
+    ProposeTeam,
+    SubmitApplication,
+    WithdrawTeam,
+)
+from services.intake.domain.calls import PhaseStep, TrancheRule
+from services.intake.domain.eligibility import ApplicantFacts
+from services.intake.entrypoints.schemas import (
+    ApplicationIn,
+    CallIn,
+    TeamIn,
+    WithdrawIn,
+    application_out,
+    call_out,
+    team_out,
+)
+
+router = APIRouter(prefix="/api/v1")
+
+Staff = Annotated[Principal, Depends(require(Role.STAFF))]
+Reader = Annotated[Principal, Depends(require(*READ_ALL))]
+TeamReader = Annotated[Principal, Depends(require(*READ_ALL, Role.AGENT))]
+
+
+def _host(request: Request) -> ServiceHost:
+    return request.app.state.host  # type: ignore[no-any-return]
+
+
+def _page(limit: int, cursor: str | None) -> Page:
+    return Page(after=decode_cursor(cursor) if cursor else None, limit=limit)
+
+
+@router.post("/calls", status_code=201, tags=["calls"])
+async def open_call(
+    body: CallIn, request: Request, principal: Staff, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    cmd = OpenCall(
+        title=body.title,
+        districts=body.districts,
+        opens_at=body.opens_at,
+        closes_at=body.closes_at,
+        total_budget_cents=body.total_budget,
+        max_team_budget_cents=body.max_team_budget,
+        tranches=[TrancheRule(t.milestone, t.percent) for t in body.tranches]
+        if body.tranches
+        else None,
+        phase_plan=[PhaseStep(p.key, p.title, p.days_after_acceptance) for p in body.phase_plan]
+        if body.phase_plan
+        else None,
+    )
+
+    async def work(uow: UnitOfWork) -> dict[str, Any]:
+        return call_out(await handlers.open_call(uow, cmd), uow.clock.now())
+
+    return await run_command(
+        request, principal, work, status=201, idempotency_key=idempotency_key,
+        body=body.model_dump(mode="json"),
+    )
+
+
+@router.get("/calls", tags=["calls"])
+async def list_calls(
+    request: Request, _: TeamReader, limit: Limit = 50, cursor: Cursor = None
+) -> dict[str, Any]:
+    host = _host(request)
+    async with host.db.sessions() as session:
+        items = await IntakeRepository(session).list_calls(_page(limit, cursor))
+    now = host.clock.now()
+    return {
+        "items": [call_out(c, now) for c in items],
+        "next_cursor": next_cursor(items, limit, lambda c: (c.created_at, c.id)),  # type: ignore[arg-type, return-value]
+    }
+
+
+@router.get("/calls/{call_id}", tags=["calls"])
+async def get_call(call_id: str, request: Request, _: TeamReader) -> dict[str, Any]:
+    host = _host(request)
+    async with host.db.sessions() as session:
+        call = await IntakeRepository(session).get_call(call_id)
+    if call is None:
+        raise Problem(404, "not-found", f"call {call_id} does not exist")
+    return call_out(call, host.clock.now())
+
+
+@router.post("/applications", status_code=201, tags=["applications"])
+async def submit_application(
+    body: ApplicationIn,
+    request: Request,
+    principal: Staff,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    cmd = SubmitApplication(
+        call_id=body.call_id,
+        name=body.name,
+        contact_email=body.contact_email,
+        facts=ApplicantFacts(
+            kind=body.kind,
+            district=body.district,
+            employees=body.employees,
+            annual_turnover_cents=body.annual_turnover,
+            balance_sheet_total_cents=body.balance_sheet_total,
+            de_minimis_prior_aid_cents=body.de_minimis_prior_aid,
+            challenge=body.challenge,
+            expertise=body.expertise,
+        ),
+    )
+
+    async def work(uow: UnitOfWork) -> dict[str, Any]:
+        return application_out(await handlers.submit(uow, cmd))
+
+    return await run_command(
+        request, principal, work, status=201, idempotency_key=idempotency_key,
+        body=body.model_dump(mode="json"),
+    )
+
+
+@router.get("/applications", tags=["applications"])
+async def list_applications(
+    request: Request,
+    _: Reader,
+    call_id: str | None = None,
+    status: Annotated[Literal["submitted", "ineligible"] | None, Query()] = None,
+    kind: Annotated[Literal["company", "organisation", "creative"] | None, Query()] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    async with _host(request).db.sessions() as session:
+        items = await IntakeRepository(session).list_applications(
+            _page(limit, cursor), call_id=call_id, status=status, kind=kind
+        )
+    return {
+        "items": [application_out(a) for a in items],
+        "next_cursor": next_cursor(items, limit, lambda a: (a.submitted_at, a.id)),
+    }
+
+
+@router.get("/applications/{application_id}", tags=["applications"])
+async def get_application(application_id: str, request: Request, _: Reader) -> dict[str, Any]:
+    async with _host(request).db.sessions() as session:
+        found = await IntakeRepository(session).get_applications([application_id])
+    if application_id not in found:
+        raise Problem(404, "not-found", f"application {application_id} does not exist")
+    return application_out(found[application_id])
+
+
+@router.post("/teams", status_code=201, tags=["teams"])
+async def propose_team(
+    body: TeamIn, request: Request, principal: Staff, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    cmd = ProposeTeam(
+        call_id=body.call_id,
+        title=body.title,
+        challenge=body.challenge,
+        company_application_id=body.company_application_id,
+        creative_application_ids=body.creative_application_ids,
+        agent_id=body.agent_id,
+        budget_cents=body.budget,
+        input_vat_deductible=body.input_vat_deductible,
+    )
+
+    async def work(uow: UnitOfWork) -> dict[str, Any]:
+        return team_out(await handlers.propose_team(uow, cmd))
+
+    return await run_command(
+        request, principal, work, status=201, idempotency_key=idempotency_key,
+        body=body.model_dump(mode="json"),
+    )
+
+
+@router.post("/teams/{team_id}/accept", tags=["teams"])
+async def accept_team(team_id: str, request: Request, principal: Staff) -> JSONResponse:
+    async def work(uow: UnitOfWork) -> dict[str, Any]:
+        return team_out(await handlers.accept_team(uow, AcceptTeam(team_id)))
+
+    return await run_command(request, principal, work)
+
+
+@router.post("/teams/{team_id}/withdraw", tags=["teams"])
+async def withdraw_team(
+    team_id: str, body: WithdrawIn, request: Request, principal: Staff
+) -> JSONResponse:
+    async def work(uow: UnitOfWork) -> dict[str, Any]:
+        return team_out(await handlers.withdraw_team(uow, WithdrawTeam(team_id, body.reason)))
+
+    return await run_command(request, principal, work)
+
+
+@router.get("/teams/{team_id}", tags=["teams"])
+async def get_team(team_id: str, request: Request, principal: TeamReader) -> dict[str, Any]:
+    async with _host(request).db.sessions() as session:
+        team = await IntakeRepository(session).get_team(team_id)
+    if team is None:
+        raise Problem(404, "not-found", f"team {team_id} does not exist")
+    if principal.is_agent and team.agent_id != principal.name:
+        raise Problem(403, "forbidden", "Agents may only see the teams they coach.")
+    return team_out(team)
+
+
+@router.get("/teams", tags=["teams"])
+async def list_teams(
+    request: Request,
+    principal: TeamReader,
+    call_id: str | None = None,
+    status: Annotated[Literal["proposed", "accepted", "withdrawn"] | None, Query()] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    # An agent's list is always narrowed to their own teams, whatever filters they send.
+    agent_id = principal.name if principal.is_agent else None
+    async with _host(request).db.sessions() as session:
+        items = await IntakeRepository(session).list_teams(
+            _page(limit, cursor), call_id=call_id, status=status, agent_id=agent_id
+        )
+    return {
+        "items": [team_out(t) for t in items],
+        "next_cursor": next_cursor(items, limit, lambda t: (t.created_at, t.id)),
+    }

@@ -1,0 +1,161 @@
+"""Intake's HTTP request and response bodies; money as EUR strings, times as RFC 3339."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+
+from cimis_chassis.money import NonNegativeEurCents, PositiveEurCents, format_eur
+from services.intake.domain.applications import Application
+from services.intake.domain.calls import BERLIN, Call
+from services.intake.domain.teams import Team
+
+MilestoneKey = Literal["kickoff", "workshop", "prototype", "test", "final"]
+
+
+def _berlin(value: Any, *, end_of_day: bool) -> Any:
+    """Deadlines are Europe/Berlin: a bare date means that whole day, a naive time is local."""
+    if isinstance(value, str) and len(value) == 10:
+        day = date.fromisoformat(value)
+        if end_of_day:
+            return datetime.combine(day, time.max, BERLIN)
+        return datetime.combine(day, time.min, BERLIN)
+    if isinstance(value, str):
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=BERLIN)
+    return value
+
+
+OpeningTime = Annotated[AwareDatetime, BeforeValidator(lambda v: _berlin(v, end_of_day=False))]
+Deadline = Annotated[AwareDatetime, BeforeValidator(lambda v: _berlin(v, end_of_day=True))]
+Text = Annotated[str, Field(min_length=1, max_length=300)]
+LongText = Annotated[str, Field(max_length=10_000)]
+Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TrancheIn(Strict):
+    milestone: MilestoneKey | None
+    percent: int = Field(gt=0, le=100)
+
+
+class PhaseIn(Strict):
+    key: MilestoneKey
+    title: Text
+    days_after_acceptance: int = Field(gt=0, le=3650)
+
+
+class CallIn(Strict):
+    title: Text
+    districts: list[str] = Field(min_length=1, max_length=20)
+    opens_at: OpeningTime
+    closes_at: Deadline
+    total_budget: PositiveEurCents
+    max_team_budget: PositiveEurCents
+    tranches: list[TrancheIn] | None = Field(default=None, min_length=1, max_length=5)
+    phase_plan: list[PhaseIn] | None = Field(default=None, min_length=1, max_length=5)
+
+
+class ApplicationIn(Strict):
+    call_id: str
+    kind: Literal["company", "organisation", "creative"]
+    name: Text
+    contact_email: Email
+    district: Text
+    employees: int | None = Field(default=None, ge=0, le=10_000_000)
+    annual_turnover: NonNegativeEurCents | None = None
+    balance_sheet_total: NonNegativeEurCents | None = None
+    de_minimis_prior_aid: NonNegativeEurCents | None = None
+    challenge: LongText | None = None
+    expertise: LongText | None = None
+
+
+class TeamIn(Strict):
+    call_id: str
+    title: Text
+    challenge: LongText
+    company_application_id: str
+    creative_application_ids: list[str] = Field(min_length=1, max_length=20)
+    agent_id: Text
+    budget: PositiveEurCents
+    input_vat_deductible: bool = False
+
+
+class WithdrawIn(Strict):
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+def _ts(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+
+
+def call_out(call: Call, now: datetime) -> dict[str, Any]:
+    return {
+        "id": call.id,
+        "title": call.title,
+        "districts": list(call.districts),
+        "opens_at": _ts(call.opens_at),
+        "closes_at": _ts(call.closes_at),
+        "closes_at_local": call.closes_at.astimezone(BERLIN).isoformat(),
+        "state": call.window_state(now),
+        "total_budget": format_eur(call.total_budget_cents),
+        "max_team_budget": format_eur(call.max_team_budget_cents),
+        "tranches": [{"milestone": t.milestone, "percent": t.percent} for t in call.tranches],
+        "phase_plan": [
+            {"key": s.key, "title": s.title, "days_after_acceptance": s.days_after_acceptance}
+            for s in call.phase_plan
+        ],
+        "created_at": _ts(call.created_at),
+    }
+
+
+def _eur(cents: int | None) -> str | None:
+    return None if cents is None else format_eur(cents)
+
+
+def application_out(app: Application) -> dict[str, Any]:
+    f = app.facts
+    return {
+        "id": app.id,
+        "call_id": app.call_id,
+        "kind": f.kind,
+        "name": app.name,
+        "contact_email": app.contact_email,
+        "district": f.district,
+        "employees": f.employees,
+        "annual_turnover": _eur(f.annual_turnover_cents),
+        "balance_sheet_total": _eur(f.balance_sheet_total_cents),
+        "de_minimis_prior_aid": _eur(f.de_minimis_prior_aid_cents),
+        "challenge": f.challenge,
+        "expertise": f.expertise,
+        "status": app.status,
+        "eligibility": {
+            "eligible": app.eligibility.eligible,
+            "reasons": [{"code": r.code, "message": r.message} for r in app.eligibility.reasons],
+        },
+        "submitted_at": _ts(app.submitted_at),
+    }
+
+
+def team_out(team: Team) -> dict[str, Any]:
+    return {
+        "id": team.id,
+        "call_id": team.call_id,
+        "title": team.title,
+        "challenge": team.challenge,
+        "company_application_id": team.company_application_id,
+        "creative_application_ids": list(team.creative_application_ids),
+        "agent_id": team.agent_id,
+        "budget": format_eur(team.budget_cents),
+        "input_vat_deductible": team.input_vat_deductible,
+        "status": team.status,
+        "created_at": _ts(team.created_at),
+        "accepted_at": _ts(team.accepted_at),
+        "withdrawn_at": _ts(team.withdrawn_at),
+        "withdrawal_reason": team.withdrawal_reason,
+    }

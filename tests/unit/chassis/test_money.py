@@ -1,0 +1,54 @@
+"""EUR decimal strings in, integer cents in code; numbers and odd formats are refused."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import BaseModel, ValidationError
+
+from cimis_chassis.money import EurCents, MoneyFormatError, PositiveEurCents, format_eur, parse_eur
+
+
+class Body(BaseModel):
+    amount: PositiveEurCents
+
+
+@pytest.mark.parametrize(
+    ("text", "cents"),
+    [("12500.00", 1_250_000), ("0.5", 50), ("7", 700), ("0.05", 5), ("-3.10", -310)],
+)
+def test_parses_decimal_strings(text: str, cents: int) -> None:
+    assert parse_eur(text) == cents
+
+
+@pytest.mark.parametrize("text", ["1,50", "1.505", "1e3", "", "EUR 5", "1 000.00", ".5"])
+def test_refuses_other_formats(text: str) -> None:
+    with pytest.raises(MoneyFormatError):
+        parse_eur(text)
+
+
+@given(st.integers(min_value=-(10**14) + 1, max_value=10**14 - 1))
+def test_format_and_parse_round_trip(cents: int) -> None:
+    assert parse_eur(format_eur(cents)) == cents
+
+
+def test_a_json_number_is_refused_with_a_clear_message() -> None:
+    with pytest.raises(ValidationError, match="decimal string"):
+        Body.model_validate_json('{"amount": 12500.0}')
+
+
+def test_serialises_back_to_a_string() -> None:
+    assert Body(amount="12.5").model_dump(mode="json") == {"amount": "12.50"}  # type: ignore[arg-type]
+
+
+def test_positive_amounts_only() -> None:
+    with pytest.raises(ValidationError):
+        Body(amount="0.00")  # type: ignore[arg-type]
+
+
+def test_type_alias_is_an_int_in_code() -> None:
+    class Any_(BaseModel):
+        value: EurCents
+
+    assert Any_(value="-1.00").value == -100  # type: ignore[arg-type]
