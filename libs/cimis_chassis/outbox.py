@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cimis_chassis.clock import Clock
 from cimis_chassis.database import Database
 from cimis_chassis.envelope import CloudEvent, make_event
+from cimis_chassis.faults import crash_point
 from cimis_chassis.leases import acquire_lease, release_lease
 from cimis_chassis.metrics import ServiceMetrics
 
@@ -171,12 +172,15 @@ class OutboxRelay:
         # batches them, which is many times faster than one round trip per record.
         futures = []
         for row in rows:
+            crash_point("outbox.before_publish", row.event_type)
             headers = {"content-type": "application/cloudevents+json", "ce_type": row.event_type}
             futures.append(
                 await self._send(row.topic, row.key.encode(), row.payload.encode(), headers)
             )
         outcomes = await asyncio.gather(*futures, return_exceptions=True)
         confirmed, first_error = self._confirmed_in_order(rows, outcomes)
+        for row in rows:
+            crash_point("outbox.after_publish", row.event_type)
         if confirmed:
             async with self._db.transaction() as session:
                 await session.execute(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from services.intake.domain.districts import SAXON_DISTRICTS
@@ -104,8 +104,8 @@ def new_call(
         id=call_id,
         title=title.strip(),
         districts=tuple(dict.fromkeys(districts)),
-        opens_at=opens_at,
-        closes_at=closes_at,
+        opens_at=opens_at.astimezone(UTC),
+        closes_at=closes_at.astimezone(UTC),
         total_budget_cents=total_budget_cents,
         max_team_budget_cents=max_team_budget_cents,
         tranches=rules,

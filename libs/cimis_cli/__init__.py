@@ -1,0 +1,1 @@
+"""The ``cimis`` command: API keys, local Kafka, topics and running the platform."""

@@ -1,0 +1,32 @@
+"""The services of the platform, their default ports and how to start one."""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    port: int
+
+    @property
+    def module(self) -> str:
+        return f"services.{self.name}.entrypoints.main"
+
+    def exists(self) -> bool:
+        return importlib.util.find_spec(self.module) is not None
+
+
+SERVICES = (
+    ServiceSpec("intake", 8001),
+    ServiceSpec("budget", 8002),
+    ServiceSpec("milestones", 8003),
+    ServiceSpec("notify", 8004),
+)
+
+
+def available_services() -> list[ServiceSpec]:
+    """The services this checkout has (they arrive one issue at a time)."""
+    return [s for s in SERVICES if s.exists()]

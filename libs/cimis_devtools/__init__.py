@@ -1,0 +1,1 @@
+"""Local development and test infrastructure: a Kafka broker and a PostgreSQL server."""

@@ -1,0 +1,90 @@
+"""`cimis kafka ...` commands: fetch jars, start/stop/inspect a detached local Kafka broker."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cimis_devtools.kafka_local import (
+    KAFKA_VERSION,
+    KafkaSetupError,
+    KafkaStartError,
+    daemon_status,
+    fetch_jars,
+    kafka_cache_dir,
+    start_daemon,
+    stop_daemon,
+)
+
+kafka_app = typer.Typer(
+    help=f"Local single-node Apache Kafka {KAFKA_VERSION} broker (KRaft, no Docker).",
+    no_args_is_help=True,
+)
+
+StateDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--state-dir",
+        help="Broker data, logs, pid and port files. Default: ./var/kafka.",
+        file_okay=False,
+    ),
+]
+
+
+@kafka_app.command()
+def fetch() -> None:
+    """Download the broker jars from Maven Central into the cache (needs `mvn`)."""
+    try:
+        libs = fetch_jars()
+    except KafkaSetupError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"Kafka {KAFKA_VERSION} jars ready in {libs} (cache root {kafka_cache_dir()})")
+
+
+@kafka_app.command()
+def start(
+    state_dir: StateDirOption = None,
+    port: Annotated[
+        int | None,
+        typer.Option(help="Client port. Default: $CIMIS_KAFKA_PORT or 9092."),
+    ] = None,
+    controller_port: Annotated[
+        int | None,
+        typer.Option(help="KRaft controller port. Default: $CIMIS_KAFKA_CONTROLLER_PORT or 9093."),
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the broker.")] = 60.0,
+) -> None:
+    """Start the broker in the background; does nothing if it already runs."""
+    before = daemon_status(state_dir)
+    try:
+        status = start_daemon(
+            state_dir, port=port, controller_port=controller_port, timeout=timeout
+        )
+    except (KafkaSetupError, KafkaStartError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    verb = "already running" if before.running else "started"
+    typer.echo(f"Kafka {verb}: {status.bootstrap_servers} (pid {status.pid}, {status.state_dir})")
+
+
+@kafka_app.command()
+def stop(state_dir: StateDirOption = None) -> None:
+    """Stop the background broker (controlled shutdown, SIGKILL after 20 s)."""
+    if stop_daemon(state_dir):
+        typer.echo("Kafka stopped")
+    else:
+        typer.echo("Kafka was not running")
+
+
+@kafka_app.command()
+def status(state_dir: StateDirOption = None) -> None:
+    """Show whether the background broker runs; exit code 1 if it does not."""
+    current = daemon_status(state_dir)
+    if current.running:
+        typer.echo(
+            f"Kafka running: {current.bootstrap_servers} (pid {current.pid}, {current.state_dir})"
+        )
+        return
+    typer.echo(f"Kafka not running ({current.state_dir})")
+    raise typer.Exit(1)
