@@ -22,7 +22,7 @@ async def record_audit(
     after: dict[str, Any] | None,
     correlation_id: str | None,
 ) -> None:
-    """Append one audit entry; ``actor`` is an API principal or ``event:<id>`` of a causing event."""
+    """Append one audit entry; ``actor`` is ``api:<principal>`` or ``event:<id>``."""
     await session.execute(
         insert(audit_log).values(
             occurred_at=at,

@@ -19,7 +19,7 @@ from fastapi import Request
 
 from cimis_chassis.problems import Problem
 
-TOKEN_PREFIX = "cimis"
+TOKEN_PREFIX = "cimis"  # noqa: S105 - a public prefix, not a secret
 
 
 class Role(StrEnum):
@@ -81,7 +81,7 @@ def create_key(path: Path, *, role: Role, principal: str) -> str:
 def _read(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {"keys": []}
-    data = json.loads(path.read_text() or "{}")
+    data: dict[str, Any] = json.loads(path.read_text() or "{}")
     data.setdefault("keys", [])
     return data
 

@@ -46,8 +46,9 @@ async def run_idempotent(
             if key is not None:
                 stored = (
                     await session.execute(
-                        select(table.c.request_hash, table.c.status_code, table.c.response_body)
-                        .where(and_(table.c.principal == principal, table.c.key == key))
+                        select(
+                            table.c.request_hash, table.c.status_code, table.c.response_body
+                        ).where(and_(table.c.principal == principal, table.c.key == key))
                     )
                 ).first()
                 if stored is not None:

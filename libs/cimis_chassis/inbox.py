@@ -1,4 +1,4 @@
-"""The inbox: an idempotent consumer records each event id in the same transaction as its effects."""
+"""The inbox: a consumer records each event id in the same transaction as its effects."""
 
 from __future__ import annotations
 
@@ -32,7 +32,9 @@ async def claim_event(
     }
     dialect = session.bind.dialect.name
     stmt = (
-        pg_insert(inbox).values(values) if dialect == "postgresql" else sqlite_insert(inbox).values(values)
+        pg_insert(inbox).values(values)
+        if dialect == "postgresql"
+        else sqlite_insert(inbox).values(values)
     ).on_conflict_do_nothing()
     result = await session.execute(stmt)
     return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import TopicAlreadyExistsError, for_code
 from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from prometheus_client import CollectorRegistry
@@ -46,28 +47,69 @@ def broker_sender(broker: KafkaBroker) -> Any:
 
 
 async def ensure_topics(
-    bootstrap_servers: str, topics: dict[str, int], *, replication: int = 1, timeout: float = 30
+    bootstrap: str,
+    topics: Mapping[str, int],
+    replication: int = 1,
+    *,
+    wait_seconds: float = 30.0,
+    topic_configs: Mapping[str, str] | None = None,
 ) -> None:
-    """Create missing topics with their partition counts; existing ones are left alone."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=10_000)
-    await admin.start()
+    """Create the topics ({name: partitions}) that don't exist; wait until metadata shows all.
+
+    Topics that already exist are left alone, even if their partition count differs (a
+    warning is logged when it is lower than asked for).
+    """
+    if not topics:
+        return
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="cimis-ensure-topics")
     try:
-        existing = set(await admin.list_topics())
-        missing = [
-            NewTopic(name, num_partitions=n, replication_factor=replication)
-            for name, n in topics.items()
-            if name not in existing
-        ]
-        if missing:
-            try:
-                await admin.create_topics(missing, timeout_ms=int(timeout * 1000))
-            except TopicAlreadyExistsError:
-                pass
-            log.info("created topics %s", ", ".join(t.name for t in missing))
-        deadline = asyncio.get_running_loop().time() + timeout
-        while set(topics) - set(await admin.list_topics()):
-            if asyncio.get_running_loop().time() > deadline:
-                raise TimeoutError(f"topics not visible after {timeout}s: {sorted(topics)}")
-            await asyncio.sleep(0.2)
+        async with asyncio.timeout(wait_seconds):
+            await admin.start()
+            existing = set(await admin.list_topics())
+            missing = [name for name in topics if name not in existing]
+            if missing:
+                new_topics = [
+                    NewTopic(
+                        name, topics[name], replication, topic_configs=dict(topic_configs or {})
+                    )
+                    for name in missing
+                ]
+                response = await admin.create_topics(new_topics)
+                for entry in response.to_object()["topic_errors"]:
+                    code = entry["error_code"]
+                    # Losing a creation race to another process is the expected idempotent case.
+                    if code in (0, TopicAlreadyExistsError.errno):
+                        continue
+                    detail = entry.get("error_message") or ""
+                    raise for_code(code)(f"creating topic {entry['topic']!r}: {detail}")
+            await _wait_for_topics(admin, topics, created=set(missing))
     finally:
         await admin.close()
+
+
+async def _wait_for_topics(
+    admin: AIOKafkaAdminClient, topics: Mapping[str, int], created: set[str]
+) -> None:
+    warned: set[str] = set()
+    while True:
+        # describe_topics() without names lists everything; naming topics would let a broker
+        # with auto.create.topics.enable create them behind our back.
+        described = {t["topic"]: t for t in await admin.describe_topics()}
+        pending = []
+        for name, partitions in topics.items():
+            info = described.get(name)
+            if info is None or info["error_code"] != 0 or not info["partitions"]:
+                pending.append(name)
+                continue
+            have = len(info["partitions"])
+            leaderless = any(p["leader"] < 0 for p in info["partitions"])
+            if leaderless or (name in created and have != partitions):
+                pending.append(name)
+            elif have < partitions and name not in warned:
+                warned.add(name)
+                log.warning(
+                    "topic %r already exists with %d < %d partitions", name, have, partitions
+                )
+        if not pending:
+            return
+        await asyncio.sleep(0.1)

@@ -15,9 +15,10 @@ def alembic_config(script_location: Path, database_url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(script_location))
     # ConfigParser interpolation would choke on a '%' in a password.
-    config.set_main_option("sqlalchemy.url", sync_url(database_url).render_as_string(
-        hide_password=False
-    ).replace("%", "%%"))
+    config.set_main_option(
+        "sqlalchemy.url",
+        sync_url(database_url).render_as_string(hide_password=False).replace("%", "%%"),
+    )
     return config
 
 

@@ -21,7 +21,7 @@ def parse_eur(text: str) -> int:
     At most two decimal places; no thousands separators, exponents or floats.
     """
     if not isinstance(text, str):
-        raise MoneyFormatError("money must be a decimal string such as \"12500.00\", not a number")
+        raise MoneyFormatError('money must be a decimal string such as "12500.00", not a number')
     match = _EUR_PATTERN.match(text.strip())
     if match is None:
         raise MoneyFormatError(
@@ -33,7 +33,7 @@ def parse_eur(text: str) -> int:
 
 
 def format_eur(cents: int) -> str:
-    """Format integer cents as a EUR decimal string with two places (``125000`` -> ``"1250.00"``)."""
+    """Format integer cents as a EUR string with two places (``125000`` -> ``"1250.00"``)."""
     sign = "-" if cents < 0 else ""
     euros, rest = divmod(abs(cents), 100)
     return f"{sign}{euros}.{rest:02d}"
@@ -41,7 +41,7 @@ def format_eur(cents: int) -> str:
 
 def _eur_to_cents(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, str):
-        raise MoneyFormatError("money must be a decimal string such as \"12500.00\", not a number")
+        raise MoneyFormatError('money must be a decimal string such as "12500.00", not a number')
     return parse_eur(value)
 
 
@@ -49,9 +49,7 @@ EurCents = Annotated[
     int,
     BeforeValidator(_eur_to_cents),
     PlainSerializer(format_eur, return_type=str),
-    WithJsonSchema(
-        {"type": "string", "pattern": r"^-?\d+(\.\d{1,2})?$", "examples": ["12500.00"]}
-    ),
+    WithJsonSchema({"type": "string", "pattern": r"^-?\d+(\.\d{1,2})?$", "examples": ["12500.00"]}),
 ]
 """A pydantic field type: EUR decimal string on the wire, integer cents in code."""
 

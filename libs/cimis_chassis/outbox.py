@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import uuid
@@ -127,9 +128,7 @@ class OutboxRelay:
                 await self._pause(min(self._poll_seconds * 2**failures, 5.0))
         finally:
             try:
-                await release_lease(
-                    self._db, self._leases, name=self.LEASE, holder=self._holder
-                )
+                await release_lease(self._db, self._leases, name=self.LEASE, holder=self._holder)
             except Exception:
                 log.warning("could not release the outbox lease", exc_info=True)
 
@@ -138,10 +137,8 @@ class OutboxRelay:
         self._wakeup.set()
 
     async def _pause(self, seconds: float) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wakeup.wait(), timeout=seconds)
-        except TimeoutError:
-            pass
         self._wakeup.clear()
 
     async def _hold_lease(self) -> bool:
@@ -222,9 +219,7 @@ class OutboxRelay:
         async with self._db.sessions() as session:
             count, oldest = (
                 await session.execute(
-                    select(func.count(), func.min(o.c.created_at)).where(
-                        o.c.published_at.is_(None)
-                    )
+                    select(func.count(), func.min(o.c.created_at)).where(o.c.published_at.is_(None))
                 )
             ).one()
         self._metrics.outbox_pending.set(count)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Annotated, TypeVar
 
 from fastapi import Query
@@ -32,7 +32,9 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise Problem(400, "invalid-cursor", "The cursor is not one this API issued.") from exc
 
 
-def next_cursor(items: Sequence[T], limit: int, key: Callable[[T], tuple[datetime, str]]) -> str | None:
+def next_cursor(
+    items: Sequence[T], limit: int, key: Callable[[T], tuple[datetime, str]]
+) -> str | None:
     """The cursor of the page after ``items``, or None when this page was the last."""
     if len(items) < limit:
         return None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -36,9 +35,9 @@ def keys_create(
 
 @app.command()
 def run(
-    var_dir: Annotated[Path, typer.Option(help="State: Kafka data, SQLite files, logs")] = Path(
-        os.environ.get("VAR_DIR", "var")
-    ),
+    var_dir: Annotated[
+        Path, typer.Option(envvar="VAR_DIR", help="State: Kafka data, SQLite files, logs")
+    ] = Path("var"),
 ) -> None:
     """Run Kafka and every service locally until Ctrl-C."""
     from cimis_cli.runner import run_platform
@@ -58,6 +57,29 @@ def create_topics(
 
     asyncio.run(ensure_topics(bootstrap, all_topics()))
     typer.echo("topics ready: " + ", ".join(sorted(all_topics())))
+
+
+dlq_app = typer.Typer(help="Dead-lettered events.", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    consumer: Annotated[str, typer.Argument(help="The consuming service, e.g. budget")],
+    bootstrap: Annotated[str, typer.Option(envvar="KAFKA_BOOTSTRAP_SERVERS")] = "127.0.0.1:9092",
+    limit: Annotated[int | None, typer.Option(help="Replay at most this many")] = None,
+    dry_run: Annotated[bool, typer.Option(help="Only list what would be replayed")] = False,
+) -> None:
+    """Send parked records back to their original topics (consumers are idempotent)."""
+    import asyncio
+
+    from cimis_chassis.dead_letters import replay_dead_letters
+
+    replayed = asyncio.run(replay_dead_letters(bootstrap, consumer, limit=limit, dry_run=dry_run))
+    for item in replayed:
+        typer.echo(f"{item['to']}  (dead-letter offset {item['offset']})  {item['error']}")
+    verb = "would replay" if dry_run else "replayed"
+    typer.echo(f"{verb} {len(replayed)} record(s) from cimis.{consumer}.dlq")
 
 
 def main() -> None:

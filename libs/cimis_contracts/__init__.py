@@ -1,1 +1,1 @@
-"""Versioned event contracts shared by the CIMIS services: the only thing they share besides the chassis."""
+"""Versioned event contracts: what the CIMIS services share besides the chassis."""

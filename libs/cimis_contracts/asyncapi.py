@@ -24,12 +24,15 @@ class _EnvelopeBase(BaseModel):
 def envelope_model(data_model: type[EventData]) -> type[BaseModel]:
     """The CloudEvents envelope of one event type, as a pydantic model for documentation."""
     name = data_model.__name__.removesuffix("V1").removesuffix("V2") + "Event"
+    fields: dict[str, Any] = {
+        "type": (Literal[data_model.TYPE], ...),
+        "data": (data_model, ...),
+    }
     return create_model(
         name,
         __base__=_EnvelopeBase,
         __doc__=f"CloudEvents envelope of {data_model.TYPE}",
-        type=(Literal[data_model.TYPE], ...),  # type: ignore[valid-type]
-        data=(data_model, ...),
+        **fields,
     )
 
 

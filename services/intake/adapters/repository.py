@@ -48,7 +48,11 @@ class IntakeRepository:
                 max_team_budget_cents=call.max_team_budget_cents,
                 tranches=[{"milestone": t.milestone, "percent": t.percent} for t in call.tranches],
                 phase_plan=[
-                    {"key": s.key, "title": s.title, "days_after_acceptance": s.days_after_acceptance}
+                    {
+                        "key": s.key,
+                        "title": s.title,
+                        "days_after_acceptance": s.days_after_acceptance,
+                    }
                     for s in call.phase_plan
                 ],
                 created_at=call.created_at,

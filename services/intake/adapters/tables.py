@@ -72,9 +72,7 @@ teams = Table(
     Column("call_id", String(36), ForeignKey("calls.id"), nullable=False),
     Column("title", String(300), nullable=False),
     Column("challenge", Text, nullable=False),
-    Column(
-        "company_application_id", String(36), ForeignKey("applications.id"), nullable=False
-    ),
+    Column("company_application_id", String(36), ForeignKey("applications.id"), nullable=False),
     Column("agent_id", String(200), nullable=False),
     Column("budget_cents", BigInteger, nullable=False),
     Column("input_vat_deductible", Boolean, nullable=False),

@@ -9,9 +9,13 @@ from typing import Any
 from cimis_chassis.unit_of_work import UnitOfWork
 from cimis_contracts.intake import (
     CallOpenedV1,
-    PhaseStep as PhaseStepContract,
     TeamAcceptedV1,
     TeamWithdrawnV1,
+)
+from cimis_contracts.intake import (
+    PhaseStep as PhaseStepContract,
+)
+from cimis_contracts.intake import (
     TrancheRule as TrancheRuleContract,
 )
 from services.intake.adapters.repository import IntakeRepository
@@ -69,12 +73,11 @@ async def open_call(uow: UnitOfWork, cmd: OpenCall) -> Call:
             total_budget_cents=call.total_budget_cents,
             max_team_budget_cents=call.max_team_budget_cents,
             tranches=[
-                TrancheRuleContract(milestone=t.milestone, percent=t.percent)  # type: ignore[arg-type]
-                for t in call.tranches
+                TrancheRuleContract(milestone=t.milestone, percent=t.percent) for t in call.tranches
             ],
             phase_plan=[
                 PhaseStepContract(
-                    key=s.key,  # type: ignore[arg-type]
+                    key=s.key,
                     title=s.title,
                     days_after_acceptance=s.days_after_acceptance,
                 )
@@ -183,7 +186,8 @@ async def withdraw_team(uow: UnitOfWork, cmd: WithdrawTeam) -> Team:
     await uow.audit(
         "team.withdrawn", "team", team.id, before=_snapshot(team), after=_snapshot(withdrawn)
     )
-    assert withdrawn.withdrawn_at is not None and withdrawn.withdrawal_reason is not None
+    assert withdrawn.withdrawn_at is not None
+    assert withdrawn.withdrawal_reason is not None
     await uow.emit(
         TeamWithdrawnV1(
             team_id=withdrawn.id,

@@ -40,18 +40,17 @@ def submit_application(
     facts: ApplicantFacts,
     received_at: datetime,
 ) -> Application:
-    """Take in an application at the server's receipt time; ineligible ones are kept with reasons."""
+    """Take in an application at the server's receipt time; keep ineligible ones with reasons."""
     state = call.window_state(received_at)
     if state == "closed":
         deadline = call.closes_at.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M")
         raise IntakeRuleViolation(
-            "call-closed", f"The call closed on {deadline} (Europe/Berlin); applications are refused."
+            "call-closed",
+            f"The call closed on {deadline} (Europe/Berlin); applications are refused.",
         )
     if state == "not-open":
         opens = call.opens_at.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M")
-        raise IntakeRuleViolation(
-            "call-not-open", f"The call opens on {opens} (Europe/Berlin)."
-        )
+        raise IntakeRuleViolation("call-not-open", f"The call opens on {opens} (Europe/Berlin).")
     if facts.kind not in KINDS:
         raise IntakeRuleViolation("invalid-application", f"Unknown applicant kind {facts.kind!r}.")
     if not name.strip():

@@ -91,7 +91,9 @@ def new_call(
     if closes_at <= opens_at:
         raise IntakeRuleViolation("invalid-call", "The deadline must be after the opening time.")
     if total_budget_cents <= 0 or max_team_budget_cents <= 0:
-        raise IntakeRuleViolation("invalid-call", "The pot and the per-team maximum must be positive.")
+        raise IntakeRuleViolation(
+            "invalid-call", "The pot and the per-team maximum must be positive."
+        )
     if max_team_budget_cents > total_budget_cents:
         raise IntakeRuleViolation(
             "invalid-call", "The per-team maximum cannot exceed the call's total budget."
@@ -117,7 +119,9 @@ def new_call(
 def _check_phase_plan(plan: tuple[PhaseStep, ...]) -> None:
     keys = [step.key for step in plan]
     if len(set(keys)) != len(keys):
-        raise IntakeRuleViolation("invalid-phase-plan", "Each milestone may appear once in the plan.")
+        raise IntakeRuleViolation(
+            "invalid-phase-plan", "Each milestone may appear once in the plan."
+        )
     if "final" not in keys:
         raise IntakeRuleViolation("invalid-phase-plan", "The phase plan must end with 'final'.")
     days = [step.days_after_acceptance for step in plan]
@@ -145,5 +149,6 @@ def _check_tranches(rules: tuple[TrancheRule, ...], plan: tuple[PhaseStep, ...])
     missing = sorted(t for t in triggers if t is not None and t not in plan_keys)
     if missing:
         raise IntakeRuleViolation(
-            "invalid-tranches", f"Tranches name milestones not in the phase plan: {', '.join(missing)}."
+            "invalid-tranches",
+            f"Tranches name milestones not in the phase plan: {', '.join(missing)}.",
         )

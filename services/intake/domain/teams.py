@@ -55,11 +55,13 @@ def propose_team(
         raise IntakeRuleViolation("invalid-team", "A team needs a title and a network agent.")
     if company.kind not in ("company", "organisation"):
         raise IntakeRuleViolation(
-            "invalid-team", f"Application {company.id} is from a {company.kind}, not a company "
-            "or organisation."
+            "invalid-team",
+            f"Application {company.id} is from a {company.kind}, not a company or organisation.",
         )
     if not creatives:
-        raise IntakeRuleViolation("invalid-team", "A team needs at least one creative professional.")
+        raise IntakeRuleViolation(
+            "invalid-team", "A team needs at least one creative professional."
+        )
     creative_ids = [c.id for c in creatives]
     if len(set(creative_ids)) != len(creative_ids):
         raise IntakeRuleViolation("invalid-team", "A creative application is listed twice.")
@@ -109,7 +111,8 @@ def _check_budget(call: Call, company: Application, budget_cents: int) -> None:
     if budget_cents > de_minimis_room_cents(company.facts.de_minimis_prior_aid_cents):
         raise IntakeRuleViolation(
             "de-minimis-ceiling-exceeded",
-            "With this budget the company's de-minimis aid would exceed 300,000 EUR in three years.",
+            "With this budget the company's de-minimis aid would exceed 300,000 EUR "
+            "in three years.",
         )
 
 

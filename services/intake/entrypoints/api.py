@@ -72,7 +72,11 @@ async def open_call(
         return call_out(await handlers.open_call(uow, cmd), uow.clock.now())
 
     return await run_command(
-        request, principal, work, status=201, idempotency_key=idempotency_key,
+        request,
+        principal,
+        work,
+        status=201,
+        idempotency_key=idempotency_key,
         body=body.model_dump(mode="json"),
     )
 
@@ -128,7 +132,11 @@ async def submit_application(
         return application_out(await handlers.submit(uow, cmd))
 
     return await run_command(
-        request, principal, work, status=201, idempotency_key=idempotency_key,
+        request,
+        principal,
+        work,
+        status=201,
+        idempotency_key=idempotency_key,
         body=body.model_dump(mode="json"),
     )
 
@@ -181,7 +189,11 @@ async def propose_team(
         return team_out(await handlers.propose_team(uow, cmd))
 
     return await run_command(
-        request, principal, work, status=201, idempotency_key=idempotency_key,
+        request,
+        principal,
+        work,
+        status=201,
+        idempotency_key=idempotency_key,
         body=body.model_dump(mode="json"),
     )
 

@@ -83,5 +83,6 @@ def assert_problem(response: Any, status: int, slug: str) -> dict[str, Any]:
     body = response.json()
     assert body["type"].endswith(slug), body
     assert body["status"] == status
-    assert body["title"] and body["detail"]
+    assert body["title"]
+    assert body["detail"]
     return body  # type: ignore[no-any-return]

@@ -18,7 +18,11 @@ class TestOpenCall:
         assert call["max_team_budget"] == "50000.00"
         assert [t["percent"] for t in call["tranches"]] == [40, 40, 20]
         assert [s["key"] for s in call["phase_plan"]] == [
-            "kickoff", "workshop", "prototype", "test", "final"
+            "kickoff",
+            "workshop",
+            "prototype",
+            "test",
+            "final",
         ]
         # A bare date is the whole day in Europe/Berlin (CEST in September).
         assert call["closes_at"] == "2024-09-20T21:59:59.999999Z"
@@ -60,12 +64,12 @@ class TestOpenCall:
     async def test_bad_input_is_refused_and_changes_nothing(
         self, intake: RunningService, change: dict[str, object], slug: str
     ) -> None:
-        before = (await intake.client.get("/api/v1/calls?limit=200", headers=intake.auth("staff")))
+        before = await intake.client.get("/api/v1/calls?limit=200", headers=intake.auth("staff"))
         response = await intake.client.post(
             "/api/v1/calls", json=CALL_BODY | change, headers=intake.auth("staff")
         )
         assert_problem(response, 422, slug)
-        after = (await intake.client.get("/api/v1/calls?limit=200", headers=intake.auth("staff")))
+        after = await intake.client.get("/api/v1/calls?limit=200", headers=intake.auth("staff"))
         assert len(after.json()["items"]) == len(before.json()["items"])
 
 
@@ -139,7 +143,9 @@ class TestListing:
         while True:
             params = {"limit": 2} | ({"cursor": cursor} if cursor else {})
             page = (
-                await intake.client.get("/api/v1/calls", params=params, headers=intake.auth("staff"))
+                await intake.client.get(
+                    "/api/v1/calls", params=params, headers=intake.auth("staff")
+                )
             ).json()
             seen += [c["id"] for c in page["items"]]
             cursor = page["next_cursor"]

@@ -34,8 +34,13 @@ def test_round_trip_keeps_every_attribute() -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    [b"not json", b"[]", b'{"id": "x"}', b'{"specversion": "0.3", "id": "x", "source": "s", '
-     b'"type": "t", "time": "2026-01-01T00:00:00Z", "data": {}}'],
+    [
+        b"not json",
+        b"[]",
+        b'{"id": "x"}',
+        b'{"specversion": "0.3", "id": "x", "source": "s", '
+        b'"type": "t", "time": "2026-01-01T00:00:00Z", "data": {}}',
+    ],
 )
 def test_malformed_records_raise_envelope_error(raw: bytes) -> None:
     with pytest.raises(EnvelopeError):

@@ -69,7 +69,9 @@ class TestOtherApplicants:
         assert codes(facts) == []
 
     def test_a_large_organisation_is_not_small(self) -> None:
-        assert codes(company_facts(kind="organisation", employees=900)) == ["not-small-organisation"]
+        assert codes(company_facts(kind="organisation", employees=900)) == [
+            "not-small-organisation"
+        ]
 
 
 class TestSubmission:

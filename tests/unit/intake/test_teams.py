@@ -106,5 +106,6 @@ class TestAcceptAndWithdraw:
         with pytest.raises(IntakeRuleViolation):
             teams.withdraw(propose(), reason="  ", now=NOW)
         once = teams.withdraw(propose(), reason="Insolvenz", now=NOW)
-        assert once.status == "withdrawn" and once.withdrawal_reason == "Insolvenz"
+        assert once.status == "withdrawn"
+        assert once.withdrawal_reason == "Insolvenz"
         assert teams.withdraw(once, reason="again", now=NOW) is once
