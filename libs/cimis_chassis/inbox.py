@@ -36,5 +36,7 @@ async def claim_event(
         if dialect == "postgresql"
         else sqlite_insert(inbox).values(values)
     ).on_conflict_do_nothing()
-    result = await session.execute(stmt)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    # RETURNING, not rowcount: SQLAlchemy reports -1 for a Core INSERT on psycopg, whether or
+    # not the conflict clause skipped the row.
+    result = await session.execute(stmt.returning(inbox.c.event_id))
+    return result.first() is not None

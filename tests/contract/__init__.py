@@ -1,0 +1,1 @@
+"""Persistence contracts that every database backend must pass: SQLite and PostgreSQL."""

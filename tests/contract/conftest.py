@@ -1,0 +1,21 @@
+"""Migrated intake databases per test: a SQLite file, or a new database on the PostgreSQL server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.contract.databases import migrated_postgres_database, migrated_sqlite_url
+
+
+@pytest.fixture
+def sqlite_database_url(tmp_path: Path) -> str:
+    return migrated_sqlite_url(tmp_path)
+
+
+@pytest.fixture
+def postgres_database_url(postgres_url: str) -> Iterator[str]:
+    with migrated_postgres_database(postgres_url) as url:
+        yield url
