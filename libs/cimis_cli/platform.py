@@ -16,7 +16,10 @@ class ServiceSpec:
         return f"services.{self.name}.entrypoints.main"
 
     def exists(self) -> bool:
-        return importlib.util.find_spec(self.module) is not None
+        try:
+            return importlib.util.find_spec(self.module) is not None
+        except ModuleNotFoundError:  # the service's package is not there at all
+            return False
 
 
 SERVICES = (
