@@ -82,5 +82,21 @@ def dlq_replay(
     typer.echo(f"{verb} {len(replayed)} record(s) from cimis.{consumer}.dlq")
 
 
+@app.command("asyncapi")
+def asyncapi(
+    service: Annotated[str, typer.Argument(help="intake, budget, milestones or notify")],
+    output: Annotated[Path | None, typer.Option(help="Write here instead of stdout")] = None,
+) -> None:
+    """Print a service's AsyncAPI document, as kept in docs/asyncapi/."""
+    from cimis_cli.platform import asyncapi_yaml
+
+    document = asyncapi_yaml(service)
+    if output is None:
+        typer.echo(document, nl=False)
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(document)
+
+
 def main() -> None:
     app()

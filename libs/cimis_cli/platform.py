@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 from dataclasses import dataclass
 
@@ -33,3 +34,20 @@ SERVICES = (
 def available_services() -> list[ServiceSpec]:
     """The services this checkout has (they arrive one issue at a time)."""
     return [s for s in SERVICES if s.exists()]
+
+
+# The documented broker address: the one docker-compose.yml gives the services.
+DOCUMENTED_BOOTSTRAP = "kafka:9092"
+
+
+def asyncapi_yaml(service: str) -> str:
+    """Build the service's broker without connecting and render its AsyncAPI document."""
+    from cimis_chassis.clock import SystemClock
+    from cimis_contracts.asyncapi import render_asyncapi
+
+    bootstrap = importlib.import_module(f"services.{service}.bootstrap")
+    settings = bootstrap.settings_class(
+        kafka_bootstrap_servers=DOCUMENTED_BOOTSTRAP, database_url="sqlite:///:memory:"
+    )
+    host = bootstrap.build_host(settings, SystemClock())
+    return render_asyncapi(host.broker, service)

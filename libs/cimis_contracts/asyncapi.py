@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal, Union
 
 from faststream.kafka import KafkaBroker
+from faststream.specification import AsyncAPI
 from pydantic import AwareDatetime, BaseModel, create_model
 
 from cimis_contracts.base import EventData
@@ -45,3 +46,9 @@ def document_publisher(broker: KafkaBroker, topic: str, events: list[type[EventD
         description="Keyed by team id (call id for call-level events); CloudEvents 1.0 JSON.",
         schema=schema,
     )
+
+
+def render_asyncapi(broker: KafkaBroker, service: str) -> str:
+    """The service's AsyncAPI 3.0 document as YAML (kept in the repo, checked for drift)."""
+    spec = AsyncAPI(broker, title=f"CIMIS {service} events", version="1.0.0")
+    return spec.to_specification().to_yaml()

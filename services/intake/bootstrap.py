@@ -20,6 +20,7 @@ from services.intake.entrypoints.api import router
 from services.intake.settings import IntakeSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+settings_class = IntakeSettings
 
 
 def build_host(settings: IntakeSettings, clock: Clock) -> ServiceHost:

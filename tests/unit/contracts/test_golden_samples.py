@@ -1,0 +1,31 @@
+"""Golden samples: every published event type still reads the JSON it was published with."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cimis_chassis.envelope import parse_event
+from cimis_contracts.base import decode_data
+from cimis_contracts.catalog import registered_types
+
+SAMPLES = Path(__file__).parent / "samples"
+
+
+def test_every_registered_type_has_a_golden_sample() -> None:
+    missing = sorted(set(registered_types()) - {p.stem for p in SAMPLES.glob("*.json")})
+    assert missing == [], f"add a golden sample for {missing}"
+
+
+@pytest.mark.parametrize("sample", sorted(SAMPLES.glob("*.json")), ids=lambda p: p.stem)
+def test_a_sample_decodes_and_re_encodes_unchanged(sample: Path) -> None:
+    raw = sample.read_text()
+    event = parse_event(raw)
+    assert event.type == sample.stem
+    payload = decode_data(event)
+    # A removed, renamed or retyped field breaks consumers of the published type: make a .v2.
+    assert payload.model_dump(mode="json") == json.loads(raw)["data"]
+    assert payload.subject() == event.subject
+    assert json.loads(event.to_json_bytes()) == json.loads(raw)
