@@ -91,14 +91,17 @@ class KeyStore:
 
     def __init__(self, path: Path) -> None:
         self._path = path
-        self._mtime_ns = -1
+        self._version: tuple[int, int, int] | None = None
         self._by_id: dict[str, dict[str, Any]] = {}
 
     def _refresh(self) -> None:
-        mtime_ns = self._path.stat().st_mtime_ns
-        if mtime_ns != self._mtime_ns:
+        # The inode changes on every atomic rewrite, so two writes within one mtime tick are
+        # still told apart.
+        stat = self._path.stat()
+        version = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        if version != self._version:
             self._by_id = {k["id"]: k for k in _read(self._path)["keys"]}
-            self._mtime_ns = mtime_ns
+            self._version = version
 
     def verify(self, token: str) -> Principal | None:
         parts = token.split("_", 2)

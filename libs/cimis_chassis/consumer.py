@@ -25,6 +25,7 @@ from cimis_chassis.envelope import CloudEvent, EnvelopeError, parse_event
 from cimis_chassis.errors import DomainError
 from cimis_chassis.faults import crash_point
 from cimis_chassis.inbox import claim_event
+from cimis_chassis.logs import correlation_id_var
 from cimis_chassis.unit_of_work import Cause, UnitOfWork
 from cimis_contracts.base import EventData, UnknownEventType, decode_data, registered_types
 
@@ -155,6 +156,7 @@ class EventConsumer:
                     if not fresh:
                         outcomes.append((event.type, "duplicate"))
                         continue
+                    correlation_id_var.set(event.correlationid or event.id)
                     cause = Cause(
                         actor=f"event:{event.id}",
                         correlation_id=event.correlationid or event.id,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
+from services.intake.adapters.tables import chassis
 from tests.api.intake.steps import (
     apply,
     assert_problem,
@@ -81,6 +83,25 @@ class TestAcceptTeam:
         assert event["type"] == "de.cimis.intake.team_accepted.v1"
         assert event["data"]["budget_cents"] == 45_000_00
         assert event["data"]["agent_id"] == "agent-anna"
+
+    async def test_acceptance_is_audited_with_who_before_and_after(
+        self, intake: RunningService
+    ) -> None:
+        team = await propose_team(intake)
+        await accept(intake, team["id"])
+        audit = chassis.audit_log
+        async with intake.host.db.sessions() as session:
+            rows = (
+                await session.execute(
+                    select(audit).where(audit.c.entity_id == team["id"]).order_by(audit.c.id)
+                )
+            ).all()
+        assert [r.action for r in rows] == ["team.proposed", "team.accepted"]
+        accepted = rows[1]
+        assert accepted.actor == "api:staff"
+        assert accepted.before["status"] == "proposed"
+        assert accepted.after["status"] == "accepted"
+        assert accepted.correlation_id
 
     async def test_an_application_joins_only_one_accepted_team(
         self, intake: RunningService
