@@ -29,6 +29,9 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+benchmark: install
+	$(BIN)/python -m benchmarks.pipeline
+
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .

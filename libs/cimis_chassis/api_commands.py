@@ -48,7 +48,9 @@ async def run_command(
 
     async def unit(session: AsyncSession) -> tuple[int, dict[str, Any]]:
         uow = UnitOfWork(session, host.tables, host.clock, f"cimis/{host.name}", cause)
-        return status, await work(uow)
+        body = await work(uow)
+        await uow.flush()
+        return status, body
 
     code, payload = await run_idempotent(
         host.db,

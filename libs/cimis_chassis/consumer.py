@@ -24,8 +24,9 @@ from cimis_chassis.dead_letters import DeadLetterPublisher
 from cimis_chassis.envelope import CloudEvent, EnvelopeError, parse_event
 from cimis_chassis.errors import DomainError
 from cimis_chassis.faults import crash_point
-from cimis_chassis.inbox import claim_event
+from cimis_chassis.inbox import claim_events
 from cimis_chassis.logs import correlation_id_var
+from cimis_chassis.outbox import write_outbox
 from cimis_chassis.unit_of_work import Cause, UnitOfWork
 from cimis_contracts.base import EventData, UnknownEventType, decode_data, registered_types
 
@@ -86,6 +87,8 @@ class EventConsumer:
             auto_offset_reset="earliest",
             # Success commits after our transaction; an exception seeks back for a re-read.
             ack_policy=AckPolicy.NACK_ON_ERROR,
+            # We parse the raw records ourselves; FastStream's per-record JSON decode is waste.
+            decoder=_skip_decoding,
             title=f"{self.group_id}:Consume",
             description=f"{self.name} applies these events idempotently (inbox).",
         )
@@ -136,43 +139,51 @@ class EventConsumer:
 
     async def _apply(self, batch: list[_Decoded]) -> None:
         host = self.host
-        outcomes: list[tuple[str, str]] = []
+        handled = [item for item in batch if item.event.type in self._handlers]
+        outcomes: dict[int, str] = {id(item): "ignored" for item in batch}
         try:
             async with host.db.transaction() as session:
-                for item in batch:
+                fresh = await claim_events(
+                    session,
+                    host.tables.inbox,
+                    consumer=self.name,
+                    events=[(item.event.id, item.event.type) for item in handled],
+                    received_at=host.clock.now(),
+                )
+                # One outbox INSERT for the whole batch, in the order the events were applied.
+                outbox_rows: list[dict[str, Any]] = []
+                for item in handled:
                     event = item.event
-                    handler = self._handlers.get(event.type)
-                    if handler is None:
-                        outcomes.append((event.type, "ignored"))
+                    if event.id not in fresh:
+                        outcomes[id(item)] = "duplicate"
                         continue
-                    fresh = await claim_event(
-                        session,
-                        host.tables.inbox,
-                        consumer=self.name,
-                        event_id=event.id,
-                        event_type=event.type,
-                        received_at=host.clock.now(),
-                    )
-                    if not fresh:
-                        outcomes.append((event.type, "duplicate"))
-                        continue
+                    fresh.discard(event.id)  # a second copy inside this batch is a duplicate
                     correlation_id_var.set(event.correlationid or event.id)
                     cause = Cause(
                         actor=f"event:{event.id}",
                         correlation_id=event.correlationid or event.id,
                         causation_id=event.id,
                     )
-                    uow = UnitOfWork(session, host.tables, host.clock, f"cimis/{self.name}", cause)
-                    await handler(uow, item.payload, event)
-                    outcomes.append((event.type, "applied"))
+                    uow = UnitOfWork(
+                        session,
+                        host.tables,
+                        host.clock,
+                        f"cimis/{self.name}",
+                        cause,
+                        _unwritten=outbox_rows,
+                    )
+                    await self._handlers[event.type](uow, item.payload, event)
+                    outcomes[id(item)] = "applied"
+                await write_outbox(session, host.tables.outbox, outbox_rows)
                 crash_point("consumer.before_commit", self.name)
         except (DomainError, ValidationError, PoisonEvent) as exc:
             raise _PoisonInBatch() from exc
         now = host.clock.now()
-        for item, (event_type, outcome) in zip(batch, outcomes, strict=True):
-            host.metrics.events_consumed.labels(event_type, outcome).inc()
+        for item in batch:
+            outcome = outcomes[id(item)]
+            host.metrics.events_consumed.labels(item.event.type, outcome).inc()
             if outcome == "applied":
-                host.metrics.end_to_end_lag.labels(event_type).observe(
+                host.metrics.end_to_end_lag.labels(item.event.type).observe(
                     max(0.0, (now - item.event.time).total_seconds())
                 )
 
@@ -208,6 +219,10 @@ class EventConsumer:
             self.host.metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(
                 max(0, highwater - position)
             )
+
+
+async def _skip_decoding(_message: Any) -> None:
+    return None
 
 
 class _PoisonInBatch(Exception):

@@ -24,19 +24,33 @@ async def claim_event(
     ON CONFLICT DO NOTHING rather than catching an IntegrityError, which would abort the
     surrounding PostgreSQL transaction together with the rest of a batch.
     """
-    values = {
-        "consumer": consumer,
-        "event_id": event_id,
-        "event_type": event_type,
-        "received_at": received_at,
-    }
+    fresh = await claim_events(
+        session, inbox, consumer=consumer, events=[(event_id, event_type)], received_at=received_at
+    )
+    return event_id in fresh
+
+
+async def claim_events(
+    session: AsyncSession,
+    inbox: Table,
+    *,
+    consumer: str,
+    events: list[tuple[str, str]],
+    received_at: datetime,
+) -> set[str]:
+    """Claim a batch of ``(event id, type)`` in one statement; returns the ids seen first now.
+
+    RETURNING, not rowcount: SQLAlchemy reports -1 for a Core INSERT on psycopg, whether or
+    not the conflict clause skipped the row.
+    """
+    unique = dict(events)
+    if not unique:
+        return set()
+    rows = [
+        {"consumer": consumer, "event_id": eid, "event_type": etype, "received_at": received_at}
+        for eid, etype in unique.items()
+    ]
     dialect = session.bind.dialect.name
-    stmt = (
-        pg_insert(inbox).values(values)
-        if dialect == "postgresql"
-        else sqlite_insert(inbox).values(values)
-    ).on_conflict_do_nothing()
-    # RETURNING, not rowcount: SQLAlchemy reports -1 for a Core INSERT on psycopg, whether or
-    # not the conflict clause skipped the row.
-    result = await session.execute(stmt.returning(inbox.c.event_id))
-    return result.first() is not None
+    insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert_(inbox).values(rows).on_conflict_do_nothing().returning(inbox.c.event_id)
+    return set((await session.execute(stmt)).scalars())

@@ -27,6 +27,23 @@ log = logging.getLogger(__name__)
 SendFn = Callable[[str, bytes, bytes, dict[str, str]], Awaitable["asyncio.Future[Any]"]]
 
 
+def outbox_row(event: CloudEvent, *, topic: str, key: str) -> dict[str, Any]:
+    return {
+        "event_id": event.id,
+        "topic": topic,
+        "key": key,
+        "event_type": event.type,
+        "payload": event.to_json_bytes().decode(),
+        "created_at": event.time,
+    }
+
+
+async def write_outbox(session: AsyncSession, outbox: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert outbox rows (from :func:`outbox_row`) in one statement, keeping their order."""
+    if rows:
+        await session.execute(insert(outbox), rows)
+
+
 async def add_to_outbox(
     session: AsyncSession,
     outbox: Table,
@@ -41,7 +58,7 @@ async def add_to_outbox(
     causation_id: str | None,
     event_id: str | None = None,
 ) -> CloudEvent:
-    """Write an event into the outbox inside the caller's transaction and return it."""
+    """Write one event into the outbox inside the caller's transaction and return it."""
     event = make_event(
         source=source,
         type_=type_,
@@ -52,16 +69,7 @@ async def add_to_outbox(
         causation_id=causation_id,
         event_id=event_id,
     )
-    await session.execute(
-        insert(outbox).values(
-            event_id=event.id,
-            topic=topic,
-            key=key,
-            event_type=type_,
-            payload=event.to_json_bytes().decode(),
-            created_at=time,
-        )
-    )
+    await write_outbox(session, outbox, [outbox_row(event, topic=topic, key=key)])
     return event
 
 

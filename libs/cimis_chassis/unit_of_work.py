@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cimis_chassis.audit import record_audit
 from cimis_chassis.clock import Clock
-from cimis_chassis.envelope import CloudEvent
-from cimis_chassis.outbox import add_to_outbox
+from cimis_chassis.envelope import CloudEvent, make_event
+from cimis_chassis.outbox import outbox_row, write_outbox
 from cimis_chassis.tables import ChassisTables
 
 
@@ -40,24 +40,33 @@ class UnitOfWork:
     source: str
     cause: Cause
     emitted: list[CloudEvent] = field(default_factory=list)
+    _unwritten: list[dict[str, Any]] = field(default_factory=list)
 
     async def emit(self, payload: EventPayload, *, event_id: str | None = None) -> CloudEvent:
-        """Queue ``payload`` in the outbox; it is published only if this transaction commits."""
-        event = await add_to_outbox(
-            self.session,
-            self.tables.outbox,
+        """Queue ``payload`` for the outbox; it is published only if this transaction commits.
+
+        Rows are written together by :meth:`flush`, which whoever opened the unit calls before
+        committing: one INSERT per batch instead of one per event.
+        """
+        key = payload.subject()
+        event = make_event(
             source=self.source,
             type_=payload.TYPE,
-            topic=payload.TOPIC,
-            key=payload.subject(),
-            data=payload.model_dump(mode="json"),
+            subject=key,
             time=self.clock.now(),
+            data=payload.model_dump(mode="json"),
             correlation_id=self.cause.correlation_id,
             causation_id=self.cause.causation_id,
             event_id=event_id,
         )
+        self._unwritten.append(outbox_row(event, topic=payload.TOPIC, key=key))
         self.emitted.append(event)
         return event
+
+    async def flush(self) -> None:
+        """Write the queued outbox rows; must run inside the unit's transaction."""
+        rows, self._unwritten = self._unwritten, []
+        await write_outbox(self.session, self.tables.outbox, rows)
 
     async def audit(
         self,
