@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -106,6 +107,8 @@ class OutboxRelay:
         self._poll_seconds = poll_seconds
         self._lease_ttl = lease_ttl
         self._holder = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
+        self._lease_until: datetime | None = None
+        self._gauges_at: float | None = None
         self._wakeup = asyncio.Event()
         self._stopping = False
         self.last_progress_at: datetime | None = None
@@ -150,14 +153,21 @@ class OutboxRelay:
         self._wakeup.clear()
 
     async def _hold_lease(self) -> bool:
-        return await acquire_lease(
+        now = self._clock.now()
+        # Renew at half-life rather than every poll: an idle relay should not write to the
+        # database five times a second.
+        if self._lease_until is not None and now < self._lease_until - self._lease_ttl / 2:
+            return True
+        held = await acquire_lease(
             self._db,
             self._leases,
             name=self.LEASE,
             holder=self._holder,
-            now=self._clock.now(),
+            now=now,
             ttl=self._lease_ttl,
         )
+        self._lease_until = now + self._lease_ttl if held else None
+        return held
 
     async def publish_pending(self) -> int:
         """Publish one batch of pending rows; returns how many were confirmed and marked."""
@@ -223,6 +233,11 @@ class OutboxRelay:
         return confirmed, first_error
 
     async def _update_gauges(self) -> None:
+        # Throttled by the process's own monotonic time: a test clock may stand still.
+        now = time.monotonic()
+        if self._gauges_at is not None and now - self._gauges_at < 1.0:
+            return
+        self._gauges_at = now
         o = self._outbox
         async with self._db.sessions() as session:
             count, oldest = (
