@@ -1,0 +1,121 @@
+"""Events the budget service publishes on ``cimis.budget.v1`` (keyed by team id)."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import AwareDatetime, Field
+
+from cimis_contracts import topics
+from cimis_contracts.base import EventData, contract
+
+Position = Literal["personnel", "material", "external_services", "travel", "other"]
+TrancheTrigger = Literal["acceptance", "kickoff", "workshop", "prototype", "test", "final"]
+
+
+class _TeamEvent(EventData):
+    TOPIC: ClassVar[str] = topics.BUDGET
+
+    team_id: str
+    call_id: str
+
+    def subject(self) -> str:
+        return self.team_id
+
+
+@contract
+class BudgetAllocatedV1(_TeamEvent):
+    """The team's budget was reserved from the call's pot."""
+
+    TYPE: ClassVar[str] = "de.cimis.budget.allocated.v1"
+
+    allocated_cents: int = Field(gt=0)
+    pot_available_cents: int = Field(ge=0)
+    allocated_at: AwareDatetime
+
+
+@contract
+class AllocationRefusedV1(_TeamEvent):
+    """The pot could not cover the team's budget (a business outcome, not an error)."""
+
+    TYPE: ClassVar[str] = "de.cimis.budget.allocation_refused.v1"
+
+    requested_cents: int = Field(gt=0)
+    pot_available_cents: int = Field(ge=0)
+    reason_code: str
+    reason: str
+    refused_at: AwareDatetime
+
+
+@contract
+class TrancheReleasedV1(_TeamEvent):
+    TYPE: ClassVar[str] = "de.cimis.budget.tranche_released.v1"
+
+    trigger: TrancheTrigger
+    percent: int = Field(gt=0, le=100)
+    amount_cents: int = Field(ge=0)
+    released_total_cents: int = Field(ge=0)
+    released_at: AwareDatetime
+
+
+@contract
+class ExpenseSubmittedV1(_TeamEvent):
+    TYPE: ClassVar[str] = "de.cimis.budget.expense_submitted.v1"
+
+    expense_id: str
+    position: Position
+    receipt_number: str
+    net_cents: int = Field(ge=0)
+    vat_cents: int = Field(ge=0)
+    gross_cents: int = Field(ge=0)
+    fundable_cents: int = Field(gt=0)
+    submitted_by: str
+    submitted_at: AwareDatetime
+
+
+@contract
+class ExpenseApprovedV1(_TeamEvent):
+    TYPE: ClassVar[str] = "de.cimis.budget.expense_approved.v1"
+
+    expense_id: str
+    position: Position
+    fundable_cents: int = Field(gt=0)
+    approved_total_cents: int = Field(ge=0)
+    approved_by: str
+    approved_at: AwareDatetime
+
+
+@contract
+class ExpenseRejectedV1(_TeamEvent):
+    TYPE: ClassVar[str] = "de.cimis.budget.expense_rejected.v1"
+
+    expense_id: str
+    position: Position
+    receipt_number: str
+    fundable_cents: int = Field(gt=0)
+    reason: str
+    rejected_by: str
+    rejected_at: AwareDatetime
+
+
+@contract
+class ThresholdCrossedV1(_TeamEvent):
+    """Approved spending reached 50, 80 or 100 % of the allocation (once per threshold)."""
+
+    TYPE: ClassVar[str] = "de.cimis.budget.threshold_crossed.v1"
+
+    threshold_percent: Literal[50, 80, 100]
+    approved_cents: int = Field(ge=0)
+    allocated_cents: int = Field(gt=0)
+    crossed_at: AwareDatetime
+
+
+@contract
+class BudgetClosedV1(_TeamEvent):
+    """The team withdrew: what was neither approved nor pending went back to the pot."""
+
+    TYPE: ClassVar[str] = "de.cimis.budget.closed.v1"
+
+    returned_cents: int = Field(ge=0)
+    approved_cents: int = Field(ge=0)
+    closed_at: AwareDatetime

@@ -1,0 +1,101 @@
+"""Events the milestones service publishes on ``cimis.milestones.v1`` (keyed by team id)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import ClassVar, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from cimis_contracts import topics
+from cimis_contracts.base import EventData, contract
+
+MilestoneKey = Literal["kickoff", "workshop", "prototype", "test", "final"]
+
+
+class _TeamEvent(EventData):
+    TOPIC: ClassVar[str] = topics.MILESTONES
+
+    team_id: str
+
+    def subject(self) -> str:
+        return self.team_id
+
+
+class PlannedMilestone(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    milestone_id: str
+    key: MilestoneKey
+    title: str
+    due_date: dt.date  # a calendar day in Europe/Berlin
+
+
+@contract
+class PlanCreatedV1(_TeamEvent):
+    TYPE: ClassVar[str] = "de.cimis.milestones.plan_created.v1"
+
+    call_id: str
+    agent_id: str
+    milestones: list[PlannedMilestone]
+    created_at: AwareDatetime
+
+
+@contract
+class MilestoneCompletedV1(_TeamEvent):
+    TYPE: ClassVar[str] = "de.cimis.milestones.milestone_completed.v1"
+
+    call_id: str
+    milestone_id: str
+    key: MilestoneKey
+    completed_by: str
+    completed_at: AwareDatetime
+    note: str | None = None
+    evidence_url: str | None = None
+
+
+@contract
+class MilestoneRescheduledV1(_TeamEvent):
+    TYPE: ClassVar[str] = "de.cimis.milestones.milestone_rescheduled.v1"
+
+    call_id: str
+    milestone_id: str
+    key: MilestoneKey
+    previous_due_date: dt.date
+    due_date: dt.date
+    reason: str
+    rescheduled_by: str
+    rescheduled_at: AwareDatetime
+
+
+@contract
+class MilestoneOverdueV1(_TeamEvent):
+    """Published once per milestone and due date; a reschedule re-arms it."""
+
+    TYPE: ClassVar[str] = "de.cimis.milestones.milestone_overdue.v1"
+
+    call_id: str
+    milestone_id: str
+    key: MilestoneKey
+    title: str
+    due_date: dt.date
+    detected_at: AwareDatetime
+
+
+@contract
+class PlanCompletedV1(_TeamEvent):
+    TYPE: ClassVar[str] = "de.cimis.milestones.plan_completed.v1"
+
+    call_id: str
+    completed_at: AwareDatetime
+
+
+@contract
+class PlanCancelledV1(_TeamEvent):
+    """The team withdrew; its open milestones were cancelled."""
+
+    TYPE: ClassVar[str] = "de.cimis.milestones.plan_cancelled.v1"
+
+    call_id: str
+    cancelled_milestones: int
+    cancelled_at: AwareDatetime
