@@ -1,4 +1,4 @@
-"""Fresh, migrated intake databases for the contract tests, one per test on each backend."""
+"""Fresh, migrated service databases for the contract tests, one per test on each backend."""
 
 from __future__ import annotations
 
@@ -14,18 +14,22 @@ from sqlalchemy.engine import make_url
 from cimis_chassis.database import Database, sync_url
 from cimis_chassis.migrations import upgrade_to_head
 
-INTAKE_MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "intake" / "migrations"
+SERVICES = Path(__file__).resolve().parents[2] / "services"
 
 
-def migrated_sqlite_url(directory: Path) -> str:
-    """A new SQLite file in ``directory`` brought to intake's newest schema by Alembic."""
-    url = f"sqlite:///{directory / 'intake.db'}"
-    upgrade_to_head(INTAKE_MIGRATIONS, url)
+def migrations_of(service: str) -> Path:
+    return SERVICES / service / "migrations"
+
+
+def migrated_sqlite_url(directory: Path, migrations: Path) -> str:
+    """A new SQLite file in ``directory`` brought to the newest schema by Alembic."""
+    url = f"sqlite:///{directory / 'service.db'}"
+    upgrade_to_head(migrations, url)
     return url
 
 
 @contextmanager
-def migrated_postgres_database(server_url: str) -> Iterator[str]:
+def migrated_postgres_database(server_url: str, migrations: Path) -> Iterator[str]:
     """A new database on the server behind ``server_url``, migrated, and dropped afterwards."""
     name = f"contract_{uuid.uuid4().hex[:16]}"
     # CREATE and DROP DATABASE refuse to run inside a transaction block.
@@ -37,7 +41,7 @@ def migrated_postgres_database(server_url: str) -> Iterator[str]:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         try:
             url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-            upgrade_to_head(INTAKE_MIGRATIONS, url)
+            upgrade_to_head(migrations, url)
             yield url
         finally:
             with admin.connect() as conn:
@@ -48,7 +52,16 @@ def migrated_postgres_database(server_url: str) -> Iterator[str]:
 
 
 class DatabaseContract:
-    """Base of every contract class: a subclass names its backend by a ``database_url`` fixture."""
+    """Base of every contract class: a subclass names its backend by a ``database_url`` fixture.
+
+    ``service`` names whose migrations build the schema; intake unless a contract says otherwise.
+    """
+
+    service = "intake"
+
+    @pytest.fixture
+    def migrations(self) -> Path:
+        return migrations_of(self.service)
 
     @pytest.fixture
     def database_url(self) -> str:
