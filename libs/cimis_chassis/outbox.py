@@ -126,7 +126,9 @@ class OutboxRelay:
                     published = 0
                     if await self._hold_lease():
                         published = await self.publish_pending()
-                        await self._update_gauges()
+                    # Every instance reports the backlog, so a relay that waits for a dead
+                    # holder's lease still shows the rows that wait with it.
+                    await self._update_gauges()
                     self.last_progress_at = self._clock.now()
                     failures = 0
                     if published >= self._batch_size:
@@ -192,6 +194,8 @@ class OutboxRelay:
             futures.append(
                 await self._send(row.topic, row.key.encode(), row.payload.encode(), headers)
             )
+        # During a broker outage this waits for the producer's own retries rather than
+        # resending: fewer duplicates. The producer's request timeout bounds the wait.
         outcomes = await asyncio.gather(*futures, return_exceptions=True)
         confirmed, first_error = self._confirmed_in_order(rows, outcomes)
         for row in rows:

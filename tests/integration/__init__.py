@@ -1,0 +1,1 @@
+"""Integration tests: real service processes on the real Apache Kafka broker."""

@@ -1,0 +1,1 @@
+"""Reliability tests: killed service processes and a restarted broker, then the invariants."""
