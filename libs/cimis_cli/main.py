@@ -82,6 +82,31 @@ def dlq_replay(
     typer.echo(f"{verb} {len(replayed)} record(s) from cimis.{consumer}.dlq")
 
 
+budget_app = typer.Typer(help="Budget service tools.", no_args_is_help=True)
+app.add_typer(budget_app, name="budget")
+
+
+@budget_app.command("reconcile")
+def budget_reconcile(
+    database_url: Annotated[
+        str | None, typer.Option(envvar="DATABASE_URL", help="The budget database")
+    ] = None,
+) -> None:
+    """Check that every balance equals its entries and the books balance to zero."""
+    from services.budget.entrypoints.reconcile import run as reconcile
+
+    report = reconcile(database_url)
+    typer.echo(
+        f"{report.transfers} transfers, {report.accounts} accounts, "
+        f"imbalance {report.imbalance_cents} cents"
+    )
+    for problem in report.problems:
+        typer.echo(f"PROBLEM: {problem}", err=True)
+    if not report.ok:
+        raise typer.Exit(1)
+    typer.echo("the books balance")
+
+
 @app.command("asyncapi")
 def asyncapi(
     service: Annotated[str, typer.Argument(help="intake, budget, milestones or notify")],

@@ -1,0 +1,1 @@
+"""Budget's adapters: tables, repositories and the ledger store."""

@@ -1,0 +1,169 @@
+"""Books transfers into the append-only ledger and keeps account balances with them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.budget.adapters.tables import (
+    ledger_accounts,
+    ledger_entries,
+    ledger_transfers,
+    pots,
+    team_budgets,
+)
+from services.budget.domain import ledger
+from services.budget.domain.ledger import Transfer
+
+
+async def book(
+    session: AsyncSession, transfers: Sequence[Transfer], *, at: datetime, cause: str
+) -> int:
+    """Book each transfer not booked before; returns how many were new.
+
+    The transfer id derives from its cause, so a replayed event or request finds its transfer
+    already there and books nothing.
+    """
+    if not transfers:
+        return 0
+    ids = [t.id for t in transfers]
+    existing = set(
+        (
+            await session.execute(
+                select(ledger_transfers.c.transfer_id).where(
+                    ledger_transfers.c.transfer_id.in_(ids)
+                )
+            )
+        ).scalars()
+    )
+    booked = 0
+    for transfer in transfers:
+        if transfer.id in existing:
+            continue
+        position = (
+            await session.execute(
+                insert(ledger_transfers)
+                .values(
+                    transfer_id=transfer.id,
+                    kind=transfer.kind,
+                    call_id=transfer.call_id,
+                    team_id=transfer.team_id,
+                    expense_id=transfer.expense_id,
+                    from_account=transfer.from_account,
+                    to_account=transfer.to_account,
+                    amount_cents=transfer.amount_cents,
+                    booked_at=at,
+                    cause=cause[:200],
+                )
+                .returning(ledger_transfers.c.position)
+            )
+        ).scalar_one()
+        entries = transfer.entries()
+        await session.execute(
+            insert(ledger_entries),
+            [
+                {"transfer_position": position, "account": account, "amount_cents": amount}
+                for account, amount in entries
+            ],
+        )
+        for account, amount in entries:
+            await _add_to_balance(session, account, transfer.call_id, amount)
+        booked += 1
+    return booked
+
+
+async def _add_to_balance(session: AsyncSession, account: str, call_id: str, amount: int) -> None:
+    dialect = session.bind.dialect.name
+    insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert_(ledger_accounts).values(account=account, call_id=call_id, balance_cents=amount)
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[ledger_accounts.c.account],
+            set_={"balance_cents": ledger_accounts.c.balance_cents + stmt.excluded.balance_cents},
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """The result of checking the books; ``problems`` is empty when they are in order."""
+
+    accounts: int
+    transfers: int
+    imbalance_cents: int
+    problems: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+async def reconcile(session: AsyncSession) -> Reconciliation:
+    """Every balance equals the sum of its entries, every transfer nets to zero, the books
+    balance to zero, and the teams' and pots' figures agree with their accounts."""
+    problems: list[str] = []
+    entry_sums = await session.execute(
+        select(ledger_entries.c.account, func.sum(ledger_entries.c.amount_cents)).group_by(
+            ledger_entries.c.account
+        )
+    )
+    sums: dict[str, Any] = {account: total for account, total in entry_sums.all()}
+    stored = await session.execute(
+        select(ledger_accounts.c.account, ledger_accounts.c.balance_cents)
+    )
+    balances: dict[str, Any] = {account: balance for account, balance in stored.all()}
+    for account in sorted(set(sums) | set(balances)):
+        if int(sums.get(account) or 0) != int(balances.get(account) or 0):
+            problems.append(
+                f"account {account}: balance {balances.get(account)} != entries {sums.get(account)}"
+            )
+    unbalanced = (
+        (
+            await session.execute(
+                select(ledger_entries.c.transfer_position)
+                .group_by(ledger_entries.c.transfer_position)
+                .having(func.sum(ledger_entries.c.amount_cents) != 0)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    problems.extend(f"transfer at position {p} does not net to zero" for p in unbalanced)
+    imbalance = int(sum(int(v) for v in balances.values()))
+    if imbalance:
+        problems.append(f"the books are off by {imbalance} cents")
+    problems.extend(await _figures_match_accounts(session, balances))
+    transfers = (
+        await session.execute(select(func.count()).select_from(ledger_transfers))
+    ).scalar_one()
+    return Reconciliation(len(balances), int(transfers), imbalance, tuple(problems))
+
+
+async def _figures_match_accounts(session: AsyncSession, balances: dict[str, Any]) -> list[str]:
+    problems = []
+    for row in (await session.execute(select(team_budgets))).all():
+        if row.status not in ("allocated", "closed"):
+            continue
+        expected = {
+            ledger.reserved(row.team_id): row.reserved_cents,
+            ledger.released(row.team_id): row.available_cents,
+            ledger.pending(row.team_id): row.pending_cents,
+            ledger.spent(row.team_id): row.approved_cents,
+        }
+        for account, figure in expected.items():
+            if int(balances.get(account) or 0) != figure:
+                problems.append(
+                    f"team {row.team_id}: {account} is {balances.get(account) or 0}, "
+                    f"the team's figure says {figure}"
+                )
+    for row in (await session.execute(select(pots))).all():
+        if int(balances.get(ledger.pot(row.call_id)) or 0) != row.available_cents:
+            problems.append(f"call {row.call_id}: pot account disagrees with available")
+    return problems

@@ -1,0 +1,146 @@
+"""Budget's database tables (and, through them, its migrations)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from cimis_chassis.sqltypes import UtcDateTime
+from cimis_chassis.tables import BigId, add_chassis_tables
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+chassis = add_chassis_tables(metadata)
+
+pots = Table(
+    "pots",
+    metadata,
+    Column("call_id", String(36), primary_key=True),
+    Column("title", String(300), nullable=False),
+    Column("total_cents", BigInteger, nullable=False),
+    Column("max_team_cents", BigInteger, nullable=False),
+    Column("plan", JSON, nullable=False),
+    Column("available_cents", BigInteger, nullable=False),
+    Column("allocated_cents", BigInteger, nullable=False),
+    Column("opened_at", UtcDateTime(), nullable=False),
+)
+
+team_budgets = Table(
+    "team_budgets",
+    metadata,
+    Column("team_id", String(36), primary_key=True),
+    Column("call_id", String(36), nullable=False, index=True),
+    Column("agent_id", String(200), nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("input_vat_deductible", Boolean, nullable=False),
+    Column("requested_cents", BigInteger, nullable=False),
+    Column("accepted_at", UtcDateTime(), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("allocated_cents", BigInteger, nullable=False),
+    Column("released_cents", BigInteger, nullable=False),
+    Column("reserved_cents", BigInteger, nullable=False),
+    Column("available_cents", BigInteger, nullable=False),
+    Column("pending_cents", BigInteger, nullable=False),
+    Column("approved_cents", BigInteger, nullable=False),
+    Column("returned_cents", BigInteger, nullable=False),
+    Column("released_triggers", JSON, nullable=False),
+    Column("completed_milestones", JSON, nullable=False),
+    Column("thresholds_crossed", JSON, nullable=False),
+    Column("refusal_code", String(50), nullable=True),
+    Column("refusal_reason", Text, nullable=True),
+    Column("closed_at", UtcDateTime(), nullable=True),
+)
+
+# Milestones completed before budget learned of the team (events of two topics race).
+early_completions = Table(
+    "early_completions",
+    metadata,
+    Column("team_id", String(36), primary_key=True),
+    Column("milestone_key", String(20), primary_key=True),
+)
+
+expenses = Table(
+    "expenses",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("team_id", String(36), ForeignKey("team_budgets.team_id"), nullable=False),
+    Column("call_id", String(36), nullable=False),
+    Column("position", String(30), nullable=False),
+    Column("net_cents", BigInteger, nullable=False),
+    Column("vat_cents", BigInteger, nullable=False),
+    Column("gross_cents", BigInteger, nullable=False),
+    Column("fundable_cents", BigInteger, nullable=False),
+    Column("receipt_number", String(100), nullable=False),
+    Column("receipt_date", Date, nullable=False),
+    Column("payee", String(300), nullable=False),
+    Column("purpose", Text, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("submitted_by", String(200), nullable=False),
+    Column("submitted_at", UtcDateTime(), nullable=False),
+    Column("decided_by", String(200), nullable=True),
+    Column("decided_at", UtcDateTime(), nullable=True),
+    Column("rejection_reason", Text, nullable=True),
+    # A receipt is claimed once per team, even by two racing submissions.
+    UniqueConstraint("team_id", "receipt_number", name="uq_expenses_team_receipt"),
+)
+Index("ix_expenses_receipts", expenses.c.team_id, expenses.c.position, expenses.c.receipt_date)
+
+# The ledger is append-only: rows are inserted, never updated or deleted.
+ledger_transfers = Table(
+    "ledger_transfers",
+    metadata,
+    Column("position", BigId, primary_key=True, autoincrement=True),
+    Column("transfer_id", String(120), nullable=False, unique=True),
+    Column("kind", String(40), nullable=False),
+    Column("call_id", String(36), nullable=False),
+    Column("team_id", String(36), nullable=True),
+    Column("expense_id", String(36), nullable=True),
+    Column("from_account", String(120), nullable=False),
+    Column("to_account", String(120), nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("booked_at", UtcDateTime(), nullable=False),
+    Column("cause", String(200), nullable=False),
+)
+Index("ix_ledger_transfers_call", ledger_transfers.c.call_id, ledger_transfers.c.position)
+Index("ix_ledger_transfers_team", ledger_transfers.c.team_id, ledger_transfers.c.position)
+
+ledger_entries = Table(
+    "ledger_entries",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column(
+        "transfer_position",
+        BigInteger,
+        ForeignKey("ledger_transfers.position"),
+        nullable=False,
+    ),
+    Column("account", String(120), nullable=False, index=True),
+    Column("amount_cents", BigInteger, nullable=False),
+)
+
+# Balances kept with every booking; reconciliation proves them equal to the entries.
+ledger_accounts = Table(
+    "ledger_accounts",
+    metadata,
+    Column("account", String(120), primary_key=True),
+    Column("call_id", String(36), nullable=False, index=True),
+    Column("balance_cents", BigInteger, nullable=False),
+)

@@ -1,0 +1,1 @@
+"""Budget's service layer: one handler per consumed event and per API command."""

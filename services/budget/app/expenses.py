@@ -1,0 +1,172 @@
+"""Handlers of the expense commands: submit, approve (four eyes) and reject, each in one unit."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import date
+
+from cimis_chassis.auth import Principal
+from cimis_chassis.unit_of_work import UnitOfWork
+from cimis_contracts.budget import (
+    ExpenseApprovedV1,
+    ExpenseRejectedV1,
+    ExpenseSubmittedV1,
+    ThresholdCrossedV1,
+)
+from services.budget.adapters.ledger_store import book
+from services.budget.adapters.repository import BudgetRepository
+from services.budget.domain import expenses as rules
+from services.budget.domain.budgets import TeamBudget
+from services.budget.domain.calendar import BERLIN
+from services.budget.domain.errors import BudgetStateConflict, NotFound
+from services.budget.domain.expenses import Expense
+
+
+@dataclass(frozen=True)
+class SubmitExpense:
+    team_id: str
+    position: str
+    net_cents: int
+    vat_cents: int
+    receipt_number: str
+    receipt_date: date
+    payee: str
+    purpose: str
+
+
+async def _team(repo: BudgetRepository, team_id: str) -> TeamBudget:
+    team = await repo.get_team(team_id, for_update=True)
+    if team is None:
+        raise NotFound("team budget", team_id)
+    return team
+
+
+async def submit_expense(uow: UnitOfWork, cmd: SubmitExpense, by: Principal) -> Expense:
+    repo = BudgetRepository(uow.session)
+    team = await _team(repo, cmd.team_id)
+    if await repo.receipt_taken(team.team_id, cmd.receipt_number):
+        raise BudgetStateConflict(
+            "duplicate-receipt",
+            f"Receipt {cmd.receipt_number.strip()} was already submitted for this team.",
+        )
+    now = uow.clock.now()
+    expense, updated, moved = rules.submit(
+        team,
+        expense_id=str(uuid.uuid4()),
+        position=cmd.position,
+        net_cents=cmd.net_cents,
+        vat_cents=cmd.vat_cents,
+        receipt_number=cmd.receipt_number,
+        receipt_date=cmd.receipt_date,
+        payee=cmd.payee,
+        purpose=cmd.purpose,
+        submitted_by=by.name,
+        now=now,
+        today=now.astimezone(BERLIN).date(),
+    )
+    await repo.add_expense(expense)
+    await repo.save_team(updated)
+    await book(uow.session, [moved], at=now, cause=uow.cause.actor)
+    await uow.audit("expense.submitted", "expense", expense.id, before=None, after=_view(expense))
+    await uow.emit(
+        ExpenseSubmittedV1(
+            team_id=team.team_id,
+            call_id=team.call_id,
+            expense_id=expense.id,
+            position=expense.position,
+            receipt_number=expense.receipt_number,
+            net_cents=expense.net_cents,
+            vat_cents=expense.vat_cents,
+            gross_cents=expense.gross_cents,
+            fundable_cents=expense.fundable_cents,
+            submitted_by=by.name,
+            submitted_at=now,
+        )
+    )
+    return expense
+
+
+async def _expense_and_team(repo: BudgetRepository, expense_id: str) -> tuple[Expense, TeamBudget]:
+    expense = await repo.get_expense(expense_id, for_update=True)
+    if expense is None:
+        raise NotFound("expense", expense_id)
+    return expense, await _team(repo, expense.team_id)
+
+
+async def approve_expense(uow: UnitOfWork, expense_id: str, by: Principal) -> Expense:
+    repo = BudgetRepository(uow.session)
+    expense, team = await _expense_and_team(repo, expense_id)
+    now = uow.clock.now()
+    approved, updated, moved, crossed = rules.approve(expense, team, approver=by.name, now=now)
+    if moved is None:
+        return approved
+    await repo.save_expense(approved)
+    await repo.save_team(updated)
+    await book(uow.session, [moved], at=now, cause=uow.cause.actor)
+    await uow.audit(
+        "expense.approved", "expense", expense.id, before=_view(expense), after=_view(approved)
+    )
+    await uow.emit(
+        ExpenseApprovedV1(
+            team_id=team.team_id,
+            call_id=team.call_id,
+            expense_id=expense.id,
+            position=expense.position,
+            fundable_cents=expense.fundable_cents,
+            approved_total_cents=updated.approved_cents,
+            approved_by=by.name,
+            approved_at=now,
+        )
+    )
+    for threshold in crossed:
+        await uow.emit(
+            ThresholdCrossedV1(
+                team_id=team.team_id,
+                call_id=team.call_id,
+                threshold_percent=threshold,
+                approved_cents=updated.approved_cents,
+                allocated_cents=updated.allocated_cents,
+                crossed_at=now,
+            )
+        )
+    return approved
+
+
+async def reject_expense(uow: UnitOfWork, expense_id: str, reason: str, by: Principal) -> Expense:
+    repo = BudgetRepository(uow.session)
+    expense, team = await _expense_and_team(repo, expense_id)
+    pot = await repo.get_pot(team.call_id, for_update=True)
+    now = uow.clock.now()
+    rejected, updated, new_pot, moved = rules.reject(
+        expense, team, pot, by=by.name, reason=reason, now=now
+    )
+    if moved is None:
+        return rejected
+    await repo.save_expense(rejected)
+    await repo.save_team(updated)
+    if new_pot is not None:
+        await repo.save_pot(new_pot)
+    await book(uow.session, [moved], at=now, cause=uow.cause.actor)
+    await uow.audit(
+        "expense.rejected", "expense", expense.id, before=_view(expense), after=_view(rejected)
+    )
+    await uow.emit(
+        ExpenseRejectedV1(
+            team_id=team.team_id,
+            call_id=team.call_id,
+            expense_id=expense.id,
+            position=expense.position,
+            receipt_number=expense.receipt_number,
+            fundable_cents=expense.fundable_cents,
+            reason=rejected.rejection_reason or reason,
+            rejected_by=by.name,
+            rejected_at=now,
+        )
+    )
+    return rejected
+
+
+def _view(expense: Expense) -> dict[str, object]:
+    view = asdict(expense)
+    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in view.items()}

@@ -1,0 +1,105 @@
+"""Wires the budget service: settings, database, broker, consumer, relay, gauges and HTTP app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from cimis_chassis.clock import Clock, SystemClock
+from cimis_chassis.consumer import EventConsumer
+from cimis_chassis.database import Database
+from cimis_chassis.kafka import make_broker
+from cimis_chassis.metrics import ServiceMetrics
+from cimis_chassis.migrations import upgrade_to_head
+from cimis_chassis.service_host import ServiceHost, create_http_app
+from cimis_contracts import topics
+from cimis_contracts.asyncapi import document_publisher
+from cimis_contracts.budget import (
+    AllocationRefusedV1,
+    BudgetAllocatedV1,
+    BudgetClosedV1,
+    ExpenseApprovedV1,
+    ExpenseRejectedV1,
+    ExpenseSubmittedV1,
+    ThresholdCrossedV1,
+    TrancheReleasedV1,
+)
+from cimis_contracts.intake import CallOpenedV1, TeamAcceptedV1, TeamWithdrawnV1
+from cimis_contracts.milestones import MilestoneCompletedV1
+from services.budget.adapters.metrics import BudgetGauges
+from services.budget.adapters.tables import chassis
+from services.budget.app import events
+from services.budget.entrypoints.api import router
+from services.budget.settings import BudgetSettings
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+settings_class = BudgetSettings
+
+
+def build_host(settings: BudgetSettings, clock: Clock) -> ServiceHost:
+    metrics = ServiceMetrics(settings.service_name)
+    broker = make_broker(
+        settings.kafka_bootstrap_servers,
+        client_id=f"cimis-{settings.service_name}",
+        registry=metrics.registry,
+        service=settings.service_name,
+    )
+    document_publisher(
+        broker,
+        topics.BUDGET,
+        [
+            BudgetAllocatedV1,
+            AllocationRefusedV1,
+            TrancheReleasedV1,
+            ExpenseSubmittedV1,
+            ExpenseApprovedV1,
+            ExpenseRejectedV1,
+            ThresholdCrossedV1,
+            BudgetClosedV1,
+        ],
+    )
+    host = ServiceHost(
+        name=settings.service_name,
+        settings=settings,
+        clock=clock,
+        db=Database(settings.database_url),
+        tables=chassis,
+        broker=broker,
+        metrics=metrics,
+        topics={
+            topics.BUDGET: topics.DEFAULT_PARTITIONS,
+            topics.INTAKE: topics.DEFAULT_PARTITIONS,
+            topics.MILESTONES: topics.DEFAULT_PARTITIONS,
+            topics.dead_letter_topic(settings.service_name): 1,
+        },
+    )
+    EventConsumer(
+        host,
+        topics=[topics.INTAKE, topics.MILESTONES],
+        handlers={
+            CallOpenedV1: events.on_call_opened,
+            TeamAcceptedV1: events.on_team_accepted,
+            TeamWithdrawnV1: events.on_team_withdrawn,
+            MilestoneCompletedV1: events.on_milestone_completed,
+        },
+    ).register(broker)
+    gauges = BudgetGauges(metrics)
+
+    async def refresh_gauges() -> None:
+        await gauges.run(host.db, settings.reconcile_seconds)
+
+    host.background.append(refresh_gauges)
+    return host
+
+
+def create_app(settings: BudgetSettings | None = None, clock: Clock | None = None) -> FastAPI:
+    settings = settings or BudgetSettings()
+    upgrade_to_head(MIGRATIONS, settings.database_url)
+    host = build_host(settings, clock or SystemClock())
+    return create_http_app(
+        host,
+        title="CIMIS budget",
+        description="The programme pot, team allocations, tranches, expenses and the ledger.",
+        routers=[router],
+    )

@@ -1,0 +1,257 @@
+"""A call's pot and a team's budget: allocation, refusal, tranche release and closure.
+
+Every function takes the current state and returns the new state with the ledger transfers
+that move the money; nothing here touches a database. The counters of a team mirror its ledger
+accounts (reserved, available = released account, pending, approved) so that reconciliation
+can compare both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from services.budget.domain import ledger
+from services.budget.domain.ledger import Transfer
+from services.budget.domain.tranches import ACCEPTANCE, TrancheRule, tranche_amounts
+
+AWAITING_CALL, ALLOCATED, REFUSED, CLOSED = "awaiting_call", "allocated", "refused", "closed"
+
+
+@dataclass(frozen=True)
+class Pot:
+    call_id: str
+    title: str
+    total_cents: int
+    max_team_cents: int
+    plan: tuple[TrancheRule, ...]
+    available_cents: int
+    allocated_cents: int = 0  # net of what closed teams gave back
+
+
+@dataclass(frozen=True)
+class TeamBudget:
+    team_id: str
+    call_id: str
+    agent_id: str
+    title: str
+    input_vat_deductible: bool
+    requested_cents: int
+    accepted_at: datetime
+    status: str = AWAITING_CALL
+    allocated_cents: int = 0
+    released_cents: int = 0  # cumulative, as released by tranches
+    reserved_cents: int = 0
+    available_cents: int = 0
+    pending_cents: int = 0
+    approved_cents: int = 0
+    returned_cents: int = 0
+    released_triggers: frozenset[str] = frozenset()
+    completed_milestones: frozenset[str] = frozenset()
+    thresholds_crossed: frozenset[int] = frozenset()
+    refusal_code: str | None = None
+    refusal_reason: str | None = None
+    closed_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        # The team's money is always somewhere: TigerBeetle-style, assert where it must hold.
+        assert self.allocated_cents == (
+            self.reserved_cents
+            + self.available_cents
+            + self.pending_cents
+            + self.approved_cents
+            + self.returned_cents
+        ), f"team {self.team_id}: allocation does not add up"
+        assert min(self.reserved_cents, self.available_cents, self.pending_cents) >= 0
+
+    @property
+    def spent_percent(self) -> float:
+        if not self.allocated_cents:
+            return 0.0
+        return round(self.approved_cents * 100 / self.allocated_cents, 2)
+
+
+@dataclass(frozen=True)
+class Release:
+    trigger: str
+    percent: int
+    amount_cents: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a step decided: the new states, the transfers to book and the tranches released."""
+
+    team: TeamBudget
+    pot: Pot | None
+    transfers: tuple[Transfer, ...] = ()
+    releases: tuple[Release, ...] = ()
+    changed: bool = True
+    notes: dict[str, int] = field(default_factory=dict)
+
+
+def open_pot(
+    *,
+    call_id: str,
+    title: str,
+    total_cents: int,
+    max_team_cents: int,
+    plan: tuple[TrancheRule, ...],
+) -> tuple[Pot, Transfer]:
+    """The call's pot, funded in full from the call's funding account."""
+    funded = Transfer(
+        id=f"fund:{call_id}",
+        kind="pot_funded",
+        from_account=ledger.funding(call_id),
+        to_account=ledger.pot(call_id),
+        amount_cents=total_cents,
+        call_id=call_id,
+    )
+    pot = Pot(
+        call_id=call_id,
+        title=title,
+        total_cents=total_cents,
+        max_team_cents=max_team_cents,
+        plan=plan,
+        available_cents=total_cents,
+    )
+    return pot, funded
+
+
+def allocate(team: TeamBudget, pot: Pot) -> Outcome:
+    """Reserve the team's budget from the pot and release what its triggers allow, or refuse."""
+    if team.status != AWAITING_CALL:
+        return Outcome(team, pot, changed=False)
+    if team.requested_cents > pot.max_team_cents:
+        return _refuse(
+            team,
+            pot,
+            "above-team-maximum",
+            f"The team budget of {_eur(team.requested_cents)} EUR exceeds the call's per-team "
+            f"maximum of {_eur(pot.max_team_cents)} EUR.",
+        )
+    if team.requested_cents > pot.available_cents:
+        return _refuse(
+            team,
+            pot,
+            "pot-exhausted",
+            f"The call's pot has {_eur(pot.available_cents)} EUR left; the team needs "
+            f"{_eur(team.requested_cents)} EUR.",
+        )
+    amount = team.requested_cents
+    reserve = Transfer(
+        id=f"allocate:{team.team_id}",
+        kind="allocated",
+        from_account=ledger.pot(pot.call_id),
+        to_account=ledger.reserved(team.team_id),
+        amount_cents=amount,
+        call_id=pot.call_id,
+        team_id=team.team_id,
+    )
+    allocated = replace(team, status=ALLOCATED, allocated_cents=amount, reserved_cents=amount)
+    new_pot = replace(
+        pot,
+        available_cents=pot.available_cents - amount,
+        allocated_cents=pot.allocated_cents + amount,
+    )
+    # Milestones may have been completed before the allocation was processed: release them too.
+    triggers = [ACCEPTANCE, *sorted(team.completed_milestones)]
+    released = _release(allocated, new_pot, triggers)
+    return Outcome(
+        released.team,
+        new_pot,
+        transfers=(reserve, *released.transfers),
+        releases=released.releases,
+    )
+
+
+def _refuse(team: TeamBudget, pot: Pot, code: str, reason: str) -> Outcome:
+    refused = replace(team, status=REFUSED, refusal_code=code, refusal_reason=reason)
+    return Outcome(refused, pot)
+
+
+def complete_milestone(team: TeamBudget, pot: Pot | None, key: str) -> Outcome:
+    """Remember the completion and release its tranche once, whatever the order of events."""
+    if key in team.completed_milestones:
+        return Outcome(team, pot, changed=False)
+    noted = replace(team, completed_milestones=team.completed_milestones | {key})
+    if noted.status != ALLOCATED or pot is None:
+        return Outcome(noted, pot)
+    released = _release(noted, pot, [key])
+    return Outcome(released.team, pot, released.transfers, released.releases)
+
+
+def _release(team: TeamBudget, pot: Pot, triggers: list[str]) -> Outcome:
+    amounts = tranche_amounts(team.allocated_cents, pot.plan)
+    percents = {rule.trigger: rule.percent for rule in pot.plan}
+    transfers: list[Transfer] = []
+    releases: list[Release] = []
+    for trigger in triggers:
+        if trigger not in amounts or trigger in team.released_triggers:
+            continue
+        amount = amounts[trigger]
+        team = replace(
+            team,
+            released_triggers=team.released_triggers | {trigger},
+            reserved_cents=team.reserved_cents - amount,
+            available_cents=team.available_cents + amount,
+            released_cents=team.released_cents + amount,
+        )
+        releases.append(Release(trigger, percents[trigger], amount))
+        if amount:
+            transfers.append(
+                Transfer(
+                    id=f"release:{team.team_id}:{trigger}",
+                    kind="tranche_released",
+                    from_account=ledger.reserved(team.team_id),
+                    to_account=ledger.released(team.team_id),
+                    amount_cents=amount,
+                    call_id=team.call_id,
+                    team_id=team.team_id,
+                )
+            )
+    return Outcome(team, pot, tuple(transfers), tuple(releases))
+
+
+def close(team: TeamBudget, pot: Pot | None, now: datetime) -> Outcome:
+    """Withdrawal: return what is neither approved nor pending to the pot; pending stays pending."""
+    if team.status == CLOSED:
+        return Outcome(team, pot, changed=False)
+    if team.status != ALLOCATED or pot is None:
+        return Outcome(replace(team, status=CLOSED, closed_at=now), pot)
+    transfers = []
+    for kind, account, amount in (
+        ("returned_reserved", ledger.reserved(team.team_id), team.reserved_cents),
+        ("returned_released", ledger.released(team.team_id), team.available_cents),
+    ):
+        if amount:
+            transfers.append(
+                Transfer(
+                    id=f"close:{team.team_id}:{kind}",
+                    kind=kind,
+                    from_account=account,
+                    to_account=ledger.pot(pot.call_id),
+                    amount_cents=amount,
+                    call_id=pot.call_id,
+                    team_id=team.team_id,
+                )
+            )
+    returned = team.reserved_cents + team.available_cents
+    closed = replace(
+        team,
+        status=CLOSED,
+        closed_at=now,
+        reserved_cents=0,
+        available_cents=0,
+        returned_cents=team.returned_cents + returned,
+    )
+    new_pot = replace(
+        pot,
+        available_cents=pot.available_cents + returned,
+        allocated_cents=pot.allocated_cents - returned,
+    )
+    return Outcome(closed, new_pot, tuple(transfers), notes={"returned_cents": returned})
+
+
+def _eur(cents: int) -> str:
+    return f"{cents // 100}.{cents % 100:02d}"

@@ -1,0 +1,210 @@
+"""Expenses (Belege): submission against released money, four-eyes approval, rejection.
+
+Submitting moves the fundable amount from the team's available money to pending, so two
+submissions can never overrun what was released; approval moves it on to spent, rejection back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+
+from cimis_chassis.errors import DomainError
+from services.budget.domain import ledger
+from services.budget.domain.budgets import ALLOCATED, CLOSED, Pot, TeamBudget
+from services.budget.domain.errors import BudgetRuleViolation, BudgetStateConflict
+from services.budget.domain.ledger import Transfer
+
+POSITIONS = ("personnel", "material", "external_services", "travel", "other")
+SUBMITTED, APPROVED, REJECTED = "submitted", "approved", "rejected"
+THRESHOLDS = (50, 80, 100)
+
+
+class FourEyesViolation(DomainError):
+    status = 403
+
+
+@dataclass(frozen=True)
+class Expense:
+    id: str
+    team_id: str
+    call_id: str
+    position: str
+    net_cents: int
+    vat_cents: int
+    gross_cents: int
+    fundable_cents: int
+    receipt_number: str
+    receipt_date: date
+    payee: str
+    purpose: str
+    status: str
+    submitted_by: str
+    submitted_at: datetime
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    rejection_reason: str | None = None
+
+
+def fundable_amount(net_cents: int, vat_cents: int, input_vat_deductible: bool) -> int:
+    """Vorsteuerabzug: a company that may deduct input VAT is funded the net amount only."""
+    return net_cents if input_vat_deductible else net_cents + vat_cents
+
+
+def submit(
+    team: TeamBudget,
+    *,
+    expense_id: str,
+    position: str,
+    net_cents: int,
+    vat_cents: int,
+    receipt_number: str,
+    receipt_date: date,
+    payee: str,
+    purpose: str,
+    submitted_by: str,
+    now: datetime,
+    today: date,
+) -> tuple[Expense, TeamBudget, Transfer]:
+    if team.status == CLOSED:
+        raise BudgetStateConflict("budget-closed", "The team was withdrawn; its budget is closed.")
+    if team.status != ALLOCATED:
+        raise BudgetStateConflict(
+            "budget-not-allocated", "The team has no allocated budget to spend from."
+        )
+    if position not in POSITIONS:
+        raise BudgetRuleViolation("invalid-position", f"Unknown budget position {position!r}.")
+    if net_cents < 0 or vat_cents < 0:
+        raise BudgetRuleViolation("invalid-amount", "Net and VAT must not be negative.")
+    if receipt_date > today:
+        raise BudgetRuleViolation("receipt-in-future", "The receipt date lies in the future.")
+    fundable = fundable_amount(net_cents, vat_cents, team.input_vat_deductible)
+    if fundable <= 0:
+        raise BudgetRuleViolation("invalid-amount", "The expense has nothing fundable.")
+    if fundable > team.available_cents:
+        raise BudgetRuleViolation(
+            "budget-exceeded",
+            f"The fundable amount of {_eur(fundable)} EUR exceeds the available "
+            f"{_eur(team.available_cents)} EUR (released money minus approved and pending).",
+        )
+    expense = Expense(
+        id=expense_id,
+        team_id=team.team_id,
+        call_id=team.call_id,
+        position=position,
+        net_cents=net_cents,
+        vat_cents=vat_cents,
+        gross_cents=net_cents + vat_cents,
+        fundable_cents=fundable,
+        receipt_number=receipt_number.strip(),
+        receipt_date=receipt_date,
+        payee=payee.strip(),
+        purpose=purpose.strip(),
+        status=SUBMITTED,
+        submitted_by=submitted_by,
+        submitted_at=now,
+    )
+    moved = Transfer(
+        id=f"expense-submitted:{expense_id}",
+        kind="expense_submitted",
+        from_account=ledger.released(team.team_id),
+        to_account=ledger.pending(team.team_id),
+        amount_cents=fundable,
+        call_id=team.call_id,
+        team_id=team.team_id,
+        expense_id=expense_id,
+    )
+    team = replace(
+        team,
+        available_cents=team.available_cents - fundable,
+        pending_cents=team.pending_cents + fundable,
+    )
+    return expense, team, moved
+
+
+def approve(
+    expense: Expense, team: TeamBudget, *, approver: str, now: datetime
+) -> tuple[Expense, TeamBudget, Transfer | None, tuple[int, ...]]:
+    """Four eyes: the approver is never the submitter. Returns newly crossed thresholds."""
+    if expense.status == APPROVED:
+        return expense, team, None, ()
+    if expense.status == REJECTED:
+        raise BudgetStateConflict("expense-rejected", "A rejected expense cannot be approved.")
+    if approver == expense.submitted_by:
+        raise FourEyesViolation(
+            "four-eyes", "Four eyes: the approver must not be the one who submitted the expense."
+        )
+    moved = Transfer(
+        id=f"expense-approved:{expense.id}",
+        kind="expense_approved",
+        from_account=ledger.pending(team.team_id),
+        to_account=ledger.spent(team.team_id),
+        amount_cents=expense.fundable_cents,
+        call_id=team.call_id,
+        team_id=team.team_id,
+        expense_id=expense.id,
+    )
+    approved_cents = team.approved_cents + expense.fundable_cents
+    crossed = tuple(
+        t
+        for t in THRESHOLDS
+        if t not in team.thresholds_crossed and approved_cents * 100 >= t * team.allocated_cents
+    )
+    team = replace(
+        team,
+        pending_cents=team.pending_cents - expense.fundable_cents,
+        approved_cents=approved_cents,
+        thresholds_crossed=team.thresholds_crossed | set(crossed),
+    )
+    expense = replace(expense, status=APPROVED, decided_by=approver, decided_at=now)
+    return expense, team, moved, crossed
+
+
+def reject(
+    expense: Expense, team: TeamBudget, pot: Pot | None, *, by: str, reason: str, now: datetime
+) -> tuple[Expense, TeamBudget, Pot | None, Transfer | None]:
+    """Money goes back to the team's available budget, or to the pot once the team is closed."""
+    if expense.status == REJECTED:
+        return expense, team, pot, None
+    if expense.status == APPROVED:
+        raise BudgetStateConflict("expense-approved", "An approved expense cannot be rejected.")
+    if not reason.strip():
+        raise BudgetRuleViolation("reason-missing", "Give a reason for the rejection.")
+    amount = expense.fundable_cents
+    if team.status == CLOSED and pot is not None:
+        target = ledger.pot(team.call_id)
+        team = replace(
+            team,
+            pending_cents=team.pending_cents - amount,
+            returned_cents=team.returned_cents + amount,
+        )
+        pot = replace(
+            pot,
+            available_cents=pot.available_cents + amount,
+            allocated_cents=pot.allocated_cents - amount,
+        )
+    else:
+        target = ledger.released(team.team_id)
+        team = replace(
+            team,
+            pending_cents=team.pending_cents - amount,
+            available_cents=team.available_cents + amount,
+        )
+    moved = Transfer(
+        id=f"expense-rejected:{expense.id}",
+        kind="expense_rejected",
+        from_account=ledger.pending(team.team_id),
+        to_account=target,
+        amount_cents=amount,
+        call_id=team.call_id,
+        team_id=team.team_id,
+        expense_id=expense.id,
+    )
+    expense = replace(
+        expense, status=REJECTED, decided_by=by, decided_at=now, rejection_reason=reason.strip()
+    )
+    return expense, team, pot, moved
+
+
+def _eur(cents: int) -> str:
+    return f"{cents // 100}.{cents % 100:02d}"

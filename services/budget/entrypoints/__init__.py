@@ -1,0 +1,1 @@
+"""Budget's entrypoints: HTTP routes, CSV exports, the reconcile command and the process main."""

@@ -1,0 +1,233 @@
+"""Budget's admin API (``/api/v1``): team and call budgets, expenses, the ledger and exports."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from cimis_chassis.api_commands import IdempotencyKey, run_command
+from cimis_chassis.auth import READ_ALL, Principal, Role, require
+from cimis_chassis.money import format_eur
+from cimis_chassis.pagination import Limit
+from cimis_chassis.problems import Problem
+from cimis_chassis.service_host import ServiceHost
+from cimis_chassis.unit_of_work import UnitOfWork
+from services.budget.adapters.repository import BudgetRepository
+from services.budget.app import expenses as handlers
+from services.budget.domain.budgets import TeamBudget
+from services.budget.entrypoints import exports
+from services.budget.entrypoints.schemas import (
+    ExpenseIn,
+    RejectIn,
+    call_budget_out,
+    expense_out,
+    team_budget_out,
+    ts,
+)
+
+router = APIRouter(prefix="/api/v1")
+
+Reader = Annotated[Principal, Depends(require(*READ_ALL))]
+TeamReader = Annotated[Principal, Depends(require(*READ_ALL, Role.AGENT))]
+Submitter = Annotated[Principal, Depends(require(Role.STAFF, Role.FINANCE, Role.AGENT))]
+Finance = Annotated[Principal, Depends(require(Role.FINANCE))]
+Separator = Annotated[exports.Separator, Query(description="',' (default) or ';'")]
+DecimalMark = Annotated[exports.DecimalMark, Query(description="'point' (default) or 'comma'")]
+
+
+def _host(request: Request) -> ServiceHost:
+    return request.app.state.host  # type: ignore[no-any-return]
+
+
+def _own_team_only(principal: Principal, team: TeamBudget) -> None:
+    if principal.is_agent and team.agent_id != principal.name:
+        raise Problem(403, "forbidden", "Agents may only act on the teams they coach.")
+
+
+async def _team(request: Request, team_id: str) -> TeamBudget:
+    async with _host(request).db.sessions() as session:
+        team = await BudgetRepository(session).get_team(team_id)
+    if team is None:
+        raise Problem(404, "not-found", f"No budget for team {team_id} (not accepted yet?).")
+    return team
+
+
+@router.get("/teams/{team_id}/budget", tags=["budgets"])
+async def team_budget(team_id: str, request: Request, principal: TeamReader) -> dict[str, Any]:
+    team = await _team(request, team_id)
+    _own_team_only(principal, team)
+    async with _host(request).db.sessions() as session:
+        expenses = await BudgetRepository(session).expenses_of_team(team_id)
+    return team_budget_out(team, expenses)
+
+
+@router.get("/calls/{call_id}/budget", tags=["budgets"])
+async def call_budget(call_id: str, request: Request, _: Reader) -> dict[str, Any]:
+    async with _host(request).db.sessions() as session:
+        repo = BudgetRepository(session)
+        pot = await repo.get_pot(call_id)
+        teams = await repo.teams_of_call(call_id)
+    if pot is None:
+        raise Problem(404, "not-found", f"No budget for call {call_id} (not opened yet?).")
+    return call_budget_out(pot, teams)
+
+
+@router.post("/teams/{team_id}/expenses", status_code=201, tags=["expenses"])
+async def submit_expense(
+    team_id: str,
+    body: ExpenseIn,
+    request: Request,
+    principal: Submitter,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    _own_team_only(principal, await _team(request, team_id))
+    cmd = handlers.SubmitExpense(
+        team_id=team_id,
+        position=body.position,
+        net_cents=body.net,
+        vat_cents=body.vat,
+        receipt_number=body.receipt_number,
+        receipt_date=body.receipt_date,
+        payee=body.payee,
+        purpose=body.purpose,
+    )
+
+    async def work(uow: UnitOfWork) -> dict[str, Any]:
+        return expense_out(await handlers.submit_expense(uow, cmd, principal))
+
+    return await run_command(
+        request,
+        principal,
+        work,
+        status=201,
+        idempotency_key=idempotency_key,
+        body=body.model_dump(mode="json"),
+    )
+
+
+@router.get("/teams/{team_id}/expenses", tags=["expenses"])
+async def team_expenses(team_id: str, request: Request, principal: TeamReader) -> dict[str, Any]:
+    _own_team_only(principal, await _team(request, team_id))
+    async with _host(request).db.sessions() as session:
+        items = await BudgetRepository(session).expenses_of_team(team_id)
+    return {"items": [expense_out(e) for e in items], "next_cursor": None}
+
+
+@router.get("/expenses/{expense_id}", tags=["expenses"])
+async def get_expense(expense_id: str, request: Request, principal: TeamReader) -> dict[str, Any]:
+    async with _host(request).db.sessions() as session:
+        expense = await BudgetRepository(session).get_expense(expense_id)
+    if expense is None:
+        raise Problem(404, "not-found", f"expense {expense_id} does not exist")
+    _own_team_only(principal, await _team(request, expense.team_id))
+    return expense_out(expense)
+
+
+@router.post("/expenses/{expense_id}/approve", tags=["expenses"])
+async def approve_expense(
+    expense_id: str, request: Request, principal: Finance, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    async def work(uow: UnitOfWork) -> dict[str, Any]:
+        return expense_out(await handlers.approve_expense(uow, expense_id, principal))
+
+    return await run_command(request, principal, work, idempotency_key=idempotency_key)
+
+
+@router.post("/expenses/{expense_id}/reject", tags=["expenses"])
+async def reject_expense(
+    expense_id: str,
+    body: RejectIn,
+    request: Request,
+    principal: Finance,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def work(uow: UnitOfWork) -> dict[str, Any]:
+        return expense_out(await handlers.reject_expense(uow, expense_id, body.reason, principal))
+
+    return await run_command(
+        request, principal, work, idempotency_key=idempotency_key, body=body.model_dump()
+    )
+
+
+@router.get("/ledger", tags=["ledger"])
+async def ledger(
+    request: Request,
+    _: Finance,
+    team_id: str | None = None,
+    call_id: str | None = None,
+    since: datetime | None = None,
+    limit: Limit = 50,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    """The budget's transfers, oldest first; each moves money between two accounts."""
+    try:
+        after = int(cursor) if cursor else None
+    except ValueError as exc:
+        raise Problem(400, "invalid-cursor", "The cursor is not one this API issued.") from exc
+    if since is not None and since.tzinfo is None:
+        raise Problem(422, "validation-error", "since needs a time zone, e.g. 2026-03-01T00:00:00Z")
+    async with _host(request).db.sessions() as session:
+        rows = await BudgetRepository(session).transfers(
+            team_id=team_id, call_id=call_id, since=since, after_position=after, limit=limit
+        )
+    return {
+        "items": [
+            {
+                "position": r.position,
+                "id": r.transfer_id,
+                "kind": r.kind,
+                "call_id": r.call_id,
+                "team_id": r.team_id,
+                "expense_id": r.expense_id,
+                "from_account": r.from_account,
+                "to_account": r.to_account,
+                "amount": format_eur(r.amount_cents),
+                "booked_at": ts(r.booked_at),
+                "cause": r.cause,
+            }
+            for r in rows
+        ],
+        "next_cursor": str(rows[-1].position) if len(rows) == limit else None,
+    }
+
+
+@router.get("/teams/{team_id}/receipts.csv", tags=["exports"])
+async def receipts_csv(
+    team_id: str,
+    request: Request,
+    _: Finance,
+    sep: Separator = ",",
+    decimal: DecimalMark = "point",
+) -> Response:
+    await _team(request, team_id)
+    async with _host(request).db.sessions() as session:
+        items = await BudgetRepository(session).expenses_of_team(team_id)
+    return _csv(exports.receipt_list(items, sep=sep, decimal=decimal), f"belegliste-{team_id}.csv")
+
+
+@router.get("/calls/{call_id}/ledger.csv", tags=["exports"])
+async def call_ledger_csv(
+    call_id: str,
+    request: Request,
+    _: Finance,
+    sep: Separator = ",",
+    decimal: DecimalMark = "point",
+) -> Response:
+    async with _host(request).db.sessions() as session:
+        repo = BudgetRepository(session)
+        if await repo.get_pot(call_id) is None:
+            raise Problem(404, "not-found", f"No budget for call {call_id}.")
+        entries = await repo.entries_of_call(call_id)
+    return _csv(exports.call_ledger(entries, sep=sep, decimal=decimal), f"ledger-{call_id}.csv")
+
+
+def _csv(text: str, filename: str) -> Response:
+    return Response(
+        # A BOM lets spreadsheet programs detect UTF-8 (umlauts in payees and purposes).
+        "\ufeff" + text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

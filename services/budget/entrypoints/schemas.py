@@ -1,0 +1,117 @@
+"""Budget's HTTP bodies: EUR decimal strings on the wire, integer cents inside."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from cimis_chassis.money import NonNegativeEurCents, format_eur
+from services.budget.domain.budgets import Pot, TeamBudget
+from services.budget.domain.expenses import Expense
+
+Position = Literal["personnel", "material", "external_services", "travel", "other"]
+
+
+class ExpenseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    position: Position
+    net: NonNegativeEurCents
+    vat: NonNegativeEurCents
+    receipt_number: Annotated[str, Field(min_length=1, max_length=100)]
+    receipt_date: date
+    payee: Annotated[str, Field(min_length=1, max_length=300)]
+    purpose: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class RejectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+def ts(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def team_budget_out(team: TeamBudget, positions: list[Expense]) -> dict[str, Any]:
+    by_position: dict[str, dict[str, int]] = {}
+    for expense in positions:
+        figures = by_position.setdefault(expense.position, {"approved": 0, "pending": 0})
+        if expense.status == "approved":
+            figures["approved"] += expense.fundable_cents
+        elif expense.status == "submitted":
+            figures["pending"] += expense.fundable_cents
+    body: dict[str, Any] = {
+        "team_id": team.team_id,
+        "call_id": team.call_id,
+        "status": team.status,
+        "allocated": format_eur(team.allocated_cents),
+        "released": format_eur(team.released_cents),
+        "approved": format_eur(team.approved_cents),
+        "pending": format_eur(team.pending_cents),
+        "available": format_eur(team.available_cents),
+        "returned": format_eur(team.returned_cents),
+        "spent_percent": team.spent_percent,
+        "input_vat_deductible": team.input_vat_deductible,
+        "released_tranches": sorted(team.released_triggers),
+        "thresholds_crossed": sorted(team.thresholds_crossed),
+        "positions": [
+            {
+                "position": name,
+                "approved": format_eur(by_position.get(name, {}).get("approved", 0)),
+                "pending": format_eur(by_position.get(name, {}).get("pending", 0)),
+            }
+            for name in ("personnel", "material", "external_services", "travel", "other")
+        ],
+    }
+    if team.refusal_reason:
+        body["refusal_reason"] = team.refusal_reason
+        body["refusal_code"] = team.refusal_code
+    return body
+
+
+def call_budget_out(pot: Pot, teams: list[TeamBudget]) -> dict[str, Any]:
+    return {
+        "call_id": pot.call_id,
+        "title": pot.title,
+        "total": format_eur(pot.total_cents),
+        "allocated": format_eur(pot.allocated_cents),
+        # Released and still with the teams: a withdrawn team's unspent money is back in the pot.
+        "released": format_eur(
+            sum(t.available_cents + t.pending_cents + t.approved_cents for t in teams)
+        ),
+        "spent": format_eur(sum(t.approved_cents for t in teams)),
+        "pending": format_eur(sum(t.pending_cents for t in teams)),
+        "available": format_eur(pot.available_cents),
+        "teams": {
+            status: sum(1 for t in teams if t.status == status)
+            for status in ("allocated", "refused", "closed", "awaiting_call")
+        },
+    }
+
+
+def expense_out(expense: Expense) -> dict[str, Any]:
+    return {
+        "id": expense.id,
+        "team_id": expense.team_id,
+        "status": expense.status,
+        "position": expense.position,
+        "net": format_eur(expense.net_cents),
+        "vat": format_eur(expense.vat_cents),
+        "gross": format_eur(expense.gross_cents),
+        "fundable": format_eur(expense.fundable_cents),
+        "receipt_number": expense.receipt_number,
+        "receipt_date": expense.receipt_date.isoformat(),
+        "payee": expense.payee,
+        "purpose": expense.purpose,
+        "submitted_by": expense.submitted_by,
+        "submitted_at": ts(expense.submitted_at),
+        "decided_by": expense.decided_by,
+        "decided_at": ts(expense.decided_at),
+        "rejection_reason": expense.rejection_reason,
+    }

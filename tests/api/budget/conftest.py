@@ -1,0 +1,121 @@
+"""A budget service per test module, on SQLite and the session's Kafka broker, seeded by events."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from cimis_chassis.envelope import make_event
+from cimis_chassis.unit_of_work import Cause, UnitOfWork
+from cimis_contracts.base import EventData
+from cimis_contracts.intake import CallOpenedV1, TeamAcceptedV1, TeamWithdrawnV1, TrancheRule
+from cimis_contracts.milestones import MilestoneCompletedV1
+from services.budget.adapters.tables import chassis
+from services.budget.app import events
+from services.budget.bootstrap import create_app
+from services.budget.settings import BudgetSettings
+from tests.support.service_app import RunningService, running_service
+
+HANDLERS: dict[type[EventData], Any] = {
+    CallOpenedV1: events.on_call_opened,
+    TeamAcceptedV1: events.on_team_accepted,
+    TeamWithdrawnV1: events.on_team_withdrawn,
+    MilestoneCompletedV1: events.on_milestone_completed,
+}
+
+
+@pytest.fixture(scope="module")
+async def budget(
+    tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str
+) -> AsyncIterator[RunningService]:
+    async with running_service(
+        create_app,
+        BudgetSettings,
+        tmp_path=tmp_path_factory.mktemp("budget"),
+        kafka_bootstrap=kafka_bootstrap,
+    ) as service:
+        yield service
+
+
+async def deliver(svc: RunningService, payload: EventData) -> None:
+    """Apply an event through budget's own handler, as its consumer would."""
+    event = make_event(
+        source="cimis/test",
+        type_=payload.TYPE,
+        subject=payload.subject(),
+        time=svc.clock.now(),
+        data=payload.model_dump(mode="json"),
+    )
+    async with svc.host.db.transaction() as session:
+        uow = UnitOfWork(
+            session, chassis, svc.clock, "cimis/budget", Cause(f"event:{event.id}", event.id)
+        )
+        await HANDLERS[type(payload)](uow, payload, event)
+        await uow.flush()
+
+
+async def open_call(svc: RunningService, total_cents: int = 200_000_00) -> str:
+    call_id = str(uuid.uuid4())
+    now = svc.clock.now()
+    await deliver(
+        svc,
+        CallOpenedV1(
+            call_id=call_id,
+            title="CIMIS II",
+            districts=["Erzgebirgskreis"],
+            opens_at=now - timedelta(days=60),
+            closes_at=now + timedelta(days=30),
+            total_budget_cents=total_cents,
+            max_team_budget_cents=50_000_00,
+            tranches=[
+                TrancheRule(milestone=None, percent=40),
+                TrancheRule(milestone="prototype", percent=40),
+                TrancheRule(milestone="final", percent=20),
+            ],
+            phase_plan=[],
+        ),
+    )
+    return call_id
+
+
+async def accepted_team(
+    svc: RunningService,
+    *,
+    call_id: str | None = None,
+    budget_cents: int = 45_000_00,
+    agent: str = "agent-anna",
+    input_vat_deductible: bool = False,
+) -> tuple[str, str]:
+    call_id = call_id or await open_call(svc)
+    team_id = str(uuid.uuid4())
+    await deliver(
+        svc,
+        TeamAcceptedV1(
+            team_id=team_id,
+            call_id=call_id,
+            title="Möbel-Konfigurator",
+            agent_id=agent,
+            budget_cents=budget_cents,
+            input_vat_deductible=input_vat_deductible,
+            company_application_id="co",
+            creative_application_ids=["cr"],
+            accepted_at=svc.clock.now(),
+        ),
+    )
+    return call_id, team_id
+
+
+def expense_body(**overrides: Any) -> dict[str, Any]:
+    return {
+        "position": "external_services",
+        "net": "1000.00",
+        "vat": "190.00",
+        "receipt_number": f"RE-{uuid.uuid4().hex[:8]}",
+        "receipt_date": "2024-07-30",
+        "payee": "Agentur Erzgebirge GmbH",
+        "purpose": "Nutzerinterviews",
+    } | overrides

@@ -1,0 +1,375 @@
+"""Budget's API: team and call budgets, expenses with four eyes, idempotency, ledger, CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from cimis_contracts.intake import TeamWithdrawnV1
+from cimis_contracts.milestones import MilestoneCompletedV1
+from services.budget.adapters.tables import chassis, expenses
+from tests.api.budget.conftest import accepted_team, deliver, expense_body, open_call
+from tests.api.intake.steps import assert_problem
+from tests.support.service_app import RunningService
+
+pytestmark = pytest.mark.kafka
+
+
+async def submit(
+    svc: RunningService, team_id: str, who: str = "agent-anna", **overrides: Any
+) -> Any:
+    return await svc.client.post(
+        f"/api/v1/teams/{team_id}/expenses", json=expense_body(**overrides), headers=svc.auth(who)
+    )
+
+
+async def outbox_types(svc: RunningService, key: str) -> list[str]:
+    async with svc.host.db.sessions() as session:
+        rows = await session.execute(
+            select(chassis.outbox.c.event_type)
+            .where(chassis.outbox.c.key == key)
+            .order_by(chassis.outbox.c.position)
+        )
+        return list(rows.scalars())
+
+
+class TestBudgets:
+    async def test_an_accepted_team_has_its_first_tranche_released(
+        self, budget: RunningService
+    ) -> None:
+        _, team_id = await accepted_team(budget)
+        response = await budget.client.get(
+            f"/api/v1/teams/{team_id}/budget", headers=budget.auth("agent-anna")
+        )
+        assert response.status_code == 200
+        body = response.json()
+        assert body["status"] == "allocated"
+        assert (body["allocated"], body["released"], body["available"]) == (
+            "45000.00",
+            "18000.00",
+            "18000.00",
+        )
+        assert body["spent_percent"] == 0
+        assert {p["position"] for p in body["positions"]} == {
+            "personnel",
+            "material",
+            "external_services",
+            "travel",
+            "other",
+        }
+        assert await outbox_types(budget, team_id) == [
+            "de.cimis.budget.allocated.v1",
+            "de.cimis.budget.tranche_released.v1",
+        ]
+
+    async def test_a_refused_allocation_says_why(self, budget: RunningService) -> None:
+        call_id = await open_call(budget, total_cents=10_000_00)
+        _, team_id = await accepted_team(budget, call_id=call_id)
+        body = (
+            await budget.client.get(f"/api/v1/teams/{team_id}/budget", headers=budget.auth("staff"))
+        ).json()
+        assert body["status"] == "refused"
+        assert "10000.00" in body["refusal_reason"]
+        assert await outbox_types(budget, team_id) == ["de.cimis.budget.allocation_refused.v1"]
+
+    async def test_the_call_budget_adds_up(self, budget: RunningService) -> None:
+        call_id = await open_call(budget)
+        await accepted_team(budget, call_id=call_id, budget_cents=30_000_00)
+        await accepted_team(budget, call_id=call_id, budget_cents=20_000_00)
+        body = (
+            await budget.client.get(
+                f"/api/v1/calls/{call_id}/budget", headers=budget.auth("finance")
+            )
+        ).json()
+        assert (body["total"], body["allocated"], body["available"], body["released"]) == (
+            "200000.00",
+            "50000.00",
+            "150000.00",
+            "20000.00",
+        )
+
+    async def test_agents_see_only_their_own_teams(self, budget: RunningService) -> None:
+        _, team_id = await accepted_team(budget, agent="agent-ben")
+        response = await budget.client.get(
+            f"/api/v1/teams/{team_id}/budget", headers=budget.auth("agent-anna")
+        )
+        assert_problem(response, 403, "forbidden")
+
+    async def test_unknown_team_and_call_are_404(self, budget: RunningService) -> None:
+        for path in ("/api/v1/teams/nope/budget", "/api/v1/calls/nope/budget"):
+            assert_problem(
+                await budget.client.get(path, headers=budget.auth("staff")), 404, "not-found"
+            )
+
+    async def test_no_key_is_401(self, budget: RunningService) -> None:
+        assert_problem(await budget.client.get("/api/v1/calls/x/budget"), 401, "unauthorized")
+
+
+class TestSubmitExpense:
+    async def test_the_teams_agent_submits_and_gross_is_fundable(
+        self, budget: RunningService
+    ) -> None:
+        _, team_id = await accepted_team(budget)
+        response = await submit(budget, team_id)
+        assert response.status_code == 201, response.text
+        body = response.json()
+        assert (body["status"], body["gross"], body["fundable"]) == (
+            "submitted",
+            "1190.00",
+            "1190.00",
+        )
+        figures = (
+            await budget.client.get(f"/api/v1/teams/{team_id}/budget", headers=budget.auth("staff"))
+        ).json()
+        assert (figures["pending"], figures["available"]) == ("1190.00", "16810.00")
+
+    async def test_with_input_vat_deduction_only_net_is_fundable(
+        self, budget: RunningService
+    ) -> None:
+        _, team_id = await accepted_team(budget, input_vat_deductible=True)
+        assert (await submit(budget, team_id)).json()["fundable"] == "1000.00"
+
+    async def test_more_than_available_is_422_and_changes_nothing(
+        self, budget: RunningService
+    ) -> None:
+        _, team_id = await accepted_team(budget)
+        response = await submit(budget, team_id, net="18000.01", vat="0.00")
+        assert_problem(response, 422, "budget-exceeded")
+        figures = (
+            await budget.client.get(f"/api/v1/teams/{team_id}/budget", headers=budget.auth("staff"))
+        ).json()
+        assert (figures["pending"], figures["available"]) == ("0.00", "18000.00")
+
+    async def test_money_as_a_json_number_is_422(self, budget: RunningService) -> None:
+        _, team_id = await accepted_team(budget)
+        assert_problem(await submit(budget, team_id, net=1000.0), 422, "validation-error")
+
+    async def test_a_duplicate_receipt_number_is_409(self, budget: RunningService) -> None:
+        _, team_id = await accepted_team(budget)
+        assert (await submit(budget, team_id, receipt_number="RE-7")).status_code == 201
+        assert_problem(
+            await submit(budget, team_id, receipt_number="RE-7"), 409, "duplicate-receipt"
+        )
+
+    @pytest.mark.parametrize("who", ["staff", "finance"])
+    async def test_staff_and_finance_may_submit(self, budget: RunningService, who: str) -> None:
+        _, team_id = await accepted_team(budget)
+        assert (await submit(budget, team_id, who)).status_code == 201
+
+    @pytest.mark.parametrize(("who", "status"), [("agent-ben", 403), ("operator", 403)])
+    async def test_others_may_not(self, budget: RunningService, who: str, status: int) -> None:
+        _, team_id = await accepted_team(budget)
+        assert_problem(await submit(budget, team_id, who), status, "forbidden")
+
+    async def test_a_withdrawn_teams_budget_is_closed(self, budget: RunningService) -> None:
+        call_id, team_id = await accepted_team(budget)
+        await deliver(
+            budget,
+            TeamWithdrawnV1(
+                team_id=team_id,
+                call_id=call_id,
+                reason="raus",
+                was_accepted=True,
+                withdrawn_at=budget.clock.now(),
+            ),
+        )
+        assert_problem(await submit(budget, team_id), 409, "budget-closed")
+        figures = (
+            await budget.client.get(f"/api/v1/teams/{team_id}/budget", headers=budget.auth("staff"))
+        ).json()
+        assert (figures["status"], figures["returned"]) == ("closed", "45000.00")
+
+    async def test_idempotency_key_replays_and_guards(self, budget: RunningService) -> None:
+        _, team_id = await accepted_team(budget)
+        body = expense_body()
+        headers = budget.auth("agent-anna") | {"Idempotency-Key": "beleg-42"}
+        url = f"/api/v1/teams/{team_id}/expenses"
+        first = await budget.client.post(url, json=body, headers=headers)
+        second = await budget.client.post(url, json=body, headers=headers)
+        assert first.json() == second.json()
+        async with budget.host.db.sessions() as session:
+            count = len(
+                (await session.execute(select(expenses).where(expenses.c.team_id == team_id))).all()
+            )
+        assert count == 1
+        other = await budget.client.post(url, json=body | {"net": "1.00"}, headers=headers)
+        assert_problem(other, 409, "idempotency-key-reused")
+
+
+class TestDecisions:
+    async def test_four_eyes_the_submitter_cannot_approve(self, budget: RunningService) -> None:
+        _, team_id = await accepted_team(budget)
+        expense = (await submit(budget, team_id, "finance")).json()
+        response = await budget.client.post(
+            f"/api/v1/expenses/{expense['id']}/approve", headers=budget.auth("finance")
+        )
+        assert_problem(response, 403, "four-eyes")
+        approved = await budget.client.post(
+            f"/api/v1/expenses/{expense['id']}/approve", headers=budget.auth("finance2")
+        )
+        assert approved.json()["status"] == "approved"
+
+    async def test_only_finance_decides(self, budget: RunningService) -> None:
+        _, team_id = await accepted_team(budget)
+        expense = (await submit(budget, team_id)).json()
+        for path in ("approve", "reject"):
+            response = await budget.client.post(
+                f"/api/v1/expenses/{expense['id']}/{path}",
+                json={"reason": "x"},
+                headers=budget.auth("staff"),
+            )
+            assert_problem(response, 403, "forbidden")
+
+    async def test_approving_twice_changes_nothing(self, budget: RunningService) -> None:
+        _, team_id = await accepted_team(budget)
+        expense = (await submit(budget, team_id)).json()
+        url = f"/api/v1/expenses/{expense['id']}/approve"
+        first = await budget.client.post(url, headers=budget.auth("finance"))
+        second = await budget.client.post(url, headers=budget.auth("finance"))
+        assert first.json() == second.json()
+        assert (await outbox_types(budget, team_id)).count(
+            "de.cimis.budget.expense_approved.v1"
+        ) == 1
+
+    async def test_rejection_needs_a_reason_and_returns_the_money(
+        self, budget: RunningService
+    ) -> None:
+        _, team_id = await accepted_team(budget)
+        expense = (await submit(budget, team_id)).json()
+        url = f"/api/v1/expenses/{expense['id']}/reject"
+        assert_problem(
+            await budget.client.post(url, json={}, headers=budget.auth("finance")),
+            422,
+            "validation-error",
+        )
+        rejected = await budget.client.post(
+            url, json={"reason": "Beleg unleserlich"}, headers=budget.auth("finance")
+        )
+        assert rejected.json()["rejection_reason"] == "Beleg unleserlich"
+        figures = (
+            await budget.client.get(f"/api/v1/teams/{team_id}/budget", headers=budget.auth("staff"))
+        ).json()
+        assert figures["available"] == "18000.00"
+        approve = await budget.client.post(
+            f"/api/v1/expenses/{expense['id']}/approve", headers=budget.auth("finance")
+        )
+        assert_problem(approve, 409, "expense-rejected")
+
+    async def test_thresholds_are_announced_once_each(self, budget: RunningService) -> None:
+        call_id, team_id = await accepted_team(budget, budget_cents=20_000_00)
+        await deliver(
+            budget,
+            MilestoneCompletedV1(
+                team_id=team_id,
+                call_id=call_id,
+                milestone_id="m-proto",
+                key="prototype",
+                completed_by="agent-anna",
+                completed_at=budget.clock.now(),
+            ),
+        )  # 16,000.00 of 20,000.00 released now
+        for net in ("10000.00", "2000.00", "4000.00"):
+            expense = (await submit(budget, team_id, net=net, vat="0.00")).json()
+            await budget.client.post(
+                f"/api/v1/expenses/{expense['id']}/approve", headers=budget.auth("finance")
+            )
+        async with budget.host.db.sessions() as session:
+            rows = await session.execute(
+                select(chassis.outbox.c.payload).where(
+                    chassis.outbox.c.key == team_id,
+                    chassis.outbox.c.event_type == "de.cimis.budget.threshold_crossed.v1",
+                )
+            )
+            crossed = [json.loads(p)["data"]["threshold_percent"] for p in rows.scalars()]
+        assert crossed == [50, 80]
+
+    async def test_unknown_expense_is_404(self, budget: RunningService) -> None:
+        response = await budget.client.post(
+            "/api/v1/expenses/nope/approve", headers=budget.auth("finance")
+        )
+        assert_problem(response, 404, "not-found")
+
+
+class TestLedgerAndExports:
+    async def test_the_ledger_lists_balanced_transfers_oldest_first(
+        self, budget: RunningService
+    ) -> None:
+        _, team_id = await accepted_team(budget)
+        expense = (await submit(budget, team_id)).json()
+        await budget.client.post(
+            f"/api/v1/expenses/{expense['id']}/approve", headers=budget.auth("finance")
+        )
+        body = (
+            await budget.client.get(
+                "/api/v1/ledger", params={"team_id": team_id}, headers=budget.auth("finance")
+            )
+        ).json()
+        assert [t["kind"] for t in body["items"]] == [
+            "allocated",
+            "tranche_released",
+            "expense_submitted",
+            "expense_approved",
+        ]
+        assert body["items"][2]["amount"] == "1190.00"
+
+    async def test_the_ledger_is_for_finance(self, budget: RunningService) -> None:
+        response = await budget.client.get("/api/v1/ledger", headers=budget.auth("staff"))
+        assert_problem(response, 403, "forbidden")
+
+    async def test_the_ledger_pages(self, budget: RunningService) -> None:
+        call_id, _ = await accepted_team(budget)
+        seen: list[str] = []
+        cursor = None
+        while True:
+            params: dict[str, Any] = {"call_id": call_id, "limit": 1}
+            if cursor:
+                params["cursor"] = cursor
+            page = (
+                await budget.client.get(
+                    "/api/v1/ledger", params=params, headers=budget.auth("finance")
+                )
+            ).json()
+            seen += [t["id"] for t in page["items"]]
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+        assert len(seen) == len(set(seen)) == 3  # funding, allocation, first tranche
+
+    async def test_the_receipt_list_orders_by_position_then_date(
+        self, budget: RunningService
+    ) -> None:
+        _, team_id = await accepted_team(budget)
+        await submit(budget, team_id, position="travel", receipt_date="2024-07-02", net="100.00")
+        await submit(budget, team_id, position="material", receipt_date="2024-07-20", net="80.50")
+        await submit(budget, team_id, position="material", receipt_date="2024-07-01", net="10.00")
+        response = await budget.client.get(
+            f"/api/v1/teams/{team_id}/receipts.csv",
+            params={"sep": ";", "decimal": "comma"},
+            headers=budget.auth("finance"),
+        )
+        assert response.headers["content-type"].startswith("text/csv")
+        rows = list(csv.DictReader(io.StringIO(response.text.lstrip("\ufeff")), delimiter=";"))
+        assert [(r["position"], r["receipt_date"]) for r in rows] == [
+            ("material", "2024-07-01"),
+            ("material", "2024-07-20"),
+            ("travel", "2024-07-02"),
+        ]
+        assert rows[1]["net_eur"] == "80,50"
+        assert rows[1]["position_label"] == "Material"
+        assert rows[0]["payee"] == "Agentur Erzgebirge GmbH"
+
+    async def test_the_call_ledger_csv_has_two_entries_per_transfer(
+        self, budget: RunningService
+    ) -> None:
+        call_id, _ = await accepted_team(budget)
+        response = await budget.client.get(
+            f"/api/v1/calls/{call_id}/ledger.csv", headers=budget.auth("finance")
+        )
+        rows = list(csv.DictReader(io.StringIO(response.text.lstrip("\ufeff"))))
+        assert len(rows) == 6
+        assert sum(int(r["amount_eur"].replace(".", "")) for r in rows) == 0
