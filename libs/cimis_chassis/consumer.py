@@ -69,7 +69,7 @@ class EventConsumer:
     ) -> None:
         self.host = host
         self.name = host.name
-        self.group_id = f"cimis-{host.name}"
+        self.group_id = host.settings.consumer_group
         self.topics = tuple(topics)
         self._handlers = {model.TYPE: handler for model, handler in handlers.items()}
         self._max_records = max_records

@@ -26,11 +26,15 @@ class ServiceSettings(BaseSettings):
     outbox_poll_seconds: float = Field(default=0.2, gt=0)
     outbox_batch_size: int = Field(default=500, gt=0, le=10_000)
     var_dir: Path = Path("var")
+    # Kafka consumer group; every instance of one service shares it. Empty: cimis-<service>.
+    consumer_group: str = ""
 
     @model_validator(mode="after")
     def _defaults(self) -> ServiceSettings:
         if not self.database_url:
             self.database_url = f"sqlite:///{self.var_dir / (self.service_name + '.db')}"
+        if not self.consumer_group:
+            self.consumer_group = f"cimis-{self.service_name}"
         return self
 
     def require_api_keys_file(self) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -67,6 +68,8 @@ async def running_service(
         cimis_api_keys_file=keys_file,
         var_dir=tmp_path,
         outbox_poll_seconds=0.05,
+        # Its own group, so that no other service instance in the session shares its partitions.
+        consumer_group=f"test-{uuid.uuid4().hex[:12]}",
     )
     app = create_app(settings, clock)
     async with app.router.lifespan_context(app):

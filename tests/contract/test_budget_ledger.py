@@ -1,0 +1,134 @@
+"""Budget's ledger store and repository behave alike on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from cimis_chassis.database import Database
+from services.budget.adapters.ledger_store import book, reconcile
+from services.budget.adapters.repository import BudgetRepository
+from services.budget.adapters.tables import ledger_accounts, metadata
+from services.budget.domain import budgets, expenses, ledger
+from services.budget.domain.tranches import DEFAULT_PLAN
+from tests.contract.databases import DatabaseContract, OnPostgres, OnSqlite
+from tests.unit.budget.test_budgets import a_team
+
+AT = datetime(2024, 10, 1, 9, 0, tzinfo=UTC)
+
+
+class BudgetLedgerContract(DatabaseContract):
+    service = "budget"
+
+    async def test_the_migrated_schema_matches_the_declared_tables(self, db: Database) -> None:
+        def drift(connection: Connection) -> list[object]:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            return list(compare_metadata(context, metadata))
+
+        async with db.engine.connect() as connection:
+            assert await connection.run_sync(drift) == []
+
+    async def allocated_team(self, db: Database) -> budgets.TeamBudget:
+        pot, funded = budgets.open_pot(
+            call_id="c1",
+            title="CIMIS",
+            total_cents=100_000_00,
+            max_team_cents=50_000_00,
+            plan=DEFAULT_PLAN,
+        )
+        outcome = budgets.allocate(a_team(), pot)
+        async with db.transaction() as session:
+            repo = BudgetRepository(session)
+            await repo.add_pot(pot, opened_at=AT)
+            await repo.add_team(a_team())
+            assert outcome.pot is not None
+            await repo.save_pot(outcome.pot)
+            await repo.save_team(outcome.team)
+            await book(session, [funded, *outcome.transfers], at=AT, cause="test")
+        return outcome.team
+
+    async def test_booked_transfers_reconcile_and_balance_to_zero(self, db: Database) -> None:
+        await self.allocated_team(db)
+        async with db.sessions() as session:
+            report = await reconcile(session)
+        assert report.ok, report.problems
+        assert (report.transfers, report.accounts, report.imbalance_cents) == (3, 4, 0)
+
+    async def test_a_transfer_is_booked_once_however_often_it_is_posted(self, db: Database) -> None:
+        _, funded = budgets.open_pot(
+            call_id="c9", title="x", total_cents=5_00, max_team_cents=5_00, plan=DEFAULT_PLAN
+        )
+        for _ in range(3):
+            async with db.transaction() as session:
+                await book(session, [funded], at=AT, cause="replay")
+        async with db.sessions() as session:
+            repo = BudgetRepository(session)
+            rows = await repo.transfers(
+                team_id=None, call_id="c9", since=None, after_position=None, limit=10
+            )
+            report = await reconcile(session)
+        assert len(rows) == 1
+        assert report.ok
+
+    async def test_a_tampered_balance_is_found(self, db: Database) -> None:
+        await self.allocated_team(db)
+        async with db.transaction() as session:
+            await session.execute(
+                update(ledger_accounts)
+                .where(ledger_accounts.c.account == ledger.pot("c1"))
+                .values(balance_cents=ledger_accounts.c.balance_cents + 1)
+            )
+        async with db.sessions() as session:
+            report = await reconcile(session)
+        assert not report.ok
+        assert report.imbalance_cents == 1
+        assert any("call:c1:pot" in p for p in report.problems)
+
+    async def test_a_team_budget_round_trips(self, db: Database) -> None:
+        team = await self.allocated_team(db)
+        async with db.sessions() as session:
+            stored = await BudgetRepository(session).get_team(team.team_id)
+        assert stored == team
+
+    async def test_a_receipt_number_is_unique_per_team(self, db: Database) -> None:
+        team = await self.allocated_team(db)
+        expense, _, _ = expenses.submit(
+            team,
+            expense_id="e1",
+            position="material",
+            net_cents=100,
+            vat_cents=19,
+            receipt_number="R-1",
+            receipt_date=date(2024, 9, 1),
+            payee="p",
+            purpose="x",
+            submitted_by="anna",
+            now=AT,
+            today=date(2024, 10, 1),
+        )
+        async with db.transaction() as session:
+            await BudgetRepository(session).add_expense(expense)
+        with pytest.raises(IntegrityError):
+            async with db.transaction() as session:
+                await BudgetRepository(session).add_expense(
+                    expenses.Expense(**{**expense.__dict__, "id": "e2"})
+                )
+        async with db.sessions() as session:
+            repo = BudgetRepository(session)
+            assert await repo.receipt_taken(team.team_id, " R-1 ")
+            [stored] = await repo.expenses_of_team(team.team_id)
+        assert stored == expense
+
+
+class TestBudgetLedgerOnSqlite(OnSqlite, BudgetLedgerContract):
+    pass
+
+
+class TestBudgetLedgerOnPostgres(OnPostgres, BudgetLedgerContract):
+    pass
