@@ -17,6 +17,8 @@ from cimis_chassis.kafka import ensure_topics
 from cimis_cli.platform import ServiceSpec, available_services
 from cimis_contracts.topics import all_topics
 from cimis_devtools.kafka_local import LocalKafka
+from cimis_devtools.smtp_sink import DEFAULT_PORT as SMTP_SINK_PORT
+from cimis_devtools.smtp_sink import SmtpSink
 
 READY_TIMEOUT_SECONDS = 60
 
@@ -71,6 +73,23 @@ def run_platform(var_dir: Path) -> int:
         bootstrap = kafka.bootstrap_servers
     asyncio.run(ensure_topics(bootstrap, all_topics()))
 
+    # notify mails through the local sink unless SMTP_HOST points at a real server.
+    sink: SmtpSink | None = None
+    smtp_env: dict[str, str] = {}
+    if os.environ.get("SMTP_HOST"):
+        _say(f"notify mails through {os.environ['SMTP_HOST']}:{os.environ.get('SMTP_PORT', '25')}")
+    else:
+        smtp_port = int(os.environ.get("CIMIS_SMTP_PORT", SMTP_SINK_PORT))
+        sink = SmtpSink(var_dir / "mail", smtp_port, report=_say)
+        try:
+            sink.start()
+        except Exception:
+            if kafka is not None:
+                kafka.stop()
+            raise
+        smtp_env = {"SMTP_HOST": sink.host, "SMTP_PORT": str(sink.port), "SMTP_SECURITY": "none"}
+        _say(f"SMTP sink on {sink.host}:{sink.port}: notify's mails go to {sink.directory}/*.eml")
+
     procs: list[tuple[ServiceSpec, subprocess.Popen[bytes], int]] = []
     stopping = False
 
@@ -93,6 +112,8 @@ def run_platform(var_dir: Path) -> int:
                     f"sqlite:///{var_dir / (spec.name + '.db')}",
                 ),
             }
+            if spec.name == "notify":
+                env |= smtp_env
             log = open(var_dir / f"{spec.name}.log", "ab")  # noqa: SIM115 - lives as long as the child
             proc = subprocess.Popen(
                 [sys.executable, "-m", spec.module], env=env, stdout=log, stderr=subprocess.STDOUT
@@ -122,6 +143,8 @@ def run_platform(var_dir: Path) -> int:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        if sink is not None:
+            sink.stop()
         if kafka is not None:
             _say("stopping Kafka")
             kafka.stop()
