@@ -78,6 +78,9 @@ class EventConsumer:
         self._subscriber: Any = None
 
     def register(self, broker: KafkaBroker) -> None:
+        if not self.host.settings.consume_events:
+            log.warning("%s: consuming events is switched off (CONSUME_EVENTS=false)", self.name)
+            return
         subscriber = broker.subscriber(
             *self.topics,
             group_id=self.group_id,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import MetaData, engine_from_config, pool
+from sqlalchemy import MetaData, engine_from_config, pool, text
 
 from cimis_chassis.database import sync_url
 
@@ -46,4 +46,8 @@ def run_env(metadata: MetaData) -> None:
             compare_type=True,
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Instances that start together on one database migrate one after the other;
+                # the lock ends with this transaction.
+                connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('cimis-alembic'))"))
             context.run_migrations()

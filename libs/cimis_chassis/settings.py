@@ -28,6 +28,8 @@ class ServiceSettings(BaseSettings):
     var_dir: Path = Path("var")
     # Kafka consumer group; every instance of one service shares it. Empty: cimis-<service>.
     consumer_group: str = ""
+    # Off only in component tests that feed events straight to the handlers.
+    consume_events: bool = True
 
     @model_validator(mode="after")
     def _defaults(self) -> ServiceSettings:

@@ -68,7 +68,9 @@ async def running_service(
         cimis_api_keys_file=keys_file,
         var_dir=tmp_path,
         outbox_poll_seconds=0.05,
-        # Its own group, so that no other service instance in the session shares its partitions.
+        # API tests feed events to the handlers themselves: a live consumer would also apply
+        # every other test's records from the shared broker and make the state unpredictable.
+        consume_events=False,
         consumer_group=f"test-{uuid.uuid4().hex[:12]}",
     )
     app = create_app(settings, clock)

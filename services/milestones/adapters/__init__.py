@@ -1,0 +1,1 @@
+"""The milestones service's adapters: tables and the repository."""

@@ -1,0 +1,94 @@
+"""The milestones service's database tables (and, through them, its migrations)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from cimis_chassis.sqltypes import UtcDateTime
+from cimis_chassis.tables import add_chassis_tables
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+chassis = add_chassis_tables(metadata)
+
+# Each call's phase template as call-opened announced it, kept for the teams accepted later.
+call_plans = Table(
+    "call_plans",
+    metadata,
+    Column("call_id", String(36), primary_key=True),
+    Column("phase_plan", JSON, nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
+)
+
+# A withdrawal seen before (or without) the acceptance: a late team-accepted must not plan.
+withdrawn_teams = Table(
+    "withdrawn_teams",
+    metadata,
+    Column("team_id", String(36), primary_key=True),
+    Column("call_id", String(36), nullable=False),
+    Column("withdrawn_at", UtcDateTime(), nullable=False),
+)
+
+plans = Table(
+    "plans",
+    metadata,
+    Column("team_id", String(36), primary_key=True),
+    Column("call_id", String(36), nullable=False),
+    Column("agent_id", String(200), nullable=False),
+    Column("team_title", String(300), nullable=False),
+    Column("template", String(20), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("accepted_at", UtcDateTime(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("completed_at", UtcDateTime(), nullable=True),
+    Column("cancelled_at", UtcDateTime(), nullable=True),
+)
+Index("ix_plans_agent", plans.c.agent_id)
+
+milestones = Table(
+    "milestones",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("team_id", String(36), ForeignKey("plans.team_id"), nullable=False),
+    Column("key", String(20), nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("due_date", Date, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("completed_at", UtcDateTime(), nullable=True),
+    Column("completed_by", String(200), nullable=True),
+    Column("note", Text, nullable=True),
+    Column("evidence_url", Text, nullable=True),
+    UniqueConstraint("team_id", "key"),
+)
+# The overdue scan and the programme overview look for open milestones by due date.
+Index("ix_milestones_due", milestones.c.status, milestones.c.due_date)
+
+# One row per alert sent: the primary key is the claim that makes "once per milestone and due
+# date" hold across restarts and between instances, written with the alert's outbox row.
+overdue_alerts = Table(
+    "overdue_alerts",
+    metadata,
+    Column("milestone_id", String(36), ForeignKey("milestones.id"), primary_key=True),
+    Column("due_date", Date, primary_key=True),
+    Column("detected_at", UtcDateTime(), nullable=False),
+    Column("event_id", String(36), nullable=False),
+)

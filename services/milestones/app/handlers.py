@@ -1,0 +1,133 @@
+"""The milestones command handlers: load, apply the rule, store, audit and emit in one unit."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from cimis_chassis.unit_of_work import UnitOfWork
+from cimis_contracts.milestones import (
+    MilestoneCompletedV1,
+    MilestoneRescheduledV1,
+    PlanCompletedV1,
+)
+from services.milestones.adapters.repository import MilestonesRepository
+from services.milestones.app.commands import Actor, CompleteMilestone, RescheduleMilestone
+from services.milestones.domain import plans as plan_rules
+from services.milestones.domain.errors import NotFound, NotYourTeam
+from services.milestones.domain.plans import Milestone, Plan
+
+
+def snapshot(entity: Any) -> dict[str, Any]:
+    """A JSON-ready copy of a domain object for the audit log."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [plain(v) for v in value]
+        if hasattr(value, "isoformat"):
+            return value.isoformat()
+        return value
+
+    return plain(dataclasses.asdict(entity))  # type: ignore[no-any-return]
+
+
+def ensure_access(plan: Plan, actor: Actor) -> None:
+    """Agents see and act on the teams they coach only; everyone else passed the role gate."""
+    if actor.is_agent and not plan.is_coached_by(actor.name):
+        raise NotYourTeam("Agents may only see and act on the teams they coach.")
+
+
+async def _plan_of(repo: MilestonesRepository, milestone_id: str, actor: Actor) -> Plan:
+    plan = await repo.plan_of_milestone(milestone_id, for_update=True)
+    if plan is None:
+        raise NotFound("milestone", milestone_id)
+    ensure_access(plan, actor)
+    return plan
+
+
+async def complete_milestone(uow: UnitOfWork, cmd: CompleteMilestone) -> tuple[Plan, Milestone]:
+    repo = MilestonesRepository(uow.session)
+    plan = await _plan_of(repo, cmd.milestone_id, cmd.actor)
+    now = uow.clock.now()
+    done = plan_rules.complete(
+        plan,
+        cmd.milestone_id,
+        by=cmd.actor.name,
+        now=now,
+        note=cmd.note,
+        evidence_url=cmd.evidence_url,
+    )
+    if not done.changed:
+        return plan, done.milestone
+    await repo.save(done.plan, [done.milestone])
+    await uow.audit(
+        "milestone.completed",
+        "milestone",
+        done.milestone.id,
+        before=snapshot(plan.milestone(cmd.milestone_id)),
+        after=snapshot(done.milestone),
+    )
+    assert done.milestone.completed_at is not None
+    await uow.emit(
+        MilestoneCompletedV1(
+            team_id=plan.team_id,
+            call_id=plan.call_id,
+            milestone_id=done.milestone.id,
+            key=done.milestone.key,
+            completed_by=cmd.actor.name,
+            completed_at=done.milestone.completed_at,
+            note=done.milestone.note,
+            evidence_url=done.milestone.evidence_url,
+        )
+    )
+    if done.plan_completed:
+        assert done.plan.completed_at is not None
+        await uow.audit(
+            "plan.completed",
+            "plan",
+            plan.team_id,
+            before={"status": plan.status},
+            after={"status": done.plan.status, "completed_at": now.isoformat()},
+        )
+        await uow.emit(
+            PlanCompletedV1(
+                team_id=plan.team_id, call_id=plan.call_id, completed_at=done.plan.completed_at
+            )
+        )
+    return done.plan, done.milestone
+
+
+async def reschedule_milestone(uow: UnitOfWork, cmd: RescheduleMilestone) -> tuple[Plan, Milestone]:
+    repo = MilestonesRepository(uow.session)
+    plan = await _plan_of(repo, cmd.milestone_id, cmd.actor)
+    now = uow.clock.now()
+    moved = plan_rules.reschedule(
+        plan, cmd.milestone_id, due_date=cmd.due_date, reason=cmd.reason, now=now
+    )
+    if not moved.changed:
+        return plan, moved.after
+    await repo.save(moved.plan, [moved.after])
+    reason = cmd.reason.strip()
+    await uow.audit(
+        "milestone.rescheduled",
+        "milestone",
+        moved.after.id,
+        before={"due_date": moved.before.due_date.isoformat()},
+        after={"due_date": moved.after.due_date.isoformat(), "reason": reason},
+    )
+    await uow.emit(
+        MilestoneRescheduledV1(
+            team_id=plan.team_id,
+            call_id=plan.call_id,
+            milestone_id=moved.after.id,
+            key=moved.after.key,
+            previous_due_date=moved.before.due_date,
+            due_date=moved.after.due_date,
+            reason=reason,
+            rescheduled_by=cmd.actor.name,
+            rescheduled_at=now,
+        )
+    )
+    return moved.plan, moved.after

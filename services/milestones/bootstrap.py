@@ -1,0 +1,103 @@
+"""Wires the milestones service: database, broker, intake consumer, overdue scheduler, HTTP app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from prometheus_client import Gauge
+
+from cimis_chassis.clock import Clock, SystemClock
+from cimis_chassis.database import Database
+from cimis_chassis.kafka import make_broker
+from cimis_chassis.metrics import ServiceMetrics
+from cimis_chassis.migrations import upgrade_to_head
+from cimis_chassis.service_host import ServiceHost, create_http_app
+from cimis_contracts import topics
+from cimis_contracts.asyncapi import document_publisher
+from cimis_contracts.base import EventData
+from cimis_contracts.milestones import (
+    MilestoneCompletedV1,
+    MilestoneOverdueV1,
+    MilestoneRescheduledV1,
+    PlanCancelledV1,
+    PlanCompletedV1,
+    PlanCreatedV1,
+)
+from services.milestones.adapters.tables import chassis
+from services.milestones.app.overdue import OverdueScan
+from services.milestones.entrypoints.api import router
+from services.milestones.entrypoints.consumer import intake_consumer
+from services.milestones.entrypoints.scheduler import OverdueScheduler
+from services.milestones.settings import MilestonesSettings
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+settings_class = MilestonesSettings
+
+PUBLISHED: list[type[EventData]] = [
+    PlanCreatedV1,
+    MilestoneCompletedV1,
+    MilestoneRescheduledV1,
+    MilestoneOverdueV1,
+    PlanCompletedV1,
+    PlanCancelledV1,
+]
+
+
+def build_host(settings: MilestonesSettings, clock: Clock) -> ServiceHost:
+    metrics = ServiceMetrics(settings.service_name)
+    broker = make_broker(
+        settings.kafka_bootstrap_servers,
+        client_id=f"cimis-{settings.service_name}",
+        registry=metrics.registry,
+        service=settings.service_name,
+    )
+    document_publisher(broker, topics.MILESTONES, PUBLISHED)
+    host = ServiceHost(
+        name=settings.service_name,
+        settings=settings,
+        clock=clock,
+        db=Database(settings.database_url),
+        tables=chassis,
+        broker=broker,
+        metrics=metrics,
+        topics={
+            topics.INTAKE: topics.DEFAULT_PARTITIONS,
+            topics.MILESTONES: topics.DEFAULT_PARTITIONS,
+            topics.dead_letter_topic(settings.service_name): 1,
+        },
+    )
+    intake_consumer(host).register(broker)
+    overdue_gauge = Gauge(
+        "cimis_milestones_overdue",
+        "Milestones past their due day (Europe/Berlin), not completed, of running plans.",
+        registry=metrics.registry,
+    )
+    scan = OverdueScan(
+        host.db,
+        host.tables,
+        clock,
+        source=f"cimis/{settings.service_name}",
+        batch_size=settings.overdue_scan_batch_size,
+    )
+    scheduler = OverdueScheduler(
+        host, scan, overdue_gauge, interval_seconds=settings.overdue_scan_seconds
+    )
+
+    async def overdue_scan() -> None:
+        await scheduler.run()
+
+    host.background.append(overdue_scan)
+    return host
+
+
+def create_app(settings: MilestonesSettings | None = None, clock: Clock | None = None) -> FastAPI:
+    settings = settings or MilestonesSettings()
+    upgrade_to_head(MIGRATIONS, settings.database_url)
+    host = build_host(settings, clock or SystemClock())
+    return create_http_app(
+        host,
+        title="CIMIS milestones",
+        description="Each team's phase plan: milestones, due dates, completion and overdue alerts.",
+        routers=[router],
+    )

@@ -1,0 +1,1 @@
+"""The milestones service's business rules, free of I/O."""

@@ -1,0 +1,25 @@
+"""Rule violations the milestones domain raises; the chassis maps them to problem responses."""
+
+from __future__ import annotations
+
+from cimis_chassis.errors import ConflictError, DomainError, NotFoundError
+
+
+class MilestoneRuleViolation(DomainError):
+    """A request or event that breaks a programme rule."""
+
+
+class StateConflict(ConflictError):
+    """Valid, but the milestone's or plan's current state does not allow it."""
+
+
+class NotYourTeam(DomainError):
+    """An agent acting on a team they do not coach."""
+
+    status = 403
+
+    def __init__(self, message: str) -> None:
+        super().__init__("forbidden", message)
+
+
+NotFound = NotFoundError

@@ -1,0 +1,260 @@
+"""A team's phase plan: its milestones, due dates, completion, rescheduling and cancellation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from itertools import pairwise
+
+from services.milestones.domain.calendar import berlin_day, due_date_after, is_past_due
+from services.milestones.domain.errors import MilestoneRuleViolation, NotFound, StateConflict
+
+MILESTONE_KEYS = ("kickoff", "workshop", "prototype", "test", "final")
+FINAL = "final"
+
+# Stored milestone states; "overdue" is shown, never stored: it follows from the clock.
+OPEN, COMPLETED, CANCELLED = "open", "completed", "cancelled"
+OVERDUE = "overdue"
+# Plan states.
+ACTIVE = "active"
+# Where a plan's steps came from: the call's own plan, or the programme default because the
+# team's acceptance arrived before its call was opened here.
+FROM_CALL, PROGRAMME_DEFAULT = "call", "default"
+
+
+@dataclass(frozen=True)
+class PhaseStep:
+    key: str
+    title: str
+    days_after_acceptance: int
+
+
+DEFAULT_PHASE_PLAN: tuple[PhaseStep, ...] = (
+    PhaseStep("kickoff", "Kick-off", 14),
+    PhaseStep("workshop", "Co-Creation-Workshop", 42),
+    PhaseStep("prototype", "Prototyp", 120),
+    PhaseStep("test", "Test mit Nutzerinnen und Nutzern", 150),
+    PhaseStep("final", "Abschlusspräsentation und Blaupause", 180),
+)
+
+
+def check_phase_plan(steps: Sequence[PhaseStep]) -> tuple[PhaseStep, ...]:
+    """A call's plan: known keys once each, strictly increasing days, ending with ``final``."""
+    keys = [s.key for s in steps]
+    unknown = sorted(set(keys) - set(MILESTONE_KEYS))
+    if unknown:
+        raise MilestoneRuleViolation(
+            "invalid-phase-plan", f"Unknown milestones: {', '.join(unknown)}."
+        )
+    if not keys or len(set(keys)) != len(keys) or keys[-1] != FINAL:
+        raise MilestoneRuleViolation(
+            "invalid-phase-plan", "Each milestone appears once and the plan ends with 'final'."
+        )
+    days = [s.days_after_acceptance for s in steps]
+    if any(d <= 0 for d in days) or any(b <= a for a, b in pairwise(days)):
+        raise MilestoneRuleViolation(
+            "invalid-phase-plan", "Milestones must be due on strictly increasing days."
+        )
+    return tuple(steps)
+
+
+@dataclass(frozen=True)
+class Milestone:
+    id: str
+    team_id: str
+    key: str
+    title: str
+    position: int
+    due_date: date
+    status: str = OPEN
+    completed_at: datetime | None = None
+    completed_by: str | None = None
+    note: str | None = None
+    evidence_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Progress:
+    completed: int
+    total: int
+    overdue: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    team_id: str
+    call_id: str
+    agent_id: str
+    team_title: str
+    template: str
+    accepted_at: datetime
+    created_at: datetime
+    milestones: tuple[Milestone, ...]
+    status: str = ACTIVE
+    completed_at: datetime | None = None
+    cancelled_at: datetime | None = None
+
+    def milestone(self, milestone_id: str) -> Milestone:
+        for milestone in self.milestones:
+            if milestone.id == milestone_id:
+                return milestone
+        raise NotFound("milestone", milestone_id)
+
+    def is_coached_by(self, agent_id: str) -> bool:
+        return self.agent_id == agent_id
+
+    def shown_status(self, milestone: Milestone, now: datetime) -> str:
+        if is_overdue(milestone.status, self.status, milestone.due_date, now):
+            return OVERDUE
+        return milestone.status
+
+    def progress(self, now: datetime) -> Progress:
+        shown = [self.shown_status(m, now) for m in self.milestones]
+        return Progress(
+            completed=shown.count(COMPLETED), total=len(shown), overdue=shown.count(OVERDUE)
+        )
+
+    def with_milestone(self, changed: Milestone) -> Plan:
+        return replace(
+            self,
+            milestones=tuple(changed if m.id == changed.id else m for m in self.milestones),
+        )
+
+
+def is_overdue(milestone_status: str, plan_status: str, due_date: date, now: datetime) -> bool:
+    """Open, past its Berlin due day, in a plan still running (a finished plan alerts no one)."""
+    return milestone_status == OPEN and plan_status == ACTIVE and is_past_due(due_date, now)
+
+
+def create_plan(
+    *,
+    team_id: str,
+    call_id: str,
+    agent_id: str,
+    team_title: str,
+    accepted_at: datetime,
+    steps: Sequence[PhaseStep],
+    template: str,
+    now: datetime,
+    new_id: Callable[[], str],
+) -> Plan:
+    """The team's milestones, each due ``days_after_acceptance`` Berlin days after acceptance."""
+    milestones = tuple(
+        Milestone(
+            id=new_id(),
+            team_id=team_id,
+            key=step.key,
+            title=step.title,
+            position=position,
+            due_date=due_date_after(accepted_at, step.days_after_acceptance),
+        )
+        for position, step in enumerate(check_phase_plan(steps), start=1)
+    )
+    return Plan(
+        team_id=team_id,
+        call_id=call_id,
+        agent_id=agent_id,
+        team_title=team_title,
+        template=template,
+        accepted_at=accepted_at,
+        created_at=now,
+        milestones=milestones,
+    )
+
+
+@dataclass(frozen=True)
+class Completion:
+    plan: Plan
+    milestone: Milestone
+    changed: bool
+    plan_completed: bool
+
+
+def complete(
+    plan: Plan,
+    milestone_id: str,
+    *,
+    by: str,
+    now: datetime,
+    note: str | None,
+    evidence_url: str | None,
+) -> Completion:
+    """Complete a milestone; completing it again changes nothing; ``final`` completes the plan."""
+    milestone = plan.milestone(milestone_id)
+    if milestone.status == COMPLETED:
+        return Completion(plan, milestone, changed=False, plan_completed=False)
+    if milestone.status == CANCELLED or plan.status == CANCELLED:
+        raise StateConflict("plan-cancelled", "The team withdrew; its milestones are cancelled.")
+    done = replace(
+        milestone,
+        status=COMPLETED,
+        completed_at=now,
+        completed_by=by,
+        note=(note or "").strip() or None,
+        evidence_url=evidence_url,
+    )
+    updated = plan.with_milestone(done)
+    finishes = done.key == FINAL and plan.status == ACTIVE
+    if finishes:
+        updated = replace(updated, status=COMPLETED, completed_at=now)
+    return Completion(updated, done, changed=True, plan_completed=finishes)
+
+
+@dataclass(frozen=True)
+class Rescheduling:
+    plan: Plan
+    before: Milestone
+    after: Milestone
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+
+def reschedule(
+    plan: Plan, milestone_id: str, *, due_date: date, reason: str, now: datetime
+) -> Rescheduling:
+    """Move an open milestone of a running plan to a new Berlin day, today or later."""
+    milestone = plan.milestone(milestone_id)
+    if not reason.strip():
+        raise MilestoneRuleViolation("invalid-reschedule", "Give a reason for the new due date.")
+    if milestone.status == COMPLETED:
+        raise StateConflict("milestone-completed", "A completed milestone keeps its date.")
+    if milestone.status == CANCELLED or plan.status == CANCELLED:
+        raise StateConflict("plan-cancelled", "The team withdrew; its milestones are cancelled.")
+    if plan.status != ACTIVE:
+        raise StateConflict("plan-completed", "The plan is completed; its dates are final.")
+    if due_date == milestone.due_date:
+        return Rescheduling(plan, milestone, milestone)
+    today = berlin_day(now)
+    if due_date < today:
+        raise MilestoneRuleViolation(
+            "due-date-in-past",
+            f"The new due date {due_date.isoformat()} is before today ({today.isoformat()}, "
+            "Europe/Berlin).",
+        )
+    moved = replace(milestone, due_date=due_date)
+    return Rescheduling(plan.with_milestone(moved), milestone, moved)
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    plan: Plan
+    cancelled: tuple[Milestone, ...]
+    changed: bool
+
+
+def cancel(plan: Plan, *, now: datetime) -> Cancellation:
+    """The team withdrew: its open milestones are cancelled; a finished plan stays as it is."""
+    if plan.status != ACTIVE:
+        return Cancellation(plan, (), changed=False)
+    cancelled = tuple(replace(m, status=CANCELLED) for m in plan.milestones if m.status == OPEN)
+    by_id = {m.id: m for m in cancelled}
+    updated = replace(
+        plan,
+        status=CANCELLED,
+        cancelled_at=now,
+        milestones=tuple(by_id.get(m.id, m) for m in plan.milestones),
+    )
+    return Cancellation(updated, cancelled, changed=True)

@@ -1,0 +1,169 @@
+"""The milestones admin API (``/api/v1``): plans per team, the programme overview, completion."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+
+from cimis_chassis.api_commands import IdempotencyKey, run_command
+from cimis_chassis.auth import READ_ALL, Principal, Role, require
+from cimis_chassis.pagination import Cursor, Limit, decode_cursor, next_cursor
+from cimis_chassis.problems import Problem
+from cimis_chassis.service_host import ServiceHost
+from cimis_chassis.unit_of_work import UnitOfWork
+from services.milestones.adapters.repository import MilestoneFilter, MilestonesRepository, Page
+from services.milestones.app import handlers
+from services.milestones.app.commands import Actor, CompleteMilestone, RescheduleMilestone
+from services.milestones.domain.calendar import berlin_day
+from services.milestones.entrypoints.schemas import (
+    CompleteIn,
+    RescheduleIn,
+    in_plan,
+    listed,
+    plan_out,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["milestones"])
+
+Staff = Annotated[Principal, Depends(require(Role.STAFF))]
+Completer = Annotated[Principal, Depends(require(Role.STAFF, Role.AGENT))]
+TeamReader = Annotated[Principal, Depends(require(*READ_ALL, Role.AGENT))]
+ShownStatus = Literal["open", "overdue", "completed", "cancelled"]
+MilestoneKey = Literal["kickoff", "workshop", "prototype", "test", "final"]
+
+
+def _host(request: Request) -> ServiceHost:
+    return request.app.state.host  # type: ignore[no-any-return]
+
+
+def _actor(principal: Principal) -> Actor:
+    return Actor(name=principal.name, is_agent=principal.is_agent)
+
+
+def _page(limit: int, cursor: str | None) -> Page:
+    if cursor is None:
+        return Page(after=None, limit=limit)
+    due, ident = decode_cursor(cursor)
+    return Page(after=(due.date(), ident), limit=limit)
+
+
+@router.get("/milestones")
+async def list_milestones(
+    request: Request,
+    principal: TeamReader,
+    status: Annotated[ShownStatus | None, Query()] = None,
+    team_id: str | None = None,
+    call_id: str | None = None,
+    key: Annotated[MilestoneKey | None, Query()] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    """The programme overview, earliest due first; ``status=overdue`` lists what is late."""
+    host = _host(request)
+    now = host.clock.now()
+    where = MilestoneFilter(
+        status=status,
+        team_id=team_id,
+        call_id=call_id,
+        key=key,
+        # An agent's list is always narrowed to their own teams, whatever filters they send.
+        agent_id=principal.name if principal.is_agent else None,
+    )
+    async with host.db.sessions() as session:
+        items = await MilestonesRepository(session).list_milestones(
+            where, _page(limit, cursor), today=berlin_day(now)
+        )
+    return {
+        "items": [listed(v, now) for v in items],
+        "next_cursor": next_cursor(
+            items,
+            limit,
+            lambda v: (datetime.combine(v.milestone.due_date, time.min, UTC), v.milestone.id),
+        ),
+    }
+
+
+@router.get("/milestones/{milestone_id}")
+async def get_milestone(
+    milestone_id: str, request: Request, principal: TeamReader
+) -> dict[str, Any]:
+    host = _host(request)
+    async with host.db.sessions() as session:
+        plan = await MilestonesRepository(session).plan_of_milestone(milestone_id)
+    if plan is None:
+        raise Problem(404, "not-found", f"milestone {milestone_id} does not exist")
+    handlers.ensure_access(plan, _actor(principal))
+    return in_plan(plan, plan.milestone(milestone_id), host.clock.now())
+
+
+@router.get("/teams/{team_id}/milestones")
+async def team_milestones(team_id: str, request: Request, principal: TeamReader) -> dict[str, Any]:
+    """The team's plan with its progress; a withdrawn team's milestones show as cancelled."""
+    host = _host(request)
+    async with host.db.sessions() as session:
+        plan = await MilestonesRepository(session).get_plan(team_id)
+    if plan is None:
+        raise Problem(404, "not-found", f"team {team_id} has no milestone plan")
+    handlers.ensure_access(plan, _actor(principal))
+    return plan_out(plan, host.clock.now())
+
+
+@router.post("/milestones/{milestone_id}/complete")
+async def complete_milestone(
+    milestone_id: str,
+    request: Request,
+    principal: Completer,
+    body: CompleteIn | None = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Staff or the team's own agent; completing a completed milestone changes nothing."""
+    given = body or CompleteIn()
+    cmd = CompleteMilestone(
+        milestone_id=milestone_id,
+        actor=_actor(principal),
+        note=given.note,
+        evidence_url=given.evidence_url,
+    )
+
+    async def work(uow: UnitOfWork) -> dict[str, Any]:
+        plan, milestone = await handlers.complete_milestone(uow, cmd)
+        return in_plan(plan, milestone, uow.clock.now()) | {"plan_status": plan.status}
+
+    return await run_command(
+        request,
+        principal,
+        work,
+        idempotency_key=idempotency_key,
+        body=given.model_dump(mode="json"),
+    )
+
+
+@router.post("/milestones/{milestone_id}/reschedule")
+async def reschedule_milestone(
+    milestone_id: str,
+    body: RescheduleIn,
+    request: Request,
+    principal: Staff,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    cmd = RescheduleMilestone(
+        milestone_id=milestone_id,
+        due_date=body.due_date,
+        reason=body.reason,
+        actor=_actor(principal),
+    )
+
+    async def work(uow: UnitOfWork) -> dict[str, Any]:
+        plan, milestone = await handlers.reschedule_milestone(uow, cmd)
+        return in_plan(plan, milestone, uow.clock.now())
+
+    return await run_command(
+        request,
+        principal,
+        work,
+        idempotency_key=idempotency_key,
+        body=body.model_dump(mode="json"),
+    )

@@ -1,0 +1,26 @@
+"""Subscribes the milestones service to intake's events (call opened, team accepted, withdrawn)."""
+
+from __future__ import annotations
+
+from cimis_chassis.consumer import EventConsumer, Handler
+from cimis_chassis.service_host import ServiceHost
+from cimis_contracts import topics
+from cimis_contracts.base import EventData
+from cimis_contracts.intake import CallOpenedV1, TeamAcceptedV1, TeamWithdrawnV1
+from services.milestones.app.intake_events import (
+    on_call_opened,
+    on_team_accepted,
+    on_team_withdrawn,
+)
+
+CONSUMED_TOPICS = (topics.INTAKE,)
+
+HANDLERS: dict[type[EventData], Handler] = {
+    CallOpenedV1: on_call_opened,
+    TeamAcceptedV1: on_team_accepted,
+    TeamWithdrawnV1: on_team_withdrawn,
+}
+
+
+def intake_consumer(host: ServiceHost) -> EventConsumer:
+    return EventConsumer(host, topics=CONSUMED_TOPICS, handlers=HANDLERS)

@@ -1,0 +1,169 @@
+"""Completing milestones over the API: staff or the team's own agent, once, the final one last."""
+
+from __future__ import annotations
+
+import pytest
+
+from cimis_contracts.milestones import MilestoneCompletedV1, PlanCompletedV1
+from tests.api.milestones.steps import (
+    accept_team,
+    assert_problem,
+    audit_entries,
+    complete,
+    get_ok,
+    outbox_events,
+    withdraw_team,
+)
+from tests.support.service_app import RunningService
+
+pytestmark = pytest.mark.kafka
+
+COMPLETED = MilestoneCompletedV1.TYPE
+
+
+class TestComplete:
+    async def test_the_teams_agent_completes_a_milestone_with_note_and_evidence(
+        self, milestones: RunningService
+    ) -> None:
+        team = await accept_team(milestones, agent_id="agent-anna")
+        kickoff = team.milestones["kickoff"]
+
+        response = await complete(
+            milestones,
+            kickoff,
+            "agent-anna",
+            note="Auftakt in Annaberg-Buchholz",
+            evidence_url="https://example.org/protokoll.pdf",
+        )
+
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert (body["id"], body["key"], body["status"]) == (kickoff, "kickoff", "completed")
+        assert body["completed_at"] == milestones.clock.now().isoformat().replace("+00:00", "Z")
+        assert (body["completed_by"], body["note"], body["evidence_url"]) == (
+            "agent-anna",
+            "Auftakt in Annaberg-Buchholz",
+            "https://example.org/protokoll.pdf",
+        )
+        [event] = await outbox_events(milestones, team.id, COMPLETED)
+        assert event["data"]["milestone_id"] == kickoff
+        assert event["data"]["key"] == "kickoff"
+        assert event["data"]["completed_by"] == "agent-anna"
+        plan = await get_ok(milestones, f"/api/v1/teams/{team.id}/milestones")
+        assert plan["progress"]["completed"] == 1
+
+    async def test_an_agent_cannot_complete_another_agents_milestone(
+        self, milestones: RunningService
+    ) -> None:
+        team = await accept_team(milestones, agent_id="agent-anna")
+
+        response = await complete(milestones, team.milestones["kickoff"], "agent-ben")
+
+        assert_problem(response, 403, "forbidden")
+        assert await outbox_events(milestones, team.id, COMPLETED) == []
+        plan = await get_ok(milestones, f"/api/v1/teams/{team.id}/milestones")
+        assert plan["items"][0]["status"] == "open"
+
+    async def test_completing_twice_answers_200_and_emits_one_event(
+        self, milestones: RunningService
+    ) -> None:
+        team = await accept_team(milestones)
+        kickoff = team.milestones["kickoff"]
+
+        first = await complete(milestones, kickoff, "staff", note="erst")
+        second = await complete(milestones, kickoff, "agent-anna", note="noch mal")
+
+        assert first.status_code == second.status_code == 200
+        assert second.json()["note"] == "erst"
+        assert second.json()["completed_by"] == "staff"
+        assert len(await outbox_events(milestones, team.id, COMPLETED)) == 1
+        audited = [e["action"] for e in await audit_entries(milestones, kickoff)]
+        assert audited == ["milestone.completed"]
+
+    async def test_without_a_body_it_completes_too(self, milestones: RunningService) -> None:
+        team = await accept_team(milestones)
+        response = await milestones.client.post(
+            f"/api/v1/milestones/{team.milestones['kickoff']}/complete",
+            headers=milestones.auth("staff"),
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["note"] is None
+
+    async def test_completing_the_final_milestone_completes_the_plan(
+        self, milestones: RunningService
+    ) -> None:
+        team = await accept_team(milestones)
+        for key in ("kickoff", "workshop", "prototype", "test"):
+            assert (await complete(milestones, team.milestones[key])).status_code == 200
+
+        response = await complete(milestones, team.milestones["final"])
+
+        assert response.json()["plan_status"] == "completed"
+        types = [e["type"] for e in await outbox_events(milestones, team.id)]
+        assert types[-2:] == [COMPLETED, PlanCompletedV1.TYPE]
+        plan = await get_ok(milestones, f"/api/v1/teams/{team.id}/milestones")
+        assert plan["plan_status"] == "completed"
+        assert plan["progress"] == {"completed": 5, "total": 5, "overdue": 0}
+
+    @pytest.mark.parametrize("who", ["finance", "operator"])
+    async def test_read_only_roles_are_forbidden(
+        self, milestones: RunningService, who: str
+    ) -> None:
+        team = await accept_team(milestones)
+        assert_problem(
+            await complete(milestones, team.milestones["kickoff"], who), 403, "forbidden"
+        )
+
+    async def test_without_a_key_it_is_401(self, milestones: RunningService) -> None:
+        team = await accept_team(milestones)
+        response = await milestones.client.post(
+            f"/api/v1/milestones/{team.milestones['kickoff']}/complete", json={}
+        )
+        assert_problem(response, 401, "unauthorized")
+
+    async def test_an_unknown_milestone_is_404(self, milestones: RunningService) -> None:
+        assert_problem(await complete(milestones, "unknown"), 404, "not-found")
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {"evidence_url": "ftp://example.org/x"},
+            {"evidence_url": "https://example.org/with space"},
+            {"note": "x" * 2001},
+            {"status": "completed"},
+            {"note": 5},
+        ],
+        ids=["not-http", "space-in-url", "note-too-long", "unknown-field", "note-not-text"],
+    )
+    async def test_invalid_bodies_are_422_and_change_nothing(
+        self, milestones: RunningService, body: dict[str, object]
+    ) -> None:
+        team = await accept_team(milestones)
+        response = await milestones.client.post(
+            f"/api/v1/milestones/{team.milestones['kickoff']}/complete",
+            json=body,
+            headers=milestones.auth("staff"),
+        )
+        assert_problem(response, 422, "validation-error")
+        assert await outbox_events(milestones, team.id, COMPLETED) == []
+
+    async def test_a_withdrawn_teams_milestone_cannot_be_completed(
+        self, milestones: RunningService
+    ) -> None:
+        team = await accept_team(milestones)
+        await withdraw_team(milestones, team)
+        response = await complete(milestones, team.milestones["kickoff"])
+        assert_problem(response, 409, "plan-cancelled")
+
+    async def test_an_idempotency_key_reused_with_another_body_is_409(
+        self, milestones: RunningService
+    ) -> None:
+        team = await accept_team(milestones)
+        path = f"/api/v1/milestones/{team.milestones['kickoff']}/complete"
+        headers = milestones.auth("staff") | {"Idempotency-Key": "k-1"}
+        first = await milestones.client.post(path, json={"note": "a"}, headers=headers)
+        again = await milestones.client.post(path, json={"note": "a"}, headers=headers)
+        other = await milestones.client.post(path, json={"note": "b"}, headers=headers)
+        assert first.status_code == again.status_code == 200
+        assert again.json() == first.json()
+        assert_problem(other, 409, "idempotency-key-reused")

@@ -1,0 +1,142 @@
+"""A team's plan over the API: due dates, status and progress, for those who may see it."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from cimis_contracts.intake import TeamWithdrawnV1
+from cimis_contracts.milestones import PlanCancelledV1, PlanCreatedV1
+from services.milestones.domain.calendar import overdue_from
+from tests.api.milestones.steps import (
+    accept_team,
+    assert_problem,
+    deliver,
+    get_ok,
+    intake_event,
+    outbox_events,
+    withdraw_team,
+)
+from tests.support.service_app import RunningService
+
+pytestmark = pytest.mark.kafka
+
+API_FIELDS = {"id", "key", "title", "due_date", "status", "completed_at"}
+
+
+class TestTeamMilestones:
+    async def test_staff_see_the_default_plan_with_progress(
+        self, milestones: RunningService
+    ) -> None:
+        accepted_at = milestones.clock.now()
+        team = await accept_team(milestones)
+
+        plan = await get_ok(milestones, f"/api/v1/teams/{team.id}/milestones")
+
+        assert [m["key"] for m in plan["items"]] == [
+            "kickoff",
+            "workshop",
+            "prototype",
+            "test",
+            "final",
+        ]
+        first = plan["items"][0]
+        assert set(first) >= API_FIELDS
+        assert first["status"] == "open"
+        assert first["completed_at"] is None
+        assert first["due_date"] == (accepted_at.date() + timedelta(days=14)).isoformat()
+        assert plan["progress"] == {"completed": 0, "total": 5, "overdue": 0}
+        assert (plan["team_id"], plan["call_id"], plan["agent_id"]) == (
+            team.id,
+            team.call_id,
+            "agent-anna",
+        )
+        assert plan["plan_status"] == "active"
+        assert plan["template"] == "default"
+        assert plan["next_cursor"] is None
+
+    async def test_accepting_queues_one_plan_created_naming_every_milestone(
+        self, milestones: RunningService
+    ) -> None:
+        team = await accept_team(milestones)
+        [created] = await outbox_events(milestones, team.id, PlanCreatedV1.TYPE)
+        assert {m["milestone_id"] for m in created["data"]["milestones"]} == set(
+            team.milestones.values()
+        )
+
+    async def test_the_teams_agent_finance_and_operators_may_read_it(
+        self, milestones: RunningService
+    ) -> None:
+        team = await accept_team(milestones, agent_id="agent-anna")
+        for who in ("agent-anna", "finance", "operator", "admin"):
+            plan = await get_ok(milestones, f"/api/v1/teams/{team.id}/milestones", who)
+            assert plan["team_id"] == team.id
+
+    async def test_another_agent_is_forbidden(self, milestones: RunningService) -> None:
+        team = await accept_team(milestones, agent_id="agent-anna")
+        response = await milestones.client.get(
+            f"/api/v1/teams/{team.id}/milestones", headers=milestones.auth("agent-ben")
+        )
+        assert_problem(response, 403, "forbidden")
+
+    async def test_without_a_valid_key_it_is_401(self, milestones: RunningService) -> None:
+        team = await accept_team(milestones)
+        path = f"/api/v1/teams/{team.id}/milestones"
+        assert_problem(await milestones.client.get(path), 401, "unauthorized")
+        response = await milestones.client.get(
+            path, headers={"Authorization": "Bearer cimis_nope_nope"}
+        )
+        assert_problem(response, 401, "unauthorized")
+
+    async def test_a_team_without_a_plan_is_404(self, milestones: RunningService) -> None:
+        response = await milestones.client.get(
+            "/api/v1/teams/unknown/milestones", headers=milestones.auth("staff")
+        )
+        assert_problem(response, 404, "not-found")
+
+    async def test_past_the_berlin_midnight_after_its_due_day_a_milestone_shows_overdue(
+        self, milestones: RunningService
+    ) -> None:
+        team = await accept_team(milestones)
+        path = f"/api/v1/teams/{team.id}/milestones"
+        kickoff_due = date.fromisoformat((await get_ok(milestones, path))["items"][0]["due_date"])
+
+        milestones.clock.set(overdue_from(kickoff_due) - timedelta(seconds=1))
+        assert (await get_ok(milestones, path))["items"][0]["status"] == "open"
+        milestones.clock.set(overdue_from(kickoff_due))
+        plan = await get_ok(milestones, path)
+
+        assert plan["items"][0]["status"] == "overdue"
+        assert plan["progress"] == {"completed": 0, "total": 5, "overdue": 1}
+
+    async def test_a_withdrawn_teams_milestones_show_cancelled(
+        self, milestones: RunningService
+    ) -> None:
+        team = await accept_team(milestones)
+        await withdraw_team(milestones, team)
+
+        plan = await get_ok(milestones, f"/api/v1/teams/{team.id}/milestones")
+
+        assert plan["plan_status"] == "cancelled"
+        assert {m["status"] for m in plan["items"]} == {"cancelled"}
+
+    async def test_the_same_event_delivered_twice_is_applied_once(
+        self, milestones: RunningService
+    ) -> None:
+        team = await accept_team(milestones)
+        withdrawal = intake_event(
+            milestones,
+            TeamWithdrawnV1(
+                team_id=team.id,
+                call_id=team.call_id,
+                reason="doppelt",
+                was_accepted=True,
+                withdrawn_at=milestones.clock.now(),
+            ),
+        )
+        await deliver(milestones, withdrawal)
+        await deliver(milestones, withdrawal)
+
+        types = [e["type"] for e in await outbox_events(milestones, team.id)]
+        assert types == [PlanCreatedV1.TYPE, PlanCancelledV1.TYPE]

@@ -1,0 +1,240 @@
+"""The overdue scan: once per milestone and due date, from Berlin midnight, across restarts."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+
+from cimis_contracts.milestones import MilestoneOverdueV1
+from services.milestones.adapters.repository import MilestonesRepository
+from services.milestones.app import overdue as overdue_module
+from services.milestones.app.commands import Actor, CompleteMilestone, RescheduleMilestone
+from services.milestones.app.handlers import complete_milestone, reschedule_milestone
+from services.milestones.app.intake_events import on_team_accepted, on_team_withdrawn
+from services.milestones.domain.plans import Plan
+from tests.unit.milestones.builders import team_accepted, team_withdrawn
+from tests.unit.milestones.conftest import Harness, create_schema
+
+OVERDUE = MilestoneOverdueV1.TYPE
+STAFF = Actor("staff", is_agent=False)
+# The default plan's kick-off of a team accepted on 1 August 2024 is due on 15 August; the
+# day ends at 22:00 UTC (midnight CEST).
+KICKOFF_DUE = date(2024, 8, 15)
+LAST_MOMENT_OF_DUE_DAY = datetime(2024, 8, 15, 21, 59, 59, 999999, tzinfo=UTC)
+BERLIN_MIDNIGHT_AFTER = datetime(2024, 8, 15, 22, 0, tzinfo=UTC)
+
+
+async def accepted(harness: Harness, team_id: str = "team-1", **kw: Any) -> Plan:
+    await harness.apply(on_team_accepted, team_accepted(team_id, **kw))
+    return await harness.plan(team_id)
+
+
+def keys(events: list[Any]) -> list[tuple[str, str]]:
+    return [(e.data["key"], e.data["due_date"]) for e in events]
+
+
+class TestWhenAMilestoneBecomesOverdue:
+    async def test_nothing_is_overdue_while_the_due_day_lasts(self, harness: Harness) -> None:
+        await accepted(harness)
+        harness.clock.set(LAST_MOMENT_OF_DUE_DAY)
+        assert await harness.scan().run_once() == []
+        assert await harness.scan().count_overdue() == 0
+
+    async def test_at_berlin_midnight_after_the_due_day_one_alert_is_queued(
+        self, harness: Harness
+    ) -> None:
+        plan = await accepted(harness)
+        harness.clock.set(BERLIN_MIDNIGHT_AFTER)
+
+        [alert] = await harness.scan().run_once()
+
+        kickoff = plan.milestones[0]
+        [queued] = await harness.events(OVERDUE)
+        assert queued["id"] == alert.id
+        assert queued["subject"] == plan.team_id
+        # A scheduled alert starts its own causal chain.
+        assert queued["correlationid"] == alert.id
+        assert queued["data"] == {
+            "team_id": plan.team_id,
+            "call_id": "call-1",
+            "milestone_id": kickoff.id,
+            "key": "kickoff",
+            "title": "Kick-off",
+            "due_date": "2024-08-15",
+            "detected_at": "2024-08-15T22:00:00Z",
+        }
+        [audit] = await harness.audit("milestone.overdue_detected")
+        assert audit["actor"] == "scheduler:overdue-scan"
+        assert audit["after"] == {"due_date": "2024-08-15", "event_id": alert.id}
+        assert await harness.scan().count_overdue() == 1
+
+    async def test_a_second_scan_finds_nothing_new(self, harness: Harness) -> None:
+        await accepted(harness)
+        harness.clock.set(BERLIN_MIDNIGHT_AFTER)
+        assert len(await harness.scan().run_once()) == 1
+
+        assert await harness.scan().run_once() == []
+        harness.clock.set(datetime(2024, 9, 1, tzinfo=UTC))
+        assert await harness.scan().run_once() == []
+        assert len(await harness.events(OVERDUE)) == 1
+
+    async def test_after_a_restart_nothing_is_repeated(self, harness: Harness) -> None:
+        await accepted(harness)
+        harness.clock.set(BERLIN_MIDNIGHT_AFTER)
+        await harness.scan().run_once()
+
+        restarted = await create_schema(str(harness.db.url).replace("+aiosqlite", ""))
+        try:
+            assert await harness.scan(db=restarted).run_once() == []
+        finally:
+            await restarted.dispose()
+        assert len(await harness.events(OVERDUE)) == 1
+
+    async def test_a_scan_that_fails_before_commit_leaves_the_alert_to_the_next(
+        self, harness: Harness, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        await accepted(harness)
+        harness.clock.set(BERLIN_MIDNIGHT_AFTER)
+
+        async def broken_outbox(*_args: Any) -> None:
+            raise OSError("disk full")
+
+        with monkeypatch.context() as patched:
+            patched.setattr(overdue_module, "write_outbox", broken_outbox)
+            with pytest.raises(OSError, match="disk full"):
+                await harness.scan().run_once()
+        assert await harness.events(OVERDUE) == []
+
+        assert keys(await harness.scan().run_once()) == [("kickoff", "2024-08-15")]
+
+    async def test_after_downtime_one_scan_catches_up_in_due_order(self, harness: Harness) -> None:
+        await accepted(harness)
+        harness.clock.set(datetime(2025, 6, 1, tzinfo=UTC))
+
+        raised = await harness.scan(batch_size=2).run_once()
+
+        assert keys(raised) == [
+            ("kickoff", "2024-08-15"),
+            ("workshop", "2024-09-12"),
+            ("prototype", "2024-11-29"),
+            ("test", "2024-12-29"),
+            ("final", "2025-01-28"),
+        ]
+        assert await harness.scan(batch_size=2).run_once() == []
+
+
+class TestWhatIsNeverOverdue:
+    async def test_a_completed_milestone(self, harness: Harness) -> None:
+        plan = await accepted(harness)
+        cmd = CompleteMilestone(plan.milestones[0].id, STAFF)
+        await harness.run(lambda uow: complete_milestone(uow, cmd))
+        harness.clock.set(BERLIN_MIDNIGHT_AFTER)
+        assert await harness.scan().run_once() == []
+
+    async def test_the_milestones_of_a_withdrawn_team(self, harness: Harness) -> None:
+        await accepted(harness)
+        await harness.apply(on_team_withdrawn, team_withdrawn())
+        harness.clock.set(datetime(2025, 6, 1, tzinfo=UTC))
+        assert await harness.scan().run_once() == []
+        assert await harness.scan().count_overdue() == 0
+
+    async def test_open_milestones_of_a_completed_plan(self, harness: Harness) -> None:
+        plan = await accepted(harness)
+        cmd = CompleteMilestone(plan.milestones[-1].id, STAFF)
+        await harness.run(lambda uow: complete_milestone(uow, cmd))
+        harness.clock.set(datetime(2025, 6, 1, tzinfo=UTC))
+        assert await harness.scan().run_once() == []
+
+
+class TestRescheduling:
+    async def test_a_reschedule_re_arms_the_alert_for_the_new_due_date(
+        self, harness: Harness
+    ) -> None:
+        plan = await accepted(harness)
+        kickoff = plan.milestones[0].id
+        harness.clock.set(BERLIN_MIDNIGHT_AFTER)
+        assert keys(await harness.scan().run_once()) == [("kickoff", "2024-08-15")]
+
+        harness.clock.set(datetime(2024, 8, 16, 9, 0, tzinfo=UTC))
+        cmd = RescheduleMilestone(kickoff, date(2024, 8, 20), "Krankheit", STAFF)
+        await harness.run(lambda uow: reschedule_milestone(uow, cmd))
+        assert await harness.scan().run_once() == []
+        harness.clock.set(datetime(2024, 8, 20, 21, 59, tzinfo=UTC))
+        assert await harness.scan().run_once() == []
+
+        harness.clock.set(datetime(2024, 8, 20, 22, 0, tzinfo=UTC))
+        assert keys(await harness.scan().run_once()) == [("kickoff", "2024-08-20")]
+        assert await harness.scan().run_once() == []
+        async with harness.db.sessions() as session:
+            alerted = await MilestonesRepository(session).alerts_of(kickoff)
+        assert alerted == [date(2024, 8, 15), date(2024, 8, 20)]
+
+    async def test_moving_a_due_date_before_it_passed_alerts_only_for_the_new_one(
+        self, harness: Harness
+    ) -> None:
+        plan = await accepted(harness)
+        harness.clock.set(datetime(2024, 8, 10, tzinfo=UTC))
+        cmd = RescheduleMilestone(plan.milestones[0].id, date(2024, 8, 25), "später", STAFF)
+        await harness.run(lambda uow: reschedule_milestone(uow, cmd))
+
+        harness.clock.set(datetime(2024, 8, 26, tzinfo=UTC))
+        assert keys(await harness.scan().run_once()) == [("kickoff", "2024-08-25")]
+
+
+class TestAcrossDaylightSavingChanges:
+    @pytest.mark.parametrize(
+        ("accepted_at", "due", "last_moment", "overdue_at"),
+        [
+            # Kick-off due on the spring-forward day: its midnight is 22:00 UTC (CEST).
+            (
+                datetime(2025, 3, 16, 10, 0, tzinfo=UTC),
+                "2025-03-30",
+                datetime(2025, 3, 30, 21, 59, 59, tzinfo=UTC),
+                datetime(2025, 3, 30, 22, 0, tzinfo=UTC),
+            ),
+            # Kick-off due on the fall-back day: its midnight is 23:00 UTC (CET).
+            (
+                datetime(2024, 10, 13, 10, 0, tzinfo=UTC),
+                "2024-10-27",
+                datetime(2024, 10, 27, 22, 59, 59, tzinfo=UTC),
+                datetime(2024, 10, 27, 23, 0, tzinfo=UTC),
+            ),
+        ],
+        ids=["spring-forward", "fall-back"],
+    )
+    async def test_the_alert_comes_at_berlin_midnight(
+        self,
+        harness: Harness,
+        accepted_at: datetime,
+        due: str,
+        last_moment: datetime,
+        overdue_at: datetime,
+    ) -> None:
+        await accepted(harness, accepted_at=accepted_at)
+        harness.clock.set(last_moment)
+        assert await harness.scan().run_once() == []
+        harness.clock.set(overdue_at)
+        assert keys(await harness.scan().run_once()) == [("kickoff", due)]
+
+
+class TestTwoInstances:
+    async def test_concurrent_scans_on_one_database_alert_each_milestone_once(
+        self, harness: Harness
+    ) -> None:
+        for n in range(20):
+            await accepted(harness, f"team-{n:02d}")
+        harness.clock.set(datetime(2025, 6, 1, tzinfo=UTC))
+        other = await create_schema(str(harness.db.url).replace("+aiosqlite", ""))
+        try:
+            first, second = await asyncio.gather(
+                harness.scan(batch_size=7).run_once(),
+                harness.scan(batch_size=7, db=other).run_once(),
+            )
+        finally:
+            await other.dispose()
+        raised = [e.data["milestone_id"] for e in first + second]
+        assert len(raised) == len(set(raised)) == 100
+        assert len(await harness.events(OVERDUE)) == 100

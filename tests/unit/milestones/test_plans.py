@@ -1,0 +1,252 @@
+"""A team's plan: due dates from the template, completion once, the final milestone, reschedules."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from services.milestones.domain.errors import MilestoneRuleViolation, NotFound, StateConflict
+from services.milestones.domain.plans import (
+    ACTIVE,
+    CANCELLED,
+    COMPLETED,
+    OPEN,
+    OVERDUE,
+    PhaseStep,
+    Plan,
+    Progress,
+    cancel,
+    check_phase_plan,
+    complete,
+    reschedule,
+)
+from tests.unit.milestones.builders import ACCEPTED_AT, a_plan
+
+LATER = ACCEPTED_AT + timedelta(days=3)
+
+
+def by_key(plan: Plan, key: str) -> str:
+    return next(m.id for m in plan.milestones if m.key == key)
+
+
+class TestCreatePlan:
+    def test_the_default_plan_is_due_on_berlin_days_after_acceptance(self) -> None:
+        plan = a_plan()
+        assert [(m.key, m.due_date, m.position) for m in plan.milestones] == [
+            ("kickoff", date(2024, 8, 15), 1),
+            ("workshop", date(2024, 9, 12), 2),
+            ("prototype", date(2024, 11, 29), 3),
+            ("test", date(2024, 12, 29), 4),
+            ("final", date(2025, 1, 28), 5),
+        ]
+        assert plan.status == ACTIVE
+        assert {m.status for m in plan.milestones} == {OPEN}
+
+    def test_an_acceptance_after_berlin_midnight_counts_from_the_next_day(self) -> None:
+        plan = a_plan(accepted_at=datetime(2024, 8, 1, 22, 5, tzinfo=UTC))
+        assert plan.milestones[0].due_date == date(2024, 8, 16)
+
+    def test_a_calls_own_template_is_followed(self) -> None:
+        steps = [PhaseStep("kickoff", "Auftakt", 7), PhaseStep("final", "Abschluss", 90)]
+        plan = a_plan(steps=steps)
+        assert [(m.key, m.title, m.due_date) for m in plan.milestones] == [
+            ("kickoff", "Auftakt", date(2024, 8, 8)),
+            ("final", "Abschluss", date(2024, 10, 30)),
+        ]
+
+    @pytest.mark.parametrize(
+        "steps",
+        [
+            [
+                PhaseStep("kickoff", "A", 7),
+                PhaseStep("kickoff", "B", 8),
+                PhaseStep("final", "C", 9),
+            ],
+            [PhaseStep("final", "A", 7), PhaseStep("kickoff", "B", 8)],
+            [PhaseStep("kickoff", "A", 7), PhaseStep("final", "B", 7)],
+            [PhaseStep("launch", "A", 7), PhaseStep("final", "B", 8)],
+            [],
+        ],
+        ids=["twice", "final-not-last", "same-day", "unknown-key", "empty"],
+    )
+    def test_a_broken_template_is_refused(self, steps: list[PhaseStep]) -> None:
+        with pytest.raises(MilestoneRuleViolation) as caught:
+            check_phase_plan(steps)
+        assert caught.value.code == "invalid-phase-plan"
+
+
+class TestComplete:
+    def test_completing_records_who_when_note_and_evidence(self) -> None:
+        plan = a_plan()
+        done = complete(
+            plan,
+            by_key(plan, "kickoff"),
+            by="agent-anna",
+            now=LATER,
+            note="  Kick-off in Annaberg  ",
+            evidence_url="https://example.org/protokoll.pdf",
+        )
+        assert done.changed
+        assert not done.plan_completed
+        m = done.milestone
+        assert (m.status, m.completed_at, m.completed_by) == (COMPLETED, LATER, "agent-anna")
+        assert (m.note, m.evidence_url) == (
+            "Kick-off in Annaberg",
+            "https://example.org/protokoll.pdf",
+        )
+        assert done.plan.milestone(m.id) == m
+        assert done.plan.progress(LATER).completed == 1
+
+    def test_completing_twice_changes_nothing(self) -> None:
+        plan = a_plan()
+        first = complete(
+            plan, by_key(plan, "kickoff"), by="staff", now=LATER, note="eins", evidence_url=None
+        )
+        again = complete(
+            first.plan,
+            by_key(plan, "kickoff"),
+            by="agent-anna",
+            now=LATER + timedelta(days=1),
+            note="zwei",
+            evidence_url=None,
+        )
+        assert not again.changed
+        assert again.plan == first.plan
+        assert (again.milestone.completed_by, again.milestone.note) == ("staff", "eins")
+
+    def test_completing_the_final_milestone_completes_the_plan(self) -> None:
+        plan = a_plan()
+        for key in ("kickoff", "workshop", "prototype", "test"):
+            plan = complete(
+                plan, by_key(plan, key), by="staff", now=LATER, note=None, evidence_url=None
+            ).plan
+            assert plan.status == ACTIVE
+        done = complete(
+            plan, by_key(plan, "final"), by="staff", now=LATER, note=None, evidence_url=None
+        )
+        assert done.plan_completed
+        assert (done.plan.status, done.plan.completed_at) == (COMPLETED, LATER)
+        assert done.plan.progress(LATER) == Progress(completed=5, total=5, overdue=0)
+
+    def test_a_milestone_left_open_in_a_completed_plan_is_never_overdue(self) -> None:
+        plan = a_plan()
+        done = complete(
+            plan, by_key(plan, "final"), by="staff", now=LATER, note=None, evidence_url=None
+        )
+        years_later = ACCEPTED_AT + timedelta(days=1000)
+        kickoff = done.plan.milestone(by_key(plan, "kickoff"))
+        assert done.plan_completed
+        assert done.plan.shown_status(kickoff, years_later) == OPEN
+
+    def test_a_cancelled_plan_cannot_be_completed(self) -> None:
+        plan = cancel(a_plan(), now=LATER).plan
+        with pytest.raises(StateConflict) as caught:
+            complete(
+                plan, by_key(plan, "kickoff"), by="staff", now=LATER, note=None, evidence_url=None
+            )
+        assert caught.value.code == "plan-cancelled"
+
+    def test_an_unknown_milestone_is_not_found(self) -> None:
+        with pytest.raises(NotFound):
+            complete(a_plan(), "nope", by="staff", now=LATER, note=None, evidence_url=None)
+
+
+class TestShownStatus:
+    def test_an_open_milestone_shows_overdue_from_the_berlin_midnight_after_its_due_day(
+        self,
+    ) -> None:
+        plan = a_plan()
+        kickoff = plan.milestones[0]  # due 15 August 2024
+        assert plan.shown_status(kickoff, datetime(2024, 8, 15, 21, 59, tzinfo=UTC)) == OPEN
+        assert plan.shown_status(kickoff, datetime(2024, 8, 15, 22, 0, tzinfo=UTC)) == OVERDUE
+        assert plan.progress(datetime(2024, 9, 13, 0, 0, tzinfo=UTC)).overdue == 2
+
+    def test_completed_and_cancelled_milestones_are_never_overdue(self) -> None:
+        plan = a_plan()
+        late = ACCEPTED_AT + timedelta(days=400)
+        done = complete(
+            plan, by_key(plan, "kickoff"), by="staff", now=LATER, note=None, evidence_url=None
+        ).plan
+        assert done.shown_status(done.milestones[0], late) == COMPLETED
+        cancelled = cancel(done, now=LATER).plan
+        assert [cancelled.shown_status(m, late) for m in cancelled.milestones] == [
+            COMPLETED,
+            *[CANCELLED] * 4,
+        ]
+
+
+class TestReschedule:
+    def test_an_open_milestone_moves_to_a_new_day(self) -> None:
+        plan = a_plan()
+        moved = reschedule(
+            plan, by_key(plan, "kickoff"), due_date=date(2024, 8, 30), reason="Urlaub", now=LATER
+        )
+        assert moved.changed
+        assert (moved.before.due_date, moved.after.due_date) == (
+            date(2024, 8, 15),
+            date(2024, 8, 30),
+        )
+        assert moved.plan.milestone(moved.after.id).due_date == date(2024, 8, 30)
+
+    def test_the_same_day_changes_nothing(self) -> None:
+        plan = a_plan()
+        moved = reschedule(
+            plan, by_key(plan, "kickoff"), due_date=date(2024, 8, 15), reason="x", now=LATER
+        )
+        assert not moved.changed
+        assert moved.plan == plan
+
+    def test_today_in_berlin_is_allowed_but_yesterday_is_not(self) -> None:
+        plan = a_plan()
+        now = datetime(2024, 8, 9, 22, 30, tzinfo=UTC)  # already 10 August in Berlin
+        assert reschedule(
+            plan, plan.milestones[0].id, due_date=date(2024, 8, 10), reason="x", now=now
+        ).changed
+        with pytest.raises(MilestoneRuleViolation) as caught:
+            reschedule(plan, plan.milestones[0].id, due_date=date(2024, 8, 9), reason="x", now=now)
+        assert caught.value.code == "due-date-in-past"
+
+    def test_a_reason_is_required(self) -> None:
+        plan = a_plan()
+        with pytest.raises(MilestoneRuleViolation) as caught:
+            reschedule(
+                plan, plan.milestones[0].id, due_date=date(2024, 9, 1), reason="  ", now=LATER
+            )
+        assert caught.value.code == "invalid-reschedule"
+
+    def test_completed_or_cancelled_milestones_keep_their_dates(self) -> None:
+        plan = a_plan()
+        kickoff = by_key(plan, "kickoff")
+        done = complete(plan, kickoff, by="staff", now=LATER, note=None, evidence_url=None).plan
+        with pytest.raises(StateConflict) as caught:
+            reschedule(done, kickoff, due_date=date(2024, 9, 1), reason="x", now=LATER)
+        assert caught.value.code == "milestone-completed"
+        cancelled = cancel(plan, now=LATER).plan
+        with pytest.raises(StateConflict) as caught:
+            reschedule(cancelled, kickoff, due_date=date(2024, 9, 1), reason="x", now=LATER)
+        assert caught.value.code == "plan-cancelled"
+
+
+class TestCancel:
+    def test_withdrawal_cancels_the_open_milestones_and_keeps_the_completed(self) -> None:
+        plan = a_plan()
+        plan = complete(
+            plan, by_key(plan, "kickoff"), by="staff", now=LATER, note=None, evidence_url=None
+        ).plan
+        cancellation = cancel(plan, now=LATER)
+        assert cancellation.changed
+        assert len(cancellation.cancelled) == 4
+        assert (cancellation.plan.status, cancellation.plan.cancelled_at) == (CANCELLED, LATER)
+        assert [m.status for m in cancellation.plan.milestones] == [COMPLETED, *[CANCELLED] * 4]
+
+    def test_cancelling_twice_or_a_completed_plan_changes_nothing(self) -> None:
+        cancelled = cancel(a_plan(), now=LATER).plan
+        assert not cancel(cancelled, now=LATER).changed
+        plan = a_plan()
+        finished = complete(
+            plan, by_key(plan, "final"), by="staff", now=LATER, note=None, evidence_url=None
+        ).plan
+        again = cancel(finished, now=LATER)
+        assert not again.changed
+        assert again.plan == finished
