@@ -151,9 +151,15 @@ def pending_outbox_rows(db_path: Path) -> int:
 def events(
     records: Sequence[Record], *, subject: str, type_: str | None = None
 ) -> list[tuple[Record, CloudEvent]]:
-    """The records about ``subject`` (optionally of one type), each with its parsed envelope."""
+    """The records about ``subject`` (optionally of one type), each with its parsed envelope.
+
+    Records are picked by key first: other tests share the topic and park deliberately
+    malformed records on it, and ours are always keyed by their subject.
+    """
     found = []
     for record in records:
+        if record.key != subject.encode():
+            continue
         event = parse_event(record.value)
         if event.subject == subject and (type_ is None or event.type == type_):
             found.append((record, event))
