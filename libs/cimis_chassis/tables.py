@@ -31,6 +31,22 @@ class ChassisTables:
     leases: Table
 
 
+# Constraint names must be predictable so that later migrations can alter them on both
+# databases (SQLite batch mode needs names to find constraints).
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def service_metadata() -> tuple[MetaData, ChassisTables]:
+    """A service's metadata with the naming convention and the chassis tables declared in it."""
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    return metadata, add_chassis_tables(metadata)
+
+
 def add_chassis_tables(metadata: MetaData) -> ChassisTables:
     """Declare the chassis tables in a service's metadata (and so in its migrations)."""
     outbox = Table(

@@ -8,13 +8,10 @@ from fastapi import FastAPI
 
 from cimis_chassis.clock import Clock, SystemClock
 from cimis_chassis.consumer import EventConsumer
-from cimis_chassis.database import Database
-from cimis_chassis.kafka import make_broker
-from cimis_chassis.metrics import ServiceMetrics
+from cimis_chassis.host_factory import build_service_host
 from cimis_chassis.migrations import upgrade_to_head
 from cimis_chassis.service_host import ServiceHost, create_http_app
 from cimis_contracts import topics
-from cimis_contracts.asyncapi import document_publisher
 from cimis_contracts.budget import (
     AllocationRefusedV1,
     BudgetAllocatedV1,
@@ -38,17 +35,11 @@ settings_class = BudgetSettings
 
 
 def build_host(settings: BudgetSettings, clock: Clock) -> ServiceHost:
-    metrics = ServiceMetrics(settings.service_name)
-    broker = make_broker(
-        settings.kafka_bootstrap_servers,
-        client_id=f"cimis-{settings.service_name}",
-        registry=metrics.registry,
-        service=settings.service_name,
-    )
-    document_publisher(
-        broker,
-        topics.BUDGET,
-        [
+    host = build_service_host(
+        settings,
+        clock,
+        chassis,
+        publishes=[
             BudgetAllocatedV1,
             AllocationRefusedV1,
             TrancheReleasedV1,
@@ -58,21 +49,7 @@ def build_host(settings: BudgetSettings, clock: Clock) -> ServiceHost:
             ThresholdCrossedV1,
             BudgetClosedV1,
         ],
-    )
-    host = ServiceHost(
-        name=settings.service_name,
-        settings=settings,
-        clock=clock,
-        db=Database(settings.database_url),
-        tables=chassis,
-        broker=broker,
-        metrics=metrics,
-        topics={
-            topics.BUDGET: topics.DEFAULT_PARTITIONS,
-            topics.INTAKE: topics.DEFAULT_PARTITIONS,
-            topics.MILESTONES: topics.DEFAULT_PARTITIONS,
-            topics.dead_letter_topic(settings.service_name): 1,
-        },
+        consumes=[topics.INTAKE, topics.MILESTONES],
     )
     EventConsumer(
         host,
@@ -83,8 +60,8 @@ def build_host(settings: BudgetSettings, clock: Clock) -> ServiceHost:
             TeamWithdrawnV1: events.on_team_withdrawn,
             MilestoneCompletedV1: events.on_milestone_completed,
         },
-    ).register(broker)
-    gauges = BudgetGauges(metrics)
+    ).register(host.broker)
+    gauges = BudgetGauges(host.metrics)
 
     async def refresh_gauges() -> None:
         await gauges.run(host.db, settings.reconcile_seconds)

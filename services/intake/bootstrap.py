@@ -7,13 +7,9 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from cimis_chassis.clock import Clock, SystemClock
-from cimis_chassis.database import Database
-from cimis_chassis.kafka import make_broker
-from cimis_chassis.metrics import ServiceMetrics
+from cimis_chassis.host_factory import build_service_host
 from cimis_chassis.migrations import upgrade_to_head
 from cimis_chassis.service_host import ServiceHost, create_http_app
-from cimis_contracts import topics
-from cimis_contracts.asyncapi import document_publisher
 from cimis_contracts.intake import CallOpenedV1, TeamAcceptedV1, TeamWithdrawnV1
 from services.intake.adapters.tables import chassis
 from services.intake.entrypoints.api import router
@@ -24,23 +20,8 @@ settings_class = IntakeSettings
 
 
 def build_host(settings: IntakeSettings, clock: Clock) -> ServiceHost:
-    metrics = ServiceMetrics(settings.service_name)
-    broker = make_broker(
-        settings.kafka_bootstrap_servers,
-        client_id=f"cimis-{settings.service_name}",
-        registry=metrics.registry,
-        service=settings.service_name,
-    )
-    document_publisher(broker, topics.INTAKE, [CallOpenedV1, TeamAcceptedV1, TeamWithdrawnV1])
-    return ServiceHost(
-        name=settings.service_name,
-        settings=settings,
-        clock=clock,
-        db=Database(settings.database_url),
-        tables=chassis,
-        broker=broker,
-        metrics=metrics,
-        topics={topics.INTAKE: topics.DEFAULT_PARTITIONS},
+    return build_service_host(
+        settings, clock, chassis, publishes=[CallOpenedV1, TeamAcceptedV1, TeamWithdrawnV1]
     )
 
 

@@ -8,13 +8,10 @@ from fastapi import FastAPI
 from prometheus_client import Gauge
 
 from cimis_chassis.clock import Clock, SystemClock
-from cimis_chassis.database import Database
-from cimis_chassis.kafka import make_broker
-from cimis_chassis.metrics import ServiceMetrics
+from cimis_chassis.host_factory import build_service_host
 from cimis_chassis.migrations import upgrade_to_head
 from cimis_chassis.service_host import ServiceHost, create_http_app
 from cimis_contracts import topics
-from cimis_contracts.asyncapi import document_publisher
 from cimis_contracts.base import EventData
 from cimis_contracts.milestones import (
     MilestoneCompletedV1,
@@ -45,33 +42,14 @@ PUBLISHED: list[type[EventData]] = [
 
 
 def build_host(settings: MilestonesSettings, clock: Clock) -> ServiceHost:
-    metrics = ServiceMetrics(settings.service_name)
-    broker = make_broker(
-        settings.kafka_bootstrap_servers,
-        client_id=f"cimis-{settings.service_name}",
-        registry=metrics.registry,
-        service=settings.service_name,
+    host = build_service_host(
+        settings, clock, chassis, publishes=PUBLISHED, consumes=[topics.INTAKE]
     )
-    document_publisher(broker, topics.MILESTONES, PUBLISHED)
-    host = ServiceHost(
-        name=settings.service_name,
-        settings=settings,
-        clock=clock,
-        db=Database(settings.database_url),
-        tables=chassis,
-        broker=broker,
-        metrics=metrics,
-        topics={
-            topics.INTAKE: topics.DEFAULT_PARTITIONS,
-            topics.MILESTONES: topics.DEFAULT_PARTITIONS,
-            topics.dead_letter_topic(settings.service_name): 1,
-        },
-    )
-    intake_consumer(host).register(broker)
+    intake_consumer(host).register(host.broker)
     overdue_gauge = Gauge(
         "cimis_milestones_overdue",
         "Milestones past their due day (Europe/Berlin), not completed, of running plans.",
-        registry=metrics.registry,
+        registry=host.metrics.registry,
     )
     scan = OverdueScan(
         host.db,

@@ -10,7 +10,6 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     Index,
-    MetaData,
     String,
     Table,
     Text,
@@ -18,17 +17,9 @@ from sqlalchemy import (
 )
 
 from cimis_chassis.sqltypes import UtcDateTime
-from cimis_chassis.tables import BigId, add_chassis_tables
+from cimis_chassis.tables import BigId, service_metadata
 
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(column_0_label)s",
-        "uq": "uq_%(table_name)s_%(column_0_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
-chassis = add_chassis_tables(metadata)
+metadata, chassis = service_metadata()
 
 pots = Table(
     "pots",

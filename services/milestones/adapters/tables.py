@@ -9,7 +9,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
@@ -17,17 +16,9 @@ from sqlalchemy import (
 )
 
 from cimis_chassis.sqltypes import UtcDateTime
-from cimis_chassis.tables import add_chassis_tables
+from cimis_chassis.tables import service_metadata
 
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(column_0_label)s",
-        "uq": "uq_%(table_name)s_%(column_0_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
-chassis = add_chassis_tables(metadata)
+metadata, chassis = service_metadata()
 
 # Each call's phase template as call-opened announced it, kept for the teams accepted later.
 call_plans = Table(
