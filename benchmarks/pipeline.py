@@ -255,6 +255,81 @@ async def bench_intake_api(workdir: Path, bootstrap: str, teams: int) -> None:
     )
 
 
+async def bench_budget_allocations(workdir: Path, bootstrap: str, teams: int) -> None:
+    """Budget's consumer applying team-accepted events: allocation, tranche, ledger, outbox."""
+    from aiokafka import AIOKafkaProducer
+
+    from cimis_chassis.envelope import make_event as envelope
+    from cimis_contracts.intake import CallOpenedV1, TrancheRule
+    from services.budget.adapters.tables import team_budgets
+    from services.budget.bootstrap import create_app as create_budget
+    from services.budget.settings import BudgetSettings
+
+    keys = workdir / "budget-keys.json"
+    create_key(keys, role=Role.FINANCE, principal="bench")
+    settings = BudgetSettings(
+        kafka_bootstrap_servers=bootstrap,
+        database_url=f"sqlite:///{workdir / 'budget.db'}",
+        cimis_api_keys_file=keys,
+        consumer_group=f"bench-budget-{uuid.uuid4().hex[:6]}",
+    )
+    app = create_budget(settings)
+    call_id = f"bench-call-{uuid.uuid4().hex[:6]}"
+    now = datetime.now(UTC)
+    opened = CallOpenedV1(
+        call_id=call_id,
+        title="Bench",
+        districts=["Chemnitz"],
+        opens_at=now,
+        closes_at=now,
+        total_budget_cents=10**12,
+        max_team_budget_cents=50_000_00,
+        tranches=[
+            TrancheRule(milestone=None, percent=40),
+            TrancheRule(milestone="final", percent=60),
+        ],
+        phase_plan=[],
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, linger_ms=5)
+    await producer.start()
+    try:
+
+        def record(payload: Any) -> bytes:
+            return envelope(
+                source="cimis/bench",
+                type_=payload.TYPE,
+                subject=payload.subject(),
+                time=now,
+                data=payload.model_dump(mode="json"),
+            ).to_json_bytes()
+
+        await producer.send_and_wait("cimis.intake.v1", record(opened), key=call_id.encode())
+        for i in range(teams):
+            team_id = f"{call_id}-team-{i:05d}"
+            accepted = TeamAcceptedV1.model_validate(_team_accepted(team_id) | {"call_id": call_id})
+            await producer.send("cimis.intake.v1", record(accepted), key=team_id.encode())
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+    async def allocated() -> int:
+        async with app.state.host.db.sessions() as session:
+            query = select(func.count()).where(team_budgets.c.call_id == call_id)
+            return int((await session.execute(query)).scalar_one())
+
+    async with app.router.lifespan_context(app):
+        while await allocated() == 0:
+            await asyncio.sleep(0.01)
+        started, first = time.perf_counter(), await allocated()
+        while (done := await allocated()) < teams:
+            await asyncio.sleep(0.05)
+        seconds = time.perf_counter() - started
+    print(
+        f"budget allocations {(done - first) / seconds:>9.0f} events/s  "
+        f"(team-accepted -> allocation, first tranche, 3 ledger transfers, 2 outbox events each)"
+    )
+
+
 async def main(events: int, teams: int) -> None:
     with tempfile.TemporaryDirectory(prefix="cimis-bench-") as tmp:
         workdir = Path(tmp)
@@ -268,6 +343,7 @@ async def main(events: int, teams: int) -> None:
             print(f"CIMIS pipeline benchmark: {events} events, {teams} teams, broker {bootstrap}")
             await bench_relay_and_consumer(workdir, bootstrap, events)
             await bench_intake_api(workdir, bootstrap, teams)
+            await bench_budget_allocations(workdir, bootstrap, max(teams, 1000))
             print(f"peak RSS           {_rss_mib():>9.0f} MiB (this process)")
         finally:
             if kafka is not None:

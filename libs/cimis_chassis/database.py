@@ -36,7 +36,7 @@ def sync_url(url: str) -> URL:
     return parsed
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
     sync_engine = engine.sync_engine
 
     @event.listens_for(sync_engine, "connect")
@@ -53,13 +53,18 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # IMMEDIATE takes the write lock up front so concurrent writers queue on busy_timeout
-        # instead of failing when they try to upgrade a read lock.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the lock up front (IMMEDIATE) so that they queue on busy_timeout instead
+        # of failing when they upgrade a read lock; readers begin deferred and, in WAL mode,
+        # never wait for a writer.
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 class Database:
-    """One service's database: an async engine and a session factory."""
+    """One service's database: ``transaction()`` for changes, ``sessions()`` for reads.
+
+    On SQLite the two use separate engines, so that a long consumer batch holding the write
+    lock never blocks the API's or the relay's reads.
+    """
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = async_url(url)
@@ -71,19 +76,25 @@ class Database:
         else:
             kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=10)
         self.engine = create_async_engine(self.url, **kwargs)
+        self.read_engine = self.engine
         if self.is_sqlite:
-            _configure_sqlite(self.engine)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+            _configure_sqlite(self.engine, immediate=True)
+            self.read_engine = create_async_engine(self.url, **kwargs)
+            _configure_sqlite(self.read_engine, immediate=False)
+        self._writes = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session whose work commits on success and rolls back on any exception."""
-        async with self.sessions() as session, session.begin():
+        async with self._writes() as session, session.begin():
             yield session
 
     async def ping(self) -> None:
-        async with self.engine.connect() as conn:
+        async with self.read_engine.connect() as conn:
             await conn.exec_driver_sql("SELECT 1")
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()

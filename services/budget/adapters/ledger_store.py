@@ -43,51 +43,62 @@ async def book(
             )
         ).scalars()
     )
-    booked = 0
-    for transfer in transfers:
-        if transfer.id in existing:
-            continue
-        position = (
-            await session.execute(
-                insert(ledger_transfers)
-                .values(
-                    transfer_id=transfer.id,
-                    kind=transfer.kind,
-                    call_id=transfer.call_id,
-                    team_id=transfer.team_id,
-                    expense_id=transfer.expense_id,
-                    from_account=transfer.from_account,
-                    to_account=transfer.to_account,
-                    amount_cents=transfer.amount_cents,
-                    booked_at=at,
-                    cause=cause[:200],
-                )
-                .returning(ledger_transfers.c.position)
-            )
-        ).scalar_one()
-        entries = transfer.entries()
-        await session.execute(
-            insert(ledger_entries),
-            [
-                {"transfer_position": position, "account": account, "amount_cents": amount}
-                for account, amount in entries
-            ],
-        )
-        for account, amount in entries:
-            await _add_to_balance(session, account, transfer.call_id, amount)
-        booked += 1
-    return booked
+    new = [t for t in dict.fromkeys(transfers) if t.id not in existing]
+    if not new:
+        return 0
+    # Three statements however many transfers: the transfers (returning their positions),
+    # their entries, and one balance update per touched account.
+    inserted = await session.execute(
+        insert(ledger_transfers).returning(
+            ledger_transfers.c.transfer_id, ledger_transfers.c.position
+        ),
+        [
+            {
+                "transfer_id": t.id,
+                "kind": t.kind,
+                "call_id": t.call_id,
+                "team_id": t.team_id,
+                "expense_id": t.expense_id,
+                "from_account": t.from_account,
+                "to_account": t.to_account,
+                "amount_cents": t.amount_cents,
+                "booked_at": at,
+                "cause": cause[:200],
+            }
+            for t in new
+        ],
+    )
+    positions = {transfer_id: position for transfer_id, position in inserted.all()}
+    await session.execute(
+        insert(ledger_entries),
+        [
+            {"transfer_position": positions[t.id], "account": account, "amount_cents": amount}
+            for t in new
+            for account, amount in t.entries()
+        ],
+    )
+    deltas: dict[str, tuple[str, int]] = {}
+    for t in new:
+        for account, amount in t.entries():
+            _, so_far = deltas.get(account, (t.call_id, 0))
+            deltas[account] = (t.call_id, so_far + amount)
+    await _add_to_balances(session, deltas)
+    return len(new)
 
 
-async def _add_to_balance(session: AsyncSession, account: str, call_id: str, amount: int) -> None:
+async def _add_to_balances(session: AsyncSession, deltas: dict[str, tuple[str, int]]) -> None:
     dialect = session.bind.dialect.name
     insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert_(ledger_accounts).values(account=account, call_id=call_id, balance_cents=amount)
+    stmt = insert_(ledger_accounts)
     await session.execute(
         stmt.on_conflict_do_update(
             index_elements=[ledger_accounts.c.account],
             set_={"balance_cents": ledger_accounts.c.balance_cents + stmt.excluded.balance_cents},
-        )
+        ),
+        [
+            {"account": account, "call_id": call_id, "balance_cents": amount}
+            for account, (call_id, amount) in sorted(deltas.items())
+        ],
     )
 
 
