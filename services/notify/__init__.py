@@ -1,0 +1,1 @@
+"""The notify service: network agents' contacts and the alerts that reach them."""

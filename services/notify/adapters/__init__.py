@@ -1,0 +1,1 @@
+"""Notify's adapters: tables, repository, templates, SMTP and webhook senders, metrics."""

@@ -1,0 +1,59 @@
+"""A network agent as notify knows them: contacts, quiet hours and language."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from services.notify.domain.errors import NotifyRuleViolation
+from services.notify.domain.formatting import DEFAULT_LANGUAGE, Language
+from services.notify.domain.quiet_hours import QuietHours
+
+# The programme office's mailbox is the recipient of what no agent owns; no agent may take
+# its name, or their alerts and the office's would mix.
+STAFF = "staff"
+
+
+@dataclass(frozen=True)
+class Agent:
+    id: str
+    name: str
+    email: str
+    webhook_url: str | None
+    quiet_hours: QuietHours | None
+    language: Language
+    created_at: datetime
+    updated_at: datetime
+
+
+def define_agent(
+    *,
+    agent_id: str,
+    name: str,
+    email: str,
+    webhook_url: str | None,
+    quiet_hours: QuietHours | None,
+    language: Language | None,
+    existing: Agent | None,
+    now: datetime,
+) -> Agent:
+    """The agent's profile as staff set it now; a PUT replaces every field."""
+    if agent_id.strip().lower() == STAFF:
+        raise NotifyRuleViolation(
+            "reserved-agent-id", f"'{STAFF}' names the programme office, not an agent."
+        )
+    if not name.strip():
+        raise NotifyRuleViolation("invalid-agent", "An agent needs a name.")
+    profile = Agent(
+        id=agent_id,
+        name=name.strip(),
+        email=email.strip(),
+        webhook_url=webhook_url,
+        quiet_hours=quiet_hours,
+        language=language or DEFAULT_LANGUAGE,
+        created_at=existing.created_at if existing else now,
+        updated_at=now,
+    )
+    if existing is not None and replace(existing, updated_at=now) == profile:
+        return existing  # nothing changed: keep the old timestamp, write and audit nothing
+    return profile

@@ -1,0 +1,114 @@
+"""Which consumed events become alerts, for whom, and what each alert says (its facts)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from cimis_contracts.base import EventData
+from cimis_contracts.budget import AllocationRefusedV1, ExpenseRejectedV1, ThresholdCrossedV1
+from cimis_contracts.intake import TeamAcceptedV1
+from cimis_contracts.milestones import MilestoneOverdueV1, PlanCompletedV1
+from services.notify.domain.agents import STAFF
+
+TEAM_ASSIGNED = "team_assigned"
+THRESHOLD_CROSSED = "threshold_crossed"
+EXPENSE_REJECTED = "expense_rejected"
+MILESTONE_OVERDUE = "milestone_overdue"
+PLAN_COMPLETED = "plan_completed"
+ALLOCATION_REFUSED = "allocation_refused"
+KINDS = (
+    TEAM_ASSIGNED,
+    THRESHOLD_CROSSED,
+    EXPENSE_REJECTED,
+    MILESTONE_OVERDUE,
+    PLAN_COMPLETED,
+    ALLOCATION_REFUSED,
+)
+
+# Events about a team that are alerted once notify knows the team (from its team_accepted).
+TEAM_ALERT_EVENTS: tuple[type[EventData], ...] = (
+    ThresholdCrossedV1,
+    ExpenseRejectedV1,
+    MilestoneOverdueV1,
+    PlanCompletedV1,
+    AllocationRefusedV1,
+)
+
+
+@dataclass(frozen=True)
+class TeamContact:
+    """What notify keeps of an accepted team: whose it is and what it is called."""
+
+    team_id: str
+    call_id: str
+    title: str
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class Alert:
+    kind: str
+    recipient: str  # an agent id, or STAFF
+    team_id: str
+    facts: dict[str, Any]  # the template's variables, in domain units (cents, UTC, dates)
+
+
+def team_of(accepted: TeamAcceptedV1) -> TeamContact:
+    return TeamContact(
+        team_id=accepted.team_id,
+        call_id=accepted.call_id,
+        title=accepted.title,
+        agent_id=accepted.agent_id,
+    )
+
+
+def alert_for(event: EventData, team: TeamContact) -> Alert:
+    """The alert an event raises: agents hear about their own teams, staff about the rest."""
+    base = {"team_title": team.title, "team_id": team.team_id, "call_id": team.call_id}
+    match event:
+        case TeamAcceptedV1():
+            kind, recipient = TEAM_ASSIGNED, team.agent_id
+            facts = {"budget_cents": event.budget_cents, "accepted_at": event.accepted_at}
+        case ThresholdCrossedV1():
+            kind, recipient = THRESHOLD_CROSSED, team.agent_id
+            facts = {
+                "threshold_percent": event.threshold_percent,
+                "approved_cents": event.approved_cents,
+                "allocated_cents": event.allocated_cents,
+                "crossed_at": event.crossed_at,
+            }
+        case ExpenseRejectedV1():
+            kind, recipient = EXPENSE_REJECTED, team.agent_id
+            facts = {
+                "receipt_number": event.receipt_number,
+                "position": event.position,
+                "fundable_cents": event.fundable_cents,
+                "reason": event.reason,
+                "rejected_at": event.rejected_at,
+            }
+        case MilestoneOverdueV1():
+            kind, recipient = MILESTONE_OVERDUE, team.agent_id
+            facts = {
+                "milestone_title": event.title,
+                "milestone_key": event.key,
+                "due_date": event.due_date,
+                "detected_at": event.detected_at,
+            }
+        case PlanCompletedV1():
+            kind, recipient = PLAN_COMPLETED, team.agent_id
+            facts = {"completed_at": event.completed_at}
+        case AllocationRefusedV1():
+            # No agent owns a refusal: the programme office has to act on it.
+            kind, recipient = ALLOCATION_REFUSED, STAFF
+            facts = {
+                "agent_id": team.agent_id,
+                "requested_cents": event.requested_cents,
+                "pot_available_cents": event.pot_available_cents,
+                "reason_code": event.reason_code,
+                "reason": event.reason,
+                "refused_at": event.refused_at,
+            }
+        case _:
+            raise ValueError(f"{type(event).__name__} raises no alert")
+    return Alert(kind=kind, recipient=recipient, team_id=team.team_id, facts=base | facts)

@@ -1,0 +1,22 @@
+"""Rule violations the notify domain raises; the chassis maps them to problem responses."""
+
+from __future__ import annotations
+
+from cimis_chassis.errors import ConflictError, DomainError, NotFoundError
+
+
+class NotifyRuleViolation(DomainError):
+    """A request that breaks one of notify's rules."""
+
+
+class Forbidden(DomainError):
+    """The principal may not act on this object (another agent's notification)."""
+
+    status = 403
+
+    def __init__(self, message: str) -> None:
+        super().__init__("forbidden", message)
+
+
+StateConflict = ConflictError
+NotFound = NotFoundError

@@ -1,0 +1,23 @@
+"""Subscribes notify to the events that raise alerts: intake's, budget's and milestones'."""
+
+from __future__ import annotations
+
+from cimis_chassis.consumer import EventConsumer, Handler
+from cimis_chassis.service_host import ServiceHost
+from cimis_contracts import topics
+from cimis_contracts.base import EventData
+from cimis_contracts.intake import TeamAcceptedV1
+from services.notify.app.alerts import Alerts
+from services.notify.domain.alerts import TEAM_ALERT_EVENTS
+
+CONSUMED_TOPICS = (topics.INTAKE, topics.BUDGET, topics.MILESTONES)
+
+
+def alert_consumer(host: ServiceHost, alerts: Alerts) -> EventConsumer:
+    """Team accepted maps the team to its agent; the other alert events wait for it if early.
+
+    Every other event type on these topics (call opened, expense approved, ...) is skipped.
+    """
+    handlers: dict[type[EventData], Handler] = {TeamAcceptedV1: alerts.on_team_accepted}
+    handlers.update({contract: alerts.on_team_event for contract in TEAM_ALERT_EVENTS})
+    return EventConsumer(host, topics=CONSUMED_TOPICS, handlers=handlers)

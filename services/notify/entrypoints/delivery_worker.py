@@ -1,0 +1,249 @@
+"""The delivery worker: claims due deliveries, sends them and records each outcome.
+
+Exactly one instance sends a delivery at a time: each holds a lease on the row (claimed_by,
+claimed_until) taken by a conditional UPDATE. Sending happens outside any transaction; the
+outcome is recorded afterwards, guarded by the same claim. A crash between send and record
+leaves the claim to expire and the delivery is sent again: at-least-once, never lost. Email
+keeps its Message-ID and webhooks carry an Idempotency-Key, so a receiver can drop the copy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import DBAPIError
+
+from cimis_chassis.clock import Clock
+from cimis_chassis.database import Database
+from cimis_chassis.faults import crash_point
+from cimis_chassis.tables import ChassisTables
+from cimis_chassis.unit_of_work import Cause, UnitOfWork
+from services.notify.adapters.channels import DeliveryError, OutgoingMessage, Sender
+from services.notify.adapters.metrics import NotifyMetrics
+from services.notify.adapters.repository import DueDelivery, NotifyRepository
+from services.notify.app import deliveries
+from services.notify.domain.delivery import CHANNELS, RetryPolicy, due_at
+
+log = logging.getLogger(__name__)
+
+ACTOR = "worker:notify-delivery"
+# Together well inside the default claim (120 s), so a recorded outcome is still ours.
+RECORD_RETRY_DELAYS_SECONDS = (0.2, 0.5, 1.0, 2.0, 4.0)
+NOT_RECORDED = "not-recorded"
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        tables: ChassisTables,
+        clock: Clock,
+        senders: Mapping[str, Sender],
+        policy: RetryPolicy,
+        metrics: NotifyMetrics,
+        source: str = "cimis/notify",
+        poll_seconds: float = 1.0,
+        batch_size: int = 50,
+        concurrency: int = 10,
+        claim_seconds: float = 120.0,
+        on_committed: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._db = db
+        self._tables = tables
+        self._clock = clock
+        self._senders = dict(senders)
+        self._policy = policy
+        self._metrics = metrics
+        self._source = source
+        self._poll_seconds = poll_seconds
+        self._batch_size = batch_size
+        self._slots = asyncio.Semaphore(concurrency)
+        self._claim = timedelta(seconds=claim_seconds)
+        self._on_committed = on_committed
+        self._holder = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
+        self._gauges_at: float | None = None
+        # Claimed but not yet handed to a sender: safe to give back at shutdown.
+        self._unsent: set[int] = set()
+
+    async def run(self) -> None:
+        """Deliver until cancelled; a failing round is logged and retried after a pause."""
+        failures = 0
+        try:
+            while True:
+                try:
+                    handled = await self.run_once()
+                    failures = 0
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    failures += 1
+                    handled = 0
+                    log.exception("delivery round failed (%d in a row)", failures)
+                if handled < self._batch_size or failures:
+                    # New notifications are found by polling: the consumer's unit of work has
+                    # no after-commit hook through which it could wake this loop.
+                    await asyncio.sleep(min(self._poll_seconds * 2**failures, 30.0))
+        finally:
+            await self._release_unsent()
+            for sender in self._senders.values():
+                with contextlib.suppress(Exception):
+                    await sender.close()
+
+    async def _release_unsent(self) -> None:
+        # A delivery cancelled mid-send keeps its claim: it may have gone out, and the claim's
+        # expiry is what turns that into one resend rather than two instances sending at once.
+        unsent, self._unsent = sorted(self._unsent), set()
+        if not unsent:
+            return
+        try:
+            async with self._db.transaction() as session:
+                await NotifyRepository(session).release(unsent, holder=self._holder)
+        except Exception:
+            log.warning("could not release %d delivery claims", len(unsent), exc_info=True)
+
+    async def run_once(self) -> int:
+        """Claim one batch of due deliveries, send them concurrently; returns how many."""
+        now = self._clock.now()
+        async with self._db.transaction() as session:
+            claimed = await NotifyRepository(session).claim_due(
+                holder=self._holder, now=now, until=now + self._claim, limit=self._batch_size
+            )
+        self._unsent.update(due.delivery.id for due in claimed if due.delivery.id is not None)
+        if claimed:
+            await asyncio.gather(*(self._deliver(due) for due in claimed))
+        await self._update_gauges()
+        return len(claimed)
+
+    async def _deliver(self, due: DueDelivery) -> None:
+        async with self._slots:
+            d, n = due.delivery, due.notification
+            assert d.id is not None
+            self._unsent.discard(d.id)
+            now = self._clock.now()
+            # Quiet hours may have been set since it was scheduled: defer, never drop.
+            release = due_at(d.channel, now, due.quiet_hours)
+            if release > now:
+                await self._record(due, lambda uow: self._deferred(uow, due, release))
+                return
+            sender = self._senders.get(d.channel)
+            # Only email and webhook rows are ever pending, and both carry a target.
+            assert sender is not None, d.channel
+            assert d.target is not None
+            message = OutgoingMessage(
+                notification_id=n.id,
+                delivery_id=d.id,
+                recipient=n.recipient,
+                target=d.target,
+                team_id=n.team_id,
+                kind=n.kind,
+                title=n.title,
+                body=n.body,
+                language=n.language,
+                created_at=n.created_at,
+                sent_at=now,
+            )
+            try:
+                await sender.send(message)
+            except DeliveryError as exc:
+                error, permanent = str(exc), exc.permanent
+            except Exception as exc:
+                # An unexpected sender bug is retried like a transient error, never lost.
+                log.exception("%s sender failed on delivery %s", d.channel, d.id)
+                error, permanent = f"{exc.__class__.__name__}: {exc}", False
+            else:
+                crash_point("notify.after_send", d.channel)
+                outcome = await self._record(
+                    due, lambda uow: deliveries.record_delivered(uow, due, holder=self._holder)
+                )
+                self._count(due, outcome)
+                return
+            log.warning(
+                "%s delivery %s attempt %d failed%s: %s",
+                d.channel,
+                d.id,
+                d.attempts + 1,
+                " permanently" if permanent else "",
+                error,
+            )
+            outcome = await self._record(
+                due,
+                lambda uow: deliveries.record_failure(
+                    uow,
+                    due,
+                    holder=self._holder,
+                    error=error,
+                    permanent=permanent,
+                    policy=self._policy,
+                ),
+            )
+            self._count(due, outcome)
+
+    async def _deferred(self, uow: UnitOfWork, due: DueDelivery, until: datetime) -> str:
+        await deliveries.record_deferred(uow, due, holder=self._holder, until=until)
+        return "deferred"
+
+    async def _record(
+        self, due: DueDelivery, work: Callable[[UnitOfWork], Awaitable[object]]
+    ) -> str:
+        """Record an outcome, retrying a busy or unreachable database.
+
+        Giving up here after a successful send would leave the claim to lapse and the message
+        to go out again, so a transient database error is worth several tries first.
+        """
+        cause = Cause(
+            actor=ACTOR,
+            correlation_id=due.notification.correlation_id,
+            causation_id=due.notification.event_id,
+        )
+        for delay in (*RECORD_RETRY_DELAYS_SECONDS, None):
+            try:
+                async with self._db.transaction() as session:
+                    uow = UnitOfWork(session, self._tables, self._clock, self._source, cause)
+                    outcome = await work(uow)
+                    await uow.flush()
+            except (DBAPIError, OSError, TimeoutError) as exc:
+                if delay is None:
+                    log.error(
+                        "delivery %s: outcome not recorded, it will be retried after its claim "
+                        "lapses: %s",
+                        due.delivery.id,
+                        exc,
+                    )
+                    return NOT_RECORDED
+                log.warning("delivery %s: recording failed, retrying: %s", due.delivery.id, exc)
+                await asyncio.sleep(delay)
+            else:
+                self._on_committed()
+                return str(outcome)
+        raise AssertionError("unreachable")
+
+    def _count(self, due: DueDelivery, outcome: str) -> None:
+        if outcome in (NOT_RECORDED, "deferred"):
+            return
+        if outcome == deliveries.LOST_CLAIM:
+            # Our claim expired mid-send and another instance took the delivery over.
+            log.warning("delivery %s: claim lost before recording", due.delivery.id)
+            return
+        self._metrics.deliveries.labels(due.delivery.channel, outcome).inc()
+
+    async def _update_gauges(self) -> None:
+        # Throttled by the process's monotonic time: a test clock may stand still.
+        now = time.monotonic()
+        if self._gauges_at is not None and now - self._gauges_at < 1.0:
+            return
+        self._gauges_at = now
+        async with self._db.sessions() as session:
+            repo = NotifyRepository(session)
+            pending = await repo.pending_by_channel()
+            parked = await repo.count_parked()
+        for channel in CHANNELS:
+            self._metrics.pending.labels(channel).set(pending.get(channel, 0))
+        self._metrics.parked.set(parked)

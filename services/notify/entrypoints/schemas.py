@@ -1,0 +1,96 @@
+"""Notify's HTTP request and response bodies; times as RFC 3339 in UTC."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
+
+from services.notify.domain.agents import Agent
+from services.notify.domain.notifications import Delivery, Notification, delivery_status
+
+Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)]
+ClockTime = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", examples=["20:00"])]
+# An agent's id is their API key's principal name.
+AGENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]*$"
+StatusFilter = Literal["unread", "read", "pending", "delivered", "failed"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class QuietHoursIn(Strict):
+    """Europe/Berlin wall-clock times; a window may span midnight (20:00 to 07:00)."""
+
+    start: ClockTime
+    end: ClockTime
+
+
+class AgentIn(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=300)]
+    email: Email
+    webhook_url: AnyHttpUrl | None = None
+    quiet_hours: QuietHoursIn | None = None
+    language: Literal["de", "en"] | None = None
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _short_enough(cls, value: AnyHttpUrl | None) -> AnyHttpUrl | None:
+        if value is not None and len(str(value)) > 2000:
+            raise ValueError("webhook_url is longer than 2000 characters")
+        return value
+
+
+def _ts(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def agent_out(agent: Agent) -> dict[str, Any]:
+    return {
+        "id": agent.id,
+        "name": agent.name,
+        "email": agent.email,
+        "webhook_url": agent.webhook_url,
+        "quiet_hours": agent.quiet_hours.describe() if agent.quiet_hours else None,
+        "language": agent.language,
+        "created_at": _ts(agent.created_at),
+        "updated_at": _ts(agent.updated_at),
+    }
+
+
+def notification_out(
+    notification: Notification, channels: Sequence[Delivery], *, show_errors: bool
+) -> dict[str, Any]:
+    """``agent_id`` is the recipient: an agent id, or ``staff`` for the programme office."""
+    return {
+        "id": notification.id,
+        "agent_id": notification.recipient,
+        "team_id": notification.team_id,
+        "kind": notification.kind,
+        "title": notification.title,
+        "body": notification.body,
+        "language": notification.language,
+        "created_at": _ts(notification.created_at),
+        "read_at": _ts(notification.read_at),
+        "status": delivery_status([d.status for d in channels]),
+        "channels": [_channel_out(d, show_errors=show_errors) for d in channels],
+    }
+
+
+def _channel_out(delivery: Delivery, *, show_errors: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "channel": delivery.channel,
+        "status": delivery.status,
+        "attempts": delivery.attempts,
+        "next_attempt_at": _ts(delivery.next_attempt_at) if delivery.status == "pending" else None,
+        "delivered_at": _ts(delivery.delivered_at),
+        "failed_at": _ts(delivery.failed_at),
+    }
+    if show_errors:
+        out["last_error"] = delivery.last_error
+    return out

@@ -1,0 +1,64 @@
+"""A notify service per test module, on SQLite and the session's Kafka broker."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from cimis_chassis.envelope import CloudEvent
+from cimis_chassis.unit_of_work import Cause, UnitOfWork
+from cimis_contracts.base import EventData
+from cimis_contracts.intake import TeamAcceptedV1
+from cimis_devtools.kafka_local import find_free_port
+from services.notify.adapters.tables import chassis
+from services.notify.adapters.templates import TemplateRenderer
+from services.notify.app.alerts import Alerts, StaffMailbox
+from services.notify.bootstrap import create_app
+from services.notify.settings import NotifySettings
+from tests.support.service_app import RunningService, running_service
+from tests.unit.notify.builders import envelope
+
+STAFF_MAILBOX = "programmbuero@example.org"
+
+
+@pytest.fixture(scope="module")
+async def notify(
+    tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str
+) -> AsyncIterator[RunningService]:
+    with pytest.MonkeyPatch.context() as env:
+        # Mail goes nowhere (a closed port): these tests are about the API, not delivery.
+        env.setenv("SMTP_PORT", str(find_free_port()))
+        env.setenv("STAFF_MAILBOX_EMAIL", STAFF_MAILBOX)
+        async with running_service(
+            create_app,
+            NotifySettings,
+            tmp_path=tmp_path_factory.mktemp("notify"),
+            kafka_bootstrap=kafka_bootstrap,
+        ) as service:
+            yield service
+
+
+async def alert(svc: RunningService, payload: EventData) -> CloudEvent:
+    """Apply one event through the consumer's own handlers, as if it came from Kafka."""
+    event = envelope(payload, at=svc.clock.now())
+    alerts = Alerts(TemplateRenderer(), StaffMailbox(STAFF_MAILBOX, "de"))
+    async with svc.host.db.transaction() as session:
+        uow = UnitOfWork(
+            session,
+            chassis,
+            svc.clock,
+            "cimis/notify",
+            Cause(actor=f"event:{event.id}", correlation_id=event.id, causation_id=event.id),
+        )
+        if isinstance(payload, TeamAcceptedV1):
+            await alerts.on_team_accepted(uow, payload, event)
+        else:
+            await alerts.on_team_event(uow, payload, event)
+        await uow.flush()
+    return event
+
+
+def new_team_id() -> str:
+    return f"team-{uuid.uuid4().hex[:12]}"

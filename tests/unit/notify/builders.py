@@ -1,0 +1,121 @@
+"""Builders for the events notify consumes and the agents it knows, for notify's tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from cimis_chassis.envelope import CloudEvent, make_event
+from cimis_contracts.base import EventData
+from cimis_contracts.budget import AllocationRefusedV1, ExpenseRejectedV1, ThresholdCrossedV1
+from cimis_contracts.intake import TeamAcceptedV1
+from cimis_contracts.milestones import MilestoneOverdueV1, PlanCompletedV1
+from services.notify.domain.agents import Agent
+from services.notify.domain.quiet_hours import QuietHours
+
+NOW = datetime(2025, 3, 4, 10, 15, tzinfo=UTC)  # 11:15 in Berlin
+
+
+def team_accepted(team_id: str, **overrides: Any) -> TeamAcceptedV1:
+    fields: dict[str, Any] = {
+        "team_id": team_id,
+        "call_id": "call-1",
+        "title": "Terminbuchung 2.0",
+        "agent_id": "agent-anna",
+        "budget_cents": 45_000_00,
+        "input_vat_deductible": False,
+        "company_application_id": "app-company",
+        "creative_application_ids": ["app-creative"],
+        "accepted_at": NOW,
+    }
+    return TeamAcceptedV1(**(fields | overrides))
+
+
+def threshold_crossed(team_id: str, **overrides: Any) -> ThresholdCrossedV1:
+    fields: dict[str, Any] = {
+        "team_id": team_id,
+        "call_id": "call-1",
+        "threshold_percent": 80,
+        "approved_cents": 36_000_00,
+        "allocated_cents": 45_000_00,
+        "crossed_at": NOW,
+    }
+    return ThresholdCrossedV1(**(fields | overrides))
+
+
+def expense_rejected(team_id: str, **overrides: Any) -> ExpenseRejectedV1:
+    fields: dict[str, Any] = {
+        "team_id": team_id,
+        "call_id": "call-1",
+        "expense_id": "exp-1",
+        "position": "external_services",
+        "receipt_number": "RE-2025-017",
+        "fundable_cents": 1_234_56,
+        "reason": "Rechnung nicht auf das Unternehmen ausgestellt",
+        "rejected_by": "finance",
+        "rejected_at": NOW,
+    }
+    return ExpenseRejectedV1(**(fields | overrides))
+
+
+def milestone_overdue(team_id: str, **overrides: Any) -> MilestoneOverdueV1:
+    fields: dict[str, Any] = {
+        "team_id": team_id,
+        "call_id": "call-1",
+        "milestone_id": "ms-1",
+        "key": "prototype",
+        "title": "Prototyp",
+        "due_date": dt.date(2025, 3, 1),
+        "detected_at": NOW,
+    }
+    return MilestoneOverdueV1(**(fields | overrides))
+
+
+def plan_completed(team_id: str, **overrides: Any) -> PlanCompletedV1:
+    fields: dict[str, Any] = {"team_id": team_id, "call_id": "call-1", "completed_at": NOW}
+    return PlanCompletedV1(**(fields | overrides))
+
+
+def allocation_refused(team_id: str, **overrides: Any) -> AllocationRefusedV1:
+    fields: dict[str, Any] = {
+        "team_id": team_id,
+        "call_id": "call-1",
+        "requested_cents": 45_000_00,
+        "pot_available_cents": 12_500_00,
+        "reason_code": "pot-exhausted",
+        "reason": "Der Topf des Aufrufs reicht nicht.",
+        "refused_at": NOW,
+    }
+    return AllocationRefusedV1(**(fields | overrides))
+
+
+def envelope(payload: EventData, *, event_id: str | None = None, at: datetime = NOW) -> CloudEvent:
+    source = "cimis/" + payload.TOPIC.split(".")[1]
+    return make_event(
+        source=source,
+        type_=payload.TYPE,
+        subject=payload.subject(),
+        time=at,
+        data=payload.model_dump(mode="json"),
+        event_id=event_id or str(uuid.uuid4()),
+    )
+
+
+def an_agent(agent_id: str = "agent-anna", **overrides: Any) -> Agent:
+    fields: dict[str, Any] = {
+        "id": agent_id,
+        "name": "Anna Berger",
+        "email": f"{agent_id}@example.org",
+        "webhook_url": None,
+        "quiet_hours": None,
+        "language": "de",
+        "created_at": NOW,
+        "updated_at": NOW,
+    }
+    return Agent(**(fields | overrides))
+
+
+def quiet(start: str, end: str) -> QuietHours:
+    return QuietHours.parse(start, end)

@@ -1,0 +1,182 @@
+"""Alert texts: German by default, English on request, EUR and Berlin times as readers expect."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from jinja2 import UndefinedError
+
+from cimis_contracts.base import EventData
+from services.notify.adapters.templates import TEMPLATES, TemplateRenderer
+from services.notify.domain.alerts import KINDS, Alert, TeamContact, alert_for
+from services.notify.domain.formatting import Language, format_day, format_eur, format_moment
+from tests.unit.notify.builders import (
+    NOW,
+    allocation_refused,
+    expense_rejected,
+    milestone_overdue,
+    plan_completed,
+    team_accepted,
+    threshold_crossed,
+)
+
+TEAM = TeamContact(team_id="t-1", call_id="c-1", title="Terminbuchung 2.0", agent_id="anna")
+RENDERER = TemplateRenderer()
+
+
+class TestAmounts:
+    @pytest.mark.parametrize(
+        ("cents", "german", "english"),
+        [
+            (45_000_00, "45.000,00 €", "EUR 45,000.00"),
+            (0, "0,00 €", "EUR 0.00"),
+            (5, "0,05 €", "EUR 0.05"),
+            (1_234_56, "1.234,56 €", "EUR 1,234.56"),
+            (12_345_678_90, "12.345.678,90 €", "EUR 12,345,678.90"),
+            (-2_500_00, "-2.500,00 €", "EUR -2,500.00"),
+        ],
+    )
+    def test_eur_in_each_language(self, cents: int, german: str, english: str) -> None:
+        assert format_eur(cents, "de") == german
+        assert format_eur(cents, "en") == english
+
+
+class TestTimes:
+    def test_a_day_in_each_language(self) -> None:
+        assert format_day(date(2025, 3, 4), "de") == "04.03.2025"
+        assert format_day(date(2025, 3, 4), "en") == "4 March 2025"
+
+    def test_instants_are_shown_in_berlin_winter_and_summer_time(self) -> None:
+        winter = datetime(2025, 1, 31, 23, 30, tzinfo=UTC)
+        summer = datetime(2025, 7, 1, 10, 0, tzinfo=UTC)
+
+        assert format_moment(winter, "de") == "01.02.2025, 00:30 Uhr"
+        assert format_moment(summer, "de") == "01.07.2025, 12:00 Uhr"
+        assert format_moment(summer, "en") == "1 July 2025, 12:00 (Berlin time)"
+
+
+def render(event: EventData, language: Language, name: str | None = "Anna") -> tuple[str, str]:
+    return RENDERER.render(alert_for(event, TEAM), language, recipient_name=name)
+
+
+class TestRendering:
+    def test_threshold_in_german(self) -> None:
+        title, body = render(threshold_crossed("t-1"), "de")
+
+        assert title == "80 % des Budgets ausgegeben: Terminbuchung 2.0"
+        assert body.startswith("Hallo Anna,")
+        assert "36.000,00 € von 45.000,00 €" in body
+        assert "04.03.2025, 11:15 Uhr" in body
+
+    def test_threshold_in_english(self) -> None:
+        title, body = render(threshold_crossed("t-1"), "en")
+
+        assert title == "80 % of the budget spent: Terminbuchung 2.0"
+        assert body.startswith("Hello Anna,")
+        assert "EUR 36,000.00 of EUR 45,000.00" in body
+        assert "4 March 2025, 11:15 (Berlin time)" in body
+
+    def test_new_team_names_the_budget(self) -> None:
+        title, body = render(team_accepted("t-1"), "de")
+
+        assert title == "Neues Team: Terminbuchung 2.0"
+        assert "„Terminbuchung 2.0“" in body
+        assert "45.000,00 €" in body
+
+    def test_rejected_expense_names_receipt_position_and_reason(self) -> None:
+        _, german = render(expense_rejected("t-1"), "de")
+        _, english = render(expense_rejected("t-1"), "en")
+
+        assert "RE-2025-017 (Fremdleistungen)" in german
+        assert "1.234,56 €" in german
+        assert "Rechnung nicht auf das Unternehmen ausgestellt" in german
+        assert "RE-2025-017 (external services)" in english
+
+    def test_overdue_milestone_names_its_due_day(self) -> None:
+        title, body = render(milestone_overdue("t-1"), "de")
+
+        assert title == "Meilenstein überfällig: Prototyp (Terminbuchung 2.0)"
+        assert "am 01.03.2025 fällig" in body
+
+    def test_plan_completed(self) -> None:
+        title, _ = render(plan_completed("t-1"), "en")
+        assert title == "All milestones reached: Terminbuchung 2.0"
+
+    def test_refused_allocation_for_staff_names_agent_and_amounts(self) -> None:
+        title, body = render(allocation_refused("t-1"), "de", name=None)
+
+        assert title == "Budget nicht zugewiesen: Terminbuchung 2.0"
+        assert body.startswith("Guten Tag,")
+        assert "Netzwerkagent/in: anna" in body
+        assert "Beantragt: 45.000,00 €" in body
+        assert "Im Topf verfügbar: 12.500,00 €" in body
+
+    def test_without_a_name_the_greeting_is_neutral(self) -> None:
+        _, german = render(plan_completed("t-1"), "de", name=None)
+        _, english = render(plan_completed("t-1"), "en", name=None)
+
+        assert german.startswith("Guten Tag,")
+        assert english.startswith("Hello,")
+
+    @pytest.mark.parametrize("language", ["de", "en"])
+    @pytest.mark.parametrize(
+        "event",
+        [
+            team_accepted("t-1"),
+            threshold_crossed("t-1"),
+            expense_rejected("t-1"),
+            milestone_overdue("t-1"),
+            plan_completed("t-1"),
+            allocation_refused("t-1"),
+        ],
+        ids=lambda e: type(e).__name__,
+    )
+    def test_every_kind_renders_a_one_line_title_and_a_plain_body(
+        self, event: EventData, language: Language
+    ) -> None:
+        title, body = render(event, language)
+
+        assert "\n" not in title
+        assert "Terminbuchung 2.0" in title
+        assert body
+        assert "{" not in body
+        assert "}" not in body
+        assert "\n\n\n" not in body
+
+    @pytest.mark.parametrize("language", ["de", "en"])
+    @pytest.mark.parametrize("name", ["Anna", None])
+    @pytest.mark.parametrize("kind_event", [team_accepted("t-1"), expense_rejected("t-1")])
+    def test_the_greeting_stands_on_its_own_line(
+        self, language: Language, name: str | None, kind_event: EventData
+    ) -> None:
+        _, body = render(kind_event, language, name=name)
+
+        greeting, blank, first = body.splitlines()[:3]
+        assert greeting.endswith(",")
+        assert blank == ""
+        assert first[0].isupper() if language == "en" else first
+
+    def test_every_kind_has_a_template_in_both_languages(self) -> None:
+        kept = {p.relative_to(TEMPLATES).as_posix() for p in TEMPLATES.rglob("*.txt.j2")}
+
+        assert kept == {f"{lang}/{kind}.txt.j2" for lang in ("de", "en") for kind in KINDS}
+
+    def test_text_is_not_html_escaped(self) -> None:
+        alert = Alert(
+            kind="plan_completed",
+            recipient="anna",
+            team_id="t-1",
+            facts={"team_title": "Müller & Söhne <GmbH>", "completed_at": NOW},
+        )
+
+        title, body = RENDERER.render(alert, "de", recipient_name=None)
+
+        assert title == "Alle Meilensteine erreicht: Müller & Söhne <GmbH>"
+        assert "„Müller & Söhne <GmbH>“" in body
+
+    def test_a_missing_fact_is_an_error_not_a_blank(self) -> None:
+        alert = Alert(kind="plan_completed", recipient="anna", team_id="t-1", facts={})
+
+        with pytest.raises(UndefinedError):
+            RENDERER.render(alert, "de", recipient_name=None)
