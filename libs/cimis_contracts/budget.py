@@ -99,6 +99,22 @@ class ExpenseRejectedV1(_TeamEvent):
 
 
 @contract
+class ExpenseReversedV1(_TeamEvent):
+    """An approved expense was found wrong: a reversing transfer gave its money back."""
+
+    TYPE: ClassVar[str] = "de.cimis.budget.expense_reversed.v1"
+
+    expense_id: str
+    position: Position
+    receipt_number: str
+    fundable_cents: int = Field(gt=0)
+    approved_total_cents: int = Field(ge=0)
+    reason: str
+    reversed_by: str
+    reversed_at: AwareDatetime
+
+
+@contract
 class ThresholdCrossedV1(_TeamEvent):
     """Approved spending reached 50, 80 or 100 % of the allocation (once per threshold)."""
 

@@ -242,6 +242,14 @@ class BudgetBooks(RuleBasedStateMachine):
                 self._in_unit(lambda uow: commands.reject_expense(uow, expense, "nein", FINANCE))
             )
 
+    @rule(expense=expenses)
+    def reverse_an_expense(self, expense: str) -> None:
+        with contextlib.suppress(DomainError):  # not approved, or four eyes
+            self.run(
+                self._in_unit(lambda uow: commands.reverse_expense(uow, expense, "falsch", FINANCE))
+            )
+            event("expense reversed")
+
     @rule(index=st.integers(min_value=0))
     def replay_a_delivered_event(self, index: int) -> None:
         payload, event = self.delivered[index % len(self.delivered)]

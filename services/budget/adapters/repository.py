@@ -291,6 +291,9 @@ def _expense(r: Row[Any]) -> Expense:
         decided_by=r.decided_by,
         decided_at=r.decided_at,
         rejection_reason=r.rejection_reason,
+        reversed_by=r.reversed_by,
+        reversed_at=r.reversed_at,
+        reversal_reason=r.reversal_reason,
     )
 
 
@@ -314,4 +317,7 @@ def _expense_values(expense: Expense) -> dict[str, Any]:
         "decided_by": expense.decided_by,
         "decided_at": expense.decided_at,
         "rejection_reason": expense.rejection_reason,
+        "reversed_by": expense.reversed_by,
+        "reversed_at": expense.reversed_at,
+        "reversal_reason": expense.reversal_reason,
     }

@@ -89,6 +89,9 @@ expenses = Table(
     Column("decided_by", String(200), nullable=True),
     Column("decided_at", UtcDateTime(), nullable=True),
     Column("rejection_reason", Text, nullable=True),
+    Column("reversed_by", String(200), nullable=True),
+    Column("reversed_at", UtcDateTime(), nullable=True),
+    Column("reversal_reason", Text, nullable=True),
     # A receipt is claimed once per team, even by two racing submissions.
     UniqueConstraint("team_id", "receipt_number", name="uq_expenses_team_receipt"),
 )

@@ -11,6 +11,7 @@ from cimis_chassis.unit_of_work import UnitOfWork
 from cimis_contracts.budget import (
     ExpenseApprovedV1,
     ExpenseRejectedV1,
+    ExpenseReversedV1,
     ExpenseSubmittedV1,
     ThresholdCrossedV1,
 )
@@ -131,6 +132,41 @@ async def approve_expense(uow: UnitOfWork, expense_id: str, by: Principal) -> Ex
             )
         )
     return approved
+
+
+async def reverse_expense(uow: UnitOfWork, expense_id: str, reason: str, by: Principal) -> Expense:
+    repo = BudgetRepository(uow.session)
+    expense, team = await _expense_and_team(repo, expense_id)
+    pot = await repo.get_pot(team.call_id, for_update=True)
+    now = uow.clock.now()
+    reversed_, updated, new_pot, moved = rules.reverse(
+        expense, team, pot, by=by.name, reason=reason, now=now
+    )
+    if moved is None:
+        return reversed_
+    await repo.save_expense(reversed_)
+    await repo.save_team(updated)
+    if new_pot is not None:
+        await repo.save_pot(new_pot)
+    await book(uow.session, [moved], at=now, cause=uow.cause.actor)
+    await uow.audit(
+        "expense.reversed", "expense", expense.id, before=_view(expense), after=_view(reversed_)
+    )
+    await uow.emit(
+        ExpenseReversedV1(
+            team_id=team.team_id,
+            call_id=team.call_id,
+            expense_id=expense.id,
+            position=expense.position,
+            receipt_number=expense.receipt_number,
+            fundable_cents=expense.fundable_cents,
+            approved_total_cents=updated.approved_cents,
+            reason=reversed_.reversal_reason or reason,
+            reversed_by=by.name,
+            reversed_at=now,
+        )
+    )
+    return reversed_
 
 
 async def reject_expense(uow: UnitOfWork, expense_id: str, reason: str, by: Principal) -> Expense:

@@ -16,7 +16,7 @@ from services.budget.domain.errors import BudgetRuleViolation, BudgetStateConfli
 from services.budget.domain.ledger import Transfer
 
 POSITIONS = ("personnel", "material", "external_services", "travel", "other")
-SUBMITTED, APPROVED, REJECTED = "submitted", "approved", "rejected"
+SUBMITTED, APPROVED, REJECTED, REVERSED = "submitted", "approved", "rejected", "reversed"
 THRESHOLDS = (50, 80, 100)
 
 
@@ -44,6 +44,9 @@ class Expense:
     decided_by: str | None = None
     decided_at: datetime | None = None
     rejection_reason: str | None = None
+    reversed_by: str | None = None
+    reversed_at: datetime | None = None
+    reversal_reason: str | None = None
 
 
 def fundable_amount(net_cents: int, vat_cents: int, input_vat_deductible: bool) -> int:
@@ -128,8 +131,10 @@ def approve(
     """Four eyes: the approver is never the submitter. Returns newly crossed thresholds."""
     if expense.status == APPROVED:
         return expense, team, None, ()
-    if expense.status == REJECTED:
-        raise BudgetStateConflict("expense-rejected", "A rejected expense cannot be approved.")
+    if expense.status != SUBMITTED:
+        raise BudgetStateConflict(
+            f"expense-{expense.status}", f"The expense is {expense.status}; it cannot be approved."
+        )
     if approver == expense.submitted_by:
         raise FourEyesViolation(
             "four-eyes", "Four eyes: the approver must not be the one who submitted the expense."
@@ -166,8 +171,12 @@ def reject(
     """Money goes back to the team's available budget, or to the pot once the team is closed."""
     if expense.status == REJECTED:
         return expense, team, pot, None
-    if expense.status == APPROVED:
-        raise BudgetStateConflict("expense-approved", "An approved expense cannot be rejected.")
+    if expense.status != SUBMITTED:
+        raise BudgetStateConflict(
+            f"expense-{expense.status}",
+            f"The expense is {expense.status}; it cannot be rejected "
+            "(an approval is corrected by reversing it).",
+        )
     if not reason.strip():
         raise BudgetRuleViolation("reason-missing", "Give a reason for the rejection.")
     amount = expense.fundable_cents
@@ -208,3 +217,59 @@ def reject(
 
 def _eur(cents: int) -> str:
     return f"{cents // 100}.{cents % 100:02d}"
+
+
+def reverse(
+    expense: Expense, team: TeamBudget, pot: Pot | None, *, by: str, reason: str, now: datetime
+) -> tuple[Expense, TeamBudget, Pot | None, Transfer | None]:
+    """Correct an approved expense by a reversing transfer; the ledger keeps both.
+
+    Four eyes again: whoever approved it may not reverse it alone. Thresholds already
+    announced stay announced.
+    """
+    if expense.status == REVERSED:
+        return expense, team, pot, None
+    if expense.status != APPROVED:
+        raise BudgetStateConflict(
+            "expense-not-approved", "Only an approved expense can be reversed; reject it instead."
+        )
+    if by == expense.decided_by:
+        raise FourEyesViolation(
+            "four-eyes", "Four eyes: the approver must not reverse their own approval."
+        )
+    if not reason.strip():
+        raise BudgetRuleViolation("reason-missing", "Give a reason for the reversal.")
+    amount = expense.fundable_cents
+    if team.status == CLOSED and pot is not None:
+        target = ledger.pot(team.call_id)
+        team = replace(
+            team,
+            approved_cents=team.approved_cents - amount,
+            returned_cents=team.returned_cents + amount,
+        )
+        pot = replace(
+            pot,
+            available_cents=pot.available_cents + amount,
+            allocated_cents=pot.allocated_cents - amount,
+        )
+    else:
+        target = ledger.released(team.team_id)
+        team = replace(
+            team,
+            approved_cents=team.approved_cents - amount,
+            available_cents=team.available_cents + amount,
+        )
+    moved = Transfer(
+        id=f"expense-reversed:{expense.id}",
+        kind="expense_reversed",
+        from_account=ledger.spent(team.team_id),
+        to_account=target,
+        amount_cents=amount,
+        call_id=team.call_id,
+        team_id=team.team_id,
+        expense_id=expense.id,
+    )
+    expense = replace(
+        expense, status=REVERSED, reversed_by=by, reversed_at=now, reversal_reason=reason.strip()
+    )
+    return expense, team, pot, moved

@@ -152,6 +152,24 @@ async def reject_expense(
     )
 
 
+@router.post("/expenses/{expense_id}/reverse", tags=["expenses"])
+async def reverse_expense(
+    expense_id: str,
+    body: RejectIn,
+    request: Request,
+    principal: Finance,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Correct an approved expense with a reversing transfer (four eyes: not its approver)."""
+
+    async def work(uow: UnitOfWork) -> dict[str, Any]:
+        return expense_out(await handlers.reverse_expense(uow, expense_id, body.reason, principal))
+
+    return await run_command(
+        request, principal, work, idempotency_key=idempotency_key, body=body.model_dump()
+    )
+
+
 @router.get("/ledger", tags=["ledger"])
 async def ledger(
     request: Request,

@@ -114,4 +114,7 @@ def expense_out(expense: Expense) -> dict[str, Any]:
         "decided_by": expense.decided_by,
         "decided_at": ts(expense.decided_at),
         "rejection_reason": expense.rejection_reason,
+        "reversed_by": expense.reversed_by,
+        "reversed_at": ts(expense.reversed_at),
+        "reversal_reason": expense.reversal_reason,
     }

@@ -288,6 +288,34 @@ class TestDecisions:
             crossed = [json.loads(p)["data"]["threshold_percent"] for p in rows.scalars()]
         assert crossed == [50, 80]
 
+    async def test_a_reversal_corrects_an_approval_by_a_reversing_transfer(
+        self, budget: RunningService
+    ) -> None:
+        _, team_id = await accepted_team(budget)
+        expense = (await submit(budget, team_id)).json()
+        url = f"/api/v1/expenses/{expense['id']}"
+        await budget.client.post(f"{url}/approve", headers=budget.auth("finance"))
+        own = await budget.client.post(
+            f"{url}/reverse", json={"reason": "doppelt"}, headers=budget.auth("finance")
+        )
+        assert_problem(own, 403, "four-eyes")
+        reversed_ = await budget.client.post(
+            f"{url}/reverse", json={"reason": "doppelt"}, headers=budget.auth("finance2")
+        )
+        assert reversed_.json()["status"] == "reversed"
+        assert reversed_.json()["decided_by"] == "finance"
+        figures = (
+            await budget.client.get(f"/api/v1/teams/{team_id}/budget", headers=budget.auth("staff"))
+        ).json()
+        assert (figures["approved"], figures["available"]) == ("0.00", "18000.00")
+        ledger = (
+            await budget.client.get(
+                "/api/v1/ledger", params={"team_id": team_id}, headers=budget.auth("finance")
+            )
+        ).json()
+        assert [t["kind"] for t in ledger["items"]][-2:] == ["expense_approved", "expense_reversed"]
+        assert "de.cimis.budget.expense_reversed.v1" in await outbox_types(budget, team_id)
+
     async def test_unknown_expense_is_404(self, budget: RunningService) -> None:
         response = await budget.client.post(
             "/api/v1/expenses/nope/approve", headers=budget.auth("finance")

@@ -130,3 +130,46 @@ class TestApproveAndReject:
         approved, team, _, _ = expenses.approve(expense, team, approver="fiona", now=AT)
         with pytest.raises(BudgetStateConflict):
             expenses.reject(approved, team, None, by="fiona", reason="x", now=AT)
+
+
+class TestReverse:
+    def approved(self) -> tuple[Any, TeamBudget]:
+        expense, team, _ = submit(allocated(), 1_000_00)
+        approved, team, _, _ = expenses.approve(expense, team, approver="fiona", now=AT)
+        return approved, team
+
+    def test_a_reversal_gives_the_money_back_and_keeps_the_approval(self) -> None:
+        approved, team = self.approved()
+        reversed_, team, _, moved = expenses.reverse(
+            approved, team, None, by="frank", reason="doppelt", now=AT
+        )
+        assert reversed_.status == "reversed"
+        assert (reversed_.decided_by, reversed_.reversed_by) == ("fiona", "frank")
+        assert (team.approved_cents, team.available_cents) == (0, 18_000_00)
+        assert moved is not None
+        assert (moved.from_account, moved.to_account) == ("team:t1:spent", "team:t1:released")
+
+    def test_the_approver_cannot_reverse_alone(self) -> None:
+        approved, team = self.approved()
+        with pytest.raises(FourEyesViolation):
+            expenses.reverse(approved, team, None, by="fiona", reason="x", now=AT)
+
+    def test_only_approved_expenses_are_reversed(self) -> None:
+        expense, team, _ = submit(allocated(), 1_000_00)
+        with pytest.raises(BudgetStateConflict) as err:
+            expenses.reverse(expense, team, None, by="frank", reason="x", now=AT)
+        assert err.value.code == "expense-not-approved"
+
+    def test_reversing_twice_changes_nothing(self) -> None:
+        approved, team = self.approved()
+        once, team, _, _ = expenses.reverse(approved, team, None, by="frank", reason="x", now=AT)
+        assert expenses.reverse(once, team, None, by="frank", reason="x", now=AT)[3] is None
+
+    def test_a_reversed_expense_is_neither_approved_nor_rejected_again(self) -> None:
+        approved, team = self.approved()
+        once, team, _, _ = expenses.reverse(approved, team, None, by="frank", reason="x", now=AT)
+        with pytest.raises(BudgetStateConflict) as err:
+            expenses.approve(once, team, approver="frank", now=AT)
+        assert err.value.code == "expense-reversed"
+        with pytest.raises(BudgetStateConflict):
+            expenses.reject(once, team, None, by="frank", reason="x", now=AT)
