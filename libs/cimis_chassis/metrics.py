@@ -74,3 +74,11 @@ class ServiceMetrics:
             ["method", "route"],
             registry=r,
         )
+        # Readiness as a series too: a process that answers /metrics (up == 1) while its database
+        # is gone serves nobody, and only a series lets an alert see that.
+        self.readiness = Gauge(
+            "cimis_readiness_check",
+            "1 if the readiness check (database, broker, outbox_relay) last passed, else 0.",
+            ["check"],
+            registry=r,
+        )

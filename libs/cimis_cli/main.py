@@ -123,5 +123,24 @@ def asyncapi(
         output.write_text(document)
 
 
+@app.command("catalogue")
+def catalogue(
+    write: Annotated[
+        Path | None,
+        typer.Option(help="Update the catalogue between the markers in this file (README.md)"),
+    ] = None,
+    docs: Annotated[Path, typer.Option(help="The AsyncAPI documents")] = Path("docs/asyncapi"),
+) -> None:
+    """Print the event catalogue generated from the AsyncAPI documents, or update README.md."""
+    from cimis_cli.catalogue import render_catalogue, replace_section
+
+    section = render_catalogue(docs)
+    if write is None:
+        typer.echo(section)
+        return
+    write.write_text(replace_section(write.read_text(), section))
+    typer.echo(f"updated the event catalogue in {write}")
+
+
 def main() -> None:
     app()

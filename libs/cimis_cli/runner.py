@@ -17,6 +17,12 @@ from cimis_chassis.kafka import ensure_topics
 from cimis_cli.platform import ServiceSpec, available_services
 from cimis_contracts.topics import all_topics
 from cimis_devtools.kafka_local import LocalKafka
+from cimis_devtools.prometheus_local import DEFAULT_PORT as PROMETHEUS_PORT
+from cimis_devtools.prometheus_local import (
+    LocalPrometheus,
+    PrometheusStartError,
+    find_prometheus,
+)
 from cimis_devtools.smtp_sink import DEFAULT_PORT as SMTP_SINK_PORT
 from cimis_devtools.smtp_sink import SmtpSink
 
@@ -55,6 +61,26 @@ def _wait_ready(spec: ServiceSpec, proc: subprocess.Popen[bytes], port: int) -> 
     raise RuntimeError(f"{spec.name} was not ready after {READY_TIMEOUT_SECONDS}s")
 
 
+def _start_prometheus(var_dir: Path, service_ports: dict[str, int]) -> LocalPrometheus | None:
+    """Prometheus with the deployment's alert rules, scraping the local services, if installed."""
+    if find_prometheus() is None:
+        _say("no prometheus binary (Debian: apt-get install prometheus): running without it")
+        return None
+    port = int(os.environ.get("CIMIS_PROMETHEUS_PORT", PROMETHEUS_PORT))
+    prometheus = LocalPrometheus(var_dir / "prometheus", service_ports, port=port)
+    try:
+        prometheus.start()
+    except PrometheusStartError as exc:
+        # Monitoring is a convenience here: the platform runs on without it.
+        _say(f"Prometheus did not start (is port {port} taken? CIMIS_PROMETHEUS_PORT): {exc}")
+        return None
+    _say(
+        f"prometheus {prometheus.url}/alerts  (rules deploy/prometheus/alerts.yml; "
+        f"data and log in {prometheus.state_dir})"
+    )
+    return prometheus
+
+
 def run_platform(var_dir: Path) -> int:
     var_dir.mkdir(parents=True, exist_ok=True)
     keys_file = Path(os.environ.get("CIMIS_API_KEYS_FILE", var_dir / "api-keys.json"))
@@ -87,10 +113,19 @@ def run_platform(var_dir: Path) -> int:
             if kafka is not None:
                 kafka.stop()
             raise
-        smtp_env = {"SMTP_HOST": sink.host, "SMTP_PORT": str(sink.port), "SMTP_SECURITY": "none"}
+        smtp_env = {
+            "SMTP_HOST": sink.host,
+            "SMTP_PORT": str(sink.port),
+            "SMTP_SECURITY": "none",
+            # Staff alerts (refused allocations) land in the sink too, unless told otherwise.
+            "STAFF_MAILBOX_EMAIL": os.environ.get(
+                "STAFF_MAILBOX_EMAIL", "programmbuero@cimis.localhost"
+            ),
+        }
         _say(f"SMTP sink on {sink.host}:{sink.port}: notify's mails go to {sink.directory}/*.eml")
 
     procs: list[tuple[ServiceSpec, subprocess.Popen[bytes], int]] = []
+    prometheus: LocalPrometheus | None = None
     stopping = False
 
     def _stop(*_: object) -> None:
@@ -125,6 +160,7 @@ def run_platform(var_dir: Path) -> int:
                 f"{spec.name:<10} http://127.0.0.1:{port}/docs  "
                 f"(API /api/v1, /health/ready, /metrics; log {var_dir / (spec.name + '.log')})"
             )
+        prometheus = _start_prometheus(var_dir, {spec.name: port for spec, _, port in procs})
         _say("running; press Ctrl-C to stop everything")
         while not stopping:
             for spec, proc, _port in procs:
@@ -134,6 +170,9 @@ def run_platform(var_dir: Path) -> int:
             time.sleep(0.5)
         return 0
     finally:
+        if prometheus is not None:
+            _say("stopping Prometheus")
+            prometheus.stop()
         _say("stopping services")
         for _spec, proc, _port in procs:
             if proc.poll() is None:

@@ -1,0 +1,1 @@
+"""Operations: metrics, Prometheus rules, Grafana dashboards and the compose deployment."""
