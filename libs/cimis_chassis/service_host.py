@@ -50,7 +50,9 @@ class ServiceHost:
     topics: dict[str, int]
     relay: OutboxRelay = field(init=False)
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
+    stopped_jobs: list[str] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _stopping: bool = False
 
     def __post_init__(self) -> None:
         self.relay = OutboxRelay(
@@ -70,9 +72,21 @@ class ServiceHost:
         await self.broker.start()
         self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-relay"))
         for job in self.background:
-            self._tasks.append(asyncio.create_task(job(), name=f"{self.name}-{job.__name__}"))
+            task = asyncio.create_task(job(), name=f"{self.name}-{job.__name__}")
+            task.add_done_callback(self._job_ended)
+            self._tasks.append(task)
+
+    def _job_ended(self, task: asyncio.Task[None]) -> None:
+        # A background job runs for the life of the process; one that ends on its own is a
+        # fault that readiness reports, not something to discover from a silent log.
+        if task.cancelled() or self._stopping:
+            return
+        error = task.exception()
+        self.stopped_jobs.append(task.get_name())
+        log.error("background job %s stopped: %r", task.get_name(), error, exc_info=error)
 
     async def stop(self) -> None:
+        self._stopping = True
         self.relay.stop()
         for task in self._tasks:
             if task.get_name().endswith("-relay"):
@@ -94,6 +108,10 @@ class ServiceHost:
             checks["outbox_relay"] = "failing: no progress"
         else:
             checks["outbox_relay"] = "ok"
+        if self.background:
+            checks["background_jobs"] = (
+                f"failing: {', '.join(self.stopped_jobs)} stopped" if self.stopped_jobs else "ok"
+            )
         for check, outcome in checks.items():
             self.metrics.readiness.labels(check).set(1 if outcome == "ok" else 0)
         return checks
