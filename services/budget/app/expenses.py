@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date
+from functools import partial
 
 from cimis_chassis.auth import Principal
 from cimis_chassis.unit_of_work import UnitOfWork
@@ -18,10 +20,16 @@ from cimis_contracts.budget import (
 from services.budget.adapters.ledger_store import book
 from services.budget.adapters.repository import BudgetRepository
 from services.budget.domain import expenses as rules
-from services.budget.domain.budgets import TeamBudget
+from services.budget.domain.budgets import Pot, TeamBudget
 from services.budget.domain.calendar import BERLIN
 from services.budget.domain.errors import BudgetStateConflict, NotFound
 from services.budget.domain.expenses import Expense
+from services.budget.domain.ledger import Transfer
+
+# A rule that returns an expense's money: (expense, team, pot) -> new states and the transfer.
+GiveBack = Callable[
+    [Expense, TeamBudget, Pot | None], tuple[Expense, TeamBudget, Pot | None, Transfer | None]
+]
 
 
 @dataclass(frozen=True)
@@ -134,24 +142,36 @@ async def approve_expense(uow: UnitOfWork, expense_id: str, by: Principal) -> Ex
     return approved
 
 
-async def reverse_expense(uow: UnitOfWork, expense_id: str, reason: str, by: Principal) -> Expense:
+async def _give_back(
+    uow: UnitOfWork, expense_id: str, rule: GiveBack, action: str
+) -> tuple[Expense, Expense, TeamBudget] | None:
+    """Load, apply a rule that returns an expense's money, and store it; None if unchanged."""
     repo = BudgetRepository(uow.session)
     expense, team = await _expense_and_team(repo, expense_id)
     pot = await repo.get_pot(team.call_id, for_update=True)
-    now = uow.clock.now()
-    reversed_, updated, new_pot, moved = rules.reverse(
-        expense, team, pot, by=by.name, reason=reason, now=now
-    )
+    decided, updated, new_pot, moved = rule(expense, team, pot)
     if moved is None:
-        return reversed_
-    await repo.save_expense(reversed_)
+        return None
+    await repo.save_expense(decided)
     await repo.save_team(updated)
     if new_pot is not None:
         await repo.save_pot(new_pot)
-    await book(uow.session, [moved], at=now, cause=uow.cause.actor)
-    await uow.audit(
-        "expense.reversed", "expense", expense.id, before=_view(expense), after=_view(reversed_)
+    await book(uow.session, [moved], at=uow.clock.now(), cause=uow.cause.actor)
+    await uow.audit(action, "expense", expense.id, before=_view(expense), after=_view(decided))
+    return expense, decided, updated
+
+
+async def reverse_expense(uow: UnitOfWork, expense_id: str, reason: str, by: Principal) -> Expense:
+    now = uow.clock.now()
+    changed = await _give_back(
+        uow,
+        expense_id,
+        partial(rules.reverse, by=by.name, reason=reason, now=now),
+        "expense.reversed",
     )
+    if changed is None:
+        return await _unchanged(uow, expense_id)
+    expense, reversed_, team = changed
     await uow.emit(
         ExpenseReversedV1(
             team_id=team.team_id,
@@ -160,7 +180,7 @@ async def reverse_expense(uow: UnitOfWork, expense_id: str, reason: str, by: Pri
             position=expense.position,
             receipt_number=expense.receipt_number,
             fundable_cents=expense.fundable_cents,
-            approved_total_cents=updated.approved_cents,
+            approved_total_cents=team.approved_cents,
             reason=reversed_.reversal_reason or reason,
             reversed_by=by.name,
             reversed_at=now,
@@ -170,23 +190,16 @@ async def reverse_expense(uow: UnitOfWork, expense_id: str, reason: str, by: Pri
 
 
 async def reject_expense(uow: UnitOfWork, expense_id: str, reason: str, by: Principal) -> Expense:
-    repo = BudgetRepository(uow.session)
-    expense, team = await _expense_and_team(repo, expense_id)
-    pot = await repo.get_pot(team.call_id, for_update=True)
     now = uow.clock.now()
-    rejected, updated, new_pot, moved = rules.reject(
-        expense, team, pot, by=by.name, reason=reason, now=now
+    changed = await _give_back(
+        uow,
+        expense_id,
+        partial(rules.reject, by=by.name, reason=reason, now=now),
+        "expense.rejected",
     )
-    if moved is None:
-        return rejected
-    await repo.save_expense(rejected)
-    await repo.save_team(updated)
-    if new_pot is not None:
-        await repo.save_pot(new_pot)
-    await book(uow.session, [moved], at=now, cause=uow.cause.actor)
-    await uow.audit(
-        "expense.rejected", "expense", expense.id, before=_view(expense), after=_view(rejected)
-    )
+    if changed is None:
+        return await _unchanged(uow, expense_id)
+    expense, rejected, team = changed
     await uow.emit(
         ExpenseRejectedV1(
             team_id=team.team_id,
@@ -201,6 +214,12 @@ async def reject_expense(uow: UnitOfWork, expense_id: str, reason: str, by: Prin
         )
     )
     return rejected
+
+
+async def _unchanged(uow: UnitOfWork, expense_id: str) -> Expense:
+    expense = await BudgetRepository(uow.session).get_expense(expense_id)
+    assert expense is not None
+    return expense
 
 
 def _view(expense: Expense) -> dict[str, object]:

@@ -179,44 +179,11 @@ def reject(
         )
     if not reason.strip():
         raise BudgetRuleViolation("reason-missing", "Give a reason for the rejection.")
-    amount = expense.fundable_cents
-    if team.status == CLOSED and pot is not None:
-        target = ledger.pot(team.call_id)
-        team = replace(
-            team,
-            pending_cents=team.pending_cents - amount,
-            returned_cents=team.returned_cents + amount,
-        )
-        pot = replace(
-            pot,
-            available_cents=pot.available_cents + amount,
-            allocated_cents=pot.allocated_cents - amount,
-        )
-    else:
-        target = ledger.released(team.team_id)
-        team = replace(
-            team,
-            pending_cents=team.pending_cents - amount,
-            available_cents=team.available_cents + amount,
-        )
-    moved = Transfer(
-        id=f"expense-rejected:{expense.id}",
-        kind="expense_rejected",
-        from_account=ledger.pending(team.team_id),
-        to_account=target,
-        amount_cents=amount,
-        call_id=team.call_id,
-        team_id=team.team_id,
-        expense_id=expense.id,
-    )
+    team, pot, moved = _give_back(expense, team, pot, out_of="pending", kind="expense_rejected")
     expense = replace(
         expense, status=REJECTED, decided_by=by, decided_at=now, rejection_reason=reason.strip()
     )
     return expense, team, pot, moved
-
-
-def _eur(cents: int) -> str:
-    return f"{cents // 100}.{cents % 100:02d}"
 
 
 def reverse(
@@ -239,14 +206,24 @@ def reverse(
         )
     if not reason.strip():
         raise BudgetRuleViolation("reason-missing", "Give a reason for the reversal.")
+    team, pot, moved = _give_back(expense, team, pot, out_of="approved", kind="expense_reversed")
+    expense = replace(
+        expense, status=REVERSED, reversed_by=by, reversed_at=now, reversal_reason=reason.strip()
+    )
+    return expense, team, pot, moved
+
+
+def _give_back(
+    expense: Expense, team: TeamBudget, pot: Pot | None, *, out_of: str, kind: str
+) -> tuple[TeamBudget, Pot | None, Transfer]:
+    """Move an expense's money out of ``pending`` or ``approved`` to where the team's unspent
+    money lives: its available budget, or the pot once the team is closed."""
     amount = expense.fundable_cents
+    source = {"pending": ledger.pending, "approved": ledger.spent}[out_of](team.team_id)
+    reduced = {f"{out_of}_cents": getattr(team, f"{out_of}_cents") - amount}
     if team.status == CLOSED and pot is not None:
         target = ledger.pot(team.call_id)
-        team = replace(
-            team,
-            approved_cents=team.approved_cents - amount,
-            returned_cents=team.returned_cents + amount,
-        )
+        team = replace(team, **reduced, returned_cents=team.returned_cents + amount)
         pot = replace(
             pot,
             available_cents=pot.available_cents + amount,
@@ -254,22 +231,19 @@ def reverse(
         )
     else:
         target = ledger.released(team.team_id)
-        team = replace(
-            team,
-            approved_cents=team.approved_cents - amount,
-            available_cents=team.available_cents + amount,
-        )
+        team = replace(team, **reduced, available_cents=team.available_cents + amount)
     moved = Transfer(
-        id=f"expense-reversed:{expense.id}",
-        kind="expense_reversed",
-        from_account=ledger.spent(team.team_id),
+        id=f"{kind.replace('_', '-')}:{expense.id}",
+        kind=kind,
+        from_account=source,
         to_account=target,
         amount_cents=amount,
         call_id=team.call_id,
         team_id=team.team_id,
         expense_id=expense.id,
     )
-    expense = replace(
-        expense, status=REVERSED, reversed_by=by, reversed_at=now, reversal_reason=reason.strip()
-    )
-    return expense, team, pot, moved
+    return team, pot, moved
+
+
+def _eur(cents: int) -> str:
+    return f"{cents // 100}.{cents % 100:02d}"
