@@ -6,10 +6,13 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
-from sqlalchemy import create_engine, pool, text
-from sqlalchemy.engine import make_url
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import MetaData, create_engine, pool, text
+from sqlalchemy.engine import Connection, make_url
 
 from cimis_chassis.database import Database, sync_url
 from cimis_chassis.migrations import upgrade_to_head
@@ -91,3 +94,17 @@ class OnPostgres(DatabaseContract):
     @pytest.fixture
     def database_url(self, postgres_database_url: str) -> str:
         return postgres_database_url
+
+
+class ServiceSchemaContract(DatabaseContract):
+    """A service's repository contract: its Alembic migrations build exactly its tables."""
+
+    metadata: ClassVar[MetaData]
+
+    async def test_the_migrated_schema_matches_the_declared_tables(self, db: Database) -> None:
+        def drift(connection: Connection) -> list[object]:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            return list(compare_metadata(context, self.metadata))
+
+        async with db.engine.connect() as connection:
+            assert await connection.run_sync(drift) == []
