@@ -1,8 +1,10 @@
 """The idempotent batch consumer: records in, effects and outgoing events out, in one transaction.
 
 Delivery rules (ARCHITECTURE.md §2): offsets are committed only after the database commit, so a
-crash means redelivery, and the inbox turns redelivery into a no-op. Poison records go to the
-dead-letter topic at once; other failures are retried with bounded backoff and then re-read.
+crash means redelivery, and the inbox turns redelivery into a no-op. The poison rule is total:
+whatever a record holds, it is either applied or parked once on the dead-letter topic, and the
+partition moves on. Only infrastructure failures (database or broker unreachable) are retried,
+with bounded backoff, and then the batch is read again.
 """
 
 from __future__ import annotations
@@ -12,23 +14,27 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from aiokafka import ConsumerRecord, TopicPartition
+from aiokafka import ConsumerRecord
+from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 from faststream import AckPolicy
+from faststream.exceptions import NackMessage
 from faststream.kafka import KafkaBroker
 from pydantic import ValidationError
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from cimis_chassis.dead_letters import DeadLetterPublisher
+from cimis_chassis.dead_letters import DeadLetterPublisher, Origin
 from cimis_chassis.envelope import CloudEvent, EnvelopeError, parse_event
 from cimis_chassis.errors import DomainError
 from cimis_chassis.faults import crash_point
 from cimis_chassis.inbox import claim_events
-from cimis_chassis.logs import correlation_id_var
+from cimis_chassis.lag_monitor import ConsumerLagMonitor
+from cimis_chassis.logs import ThrottledLog, correlation_id_var
 from cimis_chassis.outbox import write_outbox
 from cimis_chassis.unit_of_work import Cause, UnitOfWork
-from cimis_contracts.base import EventData, UnknownEventType, decode_data, registered_types
+from cimis_contracts.base import EventData, decode_data, provenance_problem, registered_types
 
 if TYPE_CHECKING:
     from cimis_chassis.service_host import ServiceHost
@@ -36,12 +42,40 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Handler = Callable[[UnitOfWork, Any, CloudEvent], Awaitable[None]]
+T = TypeVar("T")
 
 RETRY_DELAYS_SECONDS = (0.2, 0.5, 1.0, 2.0, 4.0)
+# One fetch takes at most one broker-sized batch per partition, and the whole fetch stays a
+# few MiB: memory per consumer is bounded whatever producers write.
+MAX_PARTITION_FETCH_BYTES = 1024 * 1024
+FETCH_MAX_BYTES = 8 * 1024 * 1024
+# A repeated failure is written to the log once per interval, with a count.
+PROBLEM_LOG_INTERVAL_SECONDS = 60.0
 
 
 class PoisonEvent(Exception):
     """An event this consumer can never apply: it belongs in the dead-letter topic."""
+
+
+class InfrastructureDown(Exception):
+    """The database or the broker stayed unreachable through every retry: read the batch again."""
+
+
+def is_infrastructure_failure(exc: BaseException) -> bool:
+    """True for failures of the database or the broker, which retrying may cure.
+
+    Everything else a record causes is a property of the record, and retrying it forever would
+    stop its partition.
+    """
+    if isinstance(exc, TimeoutError | OSError | PoolTimeoutError):
+        return True
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, KafkaConnectionError | KafkaTimeoutError):
+        return True
+    return isinstance(exc, KafkaError) and bool(getattr(exc, "retriable", False))
 
 
 @dataclass(frozen=True)
@@ -74,13 +108,34 @@ class EventConsumer:
         self._handlers = {model.TYPE: handler for model, handler in handlers.items()}
         self._max_records = max_records
         self._retry_delays = tuple(retry_delays)
-        self.dead_letters = DeadLetterPublisher(host.broker, host.name, host.metrics)
-        self._subscriber: Any = None
+        self._max_event_bytes = host.settings.max_event_bytes
+        self._problems = ThrottledLog(log, PROBLEM_LOG_INTERVAL_SECONDS)
+        self.dead_letters = DeadLetterPublisher(
+            host.broker,
+            host.name,
+            host.metrics,
+            bootstrap_servers=host.settings.kafka_bootstrap_servers,
+        )
+        host.closers.append(self.dead_letters.close)
 
     def register(self, broker: KafkaBroker) -> None:
         if not self.host.settings.consume_events:
             log.warning("%s: consuming events is switched off (CONSUME_EVENTS=false)", self.name)
             return
+        # Watched from the broker's side, so that a consumer stuck on anything is seen.
+        monitor = ConsumerLagMonitor(
+            self.host.settings.kafka_bootstrap_servers,
+            group_id=self.group_id,
+            topics=self.topics,
+            metrics=self.host.metrics,
+            clock=self.host.clock,
+            stall_after_seconds=self.host.settings.consumer_stall_seconds,
+        )
+
+        async def watch_consumer_lag() -> None:
+            await monitor.run()
+
+        self.host.background.append(watch_consumer_lag)
         subscriber = broker.subscriber(
             *self.topics,
             group_id=self.group_id,
@@ -88,24 +143,54 @@ class EventConsumer:
             max_records=self._max_records,
             batch_timeout_ms=100,
             auto_offset_reset="earliest",
-            # Success commits after our transaction; an exception seeks back for a re-read.
+            fetch_max_bytes=FETCH_MAX_BYTES,
+            max_partition_fetch_bytes=MAX_PARTITION_FETCH_BYTES,
+            # Success commits after our transaction; NackMessage seeks back for a re-read.
             ack_policy=AckPolicy.NACK_ON_ERROR,
             # We parse the raw records ourselves; FastStream's per-record JSON decode is waste.
             decoder=_skip_decoding,
             title=f"{self.group_id}:Consume",
             description=f"{self.name} applies these events idempotently (inbox).",
         )
-        self._subscriber = subscriber
 
         async def consume(_body: Any) -> None:
             message = broker.context.get_local("message")
             records = message.raw_message
             if not isinstance(records, tuple):
                 records = (records,)
-            await self.process(records)
-            await self._observe_lag()
+            await self.consume_batch(records)
 
         subscriber(consume)
+
+    async def consume_batch(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
+        """Process a batch, turning any failure into a quiet seek-back with a throttled log.
+
+        FastStream would log a stack trace for every re-read of a failing batch; NackMessage
+        seeks back just the same without one.
+        """
+        try:
+            await self.process(records)
+        except InfrastructureDown as exc:
+            self._problems.report(
+                "infrastructure-down",
+                "%s: %s; the batch will be read again",
+                self.name,
+                exc,
+                level=logging.ERROR,
+            )
+            raise NackMessage() from exc
+        except Exception as exc:
+            self._problems.report(
+                f"unexpected:{type(exc).__name__}",
+                "%s: a batch failed unexpectedly (%r); it will be read again",
+                self.name,
+                exc,
+                level=logging.ERROR,
+                exc_info=exc,
+            )
+            # Nothing retried this: pause so that a bug cannot turn into a hot loop.
+            await asyncio.sleep(self._retry_delays[-1] if self._retry_delays else 1.0)
+            raise NackMessage() from exc
 
     async def process(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
         """Apply a batch; returns once every record is applied, skipped or dead-lettered."""
@@ -113,32 +198,57 @@ class EventConsumer:
         for record in records:
             try:
                 decoded.append(self._decode(record))
-            except (EnvelopeError, PoisonEvent) as exc:
-                await self.dead_letters.send(record, exc)
-                self.host.metrics.events_consumed.labels("unknown", "dead_lettered").inc()
+            except Exception as exc:
+                # Whatever a record does to the decoder (RecursionError included) is the
+                # record's fault: it is parked, and the partition moves on.
+                await self._park(record, exc, "unknown")
         if not decoded:
             return
         try:
             await self._with_retries(partial(self._apply, decoded), what=f"{len(decoded)} events")
         except _PoisonInBatch:
-            # One bad event must not hold back the others: apply them one by one.
+            # One bad event must not hold back the others: apply them one by one. The batch
+            # was retried already, so an error that is not the infrastructure's is final now.
             for item in decoded:
                 try:
-                    await self._with_retries(partial(self._apply, [item]), what=item.event.id)
+                    await self._with_retries(
+                        partial(self._apply, [item]), what=item.event.id, attempts_for_errors=1
+                    )
                 except _PoisonInBatch as exc:
-                    await self.dead_letters.send(item.record, exc.__cause__ or exc)
-                    self.host.metrics.events_consumed.labels(item.event.type, "dead_lettered").inc()
+                    await self._park(item.record, exc.__cause__ or exc, item.event.type)
         self.host.relay.wake()
 
     def _decode(self, record: ConsumerRecord[Any, Any]) -> _Decoded:
         if record.value is None:
-            raise EnvelopeError("record has no value")
+            raise EnvelopeError("record has no value (a tombstone or a header-only record)")
+        size = len(record.value)
+        if size > self._max_event_bytes:
+            raise PoisonEvent(
+                f"record value of {size} bytes is larger than an event may be "
+                f"({self._max_event_bytes} bytes)"
+            )
         event = parse_event(record.value)
+        problem = provenance_problem(record.topic, event)
+        if problem is not None:
+            raise PoisonEvent(problem)
+        return _Decoded(record, event, decode_data(event))
+
+    async def _park(
+        self, record: ConsumerRecord[Any, Any], error: BaseException, type_: str
+    ) -> None:
+        origin = Origin.of(record)
         try:
-            payload = decode_data(event)
-        except UnknownEventType as exc:
-            raise PoisonEvent(str(exc)) from exc
-        return _Decoded(record, event, payload)
+            parked = await self._with_retries(
+                partial(self.dead_letters.park, record, error),
+                what=f"parking {origin.topic}[{origin.partition}]@{origin.offset}",
+                attempts_for_errors=1,
+            )
+        except _PoisonInBatch as exc:
+            # Parking failed for a reason other than the broker's health: a bug, not data.
+            raise exc.__cause__ or exc from None
+        self.host.metrics.events_consumed.labels(
+            type_, "dead_lettered" if parked else "duplicate"
+        ).inc()
 
     async def _apply(self, batch: list[_Decoded]) -> None:
         host = self.host
@@ -190,38 +300,44 @@ class EventConsumer:
                     max(0.0, (now - item.event.time).total_seconds())
                 )
 
-    async def _with_retries(self, attempt: Callable[[], Awaitable[None]], *, what: str) -> None:
-        for number, delay in enumerate((*self._retry_delays, None), start=1):
+    async def _with_retries(
+        self,
+        attempt: Callable[[], Awaitable[T]],
+        *,
+        what: str,
+        attempts_for_errors: int | None = None,
+    ) -> T:
+        """Run ``attempt``, retrying the infrastructure's failures with bounded backoff.
+
+        Other errors are retried ``attempts_for_errors`` times in all (default: as often as
+        infrastructure failures) and then raised as :class:`_PoisonInBatch`; infrastructure
+        that stays down raises :class:`InfrastructureDown`.
+        """
+        delays = (*self._retry_delays, None)
+        for number, delay in enumerate(delays, start=1):
             try:
-                await attempt()
-                return
+                return await attempt()
             except _PoisonInBatch:
                 raise
-            except (TimeoutError, DBAPIError, OSError) as exc:
-                if delay is None:
-                    # Infrastructure is down: re-read later instead of dead-lettering good data.
-                    log.error("%s: giving up on %s for now, will re-read: %s", self.name, what, exc)
-                    raise
-                log.warning("%s: attempt %d on %s failed: %s", self.name, number, what, exc)
-                await asyncio.sleep(delay)
             except Exception as exc:
-                if delay is None:
+                infrastructure = is_infrastructure_failure(exc)
+                if not infrastructure and (
+                    delay is None
+                    or (attempts_for_errors is not None and number >= attempts_for_errors)
+                ):
                     raise _PoisonInBatch() from exc
-                log.warning("%s: attempt %d on %s failed: %r", self.name, number, what, exc)
+                if delay is None:
+                    raise InfrastructureDown(f"{what}: {exc!r}") from exc
+                self._problems.report(
+                    f"retry:{type(exc).__name__}",
+                    "%s: attempt %d on %s failed, retrying: %r",
+                    self.name,
+                    number,
+                    what,
+                    exc,
+                )
                 await asyncio.sleep(delay)
-
-    async def _observe_lag(self) -> None:
-        consumer = getattr(self._subscriber, "consumer", None)
-        if consumer is None:
-            return
-        for tp in consumer.assignment():
-            highwater = consumer.highwater(tp)
-            if highwater is None:
-                continue
-            position = await consumer.position(TopicPartition(tp.topic, tp.partition))
-            self.host.metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(
-                max(0, highwater - position)
-            )
+        raise AssertionError("unreachable: the last delay is None")
 
 
 async def _skip_decoding(_message: Any) -> None:

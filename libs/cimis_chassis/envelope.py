@@ -19,15 +19,16 @@ class EnvelopeError(ValueError):
 class CloudEvent(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    specversion: str = "1.0"
-    id: str = Field(min_length=1)
-    source: str = Field(min_length=1)
-    type: str = Field(min_length=1)
-    subject: str | None = None
+    # Bounded, so that a hostile envelope cannot carry megabytes into logs, labels or mails.
+    specversion: str = Field(default="1.0", max_length=10)
+    id: str = Field(min_length=1, max_length=100)
+    source: str = Field(min_length=1, max_length=200)
+    type: str = Field(min_length=1, max_length=200)
+    subject: str | None = Field(default=None, max_length=300)
     time: AwareDatetime
-    datacontenttype: str = "application/json"
-    correlationid: str | None = None
-    causationid: str | None = None
+    datacontenttype: str = Field(default="application/json", max_length=100)
+    correlationid: str | None = Field(default=None, max_length=100)
+    causationid: str | None = Field(default=None, max_length=100)
     data: dict[str, Any]
 
     @field_validator("specversion")
@@ -82,11 +83,13 @@ def parse_event(raw: bytes | str) -> CloudEvent:
     """Decode one record value; anything malformed raises :class:`EnvelopeError`."""
     try:
         body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise EnvelopeError(f"record value is not JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise EnvelopeError("record value is JSON nested too deeply to be an event") from exc
+    except ValueError as exc:  # not UTF-8, not JSON
+        raise EnvelopeError(f"record value is not JSON: {str(exc)[:200]}") from exc
     if not isinstance(body, dict):
         raise EnvelopeError("record value is not a JSON object")
     try:
         return CloudEvent.model_validate(body)
     except ValidationError as exc:
-        raise EnvelopeError(f"not a valid CloudEvent: {exc}") from exc
+        raise EnvelopeError(f"not a valid CloudEvent: {str(exc)[:1000]}") from exc

@@ -15,6 +15,9 @@ from prometheus_client import CollectorRegistry
 
 log = logging.getLogger(__name__)
 
+# What every service's producer accepts in one request; dead letters are sized to fit it.
+PRODUCER_MAX_REQUEST_BYTES = 1_048_576
+
 
 def make_broker(
     bootstrap_servers: str, *, client_id: str, registry: CollectorRegistry, service: str
@@ -28,6 +31,7 @@ def make_broker(
         client_id=client_id,
         enable_idempotence=True,
         linger_ms=5,
+        max_request_size=PRODUCER_MAX_REQUEST_BYTES,
         allow_auto_create_topics=False,
         middlewares=(KafkaPrometheusMiddleware(registry=registry, app_name=service),),
         graceful_timeout=15.0,

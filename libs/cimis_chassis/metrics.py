@@ -50,10 +50,25 @@ class ServiceMetrics:
             buckets=LAG_BUCKETS,
             registry=r,
         )
+        # Set by ConsumerLagMonitor from the broker's view, so a consumer stuck on a record
+        # still shows its lag: a gauge the consumer set after each batch froze with it.
         self.consumer_lag = Gauge(
             "cimis_consumer_lag_records",
-            "Records between the committed position and the partition's high-water mark.",
-            ["topic", "partition"],
+            "Records between the group's committed offset and the partition's end offset.",
+            ["group", "topic", "partition"],
+            registry=r,
+        )
+        self.consumer_stalled = Gauge(
+            "cimis_consumer_stalled",
+            "1 if the partition has lag and the group's committed offset has not moved for the "
+            "stall time, else 0.",
+            ["group", "topic", "partition"],
+            registry=r,
+        )
+        self.consumer_progress_age = Gauge(
+            "cimis_consumer_last_progress_age_seconds",
+            "Time since the group's committed offset last moved or the partition was caught up.",
+            ["group", "topic", "partition"],
             registry=r,
         )
         self.dead_letters = Counter(

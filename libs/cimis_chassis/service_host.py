@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -50,6 +50,8 @@ class ServiceHost:
     topics: dict[str, int]
     relay: OutboxRelay = field(init=False)
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
+    # Run at stop, after the broker stopped consuming: clients that parts of the host opened.
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     stopped_jobs: list[str] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _stopping: bool = False
@@ -96,6 +98,11 @@ class ServiceHost:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
         await self.broker.stop()
+        for close in self.closers:
+            try:
+                await close()
+            except Exception:
+                log.warning("closing %r failed", close, exc_info=True)
         await self.db.dispose()
 
     async def readiness(self) -> dict[str, Any]:

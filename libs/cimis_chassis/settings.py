@@ -30,6 +30,11 @@ class ServiceSettings(BaseSettings):
     consumer_group: str = ""
     # Off only in component tests that feed events straight to the handlers.
     consume_events: bool = True
+    # No contract comes near this; a larger record is poison before anyone parses it.
+    max_event_bytes: int = Field(default=256 * 1024, gt=0, le=1024 * 1024)
+    # A partition with lag whose committed offset has not moved for this long is stalled;
+    # with a 15 s scrape the alert is seen within a minute of the stop.
+    consumer_stall_seconds: float = Field(default=25.0, gt=0)
 
     @model_validator(mode="after")
     def _defaults(self) -> ServiceSettings:

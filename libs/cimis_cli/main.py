@@ -82,6 +82,64 @@ def dlq_replay(
     typer.echo(f"{verb} {len(replayed)} record(s) from cimis.{consumer}.dlq")
 
 
+@dlq_app.command("list")
+def dlq_list(
+    consumer: Annotated[str, typer.Argument(help="The consuming service, e.g. budget")],
+    bootstrap: Annotated[str, typer.Option(envvar="KAFKA_BOOTSTRAP_SERVERS")] = "127.0.0.1:9092",
+) -> None:
+    """List what is parked: dead-letter offset, origin, size, and why."""
+    import asyncio
+
+    from cimis_chassis.dead_letters import H_ERROR, H_SIZE, read_parked
+
+    parked = asyncio.run(read_parked(bootstrap, consumer))
+    for item in parked:
+        origin = item.origin
+        where = f"{origin.topic}[{origin.partition}]@{origin.offset}" if origin else "?"
+        summary = " (summary: cimis dlq show for the original)" if item.truncated else ""
+        typer.echo(
+            f"{item.dlq_offset:>6}  {where}  {item.headers.get(H_SIZE, '?')} bytes{summary}  "
+            f"{item.headers.get(H_ERROR, '')[:160]}"
+        )
+    typer.echo(f"{len(parked)} record(s) parked on cimis.{consumer}.dlq")
+
+
+@dlq_app.command("show")
+def dlq_show(
+    consumer: Annotated[str, typer.Argument(help="The consuming service, e.g. budget")],
+    offset: Annotated[int, typer.Argument(help="The dead letter's offset (see cimis dlq list)")],
+    bootstrap: Annotated[str, typer.Option(envvar="KAFKA_BOOTSTRAP_SERVERS")] = "127.0.0.1:9092",
+    output: Annotated[
+        Path | None, typer.Option(help="Write the original record's value to this file")
+    ] = None,
+) -> None:
+    """Show one dead letter with its headers; the original is read from its own topic."""
+    import asyncio
+
+    from cimis_chassis.dead_letters import read_original, read_parked
+
+    parked = {p.dlq_offset: p for p in asyncio.run(read_parked(bootstrap, consumer))}
+    item = parked.get(offset)
+    if item is None:
+        typer.echo(f"no dead letter at offset {offset} of cimis.{consumer}.dlq", err=True)
+        raise typer.Exit(1)
+    for name, text in sorted(item.headers.items()):
+        typer.echo(f"{name}: {text}")
+    value = item.value
+    if item.truncated and item.origin is not None:
+        original = asyncio.run(read_original(bootstrap, item.origin))
+        if original is None:
+            typer.echo("the original is no longer on its topic; only the prefix is kept")
+        else:
+            value = original.value or b""
+    if output is not None:
+        output.write_bytes(value)
+        typer.echo(f"wrote {len(value)} bytes to {output}")
+    else:
+        typer.echo(f"value ({len(value)} bytes, first 2000 shown):")
+        typer.echo(value[:2000].decode("utf-8", "backslashreplace"))
+
+
 budget_app = typer.Typer(help="Budget service tools.", no_args_is_help=True)
 app.add_typer(budget_app, name="budget")
 

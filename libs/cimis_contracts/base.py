@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cimis_chassis.envelope import CloudEvent, EnvelopeError
+from cimis_contracts.topics import OWNERS
+
+# Every string and list in a contract is bounded: an oversized but well-formed event is poison
+# with a clear reason, never a 900 KB team title in an e-mail. The admin APIs bound their
+# input at or below these, so anything a service accepts can be published.
+Identifier = Annotated[str, Field(min_length=1, max_length=300)]
+Title = Annotated[str, Field(max_length=300)]
+Reason = Annotated[str, Field(max_length=2000)]
+Url = Annotated[str, Field(max_length=2000)]
+MAX_LIST_ITEMS = 50
 
 
 class EventData(BaseModel):
@@ -51,8 +61,25 @@ def decode_data(event: CloudEvent) -> EventData:
     try:
         return model.model_validate(event.data)
     except ValidationError as exc:
-        raise EnvelopeError(f"invalid data for {event.type}: {exc}") from exc
+        raise EnvelopeError(f"invalid data for {event.type}: {str(exc)[:1000]}") from exc
 
 
 def dump_data(payload: EventData) -> dict[str, Any]:
     return payload.model_dump(mode="json")
+
+
+def provenance_problem(topic: str, event: CloudEvent) -> str | None:
+    """Why ``event`` cannot have come from the owner of ``topic``, or None if it can.
+
+    Defence in depth behind the broker's ACLs: a platform topic carries only its owner's event
+    types, with its owner's ``source``. Topics outside the platform are not judged here.
+    """
+    owner = OWNERS.get(topic)
+    if owner is None:
+        return None
+    model = _REGISTRY.get(event.type)
+    if model is not None and topic != model.TOPIC:
+        return f"{event.type} belongs on {model.TOPIC}, not on {topic}"
+    if event.source != owner:
+        return f"source {event.source[:100]!r} is not {owner!r}, the owner of {topic}"
+    return None

@@ -7,7 +7,7 @@ from typing import ClassVar, Literal
 from pydantic import AwareDatetime, Field
 
 from cimis_contracts import topics
-from cimis_contracts.base import EventData, contract
+from cimis_contracts.base import EventData, Identifier, Reason, Title, contract
 
 Position = Literal["personnel", "material", "external_services", "travel", "other"]
 TrancheTrigger = Literal["acceptance", "kickoff", "workshop", "prototype", "test", "final"]
@@ -16,8 +16,8 @@ TrancheTrigger = Literal["acceptance", "kickoff", "workshop", "prototype", "test
 class _TeamEvent(EventData):
     TOPIC: ClassVar[str] = topics.BUDGET
 
-    team_id: str
-    call_id: str
+    team_id: Identifier
+    call_id: Identifier
 
     def subject(self) -> str:
         return self.team_id
@@ -42,8 +42,8 @@ class AllocationRefusedV1(_TeamEvent):
 
     requested_cents: int = Field(gt=0)
     pot_available_cents: int = Field(ge=0)
-    reason_code: str
-    reason: str
+    reason_code: Identifier
+    reason: Reason
     refused_at: AwareDatetime
 
 
@@ -62,14 +62,14 @@ class TrancheReleasedV1(_TeamEvent):
 class ExpenseSubmittedV1(_TeamEvent):
     TYPE: ClassVar[str] = "de.cimis.budget.expense_submitted.v1"
 
-    expense_id: str
+    expense_id: Identifier
     position: Position
-    receipt_number: str
+    receipt_number: Title
     net_cents: int = Field(ge=0)
     vat_cents: int = Field(ge=0)
     gross_cents: int = Field(ge=0)
     fundable_cents: int = Field(gt=0)
-    submitted_by: str
+    submitted_by: Identifier
     submitted_at: AwareDatetime
 
 
@@ -77,11 +77,11 @@ class ExpenseSubmittedV1(_TeamEvent):
 class ExpenseApprovedV1(_TeamEvent):
     TYPE: ClassVar[str] = "de.cimis.budget.expense_approved.v1"
 
-    expense_id: str
+    expense_id: Identifier
     position: Position
     fundable_cents: int = Field(gt=0)
     approved_total_cents: int = Field(ge=0)
-    approved_by: str
+    approved_by: Identifier
     approved_at: AwareDatetime
 
 
@@ -89,12 +89,12 @@ class ExpenseApprovedV1(_TeamEvent):
 class ExpenseRejectedV1(_TeamEvent):
     TYPE: ClassVar[str] = "de.cimis.budget.expense_rejected.v1"
 
-    expense_id: str
+    expense_id: Identifier
     position: Position
-    receipt_number: str
+    receipt_number: Title
     fundable_cents: int = Field(gt=0)
-    reason: str
-    rejected_by: str
+    reason: Reason
+    rejected_by: Identifier
     rejected_at: AwareDatetime
 
 
@@ -104,13 +104,13 @@ class ExpenseReversedV1(_TeamEvent):
 
     TYPE: ClassVar[str] = "de.cimis.budget.expense_reversed.v1"
 
-    expense_id: str
+    expense_id: Identifier
     position: Position
-    receipt_number: str
+    receipt_number: Title
     fundable_cents: int = Field(gt=0)
     approved_total_cents: int = Field(ge=0)
-    reason: str
-    reversed_by: str
+    reason: Reason
+    reversed_by: Identifier
     reversed_at: AwareDatetime
 
 

@@ -7,7 +7,7 @@ from typing import ClassVar, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from cimis_contracts import topics
-from cimis_contracts.base import EventData, contract
+from cimis_contracts.base import MAX_LIST_ITEMS, EventData, Identifier, Reason, Title, contract
 
 MilestoneKey = Literal["kickoff", "workshop", "prototype", "test", "final"]
 
@@ -23,7 +23,7 @@ class TrancheRule(BaseModel):
 class PhaseStep(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     key: MilestoneKey
-    title: str
+    title: Title
     days_after_acceptance: int = Field(gt=0, le=3650)
 
 
@@ -32,15 +32,15 @@ class CallOpenedV1(EventData):
     TYPE: ClassVar[str] = "de.cimis.intake.call_opened.v1"
     TOPIC: ClassVar[str] = topics.INTAKE
 
-    call_id: str
-    title: str
-    districts: list[str]
+    call_id: Identifier
+    title: Title
+    districts: list[Title] = Field(max_length=MAX_LIST_ITEMS)
     opens_at: AwareDatetime
     closes_at: AwareDatetime
     total_budget_cents: int = Field(ge=0)
     max_team_budget_cents: int = Field(ge=0)
-    tranches: list[TrancheRule]
-    phase_plan: list[PhaseStep]
+    tranches: list[TrancheRule] = Field(max_length=MAX_LIST_ITEMS)
+    phase_plan: list[PhaseStep] = Field(max_length=MAX_LIST_ITEMS)
 
     def subject(self) -> str:
         return self.call_id
@@ -51,14 +51,14 @@ class TeamAcceptedV1(EventData):
     TYPE: ClassVar[str] = "de.cimis.intake.team_accepted.v1"
     TOPIC: ClassVar[str] = topics.INTAKE
 
-    team_id: str
-    call_id: str
-    title: str
-    agent_id: str
+    team_id: Identifier
+    call_id: Identifier
+    title: Title
+    agent_id: Identifier
     budget_cents: int = Field(gt=0)
     input_vat_deductible: bool
-    company_application_id: str
-    creative_application_ids: list[str]
+    company_application_id: Identifier
+    creative_application_ids: list[Identifier] = Field(max_length=MAX_LIST_ITEMS)
     accepted_at: AwareDatetime
 
     def subject(self) -> str:
@@ -70,9 +70,9 @@ class TeamWithdrawnV1(EventData):
     TYPE: ClassVar[str] = "de.cimis.intake.team_withdrawn.v1"
     TOPIC: ClassVar[str] = topics.INTAKE
 
-    team_id: str
-    call_id: str
-    reason: str
+    team_id: Identifier
+    call_id: Identifier
+    reason: Reason
     was_accepted: bool
     withdrawn_at: AwareDatetime
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import ClassVar, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from cimis_contracts import topics
-from cimis_contracts.base import EventData, contract
+from cimis_contracts.base import MAX_LIST_ITEMS, EventData, Identifier, Reason, Title, Url, contract
 
 MilestoneKey = Literal["kickoff", "workshop", "prototype", "test", "final"]
 
@@ -16,7 +16,7 @@ MilestoneKey = Literal["kickoff", "workshop", "prototype", "test", "final"]
 class _TeamEvent(EventData):
     TOPIC: ClassVar[str] = topics.MILESTONES
 
-    team_id: str
+    team_id: Identifier
 
     def subject(self) -> str:
         return self.team_id
@@ -25,9 +25,9 @@ class _TeamEvent(EventData):
 class PlannedMilestone(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    milestone_id: str
+    milestone_id: Identifier
     key: MilestoneKey
-    title: str
+    title: Title
     due_date: dt.date  # a calendar day in Europe/Berlin
 
 
@@ -35,9 +35,9 @@ class PlannedMilestone(BaseModel):
 class PlanCreatedV1(_TeamEvent):
     TYPE: ClassVar[str] = "de.cimis.milestones.plan_created.v1"
 
-    call_id: str
-    agent_id: str
-    milestones: list[PlannedMilestone]
+    call_id: Identifier
+    agent_id: Identifier
+    milestones: list[PlannedMilestone] = Field(max_length=MAX_LIST_ITEMS)
     created_at: AwareDatetime
 
 
@@ -45,26 +45,26 @@ class PlanCreatedV1(_TeamEvent):
 class MilestoneCompletedV1(_TeamEvent):
     TYPE: ClassVar[str] = "de.cimis.milestones.milestone_completed.v1"
 
-    call_id: str
-    milestone_id: str
+    call_id: Identifier
+    milestone_id: Identifier
     key: MilestoneKey
-    completed_by: str
+    completed_by: Identifier
     completed_at: AwareDatetime
-    note: str | None = None
-    evidence_url: str | None = None
+    note: Reason | None = None
+    evidence_url: Url | None = None
 
 
 @contract
 class MilestoneRescheduledV1(_TeamEvent):
     TYPE: ClassVar[str] = "de.cimis.milestones.milestone_rescheduled.v1"
 
-    call_id: str
-    milestone_id: str
+    call_id: Identifier
+    milestone_id: Identifier
     key: MilestoneKey
     previous_due_date: dt.date
     due_date: dt.date
-    reason: str
-    rescheduled_by: str
+    reason: Reason
+    rescheduled_by: Identifier
     rescheduled_at: AwareDatetime
 
 
@@ -74,10 +74,10 @@ class MilestoneOverdueV1(_TeamEvent):
 
     TYPE: ClassVar[str] = "de.cimis.milestones.milestone_overdue.v1"
 
-    call_id: str
-    milestone_id: str
+    call_id: Identifier
+    milestone_id: Identifier
     key: MilestoneKey
-    title: str
+    title: Title
     due_date: dt.date
     detected_at: AwareDatetime
 
@@ -86,7 +86,7 @@ class MilestoneOverdueV1(_TeamEvent):
 class PlanCompletedV1(_TeamEvent):
     TYPE: ClassVar[str] = "de.cimis.milestones.plan_completed.v1"
 
-    call_id: str
+    call_id: Identifier
     completed_at: AwareDatetime
 
 
@@ -96,6 +96,6 @@ class PlanCancelledV1(_TeamEvent):
 
     TYPE: ClassVar[str] = "de.cimis.milestones.plan_cancelled.v1"
 
-    call_id: str
+    call_id: Identifier
     cancelled_milestones: int
     cancelled_at: AwareDatetime

@@ -7,7 +7,7 @@ from typing import ClassVar, Literal
 from pydantic import AwareDatetime, Field
 
 from cimis_contracts import topics
-from cimis_contracts.base import EventData, contract
+from cimis_contracts.base import EventData, Identifier, Reason, contract
 
 Channel = Literal["email", "webhook", "inbox"]
 
@@ -15,10 +15,10 @@ Channel = Literal["email", "webhook", "inbox"]
 class _DeliveryEvent(EventData):
     TOPIC: ClassVar[str] = topics.NOTIFY
 
-    notification_id: str
-    recipient: str  # an agent id, or "staff" for the programme office mailbox
-    team_id: str | None
-    kind: str
+    notification_id: Identifier
+    recipient: Identifier  # an agent id, or "staff" for the programme office mailbox
+    team_id: Identifier | None
+    kind: Identifier
     channel: Channel
     attempts: int = Field(ge=1)
 
@@ -37,5 +37,5 @@ class NotificationDeliveredV1(_DeliveryEvent):
 class NotificationFailedV1(_DeliveryEvent):
     TYPE: ClassVar[str] = "de.cimis.notify.notification_failed.v1"
 
-    error: str
+    error: Reason
     failed_at: AwareDatetime

@@ -8,6 +8,14 @@ NOTIFY = "cimis.notify.v1"
 SERVICE_TOPICS = (INTAKE, BUDGET, MILESTONES, NOTIFY)
 DEFAULT_PARTITIONS = 6
 
+# The CloudEvents ``source`` of the one service allowed to write each platform topic.
+OWNERS: dict[str, str] = {
+    INTAKE: "cimis/intake",
+    BUDGET: "cimis/budget",
+    MILESTONES: "cimis/milestones",
+    NOTIFY: "cimis/notify",
+}
+
 
 def dead_letter_topic(consumer: str) -> str:
     return f"cimis.{consumer}.dlq"

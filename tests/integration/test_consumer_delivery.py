@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from sqlalchemy import Column, MetaData, String, Table, func, insert, select
 
 from cimis_chassis.clock import ManualClock
@@ -230,3 +230,25 @@ async def test_replaying_dead_letters_sends_them_home_once(
     await dead_letters(kafka_bootstrap, dead_letter_topic(probe.name), 2)
     second = await replay_dead_letters(kafka_bootstrap, probe.name)
     assert len(second) == 1
+
+
+async def test_a_batch_read_again_does_not_park_its_poison_again(
+    probe: Probe, producer: AIOKafkaProducer, kafka_bootstrap: str
+) -> None:
+    meta = await producer.send_and_wait(probe.topic, b"[1]", key=b"team-y", partition=1)
+    reader = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, enable_auto_commit=False)
+    await reader.start()
+    try:
+        tp = TopicPartition(probe.topic, 1)
+        reader.assign([tp])
+        reader.seek(tp, meta.offset)
+        [record] = (await reader.getmany(tp, timeout_ms=10_000, max_records=1))[tp]
+    finally:
+        await reader.stop()
+
+    # The subscriber parks it once; a batch retried after an outage holds it again, twice.
+    await probe.consumer.process([record, record])
+    await probe.consumer.process([record])
+
+    parked = await dead_letters(kafka_bootstrap, dead_letter_topic(probe.name), 2)
+    assert len(parked) == 1

@@ -92,7 +92,7 @@ async def record_failure(
             kind=n.kind,
             channel=d.channel,
             attempts=attempts,
-            error=error,
+            error=error[:2000],  # the contract's bound; a receiver's answer can be long
             failed_at=now,
         )
     )
