@@ -57,6 +57,8 @@ CHASSIS_SERIES = {
     "cimis_events_consumed_total",
     "cimis_event_end_to_end_lag_seconds",
     "cimis_consumer_lag_records",
+    "cimis_consumer_stalled",
+    "cimis_consumer_last_progress_age_seconds",
     "cimis_dead_lettered_events_total",
     "cimis_http_requests_total",
     "cimis_http_request_duration_seconds",
@@ -126,6 +128,7 @@ MUST_STAY_QUIET = {
     "CimisOutboxStuck",
     "CimisLedgerImbalance",
     "CimisBudgetReconcileProblems",
+    "CimisConsumerStalled",
 }
 
 
