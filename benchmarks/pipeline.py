@@ -27,6 +27,7 @@ from cimis_chassis.consumer import EventConsumer
 from cimis_chassis.database import Database
 from cimis_chassis.envelope import CloudEvent, make_event
 from cimis_chassis.kafka import ensure_topics, make_broker
+from cimis_chassis.kafka_client import aiokafka_options
 from cimis_chassis.metrics import ServiceMetrics
 from cimis_chassis.outbox import outbox_row, write_outbox
 from cimis_chassis.service_host import ServiceHost
@@ -35,6 +36,7 @@ from cimis_chassis.tables import add_chassis_tables
 from cimis_chassis.unit_of_work import UnitOfWork
 from cimis_contracts.intake import TeamAcceptedV1
 from cimis_contracts.topics import dead_letter_topic
+from cimis_devtools.kafka_access import ADMIN, KafkaAccess
 from cimis_devtools.kafka_local import LocalKafka
 
 
@@ -178,6 +180,9 @@ async def bench_intake_api(workdir: Path, bootstrap: str, teams: int) -> None:
         kafka_bootstrap_servers=bootstrap,
         database_url=f"sqlite:///{workdir / 'intake.db'}",
         cimis_api_keys_file=keys,
+        # One key at full speed: measure the service, not the per-key rate limit.
+        http_rate_per_key_per_second=1e6,
+        http_rate_burst_per_key=10**6,
     )
     app = create_app(settings)
     headers = {"Authorization": f"Bearer {token}"}
@@ -290,7 +295,7 @@ async def bench_budget_allocations(workdir: Path, bootstrap: str, teams: int) ->
         ],
         phase_plan=[],
     )
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, linger_ms=5)
+    producer = AIOKafkaProducer(**aiokafka_options(bootstrap), enable_idempotence=True, linger_ms=5)
     await producer.start()
     try:
 
@@ -336,9 +341,12 @@ async def main(events: int, teams: int) -> None:
         bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
         kafka: LocalKafka | None = None
         if not bootstrap:
-            kafka = LocalKafka(workdir / "kafka")
+            access = KafkaAccess.load_or_create(workdir / "kafka-clients", env={})
+            kafka = LocalKafka(workdir / "kafka", access=access)
             kafka.start()
             bootstrap = kafka.bootstrap_servers
+            # The benchmark's in-process services and clients connect as the operators' admin.
+            os.environ["KAFKA_CLIENT_CONFIG"] = str(access.client_file(ADMIN))
         try:
             print(f"CIMIS pipeline benchmark: {events} events, {teams} teams, broker {bootstrap}")
             await bench_relay_and_consumer(workdir, bootstrap, events)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from cimis_contracts.topics import all_topics
+from cimis_devtools.kafka_access import ADMIN, KafkaAccess
 from cimis_devtools.kafka_local import KafkaSetupError, KafkaStartError, LocalKafka
 from cimis_devtools.postgres_local import (
     INSTALL_HINT,
@@ -25,11 +27,22 @@ KAFKA_HINT = (
 # The first run downloads jars before this clock starts; this covers only the JVM start.
 BROKER_START_TIMEOUT = 90.0
 
+# Every broker of the session authenticates the same principals (SASL/SCRAM) under the
+# platform's ACLs. The test process itself is the operators' admin; service processes pick
+# their own client file from CIMIS_KAFKA_CLIENTS_DIR (see ServiceProcess).
+KAFKA_CLIENTS_DIR = Path(tempfile.mkdtemp(prefix="cimis-test-kafka-clients-"))
+KAFKA_ACCESS = KafkaAccess.load_or_create(KAFKA_CLIENTS_DIR, env={})
+if not (os.environ.get("KAFKA_CLIENT_CONFIG") or os.environ.get("KAFKA_SASL_USERNAME")):
+    os.environ["KAFKA_CLIENT_CONFIG"] = str(KAFKA_ACCESS.client_file(ADMIN))
+    os.environ["CIMIS_KAFKA_CLIENTS_DIR"] = str(KAFKA_CLIENTS_DIR)
+
 
 def _start_broker(data_dir: Path) -> LocalKafka:
-    broker = LocalKafka(data_dir)
+    broker = LocalKafka(data_dir, access=KAFKA_ACCESS)
     try:
         broker.start(timeout=BROKER_START_TIMEOUT)
+        # Services create only their own topics; the operators create the platform's.
+        broker.create_topics(all_topics())
     except (KafkaSetupError, KafkaStartError) as exc:
         pytest.fail(
             f"Could not start a local Kafka broker: {exc}\nHint: {KAFKA_HINT}", pytrace=False

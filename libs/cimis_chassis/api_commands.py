@@ -10,7 +10,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cimis_chassis.auth import Principal
-from cimis_chassis.idempotency import request_fingerprint, run_idempotent
+from cimis_chassis.idempotency import (
+    MAX_IDEMPOTENCY_KEY_CHARS,
+    request_fingerprint,
+    run_idempotent,
+)
 from cimis_chassis.unit_of_work import Cause, UnitOfWork
 
 if TYPE_CHECKING:
@@ -21,6 +25,8 @@ IdempotencyKey = Annotated[
     Header(
         alias="Idempotency-Key",
         description="Repeat a request safely: the same key and body give the same answer.",
+        # Documented only: a key out of range is a 400 problem from run_idempotent, not a 422.
+        json_schema_extra={"minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY_CHARS},
     ),
 ]
 

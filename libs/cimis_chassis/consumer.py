@@ -114,7 +114,7 @@ class EventConsumer:
             host.broker,
             host.name,
             host.metrics,
-            bootstrap_servers=host.settings.kafka_bootstrap_servers,
+            kafka=host.kafka,
         )
         host.closers.append(self.dead_letters.close)
 
@@ -124,7 +124,7 @@ class EventConsumer:
             return
         # Watched from the broker's side, so that a consumer stuck on anything is seen.
         monitor = ConsumerLagMonitor(
-            self.host.settings.kafka_bootstrap_servers,
+            self.host.kafka,
             group_id=self.group_id,
             topics=self.topics,
             metrics=self.host.metrics,

@@ -17,6 +17,7 @@ from aiokafka.errors import MessageSizeTooLargeError, RecordTooLargeError
 from faststream.kafka import KafkaBroker
 
 from cimis_chassis.kafka import PRODUCER_MAX_REQUEST_BYTES
+from cimis_chassis.kafka_client import KafkaClientConfig, as_client_config
 from cimis_chassis.metrics import ServiceMetrics
 from cimis_contracts.topics import dead_letter_topic
 
@@ -137,8 +138,8 @@ class ParkedIndex:
     twice. Nothing is read until the first poison record, and then only what is new.
     """
 
-    def __init__(self, bootstrap_servers: str, topic: str) -> None:
-        self._bootstrap = bootstrap_servers
+    def __init__(self, kafka: KafkaClientConfig, topic: str) -> None:
+        self._kafka = kafka
         self._topic = topic
         self._reader: AIOKafkaConsumer | None = None
         self._partitions: list[TopicPartition] = []
@@ -175,15 +176,16 @@ class ParkedIndex:
             return self._reader
         # No group: it never commits and never takes part in the service's rebalances.
         reader = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap,
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            client_id=f"cimis-{self._topic}-index",
+            **self._kafka.aiokafka(
+                group_id=None,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                client_id=f"cimis-{self._topic}-index",
+            )
         )
         await reader.start()
         try:
-            self._partitions = await partitions_of(self._bootstrap, self._topic)
+            self._partitions = await partitions_of(self._kafka, self._topic)
             if not self._partitions:
                 # The host creates it at start; without it nothing could be parked anyway.
                 raise LookupError(f"the dead-letter topic {self._topic} does not exist")
@@ -196,9 +198,9 @@ class ParkedIndex:
         return reader
 
 
-async def partitions_of(bootstrap_servers: str, topic: str) -> list[TopicPartition]:
+async def partitions_of(kafka: str | KafkaClientConfig, topic: str) -> list[TopicPartition]:
     """The partitions of ``topic`` (none if it does not exist), without creating it."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="cimis-dlq")
+    admin = AIOKafkaAdminClient(**as_client_config(kafka).aiokafka(client_id="cimis-dlq"))
     try:
         await admin.start()
         # Every topic, not ours by name: naming it would let a broker that auto-creates topics
@@ -221,9 +223,9 @@ async def _behind(
     return False
 
 
-async def topic_max_message_bytes(bootstrap_servers: str, topic: str) -> int:
+async def topic_max_message_bytes(kafka: str | KafkaClientConfig, topic: str) -> int:
     """The broker's effective ``max.message.bytes`` for ``topic`` (its default if unreadable)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="cimis-dlq-limits")
+    admin = AIOKafkaAdminClient(**as_client_config(kafka).aiokafka(client_id="cimis-dlq-limits"))
     try:
         async with asyncio.timeout(10):
             await admin.start()
@@ -256,14 +258,14 @@ class DeadLetterPublisher:
         consumer: str,
         metrics: ServiceMetrics,
         *,
-        bootstrap_servers: str,
+        kafka: str | KafkaClientConfig,
     ) -> None:
         self._broker = broker
         self._consumer = consumer
         self._metrics = metrics
-        self._bootstrap = bootstrap_servers
+        self._kafka = as_client_config(kafka)
         self.topic = dead_letter_topic(consumer)
-        self._index = ParkedIndex(bootstrap_servers, self.topic)
+        self._index = ParkedIndex(self._kafka, self.topic)
         self._max_bytes: int | None = None
         self._lock = asyncio.Lock()
 
@@ -321,7 +323,7 @@ class DeadLetterPublisher:
 
     async def _limit(self) -> int:
         if self._max_bytes is None:
-            topic_limit = await topic_max_message_bytes(self._bootstrap, self.topic)
+            topic_limit = await topic_max_message_bytes(self._kafka, self.topic)
             # The producer's own limit (make_broker) may be the smaller one.
             self._max_bytes = min(topic_limit, PRODUCER_MAX_REQUEST_BYTES)
         return self._max_bytes
@@ -341,16 +343,15 @@ class ParkedRecord:
         return self.headers.get(H_TRUNCATED) == "true"
 
 
-async def read_parked(bootstrap_servers: str, consumer: str) -> list[ParkedRecord]:
+async def read_parked(kafka: str | KafkaClientConfig, consumer: str) -> list[ParkedRecord]:
     """Every record on ``consumer``'s dead-letter topic, oldest first."""
     topic = dead_letter_topic(consumer)
-    reader = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers, group_id=None, enable_auto_commit=False
-    )
+    config = as_client_config(kafka)
+    reader = AIOKafkaConsumer(**config.aiokafka(group_id=None, enable_auto_commit=False))
     await reader.start()
     parked: list[ParkedRecord] = []
     try:
-        partitions = await partitions_of(bootstrap_servers, topic)
+        partitions = await partitions_of(config, topic)
         if not partitions:
             return parked
         reader.assign(partitions)
@@ -373,15 +374,18 @@ async def read_parked(bootstrap_servers: str, consumer: str) -> list[ParkedRecor
     return sorted(parked, key=lambda p: p.dlq_offset)
 
 
-async def read_original(bootstrap_servers: str, origin: Origin) -> ConsumerRecord[Any, Any] | None:
+async def read_original(
+    kafka: str | KafkaClientConfig, origin: Origin
+) -> ConsumerRecord[Any, Any] | None:
     """The record at ``origin`` as its topic still holds it (None once retention removed it)."""
     reader = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
-        group_id=None,
-        enable_auto_commit=False,
-        # The original may be far larger than an event: fetch it whole whatever its size.
-        max_partition_fetch_bytes=64 * 1024 * 1024,
-        fetch_max_bytes=64 * 1024 * 1024,
+        **as_client_config(kafka).aiokafka(
+            group_id=None,
+            enable_auto_commit=False,
+            # The original may be far larger than an event: fetch it whole whatever its size.
+            max_partition_fetch_bytes=64 * 1024 * 1024,
+            fetch_max_bytes=64 * 1024 * 1024,
+        )
     )
     await reader.start()
     try:
@@ -402,7 +406,11 @@ async def read_original(bootstrap_servers: str, origin: Origin) -> ConsumerRecor
 
 
 async def replay_dead_letters(
-    bootstrap_servers: str, consumer: str, *, limit: int | None = None, dry_run: bool = False
+    kafka: str | KafkaClientConfig,
+    consumer: str,
+    *,
+    limit: int | None = None,
+    dry_run: bool = False,
 ) -> list[dict[str, str]]:
     """Send parked records back to their original topics, oldest first, and return what was sent.
 
@@ -414,14 +422,16 @@ async def replay_dead_letters(
     from aiokafka import AIOKafkaProducer
 
     topic = dead_letter_topic(consumer)
+    config = as_client_config(kafka)
     reader = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=bootstrap_servers,
-        group_id=f"cimis-{consumer}-dlq-replay",
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
+        **config.aiokafka(
+            group_id=f"cimis-{consumer}-dlq-replay",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+        ),
     )
-    writer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, enable_idempotence=True)
+    writer = AIOKafkaProducer(**config.aiokafka(enable_idempotence=True))
     await reader.start()
     await writer.start()
     replayed: list[dict[str, str]] = []

@@ -30,19 +30,22 @@ def build_service_host(
     """
     metrics = ServiceMetrics(settings.service_name)
     broker = make_broker(
-        settings.kafka_bootstrap_servers,
+        settings.kafka(),
         client_id=f"cimis-{settings.service_name}",
         registry=metrics.registry,
         service=settings.service_name,
     )
     wanted: dict[str, int] = {topic: topics.DEFAULT_PARTITIONS for topic in consumes}
+    owned: set[str] = set()
     if publishes:
         topic = publishes[0].TOPIC
         assert all(topic == event.TOPIC for event in publishes), "one topic per service"
         document_publisher(broker, topic, list(publishes))
         wanted[topic] = topics.DEFAULT_PARTITIONS
+        owned.add(topic)
     if consumes:
         wanted[topics.dead_letter_topic(settings.service_name)] = 1
+        owned.add(topics.dead_letter_topic(settings.service_name))
     return ServiceHost(
         name=settings.service_name,
         settings=settings,
@@ -52,4 +55,5 @@ def build_service_host(
         broker=broker,
         metrics=metrics,
         topics=wanted,
+        owned_topics=frozenset(owned),
     )

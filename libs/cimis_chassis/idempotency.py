@@ -18,6 +18,8 @@ from cimis_chassis.tables import ChassisTables
 
 Work = Callable[[AsyncSession], Awaitable[tuple[int, dict[str, Any]]]]
 
+MAX_IDEMPOTENCY_KEY_CHARS = 200
+
 
 def request_fingerprint(method: str, path: str, body: Any) -> str:
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
@@ -38,8 +40,12 @@ async def run_idempotent(
 
     A request that fails (any exception) stores nothing, so it may be retried with the same key.
     """
-    if key is not None and not 1 <= len(key) <= 200:
-        raise Problem(400, "invalid-idempotency-key", "Idempotency-Key must be 1 to 200 characters")
+    if key is not None and not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_CHARS:
+        raise Problem(
+            400,
+            "invalid-idempotency-key",
+            f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} characters",
+        )
     table = tables.idempotency_keys
     try:
         async with db.transaction() as session:

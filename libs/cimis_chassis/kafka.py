@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -13,6 +13,8 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from prometheus_client import CollectorRegistry
 
+from cimis_chassis.kafka_client import KafkaClientConfig, as_client_config
+
 log = logging.getLogger(__name__)
 
 # What every service's producer accepts in one request; dead letters are sized to fit it.
@@ -20,14 +22,16 @@ PRODUCER_MAX_REQUEST_BYTES = 1_048_576
 
 
 def make_broker(
-    bootstrap_servers: str, *, client_id: str, registry: CollectorRegistry, service: str
+    kafka: str | KafkaClientConfig, *, client_id: str, registry: CollectorRegistry, service: str
 ) -> KafkaBroker:
     """A broker whose producer is idempotent (``acks=all``), with FastStream's RED metrics.
 
     Subscribers get no default ack policy here on purpose: each consumer states its own.
     """
+    config = as_client_config(kafka)
     return KafkaBroker(
-        bootstrap_servers,
+        config.bootstrap_servers,
+        security=config.faststream_security(),
         client_id=client_id,
         enable_idempotence=True,
         linger_ms=5,
@@ -51,26 +55,32 @@ def broker_sender(broker: KafkaBroker) -> Any:
 
 
 async def ensure_topics(
-    bootstrap: str,
+    kafka: str | KafkaClientConfig,
     topics: Mapping[str, int],
     replication: int = 1,
     *,
     wait_seconds: float = 30.0,
     topic_configs: Mapping[str, str] | None = None,
+    creatable: Collection[str] | None = None,
 ) -> None:
     """Create the topics ({name: partitions}) that don't exist; wait until metadata shows all.
 
-    Topics that already exist are left alone, even if their partition count differs (a
-    warning is logged when it is lower than asked for).
+    Only ``creatable`` topics (default: all) are created: a service may create its own topics
+    but waits for the ones it reads, which their owner or ``cimis topics`` creates. Topics
+    that already exist are left alone, even if their partition count differs (a warning is
+    logged when it is lower than asked for).
     """
     if not topics:
         return
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="cimis-ensure-topics")
+    admin = AIOKafkaAdminClient(**as_client_config(kafka).aiokafka(client_id="cimis-ensure-topics"))
     try:
         async with asyncio.timeout(wait_seconds):
             await admin.start()
             existing = set(await admin.list_topics())
-            missing = [name for name in topics if name not in existing]
+            absent = [name for name in topics if name not in existing]
+            missing = [n for n in absent if creatable is None or n in creatable]
+            for name in sorted(set(absent) - set(missing)):
+                log.warning("waiting for topic %s: its owner or 'cimis topics' creates it", name)
             if missing:
                 new_topics = [
                     NewTopic(

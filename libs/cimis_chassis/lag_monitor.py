@@ -14,6 +14,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from cimis_chassis.clock import Clock
+from cimis_chassis.kafka_client import KafkaClientConfig, as_client_config
 from cimis_chassis.metrics import ServiceMetrics
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ class ConsumerLagMonitor:
 
     def __init__(
         self,
-        bootstrap_servers: str,
+        kafka: str | KafkaClientConfig,
         *,
         group_id: str,
         topics: Sequence[str],
@@ -63,7 +64,7 @@ class ConsumerLagMonitor:
         stall_after_seconds: float = 30.0,
         timeout_seconds: float = 10.0,
     ) -> None:
-        self.bootstrap_servers = bootstrap_servers
+        self.kafka = as_client_config(kafka)
         self.group_id = group_id
         self.topics = tuple(topics)
         self.interval_seconds = interval_seconds
@@ -133,9 +134,10 @@ class ConsumerLagMonitor:
     async def _connect(self) -> tuple[Any, Any]:
         if self._admin is None:
             admin = AIOKafkaAdminClient(
-                bootstrap_servers=self.bootstrap_servers,
-                client_id=f"cimis-lag-monitor-{self.group_id}",
-                request_timeout_ms=int(self.timeout_seconds * 1000),
+                **self.kafka.aiokafka(
+                    client_id=f"cimis-lag-monitor-{self.group_id}",
+                    request_timeout_ms=int(self.timeout_seconds * 1000),
+                )
             )
             self._admin = admin
             await admin.start()
@@ -143,7 +145,7 @@ class ConsumerLagMonitor:
             # No group_id: this consumer only asks for offsets and never joins the service's
             # group, so it cannot trigger a rebalance or take a partition away.
             offsets = AIOKafkaConsumer(
-                bootstrap_servers=self.bootstrap_servers,
+                **self.kafka.aiokafka(),
                 client_id=f"cimis-lag-monitor-{self.group_id}",
                 group_id=None,
                 enable_auto_commit=False,

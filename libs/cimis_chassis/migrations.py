@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import MetaData, engine_from_config, pool, text
 
-from cimis_chassis.database import sync_url
+from cimis_chassis.database import prepare_sqlite_file, sync_url
 
 
 def alembic_config(script_location: Path, database_url: str) -> Config:
@@ -24,6 +24,7 @@ def alembic_config(script_location: Path, database_url: str) -> Config:
 
 def upgrade_to_head(script_location: Path, database_url: str) -> None:
     """Bring the database at ``database_url`` to the newest schema of the service."""
+    prepare_sqlite_file(sync_url(database_url))
     command.upgrade(alembic_config(script_location, database_url), "head")
 
 

@@ -15,6 +15,12 @@ from cimis_chassis.errors import DomainError
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "urn:cimis:problem:"
+# An error answer repeats at most this much of any one value the client sent (a message that
+# quotes the input, a location naming a key), and lists at most this many validation errors:
+# a 100 KB field must not come back as a 100 KB error, nor a list of 10,000 bad items as 10,000.
+MAX_ECHO_CHARS = 200
+MAX_VALIDATION_ERRORS = 20
+MAX_DETAIL_CHARS = 2000
 
 
 class Problem(Exception):
@@ -46,7 +52,8 @@ class Problem(Exception):
             "type": PROBLEM_BASE + self.slug,
             "title": self.title,
             "status": self.status,
-            "detail": self.detail,
+            # Details often quote what the client sent; none needs to be longer than this.
+            "detail": bounded(self.detail, MAX_DETAIL_CHARS),
         }
         if instance:
             doc["instance"] = instance
@@ -74,8 +81,16 @@ def _slug_for(status: int) -> str:
         404: "not-found",
         405: "method-not-allowed",
         409: "conflict",
+        413: "content-too-large",
         415: "unsupported-media-type",
+        429: "too-many-requests",
     }.get(status, "http-error")
+
+
+def bounded(value: object, limit: int = MAX_ECHO_CHARS) -> str:
+    """``value`` as text, cut to ``limit`` characters (marked with an ellipsis when cut)."""
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -91,21 +106,28 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        all_errors = exc.errors()
         errors = [
             {
-                "location": [str(part) for part in err.get("loc", ())],
-                "message": err.get("msg", ""),
-                "type": err.get("type", ""),
+                # Locations hold client-chosen text too (the keys of a mapping).
+                "location": [bounded(part, 100) for part in list(err.get("loc", ()))[:10]],
+                "message": bounded(err.get("msg", "")),
+                "type": bounded(err.get("type", ""), 100),
             }
-            for err in exc.errors()
+            for err in all_errors[:MAX_VALIDATION_ERRORS]
         ]
         detail = "; ".join(
             f"{'.'.join(e['location'][1:]) or e['location'][0] if e['location'] else 'body'}: "
             f"{e['message']}"
             for e in errors
         )
+        extensions: dict[str, Any] = {"errors": errors}
+        if len(all_errors) > len(errors):
+            omitted = len(all_errors) - len(errors)
+            detail += f"; and {omitted} more error(s)"
+            extensions["errors_omitted"] = omitted
         return problem_response(
-            Problem(422, "validation-error", detail, title="Invalid request", errors=errors),
+            Problem(422, "validation-error", detail, title="Invalid request", **extensions),
             request,
         )
 

@@ -22,11 +22,15 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from cimis_chassis.auth import KeyStore
 from cimis_chassis.clock import Clock
 from cimis_chassis.database import Database
+from cimis_chassis.http_edge import ApiGateMiddleware, BodyLimitMiddleware, client_id
 from cimis_chassis.kafka import broker_sender, ensure_topics
+from cimis_chassis.kafka_client import KafkaClientConfig
 from cimis_chassis.logs import correlation_id_var
 from cimis_chassis.metrics import ServiceMetrics
+from cimis_chassis.openapi import install_local_docs, install_openapi_conventions
 from cimis_chassis.outbox import OutboxRelay
 from cimis_chassis.problems import install_problem_handlers
+from cimis_chassis.rate_limits import PenaltyBox, TokenBuckets
 from cimis_chassis.settings import ServiceSettings
 from cimis_chassis.tables import ChassisTables
 
@@ -48,7 +52,10 @@ class ServiceHost:
     broker: KafkaBroker
     metrics: ServiceMetrics
     topics: dict[str, int]
+    # Topics this service may create (its own and its dead letters); the rest it waits for.
+    owned_topics: frozenset[str] | None = None
     relay: OutboxRelay = field(init=False)
+    kafka: KafkaClientConfig = field(init=False)
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
     # Run at stop, after the broker stopped consuming: clients that parts of the host opened.
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -57,6 +64,7 @@ class ServiceHost:
     _stopping: bool = False
 
     def __post_init__(self) -> None:
+        self.kafka = self.settings.kafka()
         self.relay = OutboxRelay(
             self.db,
             self.tables.outbox,
@@ -70,7 +78,7 @@ class ServiceHost:
 
     async def start(self) -> None:
         if self.topics:
-            await ensure_topics(self.settings.kafka_bootstrap_servers, self.topics)
+            await ensure_topics(self.kafka, self.topics, creatable=self.owned_topics)
         await self.broker.start()
         self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-relay"))
         for job in self.background:
@@ -142,8 +150,9 @@ class _RequestContext(BaseHTTPMiddleware):
         self._metrics = metrics
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        request_id = request.headers.get("x-request-id") or str(uuid.uuid4())
-        correlation_id = request.headers.get("x-correlation-id") or request_id
+        # Client ids go into logs and events: only a bounded, plain form is taken over.
+        request_id = client_id(request.headers.get("x-request-id")) or str(uuid.uuid4())
+        correlation_id = client_id(request.headers.get("x-correlation-id")) or request_id
         request.state.request_id = request_id
         request.state.correlation_id = correlation_id
         token = correlation_id_var.set(correlation_id)
@@ -170,18 +179,52 @@ def create_http_app(
 ) -> FastAPI:
     """The service's FastAPI app; its lifespan starts and stops the whole host."""
 
+    settings = host.settings
+    key_store = KeyStore(settings.require_api_keys_file(), service=host.name)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await host.start()
         try:
             yield
         finally:
-            await host.stop()
+            try:
+                await host.stop()
+            finally:
+                key_store.flush_last_used()
 
-    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="1.0.0",
+        lifespan=lifespan,
+        # Served by install_local_docs, from packaged assets rather than a CDN.
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.host = host
-    app.state.key_store = KeyStore(host.settings.require_api_keys_file())
+    app.state.key_store = key_store
     install_problem_handlers(app)
+    install_openapi_conventions(app, max_body_bytes=settings.http_max_body_bytes)
+    if settings.http_docs_enabled:
+        install_local_docs(app)
+    # The last added runs first: ids and metrics, then key and rate limits, then body size.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.http_max_body_bytes)
+    app.add_middleware(
+        ApiGateMiddleware,
+        key_store=key_store,
+        key_limits=TokenBuckets(
+            settings.http_rate_per_key_per_second,
+            settings.http_rate_burst_per_key,
+            max_entries=settings.http_rate_limit_max_entries,
+        ),
+        failed_auth=PenaltyBox(
+            settings.http_auth_failures_per_address,
+            settings.http_auth_failure_window_seconds,
+            settings.http_auth_block_seconds,
+            max_entries=settings.http_rate_limit_max_entries,
+        ),
+    )
     app.add_middleware(_RequestContext, metrics=host.metrics)
     for router in routers:
         app.include_router(router)

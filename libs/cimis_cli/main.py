@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from cimis_chassis.api_keys import KeyFileError, KeyRecord, list_keys, revoke_key
 from cimis_chassis.auth import Role, create_key
+from cimis_chassis.kafka_client import KafkaClientConfig, client_config, client_config_from_env
 from cimis_devtools.kafka_cli import kafka_app
 
 app = typer.Typer(help="CIMIS programme platform tools.", no_args_is_help=True)
@@ -26,11 +30,66 @@ def keys_create(
     role: Annotated[Role, typer.Option(help="admin, staff, finance, agent or operator")],
     principal: Annotated[str, typer.Option(help="Who uses the key; for agents, the agent id")],
     keys_file: KeysFile = Path("var/api-keys.json"),
+    expires_in_days: Annotated[
+        int | None, typer.Option(min=1, help="The key stops working after this many days")
+    ] = None,
 ) -> None:
     """Create a key and print it once; store only its hash."""
-    token = create_key(keys_file, role=role, principal=principal)
+    try:
+        token = create_key(
+            keys_file, role=role, principal=principal, expires_in_days=expires_in_days
+        )
+    except KeyFileError as refused:
+        typer.echo(f"refused: {refused}", err=True)
+        raise typer.Exit(1) from None
     typer.echo(token)
     typer.echo(f"(stored the hash for {principal} as {role.value} in {keys_file})", err=True)
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+
+def _key_row(key: KeyRecord, now: datetime) -> list[str]:
+    status = key.status(now)
+    if key.revoked_at is not None:
+        status += f" {_when(key.revoked_at)}"
+    return [
+        key.id,
+        key.role,
+        key.principal,
+        _when(key.created_at),
+        _when(key.last_used_at) if key.last_used_at else "never",
+        _when(key.expires_at) if key.expires_at else "never",
+        status,
+    ]
+
+
+@keys_app.command("list")
+def keys_list(keys_file: KeysFile = Path("var/api-keys.json")) -> None:
+    """List the keys (never the keys themselves): role, principal, use, expiry, status (UTC)."""
+    now = datetime.now(UTC)
+    header = ["ID", "ROLE", "PRINCIPAL", "CREATED", "LAST USED", "EXPIRES", "STATUS"]
+    rows = [header] + [_key_row(key, now) for key in list_keys(keys_file)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    for row in rows:
+        typer.echo(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id, as 'cimis keys list' shows it")],
+    keys_file: KeysFile = Path("var/api-keys.json"),
+) -> None:
+    """Revoke a key: it stays in the file, marked with the time, and answers 401 from now on."""
+    try:
+        key = revoke_key(keys_file, key_id)
+    except KeyFileError as unknown:
+        typer.echo(str(unknown), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"revoked {key.id} ({key.principal}, {key.role}) at {_when(key.revoked_at)} UTC")
 
 
 @app.command()
@@ -55,7 +114,7 @@ def create_topics(
     from cimis_chassis.kafka import ensure_topics
     from cimis_contracts.topics import all_topics
 
-    asyncio.run(ensure_topics(bootstrap, all_topics()))
+    asyncio.run(ensure_topics(operator_kafka(bootstrap), all_topics()))
     typer.echo("topics ready: " + ", ".join(sorted(all_topics())))
 
 
@@ -75,7 +134,9 @@ def dlq_replay(
 
     from cimis_chassis.dead_letters import replay_dead_letters
 
-    replayed = asyncio.run(replay_dead_letters(bootstrap, consumer, limit=limit, dry_run=dry_run))
+    replayed = asyncio.run(
+        replay_dead_letters(operator_kafka(bootstrap), consumer, limit=limit, dry_run=dry_run)
+    )
     for item in replayed:
         typer.echo(f"{item['to']}  (dead-letter offset {item['offset']})  {item['error']}")
     verb = "would replay" if dry_run else "replayed"
@@ -92,7 +153,7 @@ def dlq_list(
 
     from cimis_chassis.dead_letters import H_ERROR, H_SIZE, read_parked
 
-    parked = asyncio.run(read_parked(bootstrap, consumer))
+    parked = asyncio.run(read_parked(operator_kafka(bootstrap), consumer))
     for item in parked:
         origin = item.origin
         where = f"{origin.topic}[{origin.partition}]@{origin.offset}" if origin else "?"
@@ -118,7 +179,8 @@ def dlq_show(
 
     from cimis_chassis.dead_letters import read_original, read_parked
 
-    parked = {p.dlq_offset: p for p in asyncio.run(read_parked(bootstrap, consumer))}
+    kafka = operator_kafka(bootstrap)
+    parked = {p.dlq_offset: p for p in asyncio.run(read_parked(kafka, consumer))}
     item = parked.get(offset)
     if item is None:
         typer.echo(f"no dead letter at offset {offset} of cimis.{consumer}.dlq", err=True)
@@ -127,7 +189,7 @@ def dlq_show(
         typer.echo(f"{name}: {text}")
     value = item.value
     if item.truncated and item.origin is not None:
-        original = asyncio.run(read_original(bootstrap, item.origin))
+        original = asyncio.run(read_original(kafka, item.origin))
         if original is None:
             typer.echo("the original is no longer on its topic; only the prefix is kept")
         else:
@@ -198,6 +260,17 @@ def catalogue(
         return
     write.write_text(replace_section(write.read_text(), section))
     typer.echo(f"updated the event catalogue in {write}")
+
+
+def operator_kafka(bootstrap: str) -> KafkaClientConfig:
+    """The operators' Kafka identity: KAFKA_CLIENT_CONFIG / KAFKA_SASL_*, else make run's admin."""
+    from_env = client_config_from_env(bootstrap)
+    if from_env.username or not from_env.uses_sasl:
+        return from_env
+    local_admin = Path(os.environ.get("VAR_DIR", "var")) / "kafka" / "clients" / "admin.conf"
+    if local_admin.exists():
+        return client_config(bootstrap, client_file=local_admin)
+    return from_env
 
 
 def main() -> None:

@@ -47,7 +47,11 @@ def asyncapi_yaml(service: str) -> str:
 
     bootstrap = importlib.import_module(f"services.{service}.bootstrap")
     settings = bootstrap.settings_class(
-        kafka_bootstrap_servers=DOCUMENTED_BOOTSTRAP, database_url="sqlite:///:memory:"
+        kafka_bootstrap_servers=DOCUMENTED_BOOTSTRAP,
+        database_url="sqlite:///:memory:",
+        # Placeholders: the document shows the SASL/SCRAM scheme, never a credential.
+        kafka_sasl_username=service,
+        kafka_sasl_password="<from the service's client file>",
     )
     host = bootstrap.build_host(settings, SystemClock())
     return render_asyncapi(host.broker, service)

@@ -16,6 +16,7 @@ from cimis_chassis.auth import Role, create_key
 from cimis_chassis.kafka import ensure_topics
 from cimis_cli.platform import ServiceSpec, available_services
 from cimis_contracts.topics import all_topics
+from cimis_devtools.kafka_access import ADMIN, KafkaAccess
 from cimis_devtools.kafka_local import LocalKafka
 from cimis_devtools.prometheus_local import DEFAULT_PORT as PROMETHEUS_PORT
 from cimis_devtools.prometheus_local import (
@@ -82,22 +83,29 @@ def _start_prometheus(var_dir: Path, service_ports: dict[str, int]) -> LocalProm
 
 
 def run_platform(var_dir: Path) -> int:
-    var_dir.mkdir(parents=True, exist_ok=True)
+    # Everything under var/ (databases, logs, mail, keys, Kafka data) is the owner's only;
+    # the services, Kafka and the SMTP sink inherit this umask.
+    os.umask(0o077)
+    var_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     keys_file = Path(os.environ.get("CIMIS_API_KEYS_FILE", var_dir / "api-keys.json"))
     ensure_admin_key(keys_file, var_dir)
 
     kafka: LocalKafka | None = None
+    # One principal per service and the operators' admin, passwords from .env or generated.
+    access = KafkaAccess.load_or_create(var_dir / "kafka" / "clients")
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if bootstrap:
         _say(f"using the Kafka at {bootstrap}")
     else:
         port = int(os.environ.get("CIMIS_KAFKA_PORT", "9092"))
         ctrl = int(os.environ.get("CIMIS_KAFKA_CONTROLLER_PORT", "9093"))
-        kafka = LocalKafka(var_dir / "kafka", port, ctrl)
+        kafka = LocalKafka(var_dir / "kafka", port, ctrl, access=access)
         _say(f"starting Apache Kafka on 127.0.0.1:{port} (data in {kafka.data_dir})")
         kafka.start()
         bootstrap = kafka.bootstrap_servers
-    asyncio.run(ensure_topics(bootstrap, all_topics()))
+    access.write_files(bootstrap)
+    _say(f"Kafka takes SASL/SCRAM only: client files per principal in {access.directory}")
+    asyncio.run(ensure_topics(access.client(bootstrap, ADMIN), all_topics()))
 
     # notify mails through the local sink unless SMTP_HOST points at a real server.
     sink: SmtpSink | None = None
@@ -139,6 +147,7 @@ def run_platform(var_dir: Path) -> int:
             port = int(os.environ.get(f"CIMIS_{spec.name.upper()}_PORT", spec.port))
             env = os.environ | {
                 "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+                "KAFKA_CLIENT_CONFIG": str(access.client_file(spec.name)),
                 "CIMIS_API_KEYS_FILE": str(keys_file),
                 "HTTP_PORT": str(port),
                 "VAR_DIR": str(var_dir),

@@ -16,12 +16,26 @@ OWNERS: dict[str, str] = {
     NOTIFY: "cimis/notify",
 }
 
+# The topics each consuming service reads: its subscriptions and its Kafka read permissions
+# (ACLs) both come from here.
+CONSUMES: dict[str, tuple[str, ...]] = {
+    "budget": (INTAKE, MILESTONES),
+    "milestones": (INTAKE,),
+    "notify": (INTAKE, BUDGET, MILESTONES),
+}
+
+
+def owned_topic(service: str) -> str | None:
+    """The topic ``service`` writes, if it publishes."""
+    owner = f"cimis/{service}"
+    return next((topic for topic, source in OWNERS.items() if source == owner), None)
+
 
 def dead_letter_topic(consumer: str) -> str:
     return f"cimis.{consumer}.dlq"
 
 
-def all_topics(consumers: tuple[str, ...] = ("budget", "milestones", "notify")) -> dict[str, int]:
+def all_topics(consumers: tuple[str, ...] = tuple(CONSUMES)) -> dict[str, int]:
     """Every topic the platform uses, with its partition count."""
     topics = {name: DEFAULT_PARTITIONS for name in SERVICE_TOPICS}
     topics.update({dead_letter_topic(c): 1 for c in consumers})

@@ -5,6 +5,8 @@ from typing import Annotated
 
 import typer
 
+from cimis_chassis.kafka_client import KafkaClientConfig, client_config_from_env
+from cimis_devtools.kafka_access import ADMIN, SERVICES, KafkaAccess, apply_access
 from cimis_devtools.kafka_local import (
     KAFKA_VERSION,
     KafkaSetupError,
@@ -66,6 +68,7 @@ def start(
         raise typer.Exit(1) from exc
     verb = "already running" if before.running else "started"
     typer.echo(f"Kafka {verb}: {status.bootstrap_servers} (pid {status.pid}, {status.state_dir})")
+    typer.echo(f"SASL/SCRAM client files: {status.state_dir / 'clients'}/<principal>.conf")
 
 
 @kafka_app.command()
@@ -88,3 +91,60 @@ def status(state_dir: StateDirOption = None) -> None:
         return
     typer.echo(f"Kafka not running ({current.state_dir})")
     raise typer.Exit(1)
+
+
+ClientsDirOption = Annotated[
+    Path,
+    typer.Option(
+        "--clients-dir",
+        envvar="CIMIS_KAFKA_CLIENTS_DIR",
+        help="One client file per principal (passwords); default ./var/kafka/clients.",
+        file_okay=False,
+    ),
+]
+BootstrapOption = Annotated[str, typer.Option(envvar="KAFKA_BOOTSTRAP_SERVERS")]
+
+
+@kafka_app.command("access")
+def access(
+    bootstrap: BootstrapOption = "127.0.0.1:9092",
+    clients_dir: ClientsDirOption = Path("var/kafka/clients"),
+) -> None:
+    """Create or update every service principal and its ACLs on a broker (as the admin).
+
+    Passwords come from KAFKA_<PRINCIPAL>_PASSWORD, else the client files, else new ones;
+    the admin's own credentials from KAFKA_CLIENT_CONFIG / KAFKA_SASL_* or its client file.
+    """
+    keys = KafkaAccess.load_or_create(clients_dir)
+    admin = _admin_client(bootstrap, keys)
+    count = apply_access(admin, keys)
+    typer.echo(f"{len(SERVICES)} service principals and {count} ACLs applied on {bootstrap}")
+
+
+@kafka_app.command("rotate")
+def rotate(
+    principal: Annotated[str, typer.Argument(help="intake, budget, milestones or notify")],
+    bootstrap: BootstrapOption = "127.0.0.1:9092",
+    clients_dir: ClientsDirOption = Path("var/kafka/clients"),
+) -> None:
+    """Give a service principal a new password, on the broker and in its client file.
+
+    Restart the service afterwards: connections it holds stay up, new ones need the new
+    password.
+    """
+    if principal not in SERVICES:
+        typer.echo(f"error: {principal!r} is not a service principal ({', '.join(SERVICES)})")
+        raise typer.Exit(2)
+    keys = KafkaAccess.load_or_create(clients_dir)
+    admin = _admin_client(bootstrap, keys)
+    keys.rotate(principal)
+    apply_access(admin, keys, services=[principal])
+    keys.write_files()
+    typer.echo(f"new password for {principal} in {keys.client_file(principal)}; restart it")
+
+
+def _admin_client(bootstrap: str, keys: KafkaAccess) -> KafkaClientConfig:
+    from_env = client_config_from_env(bootstrap)
+    if from_env.username and from_env.password:
+        return from_env
+    return keys.client(bootstrap, ADMIN)

@@ -12,6 +12,7 @@ import functools
 import hashlib
 import logging
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -28,6 +29,8 @@ from typing import Any, Self, TypeVar
 from aiokafka.admin import AIOKafkaAdminClient
 
 from cimis_chassis.kafka import ensure_topics
+from cimis_chassis.kafka_client import KafkaClientConfig
+from cimis_devtools.kafka_access import ADMIN, KafkaAccess, apply_access
 
 __all__ = [
     "KAFKA_VERSION",
@@ -244,11 +247,13 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
         os.killpg(pid, sig)
 
 
-async def _probe_metadata(bootstrap: str, seconds: float) -> None:
+async def _probe_metadata(client: KafkaClientConfig, seconds: float) -> None:
+    bootstrap = client.bootstrap_servers
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap,
-        client_id="cimis-local-kafka-probe",
-        request_timeout_ms=max(1000, int(seconds * 1000)),
+        **client.aiokafka(
+            client_id="cimis-local-kafka-probe",
+            request_timeout_ms=max(1000, int(seconds * 1000)),
+        )
     )
     try:
         async with asyncio.timeout(seconds):
@@ -274,8 +279,13 @@ class LocalKafka:
         extra_properties: Mapping[str, str] | None = None,
         cache_dir: str | os.PathLike[str] | None = None,
         stop_at_exit: bool = True,
+        access: KafkaAccess | None = None,
     ) -> None:
         self.data_dir = Path(data_dir).resolve()
+        # With access (the default for every caller on the platform), the client listener
+        # takes SASL/SCRAM-SHA-512 only and the StandardAuthorizer checks every request
+        # against the platform's ACLs; without, it is a bare PLAINTEXT broker.
+        self.access = access
         # Ports are fixed here, not at start(), so restart() keeps the bootstrap address that
         # clients already hold.
         self.port = port or find_free_port()
@@ -306,6 +316,12 @@ class LocalKafka:
     @property
     def bootstrap_servers(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    def client(self, principal: str = ADMIN) -> KafkaClientConfig:
+        """How ``principal`` connects to this broker (PLAINTEXT if it has no access set)."""
+        if self.access is None:
+            return KafkaClientConfig(self.bootstrap_servers, security_protocol="PLAINTEXT")
+        return self.access.client(self.bootstrap_servers, principal)
 
     @property
     def pid(self) -> int | None:
@@ -360,6 +376,8 @@ class LocalKafka:
             atexit.register(self._stop_quietly)
         try:
             self._wait_until_ready(timeout)
+            if self.access is not None:
+                apply_access(self.client(ADMIN), self.access)
         except BaseException:
             self.stop()
             raise
@@ -387,6 +405,10 @@ class LocalKafka:
         _signal_group(process.pid, signal.SIGKILL)
         process.wait()
         self._forget_process()
+
+    def create_topics(self, topics: Mapping[str, int]) -> None:
+        """Create the topics that do not exist yet ({name: partitions}), as the admin."""
+        _run_blocking(functools.partial(ensure_topics, self.client(ADMIN), topics))
 
     def restart(self, timeout: float = 60.0) -> None:
         """Stop and start again on the same data dir and ports."""
@@ -458,15 +480,64 @@ class LocalKafka:
             "log.cleaner.dedupe.buffer.size": "2097152",
             "auto.create.topics.enable": "true" if self.auto_create_topics else "false",
         }
+        if self.access is not None:
+            properties.update(self._security_properties())
         properties.update(self.extra_properties)
         lines = ["# Written by cimis_devtools.kafka_local on every start; edits are lost."]
         lines += [f"{key}={value}" for key, value in properties.items()]
         return "\n".join(lines) + "\n"
 
+    def _security_properties(self) -> dict[str, str]:
+        assert self.access is not None
+        admin_password = self.access.passwords[ADMIN]
+        controller_password = self._controller_password()
+        scram = "org.apache.kafka.common.security.scram.ScramLoginModule"
+        plain = "org.apache.kafka.common.security.plain.PlainLoginModule"
+        return {
+            "listeners": (
+                f"CLIENT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}"
+            ),
+            "advertised.listeners": f"CLIENT://127.0.0.1:{self.port}",
+            "listener.security.protocol.map": "CLIENT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT",
+            "inter.broker.listener.name": "CLIENT",
+            "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-512",
+            "listener.name.client.sasl.enabled.mechanisms": "SCRAM-SHA-512",
+            "listener.name.client.scram-sha-512.sasl.jaas.config": (
+                f'{scram} required username="{ADMIN}" password="{admin_password}";'
+            ),
+            # KRaft controllers cannot check SCRAM (its credentials live in the metadata they
+            # serve): the controller listener takes PLAIN with one static user, and only this
+            # process knows its password.
+            "sasl.mechanism.controller.protocol": "PLAIN",
+            "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
+            "listener.name.controller.plain.sasl.jaas.config": (
+                f'{plain} required username="controller" password="{controller_password}" '
+                f'user_controller="{controller_password}";'
+            ),
+            "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+            "super.users": f"User:{ADMIN};User:controller",
+            "allow.everyone.if.no.acl.found": "false",
+        }
+
+    def _controller_password(self) -> str:
+        path = self.data_dir / "controller.password"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(24))
+        return path.read_text().strip()
+
     def _format_if_needed(self, java: str, libs: Path) -> None:
         # A formatted dir keeps its cluster id; formatting it again with a new one would make
         # the broker refuse to start ("Invalid cluster.id").
+        marker = self.data_dir / "scram.formatted"
         if (self.log_dir / "meta.properties").exists():
+            if self.access is not None and not marker.exists():
+                raise KafkaStartError(
+                    f"{self.log_dir} was formatted without authentication (an older make run); "
+                    f"remove {self.data_dir} (make clean) so it is formatted with SCRAM users"
+                )
             return
         command = [
             java,
@@ -481,6 +552,10 @@ class LocalKafka:
             "-c",
             str(self.properties_path),
         ]
+        if self.access is not None:
+            # The super user must exist before the broker can check anyone's credentials.
+            password = self.access.passwords[ADMIN]
+            command += ["--add-scram", f"SCRAM-SHA-512=[name={ADMIN},password={password}]"]
         result = subprocess.run(
             command,
             cwd=self.data_dir,
@@ -495,6 +570,8 @@ class LocalKafka:
             raise KafkaStartError(
                 f"formatting {self.log_dir} failed with exit code {result.returncode}:\n{output}"
             )
+        if self.access is not None:
+            marker.write_text("formatted with the admin's SCRAM credential\n")
 
     def _wait_until_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -520,7 +597,7 @@ class LocalKafka:
             # the metadata round trip proves it actually serves clients.
             if _accepts_tcp(self.port):
                 probe = functools.partial(
-                    _probe_metadata, self.bootstrap_servers, min(10.0, max(1.0, remaining))
+                    _probe_metadata, self.client(ADMIN), min(10.0, max(1.0, remaining))
                 )
                 try:
                     _run_blocking(probe)
@@ -615,7 +692,8 @@ def start_daemon(
         if controller_port is not None
         else _env_port("CIMIS_KAFKA_CONTROLLER_PORT", DEFAULT_CONTROLLER_PORT)
     )
-    broker = LocalKafka(directory, client_port, ctrl_port, stop_at_exit=False)
+    access = KafkaAccess.load_or_create(directory / "clients")
+    broker = LocalKafka(directory, client_port, ctrl_port, stop_at_exit=False, access=access)
     broker.start(timeout)
     pid = broker.detach()
     (directory / "kafka.pid").write_text(f"{pid}\n")

@@ -51,11 +51,11 @@ def build_host(settings: BudgetSettings, clock: Clock) -> ServiceHost:
             ThresholdCrossedV1,
             BudgetClosedV1,
         ],
-        consumes=[topics.INTAKE, topics.MILESTONES],
+        consumes=topics.CONSUMES["budget"],
     )
     EventConsumer(
         host,
-        topics=[topics.INTAKE, topics.MILESTONES],
+        topics=topics.CONSUMES["budget"],
         handlers={
             CallOpenedV1: events.on_call_opened,
             TeamAcceptedV1: events.on_team_accepted,

@@ -43,7 +43,7 @@ PUBLISHED: list[type[EventData]] = [
 
 def build_host(settings: MilestonesSettings, clock: Clock) -> ServiceHost:
     host = build_service_host(
-        settings, clock, chassis, publishes=PUBLISHED, consumes=[topics.INTAKE]
+        settings, clock, chassis, publishes=PUBLISHED, consumes=topics.CONSUMES["milestones"]
     )
     intake_consumer(host).register(host.broker)
     overdue_gauge = Gauge(

@@ -9,6 +9,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
+from cimis_chassis.kafka_client import aiokafka_options
 from cimis_devtools.kafka_local import LocalKafka, ensure_topics
 
 pytestmark = [pytest.mark.kafka]
@@ -19,7 +20,7 @@ def _unique(prefix: str) -> str:
 
 
 async def _produce(bootstrap: str, topic: str, key: bytes, value: bytes) -> int:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all")
+    producer = AIOKafkaProducer(**aiokafka_options(bootstrap), enable_idempotence=True, acks="all")
     await producer.start()
     try:
         metadata = await producer.send_and_wait(topic, value, key=key)
@@ -32,7 +33,7 @@ async def _produce(bootstrap: str, topic: str, key: bytes, value: bytes) -> int:
 async def _consume_one(bootstrap: str, topic: str) -> tuple[bytes | None, bytes | None, int]:
     consumer = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=bootstrap,
+        **aiokafka_options(bootstrap),
         group_id=_unique("test-group"),
         auto_offset_reset="earliest",
         enable_auto_commit=False,
@@ -62,7 +63,7 @@ async def test_ensure_topics_creates_six_partitions_idempotently(kafka_bootstrap
     await ensure_topics(kafka_bootstrap, {topic: 6})
     await ensure_topics(kafka_bootstrap, {topic: 6})
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    admin = AIOKafkaAdminClient(**aiokafka_options(kafka_bootstrap))
     await admin.start()
     try:
         described = await admin.describe_topics([topic])

@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaProducer
 from cimis_chassis.auth import Role, create_key
 from cimis_chassis.dead_letters import H_ERROR_CLASS, H_TOPIC
 from cimis_chassis.envelope import make_event
+from cimis_chassis.kafka_client import aiokafka_options
 from cimis_contracts import topics
 from cimis_contracts.base import EventData
 from cimis_contracts.intake import CallOpenedV1, TeamAcceptedV1, TrancheRule
@@ -36,7 +37,7 @@ async def budget_process(tmp_path: Path, kafka_bootstrap: str) -> AsyncIterator[
             "CIMIS_API_KEYS_FILE": str(tmp_path / "api-keys.json"),
             "VAR_DIR": str(tmp_path / "var"),
             "LOG_JSON": "false",
-            "CONSUMER_GROUP": f"test-budget-{uuid.uuid4().hex[:8]}",
+            "CONSUMER_GROUP": f"cimis-budget-test-{uuid.uuid4().hex[:8]}",
         },
     )
     create_key(tmp_path / "api-keys.json", role=Role.FINANCE, principal="fiona")
@@ -46,7 +47,7 @@ async def budget_process(tmp_path: Path, kafka_bootstrap: str) -> AsyncIterator[
 
 @pytest.fixture
 async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, enable_idempotence=True)
+    producer = AIOKafkaProducer(**aiokafka_options(kafka_bootstrap), enable_idempotence=True)
     await producer.start()
     try:
         yield producer

@@ -20,6 +20,7 @@ from cimis_chassis.dead_letters import H_ERROR_CLASS, H_OFFSET, H_TOPIC, replay_
 from cimis_chassis.envelope import CloudEvent, make_event
 from cimis_chassis.errors import DomainError
 from cimis_chassis.kafka import ensure_topics, make_broker
+from cimis_chassis.kafka_client import aiokafka_options
 from cimis_chassis.metrics import ServiceMetrics
 from cimis_chassis.service_host import ServiceHost
 from cimis_chassis.settings import ServiceSettings
@@ -127,7 +128,7 @@ async def probe(tmp_path: Path, kafka_bootstrap: str) -> AsyncIterator[Probe]:
 
 @pytest.fixture
 async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, enable_idempotence=True)
+    producer = AIOKafkaProducer(**aiokafka_options(kafka_bootstrap), enable_idempotence=True)
     await producer.start()
     try:
         yield producer
@@ -144,7 +145,7 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30) 
 
 
 async def dead_letters(bootstrap: str, topic: str, expected: int) -> list[object]:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(topic, **aiokafka_options(bootstrap), auto_offset_reset="earliest")
     await consumer.start()
     records: list[object] = []
     try:
@@ -236,7 +237,7 @@ async def test_a_batch_read_again_does_not_park_its_poison_again(
     probe: Probe, producer: AIOKafkaProducer, kafka_bootstrap: str
 ) -> None:
     meta = await producer.send_and_wait(probe.topic, b"[1]", key=b"team-y", partition=1)
-    reader = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, enable_auto_commit=False)
+    reader = AIOKafkaConsumer(**aiokafka_options(kafka_bootstrap), enable_auto_commit=False)
     await reader.start()
     try:
         tp = TopicPartition(probe.topic, 1)

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,6 +16,7 @@ from prometheus_client import generate_latest
 
 from cimis_chassis.clock import ManualClock
 from cimis_chassis.kafka import ensure_topics
+from cimis_chassis.kafka_client import aiokafka_options
 from cimis_chassis.lag_monitor import ConsumerLagMonitor
 from cimis_chassis.metrics import ServiceMetrics
 from cimis_devtools.kafka_local import find_free_port
@@ -47,7 +48,7 @@ class Setup:
         return self.value("cimis_consumer_stalled", partition)
 
     async def produce(self, counts: dict[int, int]) -> None:
-        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap)
+        producer = AIOKafkaProducer(**aiokafka_options(self.bootstrap))
         await producer.start()
         try:
             for partition, count in counts.items():
@@ -59,7 +60,7 @@ class Setup:
     async def commit(self, offsets: dict[int, int]) -> None:
         """Commit as the group would, without joining it (manual assignment)."""
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap, group_id=self.group, enable_auto_commit=False
+            **aiokafka_options(self.bootstrap), group_id=self.group, enable_auto_commit=False
         )
         await consumer.start()
         try:
@@ -145,7 +146,7 @@ async def test_the_monitor_never_joins_the_group(setup: Setup) -> None:
 
     await setup.monitor.sample()
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=setup.bootstrap)
+    admin = AIOKafkaAdminClient(**aiokafka_options(setup.bootstrap))
     await admin.start()
     try:
         [response] = await admin.describe_consumer_groups([setup.group])
@@ -175,7 +176,8 @@ async def test_an_unreachable_broker_keeps_the_last_values_and_logs_one_line_per
     await setup.monitor.sample()
     assert (setup.lag(0), setup.stalled(0)) == (5, 1)
     await setup.monitor.close()
-    setup.monitor.bootstrap_servers = f"127.0.0.1:{find_free_port()}"
+    reachable = setup.monitor.kafka
+    setup.monitor.kafka = replace(reachable, bootstrap_servers=f"127.0.0.1:{find_free_port()}")
 
     with caplog.at_level(logging.WARNING, logger="cimis_chassis.lag_monitor"):
         await setup.monitor.sample()
@@ -188,7 +190,7 @@ async def test_an_unreachable_broker_keeps_the_last_values_and_logs_one_line_per
     assert "2 failed rounds in a row" in warnings[1].getMessage()
     assert all(r.exc_info is None for r in warnings)
 
-    setup.monitor.bootstrap_servers = setup.bootstrap
+    setup.monitor.kafka = replace(setup.monitor.kafka, bootstrap_servers=setup.bootstrap)
     await setup.monitor.sample()
     assert setup.monitor.failed_rounds == 0
     assert setup.lag(0) == 5

@@ -18,6 +18,7 @@ import cimis_contracts.catalog  # noqa: F401  (registers every event type for de
 from cimis_chassis.auth import Role, create_key
 from cimis_chassis.database import sync_url
 from cimis_chassis.envelope import CloudEvent, make_event, parse_event
+from cimis_chassis.kafka_client import aiokafka_options
 from cimis_contracts import topics
 from cimis_contracts.base import EventData, decode_data
 from cimis_contracts.intake import CallOpenedV1, PhaseStep, TeamAcceptedV1
@@ -74,7 +75,7 @@ async def platform(
     keys_file = tmp / "api-keys.json"
     token = create_key(keys_file, role=Role.ADMIN, principal="tests")
     # One group for both instances, and no other process of the session in it.
-    group = f"test-milestones-{uuid.uuid4().hex[:12]}"
+    group = f"cimis-milestones-test-{uuid.uuid4().hex[:12]}"
     instances = [
         _process(tmp, n, kafka_bootstrap, database_url, keys_file, group) for n in range(2)
     ]
@@ -111,7 +112,7 @@ def _process(
 
 async def publish(bootstrap_servers: str, *payloads: EventData) -> list[CloudEvent]:
     """Publish intake's events as intake would: CloudEvents keyed by their subject."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, enable_idempotence=True)
+    producer = AIOKafkaProducer(**aiokafka_options(bootstrap_servers), enable_idempotence=True)
     await producer.start()
     sent = []
     try:

@@ -34,6 +34,7 @@ from cimis_chassis.auth import Role, create_key
 from cimis_chassis.clock import Clock, ManualClock, SystemClock
 from cimis_chassis.database import Database
 from cimis_chassis.envelope import CloudEvent, parse_event
+from cimis_chassis.kafka_client import aiokafka_options
 from cimis_chassis.migrations import upgrade_to_head
 from cimis_chassis.unit_of_work import Cause, UnitOfWork
 from cimis_contracts import topics
@@ -208,6 +209,8 @@ class Bench:
             smtp_timeout_seconds=5,
             webhook_timeout_seconds=5,
             delivery_claim_seconds=30,
+            webhook_allowed_hosts="127.0.0.1",
+            webhook_allow_http=True,
         )
         self.db = Database(self.url)
         self.clock = clock or SystemClock()
@@ -289,7 +292,12 @@ class Bench:
 
 
 @pytest.fixture
-async def bench(tmp_path: Path, smtp: SmtpServer) -> AsyncIterator[Bench]:
+async def bench(
+    tmp_path: Path, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Bench]:
+    # The webhook receivers of these tests listen on loopback over plain HTTP.
+    monkeypatch.setenv("WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
+    monkeypatch.setenv("WEBHOOK_ALLOW_HTTP", "true")
     bench = Bench(tmp_path, smtp.port)
     try:
         yield bench
@@ -532,9 +540,11 @@ def notify_process(
             "SMTP_PORT": str(smtp_port),
             "SMTP_TIMEOUT_SECONDS": "5",
             "WEBHOOK_TIMEOUT_SECONDS": "5",
+            "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
+            "WEBHOOK_ALLOW_HTTP": "true",
             # Its own group: a killed instance in a shared group would hold partitions until its
             # session times out. The topics' history is read too; assertions look at own ids.
-            "CONSUMER_GROUP": f"test-notify-{uuid.uuid4().hex[:12]}",
+            "CONSUMER_GROUP": f"cimis-notify-test-{uuid.uuid4().hex[:12]}",
             "DELIVERY_POLL_SECONDS": "0.1",
             "DELIVERY_CLAIM_SECONDS": "8",
             "DELIVERY_RETRY_BASE_SECONDS": "0.2",
@@ -573,7 +583,7 @@ async def put_agent(process: ServiceProcess, token: str, agent_id: str, email_ad
 
 async def publish(bootstrap_servers: str, *events: CloudEvent) -> None:
     """Send CloudEvents as their producing services would: keyed by team, value the envelope."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, enable_idempotence=True)
+    producer = AIOKafkaProducer(**aiokafka_options(bootstrap_servers), enable_idempotence=True)
     await producer.start()
     try:
         for event in events:

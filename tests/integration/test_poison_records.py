@@ -35,6 +35,7 @@ from cimis_chassis.dead_letters import (
     read_original,
 )
 from cimis_chassis.envelope import make_event
+from cimis_chassis.kafka_client import aiokafka_options
 from cimis_contracts import topics
 from cimis_contracts.milestones import MilestoneCompletedV1
 from tests.integration.test_budget_on_kafka import (
@@ -134,7 +135,7 @@ async def budget(
             "CIMIS_API_KEYS_FILE": str(tmp_path / "api-keys.json"),
             "VAR_DIR": str(tmp_path / "var"),
             "LOG_JSON": "false",
-            "CONSUMER_GROUP": f"test-budget-{uuid.uuid4().hex[:8]}",
+            "CONSUMER_GROUP": f"cimis-budget-test-{uuid.uuid4().hex[:8]}",
         },
     )
     token = create_key(tmp_path / "api-keys.json", role=Role.FINANCE, principal="frank")
@@ -146,7 +147,7 @@ async def budget(
 async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
     # An attacker's producer: large requests and gzip, so the broker takes a 2 MB value.
     producer = AIOKafkaProducer(
-        bootstrap_servers=kafka_bootstrap, max_request_size=8 << 20, compression_type="gzip"
+        **aiokafka_options(kafka_bootstrap), max_request_size=8 << 20, compression_type="gzip"
     )
     await producer.start()
     try:
@@ -222,7 +223,7 @@ async def test_a_restarted_consumer_does_not_park_a_record_again(
         await reader.read_until(lambda rs: any(_origin_of(r) == origin for r in rs), timeout=20)
 
     # A second run under a new group reads the whole topic again, the parked record included.
-    budget.process.env["CONSUMER_GROUP"] = f"test-budget-{uuid.uuid4().hex[:8]}"
+    budget.process.env["CONSUMER_GROUP"] = f"cimis-budget-test-{uuid.uuid4().hex[:8]}"
     await budget.process.kill()
     await budget.process.start()
     call_id, team_id = f"call-{uuid.uuid4().hex[:8]}", f"team-{uuid.uuid4().hex[:8]}"

@@ -149,7 +149,7 @@ def test_services_start_after_healthy_kafka_postgres_and_created_topics(
         )
         assert service["restart"] == "unless-stopped", name
         assert "/health/ready" in " ".join(service["healthcheck"]["test"]), name
-    assert services["topics"]["command"] == ["cimis", "topics"]
+    assert services["topics"]["command"] == ["sh", "-c", "cimis kafka access && cimis topics"]
     assert services["topics"]["restart"] == "no"
 
 

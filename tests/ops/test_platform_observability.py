@@ -25,6 +25,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from cimis_chassis.auth import Role, create_key
+from cimis_chassis.kafka_client import aiokafka_options
 from cimis_contracts import topics
 from cimis_contracts.intake import TeamAcceptedV1
 from cimis_devtools.kafka_local import find_free_port
@@ -196,7 +197,7 @@ def _process(name: str, tmp: Path, bootstrap: str, keys_file: Path, **extra: str
             "OUTBOX_POLL_SECONDS": "0.1",
             # Own groups: the shared broker's history is read too, but no other test's
             # consumer takes partitions away from these.
-            "CONSUMER_GROUP": f"ops-{name}-{uuid.uuid4().hex[:12]}",
+            "CONSUMER_GROUP": f"cimis-{name}-ops-{uuid.uuid4().hex[:12]}",
             **extra,
         },
     )
@@ -299,7 +300,7 @@ async def _run_scenario(platform: Platform, keys_file: Path, bootstrap: str) -> 
     path = f"/api/v1/expenses/{expense['id']}/approve"
     _json(await actors.call("budget", "POST", path, actors.as_finance), 200)
 
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+    producer = AIOKafkaProducer(**aiokafka_options(bootstrap), enable_idempotence=True)
     await producer.start()
     try:
         garbage = f'{{"not": "a cloud event", "marker": "{uuid.uuid4()}"}}'.encode()

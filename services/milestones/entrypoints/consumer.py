@@ -13,7 +13,7 @@ from services.milestones.app.intake_events import (
     on_team_withdrawn,
 )
 
-CONSUMED_TOPICS = (topics.INTAKE,)
+CONSUMED_TOPICS = topics.CONSUMES["milestones"]
 
 HANDLERS: dict[type[EventData], Handler] = {
     CallOpenedV1: on_call_opened,

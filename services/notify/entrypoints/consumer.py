@@ -10,7 +10,7 @@ from cimis_contracts.intake import TeamAcceptedV1
 from services.notify.app.alerts import Alerts
 from services.notify.domain.alerts import TEAM_ALERT_EVENTS
 
-CONSUMED_TOPICS = (topics.INTAKE, topics.BUDGET, topics.MILESTONES)
+CONSUMED_TOPICS = topics.CONSUMES["notify"]
 
 
 def alert_consumer(host: ServiceHost, alerts: Alerts) -> EventConsumer:
