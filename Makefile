@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint unit format clean benchmark
+.PHONY: install run test lint unit format clean benchmark chaos
 
 install: $(STAMP)
 
@@ -31,6 +31,12 @@ lint: install
 
 benchmark: install
 	$(BIN)/python -m benchmarks.pipeline
+
+# The fault proof: the whole platform under kills, broker restarts, rebalances and poison,
+# compared with an oracle. `make chaos SEED=123` replays a run; PROFILE=short is the quick one.
+PROFILE ?= long
+chaos: install
+	$(BIN)/python -m cimis_devtools.chaos --profile $(PROFILE) $(if $(SEED),--seed $(SEED))
 
 format: install
 	$(BIN)/ruff check --fix .

@@ -20,6 +20,7 @@ from cimis_chassis.database import Database
 from cimis_chassis.envelope import CloudEvent, make_event
 from cimis_chassis.faults import crash_point
 from cimis_chassis.leases import acquire_lease, release_lease
+from cimis_chassis.logs import ThrottledLog
 from cimis_chassis.metrics import ServiceMetrics
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,7 @@ class OutboxRelay:
         self._lease_until: datetime | None = None
         self._gauges_at: float | None = None
         self._wakeup = asyncio.Event()
+        self._problems = ThrottledLog(log)
         self._stopping = False
         self.last_progress_at: datetime | None = None
 
@@ -135,9 +137,17 @@ class OutboxRelay:
                         continue
                 except asyncio.CancelledError:
                     raise
-                except Exception:
+                except Exception as exc:
                     failures += 1
-                    log.exception("outbox relay round failed (%d in a row)", failures)
+                    # A broker outage fails a round every few seconds for as long as it lasts.
+                    self._problems.report(
+                        f"round:{type(exc).__name__}",
+                        "outbox relay round failed (%d in a row): %r",
+                        failures,
+                        exc,
+                        level=logging.ERROR,
+                        exc_info=exc,
+                    )
                 await self._pause(min(self._poll_seconds * 2**failures, 5.0))
         finally:
             try:
