@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime
 
 import pytest
@@ -65,6 +66,32 @@ class BudgetLedgerContract(ServiceSchemaContract):
             report = await reconcile(session)
         assert len(rows) == 1
         assert report.ok
+
+    async def test_reconciling_while_transfers_are_booked_finds_nothing_wrong(
+        self, db: Database
+    ) -> None:
+        async def keep_booking() -> None:
+            for n in range(60):
+                _, funded = budgets.open_pot(
+                    call_id=f"busy-{n}",
+                    title="x",
+                    total_cents=5_00,
+                    max_team_cents=5_00,
+                    plan=DEFAULT_PLAN,
+                )
+                async with db.transaction() as session:
+                    await book(session, [funded], at=AT, cause=f"busy-{n}")
+
+        booking = asyncio.create_task(keep_booking())
+        findings: list[str] = []
+        rounds = 0
+        while not booking.done():
+            async with db.sessions() as session:
+                findings.extend((await reconcile(session)).problems)
+            rounds += 1
+        await booking
+        assert rounds > 1
+        assert findings == []
 
     async def test_a_tampered_balance_is_found(self, db: Database) -> None:
         await self.allocated_team(db)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -118,7 +118,14 @@ class Reconciliation:
 
 async def reconcile(session: AsyncSession) -> Reconciliation:
     """Every balance equals the sum of its entries, every transfer nets to zero, the books
-    balance to zero, and the teams' and pots' figures agree with their accounts."""
+    balance to zero, and the teams' and pots' figures agree with their accounts.
+
+    Given a fresh session, it reads from one snapshot on PostgreSQL (REPEATABLE READ): under
+    READ COMMITTED each statement would see other commits, and books that balance at rest
+    would look off while expenses are being booked.
+    """
+    if session.bind.dialect.name == "postgresql" and not session.in_transaction():
+        await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
     problems: list[str] = []
     entry_sums = await session.execute(
         select(ledger_entries.c.account, func.sum(ledger_entries.c.amount_cents)).group_by(

@@ -60,6 +60,8 @@ class BudgetGauges:
                     sum(t.available_cents + t.pending_cents + t.approved_cents for t in teams)
                 )
                 self.spent.labels(pot.call_id).set(sum(t.approved_cents for t in teams))
+        # Its own transaction: reconciliation reads every table from one snapshot.
+        async with db.sessions() as session:
             report = await reconcile(session)
         self.imbalance.set(report.imbalance_cents)
         self.reconcile_problems.set(len(report.problems))
