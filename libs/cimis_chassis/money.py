@@ -8,7 +8,11 @@ from typing import Annotated
 from annotated_types import Ge, Gt
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
-_EUR_PATTERN = re.compile(r"^(?P<sign>-?)(?P<euros>\d{1,12})(?:\.(?P<cents>\d{1,2}))?$")
+from cimis_chassis.text import clip
+
+# ASCII digits only: ``\d`` would also take "١.٠٠" (Arabic-Indic) or "１.００" (full-width).
+_EUR_PATTERN = re.compile(r"(?P<sign>-?)(?P<euros>[0-9]{1,12})(?:\.(?P<cents>[0-9]{1,2}))?")
+EUR_JSON_PATTERN = r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$"
 
 
 class MoneyFormatError(ValueError):
@@ -22,11 +26,11 @@ def parse_eur(text: str) -> int:
     """
     if not isinstance(text, str):
         raise MoneyFormatError('money must be a decimal string such as "12500.00", not a number')
-    match = _EUR_PATTERN.match(text.strip())
+    match = _EUR_PATTERN.fullmatch(text.strip(" "))
     if match is None:
         raise MoneyFormatError(
-            f"{text!r} is not a EUR amount: use a decimal string with at most two places, "
-            'such as "12500.00"'
+            f"{clip(text)!r} is not a EUR amount: use a decimal string of ASCII digits with at "
+            'most two places, such as "12500.00"'
         )
     cents = int(match["euros"]) * 100 + int((match["cents"] or "0").ljust(2, "0"))
     return -cents if match["sign"] else cents
@@ -49,7 +53,7 @@ EurCents = Annotated[
     int,
     BeforeValidator(_eur_to_cents),
     PlainSerializer(format_eur, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": r"^-?\d+(\.\d{1,2})?$", "examples": ["12500.00"]}),
+    WithJsonSchema({"type": "string", "pattern": EUR_JSON_PATTERN, "examples": ["12500.00"]}),
 ]
 """A pydantic field type: EUR decimal string on the wire, integer cents in code."""
 

@@ -56,7 +56,8 @@ class Problem(Exception):
             "detail": bounded(self.detail, MAX_DETAIL_CHARS),
         }
         if instance:
-            doc["instance"] = instance
+            # The request path, bounded: a crafted 10 KB path id is not echoed back whole.
+            doc["instance"] = instance if len(instance) <= 200 else instance[:200] + "…"
         doc.update(self.extensions)
         return doc
 

@@ -50,7 +50,9 @@ def build_host(settings: NotifySettings, clock: Clock) -> ServiceHost:
         clock=clock,
         senders={
             EMAIL: SmtpSender(settings),
-            WEBHOOK: WebhookSender(timeout_seconds=settings.webhook_timeout_seconds),
+            WEBHOOK: WebhookSender(
+                timeout_seconds=settings.webhook_timeout_seconds, policy=settings.webhook_policy()
+            ),
         },
         policy=RetryPolicy(
             base_seconds=settings.delivery_retry_base_seconds,

@@ -4,12 +4,39 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cimis_chassis.settings import ServiceSettings
+from services.notify.domain.webhooks import WebhookPolicy
 
 
-class NotifySettings(ServiceSettings):
+class WebhookSettings(BaseSettings):
+    """Which webhook receivers beyond the public internet are admitted (SSRF guard).
+
+    ``WEBHOOK_ALLOWED_HOSTS``: comma-separated host names (``.example.org`` for a whole
+    domain), addresses or CIDR ranges of internal receivers; empty by default, so only public
+    HTTPS receivers are admitted. ``WEBHOOK_ALLOW_HTTP``: plain http:// for those receivers.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
+
+    webhook_allowed_hosts: str = ""
+    webhook_allow_http: bool = False
+
+    @field_validator("webhook_allowed_hosts")
+    @classmethod
+    def _parseable(cls, value: str) -> str:
+        WebhookPolicy.from_entries(value.split(","), allow_http=False)  # fails fast on a typo
+        return value
+
+    def webhook_policy(self) -> WebhookPolicy:
+        return WebhookPolicy.from_entries(
+            self.webhook_allowed_hosts.split(","), allow_http=self.webhook_allow_http
+        )
+
+
+class NotifySettings(ServiceSettings, WebhookSettings):
     service_name: str = "notify"
     http_port: int = 8004
 

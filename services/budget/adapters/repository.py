@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,7 +19,7 @@ from services.budget.adapters.tables import (
     team_budgets,
 )
 from services.budget.domain.budgets import AWAITING_CALL, Pot, TeamBudget
-from services.budget.domain.expenses import Expense
+from services.budget.domain.expenses import Expense, receipt_key
 from services.budget.domain.tranches import TrancheRule
 
 
@@ -127,15 +127,32 @@ class BudgetRepository:
         return None if row is None else _expense(row)
 
     async def receipt_taken(self, team_id: str, receipt_number: str) -> bool:
+        """Whether the team has this receipt already, in whatever spelling (its key)."""
         row = await self.session.execute(
             select(expenses.c.id).where(
                 and_(
                     expenses.c.team_id == team_id,
-                    expenses.c.receipt_number == receipt_number.strip(),
+                    expenses.c.receipt_key == receipt_key(receipt_number),
                 )
             )
         )
         return row.first() is not None
+
+    async def page_of_expenses(
+        self, team_id: str, *, after: tuple[datetime, str] | None, limit: int
+    ) -> list[Expense]:
+        """A page of the team's expenses in submission order, after (submitted_at, id)."""
+        query = select(expenses).where(expenses.c.team_id == team_id)
+        if after is not None:
+            at, ident = after
+            query = query.where(
+                or_(
+                    expenses.c.submitted_at > at,
+                    and_(expenses.c.submitted_at == at, expenses.c.id > ident),
+                )
+            )
+        query = query.order_by(expenses.c.submitted_at, expenses.c.id).limit(limit)
+        return [_expense(r) for r in (await self.session.execute(query)).all()]
 
     async def expenses_of_team(self, team_id: str) -> list[Expense]:
         """The receipt list order: by position, then receipt date and number."""
@@ -308,6 +325,7 @@ def _expense_values(expense: Expense) -> dict[str, Any]:
         "gross_cents": expense.gross_cents,
         "fundable_cents": expense.fundable_cents,
         "receipt_number": expense.receipt_number,
+        "receipt_key": receipt_key(expense.receipt_number),
         "receipt_date": expense.receipt_date,
         "payee": expense.payee,
         "purpose": expense.purpose,

@@ -79,7 +79,9 @@ expenses = Table(
     Column("vat_cents", BigInteger, nullable=False),
     Column("gross_cents", BigInteger, nullable=False),
     Column("fundable_cents", BigInteger, nullable=False),
+    # As entered, for display; receipt_key (see domain.expenses.receipt_key) for comparing.
     Column("receipt_number", String(100), nullable=False),
+    Column("receipt_key", String(200), nullable=False),
     Column("receipt_date", Date, nullable=False),
     Column("payee", String(300), nullable=False),
     Column("purpose", Text, nullable=False),
@@ -92,8 +94,8 @@ expenses = Table(
     Column("reversed_by", String(200), nullable=True),
     Column("reversed_at", UtcDateTime(), nullable=True),
     Column("reversal_reason", Text, nullable=True),
-    # A receipt is claimed once per team, even by two racing submissions.
-    UniqueConstraint("team_id", "receipt_number", name="uq_expenses_team_receipt"),
+    # A receipt is claimed once per team, in any spelling, even by two racing submissions.
+    UniqueConstraint("team_id", "receipt_key", name="uq_expenses_team_receipt_key"),
 )
 Index("ix_expenses_receipts", expenses.c.team_id, expenses.c.position, expenses.c.receipt_date)
 

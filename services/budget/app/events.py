@@ -4,6 +4,7 @@ milestones release tranches. Each runs in the consumer's transaction with the in
 from __future__ import annotations
 
 from cimis_chassis.envelope import CloudEvent
+from cimis_chassis.text import comparison_key
 from cimis_chassis.unit_of_work import UnitOfWork
 from cimis_contracts.budget import (
     AllocationRefusedV1,
@@ -47,7 +48,8 @@ async def on_team_accepted(uow: UnitOfWork, payload: TeamAcceptedV1, event: Clou
     team = TeamBudget(
         team_id=payload.team_id,
         call_id=payload.call_id,
-        agent_id=payload.agent_id,
+        # Ids compare in any case and Unicode form: kept as their comparison key.
+        agent_id=comparison_key(payload.agent_id),
         title=payload.title,
         input_vat_deductible=payload.input_vat_deductible,
         requested_cents=payload.budget_cents,

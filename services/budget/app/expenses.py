@@ -9,6 +9,7 @@ from datetime import date
 from functools import partial
 
 from cimis_chassis.auth import Principal
+from cimis_chassis.text import clip
 from cimis_chassis.unit_of_work import UnitOfWork
 from cimis_contracts.budget import (
     ExpenseApprovedV1,
@@ -54,10 +55,12 @@ async def _team(repo: BudgetRepository, team_id: str) -> TeamBudget:
 async def submit_expense(uow: UnitOfWork, cmd: SubmitExpense, by: Principal) -> Expense:
     repo = BudgetRepository(uow.session)
     team = await _team(repo, cmd.team_id)
+    rules.check_receipt_number(cmd.receipt_number)
     if await repo.receipt_taken(team.team_id, cmd.receipt_number):
         raise BudgetStateConflict(
             "duplicate-receipt",
-            f"Receipt {cmd.receipt_number.strip()} was already submitted for this team.",
+            f"Receipt {clip(cmd.receipt_number.strip())} was already submitted for this team "
+            "(numbers are compared ignoring case, dashes and invisible characters).",
         )
     now = uow.clock.now()
     expense, updated, moved = rules.submit(

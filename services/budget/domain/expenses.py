@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from cimis_chassis.errors import DomainError
+from cimis_chassis.text import clip, comparison_key
 from services.budget.domain import ledger
 from services.budget.domain.budgets import ALLOCATED, CLOSED, Pot, TeamBudget
 from services.budget.domain.errors import BudgetRuleViolation, BudgetStateConflict
@@ -18,6 +19,7 @@ from services.budget.domain.ledger import Transfer
 POSITIONS = ("personnel", "material", "external_services", "travel", "other")
 SUBMITTED, APPROVED, REJECTED, REVERSED = "submitted", "approved", "rejected", "reversed"
 THRESHOLDS = (50, 80, 100)
+RECEIPT_KEY_MAX_CHARS = 200
 
 
 class FourEyesViolation(DomainError):
@@ -49,6 +51,30 @@ class Expense:
     reversal_reason: str | None = None
 
 
+def receipt_key(receipt_number: str) -> str:
+    """What makes two receipt numbers one receipt: "RE-1", "re‐1" and "ＲＥ－１" are the same.
+
+    Staff retype numbers from paper in any case, with whatever dash their keyboard makes.
+    """
+    return comparison_key(receipt_number)
+
+
+def check_receipt_number(receipt_number: str) -> str:
+    """The receipt number's key; refused when nothing, or too much, remains of it."""
+    key = receipt_key(receipt_number)
+    if not key:
+        raise BudgetRuleViolation(
+            "invalid-receipt-number", "The receipt number has no visible characters."
+        )
+    if len(key) > RECEIPT_KEY_MAX_CHARS:
+        raise BudgetRuleViolation(
+            "invalid-receipt-number",
+            f"The receipt number is longer than {RECEIPT_KEY_MAX_CHARS} characters "
+            "once normalised.",
+        )
+    return key
+
+
 def fundable_amount(net_cents: int, vat_cents: int, input_vat_deductible: bool) -> int:
     """Vorsteuerabzug: a company that may deduct input VAT is funded the net amount only."""
     return net_cents if input_vat_deductible else net_cents + vat_cents
@@ -76,7 +102,10 @@ def submit(
             "budget-not-allocated", "The team has no allocated budget to spend from."
         )
     if position not in POSITIONS:
-        raise BudgetRuleViolation("invalid-position", f"Unknown budget position {position!r}.")
+        raise BudgetRuleViolation(
+            "invalid-position", f"Unknown budget position {clip(position)!r}."
+        )
+    check_receipt_number(receipt_number)
     if net_cents < 0 or vat_cents < 0:
         raise BudgetRuleViolation("invalid-amount", "Net and VAT must not be negative.")
     if receipt_date > today:

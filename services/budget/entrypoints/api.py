@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -11,9 +10,16 @@ from fastapi.responses import JSONResponse, Response
 from cimis_chassis.api_commands import IdempotencyKey, run_command
 from cimis_chassis.auth import READ_ALL, Principal, Role, require
 from cimis_chassis.money import format_eur
-from cimis_chassis.pagination import Limit
+from cimis_chassis.pagination import (
+    Cursor,
+    Limit,
+    decode_cursor,
+    decode_position_cursor,
+    next_cursor,
+)
 from cimis_chassis.problems import Problem
 from cimis_chassis.service_host import ServiceHost
+from cimis_chassis.text import same_ident
 from cimis_chassis.unit_of_work import UnitOfWork
 from services.budget.adapters.repository import BudgetRepository
 from services.budget.app import expenses as handlers
@@ -21,7 +27,9 @@ from services.budget.domain.budgets import TeamBudget
 from services.budget.entrypoints import exports
 from services.budget.entrypoints.schemas import (
     ExpenseIn,
+    Id,
     RejectIn,
+    UtcMoment,
     call_budget_out,
     expense_out,
     team_budget_out,
@@ -43,7 +51,7 @@ def _host(request: Request) -> ServiceHost:
 
 
 def _own_team_only(principal: Principal, team: TeamBudget) -> None:
-    if principal.is_agent and team.agent_id != principal.name:
+    if principal.is_agent and not same_ident(team.agent_id, principal.name):
         raise Problem(403, "forbidden", "Agents may only act on the teams they coach.")
 
 
@@ -56,7 +64,7 @@ async def _team(request: Request, team_id: str) -> TeamBudget:
 
 
 @router.get("/teams/{team_id}/budget", tags=["budgets"])
-async def team_budget(team_id: str, request: Request, principal: TeamReader) -> dict[str, Any]:
+async def team_budget(team_id: Id, request: Request, principal: TeamReader) -> dict[str, Any]:
     team = await _team(request, team_id)
     _own_team_only(principal, team)
     async with _host(request).db.sessions() as session:
@@ -65,7 +73,7 @@ async def team_budget(team_id: str, request: Request, principal: TeamReader) -> 
 
 
 @router.get("/calls/{call_id}/budget", tags=["budgets"])
-async def call_budget(call_id: str, request: Request, _: Reader) -> dict[str, Any]:
+async def call_budget(call_id: Id, request: Request, _: Reader) -> dict[str, Any]:
     async with _host(request).db.sessions() as session:
         repo = BudgetRepository(session)
         pot = await repo.get_pot(call_id)
@@ -77,7 +85,7 @@ async def call_budget(call_id: str, request: Request, _: Reader) -> dict[str, An
 
 @router.post("/teams/{team_id}/expenses", status_code=201, tags=["expenses"])
 async def submit_expense(
-    team_id: str,
+    team_id: Id,
     body: ExpenseIn,
     request: Request,
     principal: Submitter,
@@ -109,15 +117,26 @@ async def submit_expense(
 
 
 @router.get("/teams/{team_id}/expenses", tags=["expenses"])
-async def team_expenses(team_id: str, request: Request, principal: TeamReader) -> dict[str, Any]:
+async def team_expenses(
+    team_id: Id,
+    request: Request,
+    principal: TeamReader,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    """The team's expenses in the order they were submitted."""
     _own_team_only(principal, await _team(request, team_id))
+    after = decode_cursor(cursor) if cursor else None
     async with _host(request).db.sessions() as session:
-        items = await BudgetRepository(session).expenses_of_team(team_id)
-    return {"items": [expense_out(e) for e in items], "next_cursor": None}
+        items = await BudgetRepository(session).page_of_expenses(team_id, after=after, limit=limit)
+    return {
+        "items": [expense_out(e) for e in items],
+        "next_cursor": next_cursor(items, limit, lambda e: (e.submitted_at, e.id)),
+    }
 
 
 @router.get("/expenses/{expense_id}", tags=["expenses"])
-async def get_expense(expense_id: str, request: Request, principal: TeamReader) -> dict[str, Any]:
+async def get_expense(expense_id: Id, request: Request, principal: TeamReader) -> dict[str, Any]:
     async with _host(request).db.sessions() as session:
         expense = await BudgetRepository(session).get_expense(expense_id)
     if expense is None:
@@ -128,7 +147,7 @@ async def get_expense(expense_id: str, request: Request, principal: TeamReader) 
 
 @router.post("/expenses/{expense_id}/approve", tags=["expenses"])
 async def approve_expense(
-    expense_id: str, request: Request, principal: Finance, idempotency_key: IdempotencyKey = None
+    expense_id: Id, request: Request, principal: Finance, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     async def work(uow: UnitOfWork) -> dict[str, Any]:
         return expense_out(await handlers.approve_expense(uow, expense_id, principal))
@@ -138,7 +157,7 @@ async def approve_expense(
 
 @router.post("/expenses/{expense_id}/reject", tags=["expenses"])
 async def reject_expense(
-    expense_id: str,
+    expense_id: Id,
     body: RejectIn,
     request: Request,
     principal: Finance,
@@ -154,7 +173,7 @@ async def reject_expense(
 
 @router.post("/expenses/{expense_id}/reverse", tags=["expenses"])
 async def reverse_expense(
-    expense_id: str,
+    expense_id: Id,
     body: RejectIn,
     request: Request,
     principal: Finance,
@@ -174,19 +193,16 @@ async def reverse_expense(
 async def ledger(
     request: Request,
     _: Finance,
-    team_id: str | None = None,
-    call_id: str | None = None,
-    since: datetime | None = None,
+    team_id: Id | None = None,
+    call_id: Id | None = None,
+    since: Annotated[
+        UtcMoment | None, Query(description="RFC 3339 with offset, e.g. 2026-03-01T00:00:00Z")
+    ] = None,
     limit: Limit = 50,
-    cursor: str | None = None,
+    cursor: Cursor = None,
 ) -> dict[str, Any]:
     """The budget's transfers, oldest first; each moves money between two accounts."""
-    try:
-        after = int(cursor) if cursor else None
-    except ValueError as exc:
-        raise Problem(400, "invalid-cursor", "The cursor is not one this API issued.") from exc
-    if since is not None and since.tzinfo is None:
-        raise Problem(422, "validation-error", "since needs a time zone, e.g. 2026-03-01T00:00:00Z")
+    after = decode_position_cursor(cursor) if cursor else None
     async with _host(request).db.sessions() as session:
         rows = await BudgetRepository(session).transfers(
             team_id=team_id, call_id=call_id, since=since, after_position=after, limit=limit
@@ -214,7 +230,7 @@ async def ledger(
 
 @router.get("/teams/{team_id}/receipts.csv", tags=["exports"])
 async def receipts_csv(
-    team_id: str,
+    team_id: Id,
     request: Request,
     _: Finance,
     sep: Separator = ",",
@@ -228,7 +244,7 @@ async def receipts_csv(
 
 @router.get("/calls/{call_id}/ledger.csv", tags=["exports"])
 async def call_ledger_csv(
-    call_id: str,
+    call_id: Id,
     request: Request,
     _: Finance,
     sep: Separator = ",",

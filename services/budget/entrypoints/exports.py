@@ -2,6 +2,11 @@
 
 German spreadsheets want ``;`` between fields and a decimal comma; ``sep`` and ``decimal``
 query parameters switch to that, the defaults are plain CSV with a decimal point.
+
+Text typed by people (payees, purposes, receipt numbers) or carried by events (ids) goes
+through ``inert``: a spreadsheet would run a cell starting with ``=``, ``+``, ``-`` or ``@``
+as a formula (CSV injection). Amounts and dates the service formats itself stay as they are,
+so a negative amount is still a number.
 """
 
 from __future__ import annotations
@@ -24,6 +29,15 @@ POSITION_LABELS = {
     "travel": "Reisekosten",
     "other": "Sonstiges",
 }
+
+
+# OWASP's list: formula starters, plus tab and carriage return, which some programs skip.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(text: str) -> str:
+    """``text`` as a cell no spreadsheet evaluates: a leading formula character gets a ``'``."""
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
 def _money(cents: int, decimal: DecimalMark) -> str:
@@ -62,10 +76,10 @@ def receipt_list(expenses: Sequence[Expense], *, sep: Separator, decimal: Decima
         [
             e.position,
             POSITION_LABELS[e.position],
-            e.receipt_number,
+            inert(e.receipt_number),
             e.receipt_date.isoformat(),
-            e.payee,
-            e.purpose,
+            inert(e.payee),
+            inert(e.purpose),
             _money(e.net_cents, decimal),
             _money(e.vat_cents, decimal),
             _money(e.gross_cents, decimal),
@@ -92,12 +106,12 @@ def call_ledger(entries: Sequence[Any], *, sep: Separator, decimal: DecimalMark)
     rows = (
         [
             e.position,
-            e.transfer_id,
+            inert(e.transfer_id),
             e.booked_at.isoformat(),
             e.kind,
-            e.team_id or "",
-            e.expense_id or "",
-            e.account,
+            inert(e.team_id or ""),
+            inert(e.expense_id or ""),
+            inert(e.account),
             _money(e.amount_cents, decimal),
         ]
         for e in entries

@@ -5,13 +5,28 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from cimis_chassis.money import NonNegativeEurCents, format_eur
+from cimis_chassis.text import AS_IDENT, LINE_BREAKS_ONLY, NO_CONTROLS
 from services.budget.domain.budgets import Pot, TeamBudget
 from services.budget.domain.expenses import Expense
 
 Position = Literal["personnel", "material", "external_services", "travel", "other"]
+# Ids compare in any case and Unicode form; path, query and body alike.
+Id = Annotated[str, StringConstraints(min_length=1, max_length=100), AS_IDENT]
+Reason = Annotated[str, Field(min_length=1, max_length=2000), LINE_BREAKS_ONLY]
+
+
+def _in_utc(moment: datetime) -> datetime:
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("is not a time that exists in UTC (year 1 to 9999)") from exc
+
+
+UtcMoment = Annotated[AwareDatetime, AfterValidator(_in_utc)]
+"""An RFC 3339 time with its offset, converted to UTC; one beyond UTC's range is refused."""
 
 
 class ExpenseIn(BaseModel):
@@ -20,16 +35,16 @@ class ExpenseIn(BaseModel):
     position: Position
     net: NonNegativeEurCents
     vat: NonNegativeEurCents
-    receipt_number: Annotated[str, Field(min_length=1, max_length=100)]
+    receipt_number: Annotated[str, Field(min_length=1, max_length=100), NO_CONTROLS]
     receipt_date: date
-    payee: Annotated[str, Field(min_length=1, max_length=300)]
-    purpose: Annotated[str, Field(min_length=1, max_length=2000)]
+    payee: Annotated[str, Field(min_length=1, max_length=300), NO_CONTROLS]
+    purpose: Annotated[str, Field(min_length=1, max_length=2000), LINE_BREAKS_ONLY]
 
 
 class RejectIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+    reason: Reason
 
 
 def ts(moment: datetime | None) -> str | None:

@@ -6,6 +6,7 @@ import dataclasses
 import uuid
 from typing import Any
 
+from cimis_chassis.text import clip
 from cimis_chassis.unit_of_work import UnitOfWork
 from cimis_contracts.intake import (
     CallOpenedV1,
@@ -118,7 +119,8 @@ async def propose_team(uow: UnitOfWork, cmd: ProposeTeam) -> Team:
     missing = [a for a in wanted if a not in found]
     if missing:
         raise IntakeRuleViolation(
-            "unknown-application", f"No such application: {', '.join(dict.fromkeys(missing))}."
+            "unknown-application",
+            f"No such application: {', '.join(clip(a) for a in dict.fromkeys(missing))}.",
         )
     team = team_rules.propose_team(
         team_id=_new_id(),

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
+from cimis_chassis.text import clip
 from services.intake.domain.calls import BERLIN, Call
+from services.intake.domain.districts import canonical_district
 from services.intake.domain.eligibility import ApplicantFacts, Eligibility, assess
 from services.intake.domain.errors import IntakeRuleViolation
 
@@ -52,9 +54,13 @@ def submit_application(
         opens = call.opens_at.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M")
         raise IntakeRuleViolation("call-not-open", f"The call opens on {opens} (Europe/Berlin).")
     if facts.kind not in KINDS:
-        raise IntakeRuleViolation("invalid-application", f"Unknown applicant kind {facts.kind!r}.")
+        raise IntakeRuleViolation(
+            "invalid-application", f"Unknown applicant kind {clip(facts.kind)!r}."
+        )
     if not name.strip():
         raise IntakeRuleViolation("invalid-application", "An application needs a name.")
+    # The seat in the official spelling; one outside Saxony is kept as given, and refused below.
+    facts = replace(facts, district=canonical_district(facts.district) or facts.district.strip())
     return Application(
         id=application_id,
         call_id=call.id,

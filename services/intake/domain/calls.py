@@ -6,11 +6,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from services.intake.domain.districts import SAXON_DISTRICTS
+from cimis_chassis.text import clip
+from services.intake.domain.districts import SAXON_DISTRICTS, canonical_district
 from services.intake.domain.errors import IntakeRuleViolation
 
 BERLIN = ZoneInfo("Europe/Berlin")
 MILESTONE_KEYS = ("kickoff", "workshop", "prototype", "test", "final")
+# A call's window lies in these years: a typo such as 9999 or 0001 is refused here rather
+# than overflowing later, when the times are shown in Berlin or due dates are counted on.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -79,15 +84,8 @@ def new_call(
     """Validate a call's terms and fill in the programme's default plans."""
     if not title.strip():
         raise IntakeRuleViolation("invalid-call", "A call needs a title.")
-    unknown = sorted(set(districts) - set(SAXON_DISTRICTS))
-    if unknown:
-        raise IntakeRuleViolation(
-            "unknown-district",
-            f"Not a Saxon district or district-free city: {', '.join(unknown)}. "
-            f"Known: {', '.join(SAXON_DISTRICTS)}.",
-        )
-    if not districts:
-        raise IntakeRuleViolation("invalid-call", "A call needs at least one eligible district.")
+    eligible = _canonical_districts(districts)
+    _check_window_in_range(opens_at, closes_at)
     if closes_at <= opens_at:
         raise IntakeRuleViolation("invalid-call", "The deadline must be after the opening time.")
     if total_budget_cents <= 0 or max_team_budget_cents <= 0:
@@ -105,7 +103,7 @@ def new_call(
     return Call(
         id=call_id,
         title=title.strip(),
-        districts=tuple(dict.fromkeys(districts)),
+        districts=eligible,
         opens_at=opens_at.astimezone(UTC),
         closes_at=closes_at.astimezone(UTC),
         total_budget_cents=total_budget_cents,
@@ -114,6 +112,31 @@ def new_call(
         phase_plan=plan,
         created_at=now,
     )
+
+
+def _canonical_districts(districts: list[str]) -> tuple[str, ...]:
+    """The official names, each once, in the order given; any unknown one is refused."""
+    canonical = [canonical_district(d) for d in districts]
+    unknown = [clip(d) for d, c in zip(districts, canonical, strict=True) if c is None]
+    if unknown:
+        raise IntakeRuleViolation(
+            "unknown-district",
+            f"Not a Saxon district or district-free city: {', '.join(unknown)}. "
+            f"Known: {', '.join(SAXON_DISTRICTS)}.",
+        )
+    if not canonical:
+        raise IntakeRuleViolation("invalid-call", "A call needs at least one eligible district.")
+    return tuple(dict.fromkeys(c for c in canonical if c is not None))
+
+
+def _check_window_in_range(opens_at: datetime, closes_at: datetime) -> None:
+    # Comparing aware datetimes never converts them, so this cannot overflow itself.
+    for name, moment in (("opens_at", opens_at), ("closes_at", closes_at)):
+        if not EARLIEST <= moment <= LATEST:
+            raise IntakeRuleViolation(
+                "invalid-call",
+                f"{name} must lie between {EARLIEST.date()} and {LATEST.date()} (UTC).",
+            )
 
 
 def _check_phase_plan(plan: tuple[PhaseStep, ...]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cimis_chassis.text import clip
 from services.intake.domain.calls import Call
 
 # EU SME definition (Recommendation 2003/361/EC).
@@ -48,7 +49,7 @@ def assess(facts: ApplicantFacts, call: Call) -> Eligibility:
         reasons.append(
             Reason(
                 "district-not-eligible",
-                f"The seat in {facts.district} is outside this call's districts "
+                f"The seat in {clip(facts.district)} is outside this call's districts "
                 f"({', '.join(call.districts)}).",
             )
         )

@@ -12,6 +12,7 @@ from cimis_chassis.auth import READ_ALL, Principal, Role, require
 from cimis_chassis.pagination import Cursor, Limit, decode_cursor, next_cursor
 from cimis_chassis.problems import Problem
 from cimis_chassis.service_host import ServiceHost
+from cimis_chassis.text import comparison_key, same_ident
 from cimis_chassis.unit_of_work import UnitOfWork
 from services.intake.adapters.repository import IntakeRepository, Page
 from services.intake.app import handlers
@@ -27,6 +28,7 @@ from services.intake.domain.eligibility import ApplicantFacts
 from services.intake.entrypoints.schemas import (
     ApplicationIn,
     CallIn,
+    Id,
     TeamIn,
     WithdrawIn,
     application_out,
@@ -43,6 +45,11 @@ TeamReader = Annotated[Principal, Depends(require(*READ_ALL, Role.AGENT))]
 
 def _host(request: Request) -> ServiceHost:
     return request.app.state.host  # type: ignore[no-any-return]
+
+
+def agent_key(principal: Principal) -> str:
+    """The agent's principal name as team records store agent ids (their comparison key)."""
+    return comparison_key(principal.name)
 
 
 def _page(limit: int, cursor: str | None) -> Page:
@@ -96,7 +103,7 @@ async def list_calls(
 
 
 @router.get("/calls/{call_id}", tags=["calls"])
-async def get_call(call_id: str, request: Request, _: TeamReader) -> dict[str, Any]:
+async def get_call(call_id: Id, request: Request, _: TeamReader) -> dict[str, Any]:
     host = _host(request)
     async with host.db.sessions() as session:
         call = await IntakeRepository(session).get_call(call_id)
@@ -145,7 +152,7 @@ async def submit_application(
 async def list_applications(
     request: Request,
     _: Reader,
-    call_id: str | None = None,
+    call_id: Id | None = None,
     status: Annotated[Literal["submitted", "ineligible"] | None, Query()] = None,
     kind: Annotated[Literal["company", "organisation", "creative"] | None, Query()] = None,
     limit: Limit = 50,
@@ -162,7 +169,7 @@ async def list_applications(
 
 
 @router.get("/applications/{application_id}", tags=["applications"])
-async def get_application(application_id: str, request: Request, _: Reader) -> dict[str, Any]:
+async def get_application(application_id: Id, request: Request, _: Reader) -> dict[str, Any]:
     async with _host(request).db.sessions() as session:
         found = await IntakeRepository(session).get_applications([application_id])
     if application_id not in found:
@@ -199,7 +206,7 @@ async def propose_team(
 
 
 @router.post("/teams/{team_id}/accept", tags=["teams"])
-async def accept_team(team_id: str, request: Request, principal: Staff) -> JSONResponse:
+async def accept_team(team_id: Id, request: Request, principal: Staff) -> JSONResponse:
     async def work(uow: UnitOfWork) -> dict[str, Any]:
         return team_out(await handlers.accept_team(uow, AcceptTeam(team_id)))
 
@@ -208,7 +215,7 @@ async def accept_team(team_id: str, request: Request, principal: Staff) -> JSONR
 
 @router.post("/teams/{team_id}/withdraw", tags=["teams"])
 async def withdraw_team(
-    team_id: str, body: WithdrawIn, request: Request, principal: Staff
+    team_id: Id, body: WithdrawIn, request: Request, principal: Staff
 ) -> JSONResponse:
     async def work(uow: UnitOfWork) -> dict[str, Any]:
         return team_out(await handlers.withdraw_team(uow, WithdrawTeam(team_id, body.reason)))
@@ -217,12 +224,12 @@ async def withdraw_team(
 
 
 @router.get("/teams/{team_id}", tags=["teams"])
-async def get_team(team_id: str, request: Request, principal: TeamReader) -> dict[str, Any]:
+async def get_team(team_id: Id, request: Request, principal: TeamReader) -> dict[str, Any]:
     async with _host(request).db.sessions() as session:
         team = await IntakeRepository(session).get_team(team_id)
     if team is None:
         raise Problem(404, "not-found", f"team {team_id} does not exist")
-    if principal.is_agent and team.agent_id != principal.name:
+    if principal.is_agent and not same_ident(team.agent_id, principal.name):
         raise Problem(403, "forbidden", "Agents may only see the teams they coach.")
     return team_out(team)
 
@@ -231,13 +238,13 @@ async def get_team(team_id: str, request: Request, principal: TeamReader) -> dic
 async def list_teams(
     request: Request,
     principal: TeamReader,
-    call_id: str | None = None,
+    call_id: Id | None = None,
     status: Annotated[Literal["proposed", "accepted", "withdrawn"] | None, Query()] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
     # An agent's list is always narrowed to their own teams, whatever filters they send.
-    agent_id = principal.name if principal.is_agent else None
+    agent_id = agent_key(principal) if principal.is_agent else None
     async with _host(request).db.sessions() as session:
         items = await IntakeRepository(session).list_teams(
             _page(limit, cursor), call_id=call_id, status=status, agent_id=agent_id

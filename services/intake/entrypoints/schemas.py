@@ -5,9 +5,17 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from cimis_chassis.money import NonNegativeEurCents, PositiveEurCents, format_eur
+from cimis_chassis.text import AS_IDENT, LINE_BREAKS_ONLY, NO_CONTROLS
 from services.intake.domain.applications import Application
 from services.intake.domain.calls import BERLIN, Call
 from services.intake.domain.teams import Team
@@ -30,9 +38,15 @@ def _berlin(value: Any, *, end_of_day: bool) -> Any:
 
 OpeningTime = Annotated[AwareDatetime, BeforeValidator(lambda v: _berlin(v, end_of_day=False))]
 Deadline = Annotated[AwareDatetime, BeforeValidator(lambda v: _berlin(v, end_of_day=True))]
-Text = Annotated[str, Field(min_length=1, max_length=300)]
-LongText = Annotated[str, Field(max_length=10_000)]
-Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)]
+# Every text field refuses control characters; paragraphs keep their line breaks.
+Text = Annotated[str, Field(min_length=1, max_length=300), NO_CONTROLS]
+LongText = Annotated[str, Field(max_length=10_000), LINE_BREAKS_ONLY]
+Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320), NO_CONTROLS]
+District = Annotated[str, Field(min_length=1, max_length=100), NO_CONTROLS]
+# Ids compare in any case and Unicode form: stored as their comparison key.
+# (StringConstraints rather than Field: the same types serve as path and query parameters.)
+Id = Annotated[str, StringConstraints(min_length=1, max_length=100), AS_IDENT]
+AgentId = Annotated[str, StringConstraints(min_length=1, max_length=200), AS_IDENT]
 
 
 class Strict(BaseModel):
@@ -52,7 +66,7 @@ class PhaseIn(Strict):
 
 class CallIn(Strict):
     title: Text
-    districts: list[str] = Field(min_length=1, max_length=20)
+    districts: list[District] = Field(min_length=1, max_length=20)
     opens_at: OpeningTime
     closes_at: Deadline
     total_budget: PositiveEurCents
@@ -62,11 +76,11 @@ class CallIn(Strict):
 
 
 class ApplicationIn(Strict):
-    call_id: str
+    call_id: Id
     kind: Literal["company", "organisation", "creative"]
     name: Text
     contact_email: Email
-    district: Text
+    district: District
     employees: int | None = Field(default=None, ge=0, le=10_000_000)
     annual_turnover: NonNegativeEurCents | None = None
     balance_sheet_total: NonNegativeEurCents | None = None
@@ -76,18 +90,18 @@ class ApplicationIn(Strict):
 
 
 class TeamIn(Strict):
-    call_id: str
+    call_id: Id
     title: Text
     challenge: LongText
-    company_application_id: str
-    creative_application_ids: list[str] = Field(min_length=1, max_length=20)
-    agent_id: Text
+    company_application_id: Id
+    creative_application_ids: list[Id] = Field(min_length=1, max_length=20)
+    agent_id: AgentId
     budget: PositiveEurCents
     input_vat_deductible: bool = False
 
 
 class WithdrawIn(Strict):
-    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+    reason: Annotated[str, Field(min_length=1, max_length=2000), LINE_BREAKS_ONLY]
 
 
 def _ts(moment: datetime | None) -> str | None:

@@ -10,6 +10,7 @@ import logging
 import uuid
 
 from cimis_chassis.envelope import CloudEvent
+from cimis_chassis.text import comparison_key
 from cimis_chassis.unit_of_work import UnitOfWork
 from cimis_contracts.intake import CallOpenedV1, TeamAcceptedV1, TeamWithdrawnV1
 from cimis_contracts.milestones import PlanCancelledV1, PlanCreatedV1, PlannedMilestone
@@ -65,7 +66,8 @@ async def on_team_accepted(uow: UnitOfWork, payload: TeamAcceptedV1, event: Clou
     plan = plan_rules.create_plan(
         team_id=payload.team_id,
         call_id=payload.call_id,
-        agent_id=payload.agent_id,
+        # Ids compare in any case and Unicode form: kept as their comparison key.
+        agent_id=comparison_key(payload.agent_id),
         team_title=payload.title,
         accepted_at=payload.accepted_at,
         steps=steps,

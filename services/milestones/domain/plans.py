@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from itertools import pairwise
 
+from cimis_chassis.text import same_ident
 from services.milestones.domain.calendar import berlin_day, due_date_after, is_past_due
 from services.milestones.domain.errors import MilestoneRuleViolation, NotFound, StateConflict
 
@@ -21,6 +22,9 @@ ACTIVE = "active"
 # Where a plan's steps came from: the call's own plan, or the programme default because the
 # team's acceptance arrived before its call was opened here.
 FROM_CALL, PROGRAMME_DEFAULT = "call", "default"
+# Due dates are counted on from (the next midnight, alert delays): a typo such as 9999 is
+# refused here rather than overflowing the calendar later.
+LATEST_DUE_DATE = date(2999, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -102,7 +106,7 @@ class Plan:
         raise NotFound("milestone", milestone_id)
 
     def is_coached_by(self, agent_id: str) -> bool:
-        return self.agent_id == agent_id
+        return same_ident(self.agent_id, agent_id)
 
     def shown_status(self, milestone: Milestone, now: datetime) -> str:
         if is_overdue(milestone.status, self.status, milestone.due_date, now):
@@ -227,6 +231,11 @@ def reschedule(
         raise StateConflict("plan-completed", "The plan is completed; its dates are final.")
     if due_date == milestone.due_date:
         return Rescheduling(plan, milestone, milestone)
+    if due_date > LATEST_DUE_DATE:
+        raise MilestoneRuleViolation(
+            "invalid-reschedule",
+            f"The new due date must be on or before {LATEST_DUE_DATE.isoformat()}.",
+        )
     today = berlin_day(now)
     if due_date < today:
         raise MilestoneRuleViolation(

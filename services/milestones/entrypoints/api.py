@@ -13,6 +13,7 @@ from cimis_chassis.auth import READ_ALL, Principal, Role, require
 from cimis_chassis.pagination import Cursor, Limit, decode_cursor, next_cursor
 from cimis_chassis.problems import Problem
 from cimis_chassis.service_host import ServiceHost
+from cimis_chassis.text import comparison_key
 from cimis_chassis.unit_of_work import UnitOfWork
 from services.milestones.adapters.repository import MilestoneFilter, MilestonesRepository, Page
 from services.milestones.app import handlers
@@ -20,6 +21,7 @@ from services.milestones.app.commands import Actor, CompleteMilestone, Reschedul
 from services.milestones.domain.calendar import berlin_day
 from services.milestones.entrypoints.schemas import (
     CompleteIn,
+    Id,
     RescheduleIn,
     in_plan,
     listed,
@@ -55,8 +57,8 @@ async def list_milestones(
     request: Request,
     principal: TeamReader,
     status: Annotated[ShownStatus | None, Query()] = None,
-    team_id: str | None = None,
-    call_id: str | None = None,
+    team_id: Id | None = None,
+    call_id: Id | None = None,
     key: Annotated[MilestoneKey | None, Query()] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
@@ -70,7 +72,7 @@ async def list_milestones(
         call_id=call_id,
         key=key,
         # An agent's list is always narrowed to their own teams, whatever filters they send.
-        agent_id=principal.name if principal.is_agent else None,
+        agent_id=comparison_key(principal.name) if principal.is_agent else None,
     )
     async with host.db.sessions() as session:
         items = await MilestonesRepository(session).list_milestones(
@@ -88,7 +90,7 @@ async def list_milestones(
 
 @router.get("/milestones/{milestone_id}")
 async def get_milestone(
-    milestone_id: str, request: Request, principal: TeamReader
+    milestone_id: Id, request: Request, principal: TeamReader
 ) -> dict[str, Any]:
     host = _host(request)
     async with host.db.sessions() as session:
@@ -100,7 +102,7 @@ async def get_milestone(
 
 
 @router.get("/teams/{team_id}/milestones")
-async def team_milestones(team_id: str, request: Request, principal: TeamReader) -> dict[str, Any]:
+async def team_milestones(team_id: Id, request: Request, principal: TeamReader) -> dict[str, Any]:
     """The team's plan with its progress; a withdrawn team's milestones show as cancelled."""
     host = _host(request)
     async with host.db.sessions() as session:
@@ -113,7 +115,7 @@ async def team_milestones(team_id: str, request: Request, principal: TeamReader)
 
 @router.post("/milestones/{milestone_id}/complete")
 async def complete_milestone(
-    milestone_id: str,
+    milestone_id: Id,
     request: Request,
     principal: Completer,
     body: CompleteIn | None = None,
@@ -143,7 +145,7 @@ async def complete_milestone(
 
 @router.post("/milestones/{milestone_id}/reschedule")
 async def reschedule_milestone(
-    milestone_id: str,
+    milestone_id: Id,
     body: RescheduleIn,
     request: Request,
     principal: Staff,

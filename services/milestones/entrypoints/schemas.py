@@ -6,24 +6,28 @@ import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
+from cimis_chassis.text import AS_IDENT, LINE_BREAKS_ONLY, NO_CONTROLS
 from services.milestones.adapters.repository import MilestoneView
 from services.milestones.domain.plans import Milestone, Plan, is_overdue
 
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def _calendar_day(value: Any) -> Any:
     # A bare calendar day only: a number or a timestamp would silently pick a day for the user.
-    if not isinstance(value, str) or not _DAY.match(value):
+    if not isinstance(value, str) or not _DAY.fullmatch(value):
         raise ValueError("use a calendar day (Europe/Berlin) such as 2025-03-31")
     return date.fromisoformat(value)
 
 
 CalendarDay = Annotated[date, BeforeValidator(_calendar_day)]
-Note = Annotated[str, Field(max_length=2000)]
-EvidenceUrl = Annotated[str, Field(max_length=2000, pattern=r"^https?://[^\s]+$")]
+Note = Annotated[str, Field(max_length=2000), LINE_BREAKS_ONLY]
+EvidenceUrl = Annotated[str, Field(max_length=2000, pattern=r"^https?://[^\s]+$"), NO_CONTROLS]
+Reason = Annotated[str, Field(min_length=1, max_length=2000), LINE_BREAKS_ONLY]
+# Ids compare in any case and Unicode form; path, query and body alike.
+Id = Annotated[str, StringConstraints(min_length=1, max_length=100), AS_IDENT]
 
 
 class Strict(BaseModel):
@@ -37,7 +41,7 @@ class CompleteIn(Strict):
 
 class RescheduleIn(Strict):
     due_date: CalendarDay
-    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+    reason: Reason
 
 
 def _ts(moment: datetime | None) -> str | None:

@@ -6,10 +6,17 @@ from typing import Any
 
 from cimis_chassis.unit_of_work import UnitOfWork
 from services.notify.adapters.repository import NotifyRepository
+from services.notify.adapters.resolver import ResolutionFailed, Resolver
 from services.notify.app.commands import MarkRead, PutAgent
 from services.notify.domain.agents import Agent, define_agent
 from services.notify.domain.errors import NotFound
 from services.notify.domain.notifications import Notification, mark_read
+from services.notify.domain.webhooks import (
+    WebhookPolicy,
+    WebhookRefused,
+    check_addresses,
+    target_of,
+)
 
 
 def agent_snapshot(agent: Agent) -> dict[str, Any]:
@@ -20,6 +27,19 @@ def agent_snapshot(agent: Agent) -> dict[str, Any]:
         "quiet_hours": agent.quiet_hours.describe() if agent.quiet_hours else None,
         "language": agent.language,
     }
+
+
+async def vet_webhook(url: str, policy: WebhookPolicy, resolver: Resolver) -> None:
+    """Refuse a webhook URL whose host resolves to an address the policy does not admit.
+
+    Run it before the unit of work: resolving can take seconds, and no lock should wait.
+    """
+    target = target_of(url)
+    try:
+        addresses = await resolver.resolve(target.host, target.port)
+    except ResolutionFailed as exc:
+        raise WebhookRefused("The webhook URL's host name does not resolve.") from exc
+    check_addresses(target, addresses, policy)
 
 
 async def put_agent(uow: UnitOfWork, cmd: PutAgent) -> Agent:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from cimis_chassis.text import comparison_key
 from cimis_contracts.base import EventData
 from cimis_contracts.budget import AllocationRefusedV1, ExpenseRejectedV1, ThresholdCrossedV1
 from cimis_contracts.intake import TeamAcceptedV1
@@ -59,7 +60,8 @@ def team_of(accepted: TeamAcceptedV1) -> TeamContact:
         team_id=accepted.team_id,
         call_id=accepted.call_id,
         title=accepted.title,
-        agent_id=accepted.agent_id,
+        # Ids compare in any case and Unicode form: kept as their comparison key.
+        agent_id=comparison_key(accepted.agent_id),
     )
 
 

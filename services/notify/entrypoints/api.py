@@ -12,8 +12,10 @@ from cimis_chassis.auth import READ_ALL, Principal, Role, require
 from cimis_chassis.pagination import Cursor, Limit, decode_cursor, next_cursor
 from cimis_chassis.problems import Problem
 from cimis_chassis.service_host import ServiceHost
+from cimis_chassis.text import AS_IDENT, comparison_key, same_ident
 from cimis_chassis.unit_of_work import UnitOfWork
 from services.notify.adapters.repository import NotifyRepository, Page
+from services.notify.adapters.resolver import Resolver, SystemResolver
 from services.notify.app import handlers
 from services.notify.app.commands import MarkRead, PutAgent
 from services.notify.domain.agents import STAFF
@@ -22,10 +24,12 @@ from services.notify.domain.quiet_hours import QuietHours
 from services.notify.entrypoints.schemas import (
     AGENT_ID_PATTERN,
     AgentIn,
+    Id,
     StatusFilter,
     agent_out,
     notification_out,
 )
+from services.notify.settings import NotifySettings
 
 router = APIRouter(prefix="/api/v1")
 
@@ -40,13 +44,25 @@ AgentPath = Annotated[
         min_length=1,
         max_length=200,
         pattern=AGENT_ID_PATTERN,
-        description="The agent's principal name (their API key's principal).",
+        description="The agent's principal name (their API key's principal); any case.",
     ),
+    AS_IDENT,
 ]
+
+
+def webhook_resolver() -> Resolver:
+    """How webhook hosts are resolved when a profile is saved (tests override it)."""
+    return SystemResolver()
 
 
 def _host(request: Request) -> ServiceHost:
     return request.app.state.host  # type: ignore[no-any-return]
+
+
+def _settings(request: Request) -> NotifySettings:
+    settings = _host(request).settings
+    assert isinstance(settings, NotifySettings)
+    return settings
 
 
 def _page(limit: int, cursor: str | None) -> Page:
@@ -57,18 +73,32 @@ def _acting_for(principal: Principal) -> str | None:
     """Whose notifications the principal acts on: their own, the office's, or (admin) all."""
     if principal.role is Role.ADMIN:
         return None
-    return principal.name if principal.is_agent else STAFF
+    return comparison_key(principal.name) if principal.is_agent else STAFF
 
 
 def _forbid_foreign(principal: Principal, agent_id: str) -> None:
-    if principal.is_agent and agent_id != principal.name:
+    if principal.is_agent and not same_ident(agent_id, principal.name):
         raise Problem(403, "forbidden", "Agents may only see their own profile and notifications.")
 
 
 @router.put("/agents/{agent_id}", tags=["agents"])
 async def put_agent(
-    agent_id: AgentPath, body: AgentIn, request: Request, principal: Staff
+    agent_id: AgentPath,
+    body: AgentIn,
+    request: Request,
+    principal: Staff,
+    resolver: Annotated[Resolver, Depends(webhook_resolver)],
 ) -> JSONResponse:
+    """Create or replace an agent's profile.
+
+    ``webhook_url`` must be https:// to a host whose every address is public; internal
+    receivers need WEBHOOK_ALLOWED_HOSTS (and WEBHOOK_ALLOW_HTTP for http://). Otherwise 422
+    ``webhook-not-allowed``.
+    """
+    if body.webhook_url:
+        await handlers.vet_webhook(
+            str(body.webhook_url), _settings(request).webhook_policy(), resolver
+        )
     quiet = body.quiet_hours
     cmd = PutAgent(
         agent_id=agent_id,
@@ -113,7 +143,7 @@ async def list_agents(
 async def list_notifications(
     request: Request,
     principal: InboxReader,
-    agent_id: Annotated[str | None, Query(max_length=200)] = None,
+    agent_id: Annotated[Id | None, Query(max_length=200)] = None,
     status: Annotated[StatusFilter | None, Query()] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
@@ -123,7 +153,7 @@ async def list_notifications(
         # An agent's list is always their own; asking for someone else's is refused outright.
         if agent_id is not None:
             _forbid_foreign(principal, agent_id)
-        agent_id = principal.name
+        agent_id = comparison_key(principal.name)
     async with _host(request).db.sessions() as session:
         repo = NotifyRepository(session)
         items = await repo.list_notifications(
@@ -140,7 +170,7 @@ async def list_notifications(
 
 @router.get("/notifications/{notification_id}", tags=["notifications"])
 async def get_notification(
-    notification_id: str, request: Request, principal: InboxReader
+    notification_id: Id, request: Request, principal: InboxReader
 ) -> dict[str, Any]:
     async with _host(request).db.sessions() as session:
         repo = NotifyRepository(session)
@@ -155,7 +185,7 @@ async def get_notification(
 
 
 @router.post("/notifications/{notification_id}/read", tags=["notifications"])
-async def mark_read(notification_id: str, request: Request, principal: InboxOwner) -> JSONResponse:
+async def mark_read(notification_id: Id, request: Request, principal: InboxOwner) -> JSONResponse:
     cmd = MarkRead(notification_id=notification_id, acting_for=_acting_for(principal))
 
     async def work(uow: UnitOfWork) -> dict[str, Any]:

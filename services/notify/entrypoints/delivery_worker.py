@@ -154,10 +154,11 @@ class DeliveryWorker:
                 await sender.send(message)
             except DeliveryError as exc:
                 error, permanent = str(exc), exc.permanent
-            except Exception as exc:
-                # An unexpected sender bug is retried like a transient error, never lost.
+            except Exception:
+                # An unexpected sender bug is retried like a transient error, never lost. Its
+                # text stays in the log: last_error is shown to staff and published.
                 log.exception("%s sender failed on delivery %s", d.channel, d.id)
-                error, permanent = f"{exc.__class__.__name__}: {exc}", False
+                error, permanent = f"{d.channel} sender failed unexpectedly (see the log)", False
             else:
                 crash_point("notify.after_send", d.channel)
                 outcome = await self._record(

@@ -6,16 +6,39 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
+from cimis_chassis.text import AS_IDENT, NO_CONTROLS, refuse_controls
 from services.notify.domain.agents import Agent
 from services.notify.domain.notifications import Delivery, Notification, delivery_status
 
-Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)]
-ClockTime = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", examples=["20:00"])]
+Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320), NO_CONTROLS]
+ClockTime = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", examples=["20:00"])]
+# Ids compare in any case and Unicode form; path and query alike.
+Id = Annotated[str, StringConstraints(min_length=1, max_length=100), AS_IDENT]
 # An agent's id is their API key's principal name.
 AGENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]*$"
 StatusFilter = Literal["unread", "read", "pending", "delivered", "failed"]
+
+
+MAX_URL_CHARS = 2000
+
+
+def _raw_url(value: Any) -> Any:
+    # Checked before parsing: the URL parser would silently drop tabs and line breaks.
+    if isinstance(value, str):
+        if len(value) > MAX_URL_CHARS:
+            raise ValueError(f"webhook_url is longer than {MAX_URL_CHARS} characters")
+        refuse_controls(value)
+    return value
 
 
 class Strict(BaseModel):
@@ -30,17 +53,17 @@ class QuietHoursIn(Strict):
 
 
 class AgentIn(Strict):
-    name: Annotated[str, Field(min_length=1, max_length=300)]
+    name: Annotated[str, Field(min_length=1, max_length=300), NO_CONTROLS]
     email: Email
-    webhook_url: AnyHttpUrl | None = None
+    webhook_url: Annotated[AnyHttpUrl, BeforeValidator(_raw_url)] | None = None
     quiet_hours: QuietHoursIn | None = None
     language: Literal["de", "en"] | None = None
 
     @field_validator("webhook_url")
     @classmethod
     def _short_enough(cls, value: AnyHttpUrl | None) -> AnyHttpUrl | None:
-        if value is not None and len(str(value)) > 2000:
-            raise ValueError("webhook_url is longer than 2000 characters")
+        if value is not None and len(str(value)) > MAX_URL_CHARS:
+            raise ValueError(f"webhook_url is longer than {MAX_URL_CHARS} characters")
         return value
 
 

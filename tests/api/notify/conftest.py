@@ -16,11 +16,23 @@ from services.notify.adapters.tables import chassis
 from services.notify.adapters.templates import TemplateRenderer
 from services.notify.app.alerts import Alerts, StaffMailbox
 from services.notify.bootstrap import create_app
+from services.notify.entrypoints.api import webhook_resolver
 from services.notify.settings import NotifySettings
 from tests.support.service_app import RunningService, running_service
-from tests.unit.notify.builders import envelope
+from tests.unit.notify.builders import PUBLIC_V4, PUBLIC_V6, FakeResolver, envelope
 
 STAFF_MAILBOX = "programmbuero@example.org"
+# What webhook hosts resolve to when a profile is saved in these tests (no real DNS).
+DNS = FakeResolver(
+    {
+        "localhost": ["127.0.0.1", "::1"],
+        "chat.example.org": [PUBLIC_V4, PUBLIC_V6],
+        "intern.example.org": ["10.0.0.5"],
+        "rebound.example.org": [PUBLIC_V4, "127.0.0.1"],
+        "hooks.intern.example": ["10.1.2.3"],
+        "metadata.example.org": ["169.254.169.254"],
+    }
+)
 
 
 @pytest.fixture(scope="module")
@@ -31,12 +43,16 @@ async def notify(
         # Mail goes nowhere (a closed port): these tests are about the API, not delivery.
         env.setenv("SMTP_PORT", str(find_free_port()))
         env.setenv("STAFF_MAILBOX_EMAIL", STAFF_MAILBOX)
+        # One internal receiver is admitted, over plain http as well.
+        env.setenv("WEBHOOK_ALLOWED_HOSTS", "hooks.intern.example")
+        env.setenv("WEBHOOK_ALLOW_HTTP", "true")
         async with running_service(
             create_app,
             NotifySettings,
             tmp_path=tmp_path_factory.mktemp("notify"),
             kafka_bootstrap=kafka_bootstrap,
         ) as service:
+            service.app.dependency_overrides[webhook_resolver] = lambda: DNS
             yield service
 
 

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from cimis_chassis.money import EurCents, MoneyFormatError, PositiveEurCents, format_eur, parse_eur
+from cimis_chassis.money import (
+    EUR_JSON_PATTERN,
+    EurCents,
+    MoneyFormatError,
+    PositiveEurCents,
+    format_eur,
+    parse_eur,
+)
 
 
 class Body(BaseModel):
@@ -26,6 +35,27 @@ def test_parses_decimal_strings(text: str, cents: int) -> None:
 def test_refuses_other_formats(text: str) -> None:
     with pytest.raises(MoneyFormatError):
         parse_eur(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["١.٠٠", "１.００", "1\u0660.00", "۱۲.۵۰", "1.0\uff10", "1\u200b.00", "1.00\n"]
+)
+def test_only_ascii_digits_are_money(text: str) -> None:
+    with pytest.raises(MoneyFormatError, match="ASCII digits"):
+        parse_eur(text)
+
+
+def test_the_json_schema_pattern_says_ascii_digits() -> None:
+    pattern = Body.model_json_schema()["properties"]["amount"]["pattern"]
+    assert pattern == EUR_JSON_PATTERN == r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$"
+    assert re.fullmatch(pattern.strip("^$"), "12500.00")
+    assert not re.fullmatch(pattern.strip("^$"), "١.٠٠")
+
+
+def test_a_refusal_echoes_only_a_short_prefix() -> None:
+    with pytest.raises(MoneyFormatError) as raised:
+        parse_eur("9" * 10_000 + "x")
+    assert len(str(raised.value)) < 200
 
 
 @given(st.integers(min_value=-(10**14) + 1, max_value=10**14 - 1))

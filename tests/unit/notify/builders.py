@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -12,8 +13,10 @@ from cimis_contracts.base import EventData
 from cimis_contracts.budget import AllocationRefusedV1, ExpenseRejectedV1, ThresholdCrossedV1
 from cimis_contracts.intake import TeamAcceptedV1
 from cimis_contracts.milestones import MilestoneOverdueV1, PlanCompletedV1
+from services.notify.adapters.resolver import ResolutionFailed
 from services.notify.domain.agents import Agent
 from services.notify.domain.quiet_hours import QuietHours
+from services.notify.domain.webhooks import IPAddress, literal_address
 
 NOW = datetime(2025, 3, 4, 10, 15, tzinfo=UTC)  # 11:15 in Berlin
 
@@ -119,3 +122,24 @@ def an_agent(agent_id: str = "agent-anna", **overrides: Any) -> Agent:
 
 def quiet(start: str, end: str) -> QuietHours:
     return QuietHours.parse(start, end)
+
+
+class FakeResolver:
+    """DNS as a test says it is: names map to addresses; any other name does not resolve."""
+
+    def __init__(self, names: dict[str, list[str]] | None = None) -> None:
+        self.names = dict(names or {})
+        self.asked: list[str] = []
+
+    async def resolve(self, host: str, port: int) -> list[IPAddress]:
+        self.asked.append(host)
+        literal = literal_address(host)
+        if literal is not None:
+            return [literal]
+        if host not in self.names:
+            raise ResolutionFailed(host)
+        return [ipaddress.ip_address(a) for a in self.names[host]]
+
+
+# Public addresses of documentation-free ranges, so the checks admit them.
+PUBLIC_V4, PUBLIC_V6 = "93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"
