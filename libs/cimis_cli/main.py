@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Annotated
 
@@ -202,31 +203,6 @@ def dlq_show(
         typer.echo(value[:2000].decode("utf-8", "backslashreplace"))
 
 
-budget_app = typer.Typer(help="Budget service tools.", no_args_is_help=True)
-app.add_typer(budget_app, name="budget")
-
-
-@budget_app.command("reconcile")
-def budget_reconcile(
-    database_url: Annotated[
-        str | None, typer.Option(envvar="DATABASE_URL", help="The budget database")
-    ] = None,
-) -> None:
-    """Check that every balance equals its entries and the books balance to zero."""
-    from services.budget.entrypoints.reconcile import run as reconcile
-
-    report = reconcile(database_url)
-    typer.echo(
-        f"{report.transfers} transfers, {report.accounts} accounts, "
-        f"imbalance {report.imbalance_cents} cents"
-    )
-    for problem in report.problems:
-        typer.echo(f"PROBLEM: {problem}", err=True)
-    if not report.ok:
-        raise typer.Exit(1)
-    typer.echo("the books balance")
-
-
 @app.command("asyncapi")
 def asyncapi(
     service: Annotated[str, typer.Argument(help="intake, budget, milestones or notify")],
@@ -273,5 +249,16 @@ def operator_kafka(bootstrap: str) -> KafkaClientConfig:
     return from_env
 
 
+def add_service_commands(root: typer.Typer) -> None:
+    """Mount each service's own commands (entry point group ``cimis.commands``).
+
+    The CLI never imports a service: a service that has tools registers a Typer app under its
+    name in pyproject.toml, and ``cimis <service> ...`` finds it here.
+    """
+    for entry in sorted(entry_points(group="cimis.commands"), key=lambda e: e.name):
+        root.add_typer(entry.load(), name=entry.name)
+
+
 def main() -> None:
+    add_service_commands(app)
     app()

@@ -8,6 +8,7 @@ import logging
 from prometheus_client import Gauge
 
 from cimis_chassis.database import Database
+from cimis_chassis.logs import ThrottledLog
 from cimis_chassis.metrics import ServiceMetrics
 from services.budget.adapters.ledger_store import reconcile
 from services.budget.adapters.repository import BudgetRepository
@@ -69,9 +70,16 @@ class BudgetGauges:
             log.error("reconciliation: %s", problem)
 
     async def run(self, db: Database, every_seconds: float) -> None:
+        problems = ThrottledLog(log)  # one trace a minute while the database is down
         while True:
             try:
                 await self.refresh(db)
-            except Exception:
-                log.exception("could not refresh the budget gauges")
+            except Exception as exc:
+                problems.report(
+                    f"refresh:{type(exc).__name__}",
+                    "could not refresh the budget gauges: %r",
+                    exc,
+                    level=logging.ERROR,
+                    exc_info=exc,
+                )
             await asyncio.sleep(every_seconds)

@@ -11,6 +11,7 @@ from datetime import timedelta
 from prometheus_client import Gauge
 
 from cimis_chassis.leases import acquire_lease, release_lease
+from cimis_chassis.logs import ThrottledLog
 from cimis_chassis.service_host import ServiceHost
 from services.milestones.app.overdue import OverdueScan
 
@@ -39,14 +40,22 @@ class OverdueScheduler:
         self._holder = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
 
     async def run(self) -> None:
+        problems = ThrottledLog(log)  # one trace a minute while the database is down
         try:
             while True:
                 try:
                     await self.tick()
                 except asyncio.CancelledError:
                     raise
-                except Exception:
-                    log.exception("overdue scan failed; retrying in %.1f s", self._interval_seconds)
+                except Exception as exc:
+                    problems.report(
+                        f"scan:{type(exc).__name__}",
+                        "overdue scan failed; retrying in %.1f s: %r",
+                        self._interval_seconds,
+                        exc,
+                        level=logging.ERROR,
+                        exc_info=exc,
+                    )
                 await asyncio.sleep(self._interval_seconds)
         finally:
             try:

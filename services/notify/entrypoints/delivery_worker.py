@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from cimis_chassis.clock import Clock
 from cimis_chassis.database import Database
 from cimis_chassis.faults import crash_point
+from cimis_chassis.logs import ThrottledLog
 from cimis_chassis.tables import ChassisTables
 from cimis_chassis.unit_of_work import Cause, UnitOfWork
 from services.notify.adapters.channels import DeliveryError, OutgoingMessage, Sender
@@ -76,6 +77,8 @@ class DeliveryWorker:
     async def run(self) -> None:
         """Deliver until cancelled; a failing round is logged and retried after a pause."""
         failures = 0
+        # A dead database fails a round every few seconds: one trace a minute, with a count.
+        problems = ThrottledLog(log)
         try:
             while True:
                 try:
@@ -83,10 +86,17 @@ class DeliveryWorker:
                     failures = 0
                 except asyncio.CancelledError:
                     raise
-                except Exception:
+                except Exception as exc:
                     failures += 1
                     handled = 0
-                    log.exception("delivery round failed (%d in a row)", failures)
+                    problems.report(
+                        f"round:{type(exc).__name__}",
+                        "delivery round failed (%d in a row): %r",
+                        failures,
+                        exc,
+                        level=logging.ERROR,
+                        exc_info=exc,
+                    )
                 if handled < self._batch_size or failures:
                     # New notifications are found by polling: the consumer's unit of work has
                     # no after-commit hook through which it could wake this loop.
