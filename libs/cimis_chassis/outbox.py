@@ -8,7 +8,7 @@ import logging
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,6 +27,13 @@ log = logging.getLogger(__name__)
 
 # Sends one record and returns a future that resolves once the broker confirmed it.
 SendFn = Callable[[str, bytes, bytes, dict[str, str]], Awaitable["asyncio.Future[Any]"]]
+
+# Pauses between attempts to mark rows the broker confirmed: short at first (a busy database
+# frees up quickly), then a few seconds apart, for as long as the process lives.
+MARK_RETRY_DELAYS_SECONDS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
+# Once the relay is told to stop, a mark that keeps failing is given up after this long: the
+# rows stay pending and go out again after the restart (at least once; consumers dedupe).
+MARK_GRACE_AT_STOP_SECONDS = 5.0
 
 
 def outbox_row(event: CloudEvent, *, topic: str, key: str) -> dict[str, Any]:
@@ -79,8 +86,13 @@ class OutboxRelay:
     """Publishes outbox rows in position order and marks them only after the broker confirmed.
 
     One relay instance at a time holds the ``outbox-relay`` lease, so that two service
-    instances do not interleave one key's events. A crash between confirm and mark means the
-    rows are published again: consumers deduplicate by event id.
+    instances do not interleave one key's events.
+
+    Rows the broker confirmed are never sent again by this process: their positions stay in
+    memory until ``published_at`` is written, the write is retried with bounded backoff for
+    as long as it takes, and the next batch skips them. Only a crash (or a stop while the
+    database stays unwritable) between confirm and mark publishes rows again: consumers
+    deduplicate by event id.
     """
 
     LEASE = "outbox-relay"
@@ -97,6 +109,8 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_seconds: float = 0.2,
         lease_ttl: timedelta = timedelta(seconds=15),
+        mark_retry_delays: Sequence[float] = MARK_RETRY_DELAYS_SECONDS,
+        mark_grace_at_stop: float = MARK_GRACE_AT_STOP_SECONDS,
     ) -> None:
         self._db = db
         self._outbox = outbox
@@ -113,6 +127,12 @@ class OutboxRelay:
         self._wakeup = asyncio.Event()
         self._problems = ThrottledLog(log)
         self._stopping = False
+        self._stop_requested_at: float | None = None
+        self._stop_requested = asyncio.Event()
+        self._mark_retry_delays = tuple(mark_retry_delays) or (0.0,)
+        self._mark_grace_at_stop = mark_grace_at_stop
+        # Confirmed by the broker, not yet marked published: position -> confirmation time.
+        self._unmarked: dict[int, datetime] = {}
         self.last_progress_at: datetime | None = None
 
     def wake(self) -> None:
@@ -156,8 +176,16 @@ class OutboxRelay:
                 log.warning("could not release the outbox lease", exc_info=True)
 
     def stop(self) -> None:
+        if self._stop_requested_at is None:
+            self._stop_requested_at = time.monotonic()
         self._stopping = True
+        self._stop_requested.set()
         self._wakeup.set()
+
+    @property
+    def unmarked_positions(self) -> frozenset[int]:
+        """Positions the broker confirmed whose ``published_at`` is not written yet."""
+        return frozenset(self._unmarked)
 
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -182,17 +210,23 @@ class OutboxRelay:
         return held
 
     async def publish_pending(self) -> int:
-        """Publish one batch of pending rows; returns how many were confirmed and marked."""
+        """Publish one batch of pending rows; returns how many the broker confirmed.
+
+        Confirmed rows are marked before this returns, retrying as long as it takes (see
+        :meth:`_mark_confirmed`); rows left unmarked by an earlier call are marked first.
+        """
+        await self._mark_confirmed()
         o = self._outbox
+        query = (
+            select(o.c.position, o.c.topic, o.c.key, o.c.event_type, o.c.payload)
+            .where(o.c.published_at.is_(None))
+            .order_by(o.c.position)
+            .limit(self._batch_size)
+        )
+        if self._unmarked:  # only when a mark was given up at stop: never send them again
+            query = query.where(o.c.position.not_in(list(self._unmarked)))
         async with self._db.sessions() as session:
-            rows = (
-                await session.execute(
-                    select(o.c.position, o.c.topic, o.c.key, o.c.event_type, o.c.payload)
-                    .where(o.c.published_at.is_(None))
-                    .order_by(o.c.position)
-                    .limit(self._batch_size)
-                )
-            ).all()
+            rows = (await session.execute(query)).all()
         if not rows:
             return 0
         # Enqueue all sends before awaiting any: the producer keeps per-partition order and
@@ -208,18 +242,17 @@ class OutboxRelay:
         # resending: fewer duplicates. The producer's request timeout bounds the wait.
         outcomes = await asyncio.gather(*futures, return_exceptions=True)
         confirmed, first_error = self._confirmed_in_order(rows, outcomes)
+        # From here on the confirmed rows are published, whatever happens to the database.
+        confirmed_at = self._clock.now()
+        for position in confirmed:
+            self._unmarked[position] = confirmed_at
+        self._metrics.outbox_published.inc(len(confirmed))
         for row in rows:
             crash_point("outbox.after_publish", row.event_type)
-        if confirmed:
-            async with self._db.transaction() as session:
-                await session.execute(
-                    update(o)
-                    .where(o.c.position.in_(confirmed))
-                    .values(published_at=self._clock.now())
-                )
-            self._metrics.outbox_published.inc(len(confirmed))
+        await self._mark_confirmed()
         if first_error is not None:
-            failed = [row.position for row in rows if row.position not in set(confirmed)]
+            done = set(confirmed)
+            failed = [row.position for row in rows if row.position not in done]
             async with self._db.transaction() as session:
                 await session.execute(
                     update(o)
@@ -228,6 +261,71 @@ class OutboxRelay:
                 )
             raise first_error
         return len(confirmed)
+
+    async def _mark_confirmed(self) -> None:
+        """Write ``published_at`` for every confirmed row, retrying until it is written.
+
+        A failed mark is never a reason to publish again: the rows stay in memory, skipped by
+        every later batch, and the write is retried with bounded backoff. Only once the relay
+        is stopping is it given up, after a grace period, leaving the rows to the next run.
+        """
+        failures = 0
+        while self._unmarked:
+            try:
+                await self._mark(dict(self._unmarked))
+            except Exception as exc:
+                failures += 1
+                delay = self._mark_retry_delays[min(failures, len(self._mark_retry_delays)) - 1]
+                grace_left = self._mark_grace_left()
+                if grace_left is not None and grace_left <= 0:
+                    log.error(
+                        "outbox relay stopping: %d confirmed rows could not be marked "
+                        "published (%r); they will be published again after the restart",
+                        len(self._unmarked),
+                        exc,
+                    )
+                    return
+                self._problems.report(
+                    "mark",
+                    "outbox relay: marking %d confirmed rows published failed (%d in a row), "
+                    "retrying: %r",
+                    len(self._unmarked),
+                    failures,
+                    exc,
+                    level=logging.ERROR if failures > 3 else logging.WARNING,
+                )
+                if grace_left is not None:
+                    await asyncio.sleep(min(delay, grace_left))
+                else:
+                    # A stop cuts the pause short: the grace period counts from the stop.
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stop_requested.wait(), timeout=delay)
+            else:
+                if failures:
+                    log.info("outbox relay: confirmed rows marked after %d failures", failures)
+                    self._problems.resolve("mark")
+
+    def _mark_grace_left(self) -> float | None:
+        """Seconds left to mark confirmed rows after a stop; None while not stopping."""
+        if self._stop_requested_at is None:
+            return None
+        return self._mark_grace_at_stop - (time.monotonic() - self._stop_requested_at)
+
+    async def _mark(self, unmarked: dict[int, datetime]) -> None:
+        o = self._outbox
+        by_time: dict[datetime, list[int]] = {}
+        for position, confirmed_at in unmarked.items():
+            by_time.setdefault(confirmed_at, []).append(position)
+        async with self._db.transaction() as session:
+            for confirmed_at, positions in by_time.items():
+                # Another instance may have published and marked them after our lease lapsed.
+                await session.execute(
+                    update(o)
+                    .where(o.c.position.in_(positions), o.c.published_at.is_(None))
+                    .values(published_at=confirmed_at)
+                )
+        for position in unmarked:
+            self._unmarked.pop(position, None)
 
     @staticmethod
     def _confirmed_in_order(
