@@ -19,15 +19,15 @@ from cimis_chassis.envelope import make_event
 from cimis_chassis.kafka_client import aiokafka_options
 from cimis_contracts import topics
 from cimis_contracts.base import EventData
-from cimis_contracts.intake import CallOpenedV1, TeamAcceptedV1, TrancheRule
+from cimis_contracts.intake import CallOpenedV1, PhaseStep, TeamAcceptedV1, TrancheRule
 from tests.support.processes import ServiceProcess, TopicReader
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
 
-@pytest.fixture
-async def budget_process(tmp_path: Path, kafka_bootstrap: str) -> AsyncIterator[ServiceProcess]:
-    process = ServiceProcess(
+def budget_service(tmp_path: Path, kafka_bootstrap: str) -> ServiceProcess:
+    """The real budget service on SQLite in ``tmp_path``, in a consumer group of its own."""
+    return ServiceProcess(
         "services.budget.entrypoints.main",
         name="budget",
         log_path=tmp_path / "budget.log",
@@ -40,6 +40,11 @@ async def budget_process(tmp_path: Path, kafka_bootstrap: str) -> AsyncIterator[
             "CONSUMER_GROUP": f"cimis-budget-test-{uuid.uuid4().hex[:8]}",
         },
     )
+
+
+@pytest.fixture
+async def budget_process(tmp_path: Path, kafka_bootstrap: str) -> AsyncIterator[ServiceProcess]:
+    process = budget_service(tmp_path, kafka_bootstrap)
     create_key(tmp_path / "api-keys.json", role=Role.FINANCE, principal="fiona")
     async with process:
         yield process
@@ -84,7 +89,7 @@ def call_opened(call_id: str) -> CallOpenedV1:
             TrancheRule(milestone=None, percent=40),
             TrancheRule(milestone="final", percent=60),
         ],
-        phase_plan=[],
+        phase_plan=[PhaseStep(key="final", title="Abschluss", days_after_acceptance=180)],
     )
 
 

@@ -39,6 +39,7 @@ from cimis_chassis.kafka_client import aiokafka_options
 from cimis_contracts import topics
 from cimis_contracts.milestones import MilestoneCompletedV1
 from tests.integration.test_budget_on_kafka import (
+    budget_service,
     call_opened,
     envelope,
     team_accepted,
@@ -125,19 +126,7 @@ async def budget(
     tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str
 ) -> AsyncIterator[Budget]:
     tmp_path = tmp_path_factory.mktemp("poison-budget")
-    process = ServiceProcess(
-        "services.budget.entrypoints.main",
-        name="budget",
-        log_path=tmp_path / "budget.log",
-        env={
-            "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'budget.db'}",
-            "CIMIS_API_KEYS_FILE": str(tmp_path / "api-keys.json"),
-            "VAR_DIR": str(tmp_path / "var"),
-            "LOG_JSON": "false",
-            "CONSUMER_GROUP": f"cimis-budget-test-{uuid.uuid4().hex[:8]}",
-        },
-    )
+    process = budget_service(tmp_path, kafka_bootstrap)
     token = create_key(tmp_path / "api-keys.json", role=Role.FINANCE, principal="frank")
     async with process:
         yield Budget(process, {"Authorization": f"Bearer {token}"})
