@@ -265,7 +265,7 @@ async def bench_budget_allocations(workdir: Path, bootstrap: str, teams: int) ->
     from aiokafka import AIOKafkaProducer
 
     from cimis_chassis.envelope import make_event as envelope
-    from cimis_contracts.intake import CallOpenedV1, TrancheRule
+    from cimis_contracts.intake import CallOpenedV1, PhaseStep, TrancheRule
     from services.budget.adapters.tables import team_budgets
     from services.budget.bootstrap import create_app as create_budget
     from services.budget.settings import BudgetSettings
@@ -293,7 +293,7 @@ async def bench_budget_allocations(workdir: Path, bootstrap: str, teams: int) ->
             TrancheRule(milestone=None, percent=40),
             TrancheRule(milestone="final", percent=60),
         ],
-        phase_plan=[],
+        phase_plan=[PhaseStep(key="final", title="Abschluss", days_after_acceptance=180)],
     )
     producer = AIOKafkaProducer(**aiokafka_options(bootstrap), enable_idempotence=True, linger_ms=5)
     await producer.start()

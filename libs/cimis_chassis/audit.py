@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
+
+
+def snapshot(entity: Any) -> dict[str, Any]:
+    """A JSON-ready copy of a dataclass entity for an audit entry's ``before`` or ``after``.
+
+    Nested dataclasses, mappings and sequences are copied through; dates and times become
+    ISO 8601 strings.
+    """
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [plain(v) for v in value]
+        if hasattr(value, "isoformat"):
+            return value.isoformat()
+        return value
+
+    return plain(dataclasses.asdict(entity))  # type: ignore[no-any-return]
 
 
 async def record_audit(

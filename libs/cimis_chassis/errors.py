@@ -1,12 +1,10 @@
-"""Base classes for the rule violations services raise; the API turns them into problems."""
+"""The kinds of rule violation services raise; the HTTP layer decides how each is answered."""
 
 from __future__ import annotations
 
 
 class DomainError(Exception):
-    """A request that breaks a rule. ``code`` names the problem type, ``status`` its HTTP code."""
-
-    status = 422
+    """A request or event that breaks a rule; ``code`` names the problem type."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -17,11 +15,13 @@ class DomainError(Exception):
 class ConflictError(DomainError):
     """Valid, but the entity's current state does not allow it."""
 
-    status = 409
+
+class ForbiddenError(DomainError):
+    """The acting principal may not do this to this object (another's team, their own expense)."""
 
 
 class NotFoundError(DomainError):
-    status = 404
+    """The entity the request names does not exist."""
 
     def __init__(self, what: str, ident: str) -> None:
         super().__init__("not-found", f"{what} {ident} does not exist")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Table
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from cimis_chassis.upsert import conflict_insert
 
 
 async def claim_event(
@@ -50,7 +50,10 @@ async def claim_events(
         {"consumer": consumer, "event_id": eid, "event_type": etype, "received_at": received_at}
         for eid, etype in unique.items()
     ]
-    dialect = session.bind.dialect.name
-    insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert_(inbox).values(rows).on_conflict_do_nothing().returning(inbox.c.event_id)
+    stmt = (
+        conflict_insert(session, inbox)
+        .values(rows)
+        .on_conflict_do_nothing()
+        .returning(inbox.c.event_id)
+    )
     return set((await session.execute(stmt)).scalars())

@@ -10,8 +10,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
-from cimis_chassis.errors import DomainError
+from cimis_chassis.errors import ConflictError, DomainError, ForbiddenError, NotFoundError
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "urn:cimis:problem:"
@@ -94,12 +95,47 @@ def bounded(value: object, limit: int = MAX_ECHO_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(request: Request) -> str:
+    """The ``Allow`` header for the request's path: every method some route serves on it.
+
+    Each FastAPI operation is a route of its own, so the 405 Starlette raises names only the
+    methods of the first route whose path matched (``POST`` where ``GET`` is served too).
+    Each method is asked of the app's routes as a request would be (included routers nest
+    their routes), so the answer is what routing would really do.
+    """
+    routes = request.app.router.routes
+    return ", ".join(
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    )
+
+
+# The HTTP answer to each kind of rule violation, most specific kind first.
+_DOMAIN_STATUSES: tuple[tuple[type[DomainError], int], ...] = (
+    (NotFoundError, 404),
+    (ForbiddenError, 403),
+    (ConflictError, 409),
+    (DomainError, 422),
+)
+
+
+def domain_status(error: DomainError) -> int:
+    """The HTTP status that answers a rule violation of ``error``'s kind."""
+    return next(status for kind, status in _DOMAIN_STATUSES if isinstance(error, kind))
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Answer validation, HTTP and unexpected errors as problem documents."""
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        return problem_response(Problem(exc.status, exc.code, exc.message), request)
+        return problem_response(Problem(domain_status(exc), exc.code, exc.message), request)
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
@@ -134,12 +170,15 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(exc.headers) if exc.headers else {}
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request)
         return problem_response(
             Problem(
                 exc.status_code,
                 _slug_for(exc.status_code),
                 str(exc.detail),
-                headers=dict(exc.headers) if exc.headers else None,
+                headers=headers or None,
             ),
             request,
         )

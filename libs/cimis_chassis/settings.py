@@ -40,6 +40,9 @@ class ServiceSettings(BaseSettings):
     consumer_group: str = ""
     # Off only in component tests that feed events straight to the handlers.
     consume_events: bool = True
+    # Off only in component tests that read the outbox themselves: no relay runs. With both
+    # switched off the process never connects to Kafka.
+    publish_events: bool = True
     # No contract comes near this; a larger record is poison before anyone parses it.
     max_event_bytes: int = Field(default=256 * 1024, gt=0, le=1024 * 1024)
     # A partition with lag whose committed offset has not moved for this long is stalled;

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from itertools import pairwise
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from cimis_contracts import topics
 from cimis_contracts.base import MAX_LIST_ITEMS, EventData, Identifier, Reason, Title, contract
@@ -27,6 +28,27 @@ class PhaseStep(BaseModel):
     days_after_acceptance: int = Field(gt=0, le=3650)
 
 
+def _well_formed(steps: list[PhaseStep]) -> list[PhaseStep]:
+    # Consumers build a team's milestones from the plan as it comes: one per key, in this
+    # order, and completing "final" completes the plan.
+    keys = [step.key for step in steps]
+    if len(set(keys)) != len(keys):
+        raise ValueError("each milestone appears once in a phase plan")
+    if any(b.days_after_acceptance <= a.days_after_acceptance for a, b in pairwise(steps)):
+        raise ValueError("a phase plan's milestones are due on strictly increasing days")
+    if keys[-1] != "final":
+        raise ValueError("a phase plan ends with 'final'")
+    return steps
+
+
+PhasePlan = Annotated[
+    list[PhaseStep],
+    Field(min_length=1, max_length=MAX_LIST_ITEMS),
+    AfterValidator(_well_formed),
+]
+"""A call's milestones, never empty: intake fills in the programme default when none is given."""
+
+
 @contract
 class CallOpenedV1(EventData):
     TYPE: ClassVar[str] = "de.cimis.intake.call_opened.v1"
@@ -40,7 +62,7 @@ class CallOpenedV1(EventData):
     total_budget_cents: int = Field(ge=0)
     max_team_budget_cents: int = Field(ge=0)
     tranches: list[TrancheRule] = Field(max_length=MAX_LIST_ITEMS)
-    phase_plan: list[PhaseStep] = Field(max_length=MAX_LIST_ITEMS)
+    phase_plan: PhasePlan
 
     def subject(self) -> str:
         return self.call_id

@@ -7,11 +7,9 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from cimis_chassis.clock import Clock, SystemClock
-from cimis_chassis.consumer import EventConsumer
 from cimis_chassis.host_factory import build_service_host
 from cimis_chassis.migrations import upgrade_to_head
 from cimis_chassis.service_host import ServiceHost, create_http_app
-from cimis_contracts import topics
 from cimis_contracts.budget import (
     AllocationRefusedV1,
     BudgetAllocatedV1,
@@ -23,12 +21,10 @@ from cimis_contracts.budget import (
     ThresholdCrossedV1,
     TrancheReleasedV1,
 )
-from cimis_contracts.intake import CallOpenedV1, TeamAcceptedV1, TeamWithdrawnV1
-from cimis_contracts.milestones import MilestoneCompletedV1
 from services.budget.adapters.metrics import BudgetGauges
 from services.budget.adapters.tables import chassis
-from services.budget.app import events
 from services.budget.entrypoints.api import router
+from services.budget.entrypoints.consumer import CONSUMED_TOPICS, budget_consumer
 from services.budget.settings import BudgetSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -51,18 +47,9 @@ def build_host(settings: BudgetSettings, clock: Clock) -> ServiceHost:
             ThresholdCrossedV1,
             BudgetClosedV1,
         ],
-        consumes=topics.CONSUMES["budget"],
+        consumes=CONSUMED_TOPICS,
     )
-    EventConsumer(
-        host,
-        topics=topics.CONSUMES["budget"],
-        handlers={
-            CallOpenedV1: events.on_call_opened,
-            TeamAcceptedV1: events.on_team_accepted,
-            TeamWithdrawnV1: events.on_team_withdrawn,
-            MilestoneCompletedV1: events.on_milestone_completed,
-        },
-    ).register(host.broker)
+    budget_consumer(host).register(host.broker)
     gauges = BudgetGauges(host.metrics)
 
     async def refresh_gauges() -> None:

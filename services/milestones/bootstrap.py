@@ -11,7 +11,6 @@ from cimis_chassis.clock import Clock, SystemClock
 from cimis_chassis.host_factory import build_service_host
 from cimis_chassis.migrations import upgrade_to_head
 from cimis_chassis.service_host import ServiceHost, create_http_app
-from cimis_contracts import topics
 from cimis_contracts.base import EventData
 from cimis_contracts.milestones import (
     MilestoneCompletedV1,
@@ -24,7 +23,7 @@ from cimis_contracts.milestones import (
 from services.milestones.adapters.tables import chassis
 from services.milestones.app.overdue import OverdueScan
 from services.milestones.entrypoints.api import router
-from services.milestones.entrypoints.consumer import intake_consumer
+from services.milestones.entrypoints.consumer import CONSUMED_TOPICS, intake_consumer
 from services.milestones.entrypoints.scheduler import OverdueScheduler
 from services.milestones.settings import MilestonesSettings
 
@@ -43,7 +42,7 @@ PUBLISHED: list[type[EventData]] = [
 
 def build_host(settings: MilestonesSettings, clock: Clock) -> ServiceHost:
     host = build_service_host(
-        settings, clock, chassis, publishes=PUBLISHED, consumes=topics.CONSUMES["milestones"]
+        settings, clock, chassis, publishes=PUBLISHED, consumes=CONSUMED_TOPICS
     )
     intake_consumer(host).register(host.broker)
     overdue_gauge = Gauge(

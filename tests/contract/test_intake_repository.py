@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from cimis_chassis.database import Database
-from services.intake.adapters.repository import IntakeRepository, Page
+from cimis_chassis.keyset import Page
+from services.intake.adapters.repository import IntakeRepository
 from services.intake.adapters.tables import metadata
 from services.intake.domain.applications import Application
 from services.intake.domain.calls import Call, PhaseStep, TrancheRule
@@ -53,7 +54,7 @@ def assert_utc(moment: datetime | None) -> None:
 
 
 async def all_pages(
-    fetch: Callable[[Page], Awaitable[list[T]]],
+    fetch: Callable[[Page[datetime]], Awaitable[list[T]]],
     position: Callable[[T], tuple[datetime, str]],
     limit: int,
     *,
@@ -260,7 +261,7 @@ class IntakeRepositoryContract(ServiceSchemaContract):
         async with db.sessions() as session:
             repo = IntakeRepository(session)
 
-            async def fetch(page: Page) -> list[Application]:
+            async def fetch(page: Page[datetime]) -> list[Application]:
                 return await repo.list_applications(page, call_id=call.id, status=None, kind=None)
 
             for limit in (1, 2, 3, 7, 10):
@@ -377,7 +378,7 @@ class IntakeRepositoryContract(ServiceSchemaContract):
         async with db.sessions() as session:
             repo = IntakeRepository(session)
 
-            async def fetch(page: Page) -> list[Team]:
+            async def fetch(page: Page[datetime]) -> list[Team]:
                 return await repo.list_teams(page, call_id=call.id, status=None, agent_id=None)
 
             for limit in (1, 2, 4, 6):

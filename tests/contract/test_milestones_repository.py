@@ -14,17 +14,14 @@ from sqlalchemy.exc import IntegrityError
 
 from cimis_chassis.clock import ManualClock
 from cimis_chassis.database import Database
-from services.milestones.adapters.repository import (
-    Alert,
-    MilestoneFilter,
-    MilestonesRepository,
-    Page,
-)
+from cimis_chassis.keyset import Page
+from services.milestones.adapters.repository import Alert, MilestoneFilter, MilestonesRepository
 from services.milestones.adapters.tables import chassis, metadata
 from services.milestones.app.overdue import OverdueScan
 from services.milestones.domain.plans import (
     CANCELLED,
     COMPLETED,
+    AcceptedTeam,
     PhaseStep,
     Plan,
     cancel,
@@ -140,6 +137,25 @@ class MilestonesRepositoryContract(ServiceSchemaContract):
             repo = MilestonesRepository(session)
             assert await repo.is_withdrawn("team-1")
             assert not await repo.is_withdrawn("team-2")
+
+    async def test_teams_await_their_call_once_and_are_taken_in_acceptance_order(
+        self, db: Database
+    ) -> None:
+        early = AcceptedTeam("team-1", "call-1", "agent-anna", "Eins", ACCEPTED_AT)
+        late = AcceptedTeam("team-2", "call-1", "agent-ben", "Zwei", ACCEPTED_AT + timedelta(1))
+        other = AcceptedTeam("team-3", "call-2", "agent-anna", "Drei", ACCEPTED_AT)
+        gone = AcceptedTeam("team-4", "call-1", "agent-anna", "Vier", ACCEPTED_AT)
+        async with db.transaction() as session:
+            repo = MilestonesRepository(session)
+            for team in (late, early, early, other, gone):
+                await repo.await_call(team, NOW)
+            await repo.stop_awaiting("team-4")
+        async with db.transaction() as session:
+            repo = MilestonesRepository(session)
+            assert await repo.take_awaiting("call-1") == [early, late]
+            assert await repo.take_awaiting("call-1") == []
+        async with db.transaction() as session:
+            assert await MilestonesRepository(session).take_awaiting("call-2") == [other]
 
     # listings
 

@@ -13,9 +13,10 @@ from sqlalchemy import select, update
 
 from cimis_chassis.clock import ManualClock
 from cimis_chassis.database import Database
+from cimis_chassis.keyset import Page
 from cimis_chassis.unit_of_work import Cause, UnitOfWork
 from cimis_contracts.notify import NotificationDeliveredV1, NotificationFailedV1
-from services.notify.adapters.repository import DueDelivery, NotifyRepository, Page
+from services.notify.adapters.repository import DueDelivery, NotifyRepository
 from services.notify.adapters.tables import chassis, deliveries, metadata
 from services.notify.app import deliveries as outcomes
 from services.notify.domain.alerts import TeamContact

@@ -26,6 +26,7 @@ from cimis_contracts.milestones import MilestoneOverdueV1, PlanCreatedV1
 from services.milestones.adapters.tables import call_plans
 from tests.contract.databases import migrated_postgres_database, migrations_of
 from tests.support.processes import Condition, Record, ServiceProcess, read_topic_until
+from tests.unit.milestones.builders import FIVE_STEPS
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 
@@ -133,6 +134,20 @@ async def publish(bootstrap_servers: str, *payloads: EventData) -> list[CloudEve
     return sent
 
 
+def call_opened(call_id: str, steps: list[PhaseStep]) -> CallOpenedV1:
+    return CallOpenedV1(
+        call_id=call_id,
+        title="CIMIS III",
+        districts=["Erzgebirgskreis"],
+        opens_at=datetime.now(UTC) - timedelta(days=60),
+        closes_at=datetime.now(UTC) - timedelta(days=1),
+        total_budget_cents=500_000_00,
+        max_team_budget_cents=50_000_00,
+        tranches=[],
+        phase_plan=steps,
+    )
+
+
 def team_accepted(call_id: str, accepted_at: datetime) -> TeamAcceptedV1:
     return TeamAcceptedV1(
         team_id=str(uuid.uuid4()),
@@ -189,18 +204,7 @@ async def test_a_team_accepted_in_gives_one_plan_created_out(platform: Platform)
         PhaseStep(key="prototype", title="Prototyp", days_after_acceptance=60),
         PhaseStep(key="final", title="Abschluss", days_after_acceptance=90),
     ]
-    opened = CallOpenedV1(
-        call_id=call_id,
-        title="CIMIS III",
-        districts=["Erzgebirgskreis"],
-        opens_at=datetime.now(UTC) - timedelta(days=60),
-        closes_at=datetime.now(UTC) - timedelta(days=1),
-        total_budget_cents=500_000_00,
-        max_team_budget_cents=50_000_00,
-        tranches=[],
-        phase_plan=steps,
-    )
-    await publish(platform.bootstrap_servers, opened)
+    await publish(platform.bootstrap_servers, call_opened(call_id, steps))
     await wait_for_call_plan(platform.database_url, call_id)
     accepted = team_accepted(call_id, datetime.now(UTC))
 
@@ -230,10 +234,11 @@ async def test_a_team_accepted_in_gives_one_plan_created_out(platform: Platform)
 async def test_two_instances_alert_each_overdue_milestone_once_across_restart_and_clock_move(
     platform: Platform,
 ) -> None:
-    # Accepted 16 days ago on the default plan: the kick-off (14 days) is overdue already,
-    # the workshop (42 days) only once the clock has moved 30 days on.
+    # Accepted 16 days ago on the five-step plan: the kick-off (14 days) is overdue already,
+    # the workshop (42 days) only once the clock has moved 30 days on. The acceptance goes
+    # first: its plan waits for the call's.
     accepted = team_accepted(str(uuid.uuid4()), datetime.now(UTC) - timedelta(days=16))
-    await publish(platform.bootstrap_servers, accepted)
+    await publish(platform.bootstrap_servers, accepted, call_opened(accepted.call_id, FIVE_STEPS))
 
     records = await read_topic_until(
         platform.bootstrap_servers,

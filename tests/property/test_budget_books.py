@@ -38,12 +38,18 @@ from cimis_chassis.errors import DomainError
 from cimis_chassis.unit_of_work import Cause, UnitOfWork
 from cimis_contracts.base import EventData
 from cimis_contracts.budget import ThresholdCrossedV1
-from cimis_contracts.intake import CallOpenedV1, TeamAcceptedV1, TeamWithdrawnV1, TrancheRule
+from cimis_contracts.intake import (
+    CallOpenedV1,
+    PhaseStep,
+    TeamAcceptedV1,
+    TeamWithdrawnV1,
+    TrancheRule,
+)
 from cimis_contracts.milestones import MilestoneCompletedV1
 from services.budget.adapters.ledger_store import reconcile
 from services.budget.adapters.tables import chassis, metadata, pots, team_budgets
-from services.budget.app import events
 from services.budget.app import expenses as commands
+from services.budget.entrypoints.consumer import HANDLERS
 
 START = datetime(2024, 10, 1, 8, 0, tzinfo=UTC)
 PLAN = [
@@ -51,16 +57,14 @@ PLAN = [
     TrancheRule(milestone="prototype", percent=40),
     TrancheRule(milestone="final", percent=20),
 ]
+# The phase plan only matters to milestones; budget releases tranches on these keys.
+STEPS = [
+    PhaseStep(key=key, title=key.title(), days_after_acceptance=days)
+    for key, days in (("kickoff", 14), ("prototype", 120), ("test", 150), ("final", 180))
+]
 AGENT = Principal("agent-anna", Role.AGENT, "k1")
 FINANCE = Principal("fiona", Role.FINANCE, "k2")
 FINANCE_2 = Principal("frank", Role.FINANCE, "k3")
-
-HANDLERS: dict[type[EventData], Any] = {
-    CallOpenedV1: events.on_call_opened,
-    TeamAcceptedV1: events.on_team_accepted,
-    TeamWithdrawnV1: events.on_team_withdrawn,
-    MilestoneCompletedV1: events.on_milestone_completed,
-}
 
 
 class BudgetBooks(RuleBasedStateMachine):
@@ -122,7 +126,7 @@ class BudgetBooks(RuleBasedStateMachine):
                 total_budget_cents=100_000_00,
                 max_team_budget_cents=40_000_00,
                 tranches=PLAN,
-                phase_plan=[],
+                phase_plan=STEPS,
             )
         )
 
@@ -164,7 +168,7 @@ class BudgetBooks(RuleBasedStateMachine):
                 total_budget_cents=60_000_00,
                 max_team_budget_cents=30_000_00,
                 tranches=PLAN,
-                phase_plan=[],
+                phase_plan=STEPS,
             )
         )
 

@@ -1,8 +1,7 @@
-"""Runs a service's real app in-process (real database, real Kafka) for API tests."""
+"""Runs a service's real app in-process for API tests: its real database, no Kafka."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -55,7 +54,6 @@ async def running_service(
     settings_cls: type,
     *,
     tmp_path: Path,
-    kafka_bootstrap: str,
     database_url: str | None = None,
     clock: ManualClock | None = None,
 ) -> AsyncIterator[RunningService]:
@@ -63,15 +61,13 @@ async def running_service(
     keys = make_keys(keys_file)
     clock = clock or ManualClock(START)
     settings = settings_cls(
-        kafka_bootstrap_servers=kafka_bootstrap,
         database_url=database_url or f"sqlite:///{tmp_path / 'service.db'}",
         cimis_api_keys_file=keys_file,
         var_dir=tmp_path,
-        outbox_poll_seconds=0.05,
-        # API tests feed events to the handlers themselves: a live consumer would also apply
-        # every other test's records from the shared broker and make the state unpredictable.
+        # API tests feed events to the handlers themselves and read what the service would
+        # publish from its outbox: the process never connects to a broker.
         consume_events=False,
-        consumer_group=f"test-{uuid.uuid4().hex[:12]}",
+        publish_events=False,
     )
     app = create_app(settings, clock)
     async with app.router.lifespan_context(app):

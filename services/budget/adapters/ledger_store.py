@@ -8,10 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cimis_chassis.upsert import conflict_insert
 from services.budget.adapters.tables import (
     ledger_accounts,
     ledger_entries,
@@ -87,9 +86,7 @@ async def book(
 
 
 async def _add_to_balances(session: AsyncSession, deltas: dict[str, tuple[str, int]]) -> None:
-    dialect = session.bind.dialect.name
-    insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert_(ledger_accounts)
+    stmt = conflict_insert(session, ledger_accounts)
     await session.execute(
         stmt.on_conflict_do_update(
             index_elements=[ledger_accounts.c.account],

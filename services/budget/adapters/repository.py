@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cimis_chassis.keyset import Page, keyset_page
 from services.budget.adapters.tables import (
     early_completions,
     expenses,
@@ -138,20 +139,10 @@ class BudgetRepository:
         )
         return row.first() is not None
 
-    async def page_of_expenses(
-        self, team_id: str, *, after: tuple[datetime, str] | None, limit: int
-    ) -> list[Expense]:
+    async def page_of_expenses(self, team_id: str, page: Page[datetime]) -> list[Expense]:
         """A page of the team's expenses in submission order, after (submitted_at, id)."""
         query = select(expenses).where(expenses.c.team_id == team_id)
-        if after is not None:
-            at, ident = after
-            query = query.where(
-                or_(
-                    expenses.c.submitted_at > at,
-                    and_(expenses.c.submitted_at == at, expenses.c.id > ident),
-                )
-            )
-        query = query.order_by(expenses.c.submitted_at, expenses.c.id).limit(limit)
+        query = keyset_page(query, expenses.c.submitted_at, expenses.c.id, page)
         return [_expense(r) for r in (await self.session.execute(query)).all()]
 
     async def expenses_of_team(self, team_id: str) -> list[Expense]:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date
 from functools import partial
 
+from cimis_chassis.audit import snapshot
 from cimis_chassis.auth import Principal
 from cimis_chassis.text import clip
 from cimis_chassis.unit_of_work import UnitOfWork
@@ -80,7 +81,9 @@ async def submit_expense(uow: UnitOfWork, cmd: SubmitExpense, by: Principal) -> 
     await repo.add_expense(expense)
     await repo.save_team(updated)
     await book(uow.session, [moved], at=now, cause=uow.cause.actor)
-    await uow.audit("expense.submitted", "expense", expense.id, before=None, after=_view(expense))
+    await uow.audit(
+        "expense.submitted", "expense", expense.id, before=None, after=snapshot(expense)
+    )
     await uow.emit(
         ExpenseSubmittedV1(
             team_id=team.team_id,
@@ -117,7 +120,11 @@ async def approve_expense(uow: UnitOfWork, expense_id: str, by: Principal) -> Ex
     await repo.save_team(updated)
     await book(uow.session, [moved], at=now, cause=uow.cause.actor)
     await uow.audit(
-        "expense.approved", "expense", expense.id, before=_view(expense), after=_view(approved)
+        "expense.approved",
+        "expense",
+        expense.id,
+        before=snapshot(expense),
+        after=snapshot(approved),
     )
     await uow.emit(
         ExpenseApprovedV1(
@@ -160,7 +167,9 @@ async def _give_back(
     if new_pot is not None:
         await repo.save_pot(new_pot)
     await book(uow.session, [moved], at=uow.clock.now(), cause=uow.cause.actor)
-    await uow.audit(action, "expense", expense.id, before=_view(expense), after=_view(decided))
+    await uow.audit(
+        action, "expense", expense.id, before=snapshot(expense), after=snapshot(decided)
+    )
     return expense, decided, updated
 
 
@@ -223,8 +232,3 @@ async def _unchanged(uow: UnitOfWork, expense_id: str) -> Expense:
     expense = await BudgetRepository(uow.session).get_expense(expense_id)
     assert expense is not None
     return expense
-
-
-def _view(expense: Expense) -> dict[str, object]:
-    view = asdict(expense)
-    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in view.items()}

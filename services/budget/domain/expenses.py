@@ -9,21 +9,20 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from cimis_chassis.errors import DomainError
 from cimis_chassis.text import clip, comparison_key
 from services.budget.domain import ledger
 from services.budget.domain.budgets import ALLOCATED, CLOSED, Pot, TeamBudget
-from services.budget.domain.errors import BudgetRuleViolation, BudgetStateConflict
+from services.budget.domain.errors import (
+    BudgetRuleViolation,
+    BudgetStateConflict,
+    FourEyesViolation,
+)
 from services.budget.domain.ledger import Transfer
 
 POSITIONS = ("personnel", "material", "external_services", "travel", "other")
 SUBMITTED, APPROVED, REJECTED, REVERSED = "submitted", "approved", "rejected", "reversed"
 THRESHOLDS = (50, 80, 100)
 RECEIPT_KEY_MAX_CHARS = 200
-
-
-class FourEyesViolation(DomainError):
-    status = 403
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,12 @@ from fastapi.responses import JSONResponse, Response
 
 from cimis_chassis.api_commands import IdempotencyKey, run_command
 from cimis_chassis.auth import READ_ALL, Principal, Role, require
+from cimis_chassis.keyset import page_from
 from cimis_chassis.money import format_eur
 from cimis_chassis.pagination import (
     Cursor,
     Limit,
-    decode_cursor,
+    PositionCursor,
     decode_position_cursor,
     next_cursor,
 )
@@ -126,9 +127,9 @@ async def team_expenses(
 ) -> dict[str, Any]:
     """The team's expenses in the order they were submitted."""
     _own_team_only(principal, await _team(request, team_id))
-    after = decode_cursor(cursor) if cursor else None
+    page = page_from(limit, cursor)
     async with _host(request).db.sessions() as session:
-        items = await BudgetRepository(session).page_of_expenses(team_id, after=after, limit=limit)
+        items = await BudgetRepository(session).page_of_expenses(team_id, page)
     return {
         "items": [expense_out(e) for e in items],
         "next_cursor": next_cursor(items, limit, lambda e: (e.submitted_at, e.id)),
@@ -199,7 +200,7 @@ async def ledger(
         UtcMoment | None, Query(description="RFC 3339 with offset, e.g. 2026-03-01T00:00:00Z")
     ] = None,
     limit: Limit = 50,
-    cursor: Cursor = None,
+    cursor: PositionCursor = None,
 ) -> dict[str, Any]:
     """The budget's transfers, oldest first; each moves money between two accounts."""
     after = decode_position_cursor(cursor) if cursor else None
@@ -228,28 +229,49 @@ async def ledger(
     }
 
 
-@router.get("/teams/{team_id}/receipts.csv", tags=["exports"])
+class CsvResponse(Response):
+    """A CSV download; documented as ``text/csv`` rather than FastAPI's default JSON."""
+
+    media_type = "text/csv"
+
+
+_CSV_DOC: dict[int | str, dict[str, Any]] = {
+    200: {"description": "UTF-8 with a byte order mark; `sep` and `decimal` as asked."}
+}
+
+
+@router.get(
+    "/teams/{team_id}/receipts.csv",
+    tags=["exports"],
+    response_class=CsvResponse,
+    responses=_CSV_DOC,
+)
 async def receipts_csv(
     team_id: Id,
     request: Request,
     _: Finance,
     sep: Separator = ",",
     decimal: DecimalMark = "point",
-) -> Response:
+) -> CsvResponse:
     await _team(request, team_id)
     async with _host(request).db.sessions() as session:
         items = await BudgetRepository(session).expenses_of_team(team_id)
     return _csv(exports.receipt_list(items, sep=sep, decimal=decimal), f"belegliste-{team_id}.csv")
 
 
-@router.get("/calls/{call_id}/ledger.csv", tags=["exports"])
+@router.get(
+    "/calls/{call_id}/ledger.csv",
+    tags=["exports"],
+    response_class=CsvResponse,
+    responses=_CSV_DOC,
+)
 async def call_ledger_csv(
     call_id: Id,
     request: Request,
     _: Finance,
     sep: Separator = ",",
     decimal: DecimalMark = "point",
-) -> Response:
+) -> CsvResponse:
     async with _host(request).db.sessions() as session:
         repo = BudgetRepository(session)
         if await repo.get_pot(call_id) is None:
@@ -258,8 +280,8 @@ async def call_ledger_csv(
     return _csv(exports.call_ledger(entries, sep=sep, decimal=decimal), f"ledger-{call_id}.csv")
 
 
-def _csv(text: str, filename: str) -> Response:
-    return Response(
+def _csv(text: str, filename: str) -> CsvResponse:
+    return CsvResponse(
         # A BOM lets spreadsheet programs detect UTF-8 (umlauts in payees and purposes).
         "\ufeff" + text,
         media_type="text/csv; charset=utf-8",

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cimis_chassis.keyset import Page, keyset_page
 from services.intake.adapters.tables import (
     accepted_memberships,
     applications,
@@ -22,12 +22,6 @@ from services.intake.domain.applications import Application
 from services.intake.domain.calls import Call, PhaseStep, TrancheRule
 from services.intake.domain.eligibility import ApplicantFacts, Eligibility, Reason
 from services.intake.domain.teams import Team
-
-
-@dataclass(frozen=True)
-class Page:
-    after: tuple[datetime, str] | None
-    limit: int
 
 
 class IntakeRepository:
@@ -63,8 +57,8 @@ class IntakeRepository:
         row = (await self.session.execute(select(calls).where(calls.c.id == call_id))).first()
         return None if row is None else _call(row)
 
-    async def list_calls(self, page: Page) -> list[Call]:
-        query = _paged(select(calls), calls.c.created_at, calls.c.id, page)
+    async def list_calls(self, page: Page[datetime]) -> list[Call]:
+        query = keyset_page(select(calls), calls.c.created_at, calls.c.id, page)
         return [_call(r) for r in (await self.session.execute(query)).all()]
 
     # applications
@@ -100,7 +94,7 @@ class IntakeRepository:
         return {r.id: _application(r) for r in rows}
 
     async def list_applications(
-        self, page: Page, *, call_id: str | None, status: str | None, kind: str | None
+        self, page: Page[datetime], *, call_id: str | None, status: str | None, kind: str | None
     ) -> list[Application]:
         query = select(applications)
         if call_id:
@@ -109,7 +103,7 @@ class IntakeRepository:
             query = query.where(applications.c.status == status)
         if kind:
             query = query.where(applications.c.kind == kind)
-        query = _paged(query, applications.c.submitted_at, applications.c.id, page)
+        query = keyset_page(query, applications.c.submitted_at, applications.c.id, page)
         return [_application(r) for r in (await self.session.execute(query)).all()]
 
     async def accepted_team_of(self, application_ids: Sequence[str]) -> dict[str, str]:
@@ -145,7 +139,7 @@ class IntakeRepository:
         return (await self._with_creatives([row]))[0]
 
     async def list_teams(
-        self, page: Page, *, call_id: str | None, status: str | None, agent_id: str | None
+        self, page: Page[datetime], *, call_id: str | None, status: str | None, agent_id: str | None
     ) -> list[Team]:
         query = select(teams)
         if call_id:
@@ -154,7 +148,7 @@ class IntakeRepository:
             query = query.where(teams.c.status == status)
         if agent_id is not None:
             query = query.where(teams.c.agent_id == agent_id)
-        query = _paged(query, teams.c.created_at, teams.c.id, page)
+        query = keyset_page(query, teams.c.created_at, teams.c.id, page)
         return await self._with_creatives((await self.session.execute(query)).all())
 
     async def save_team(self, team: Team) -> None:
@@ -185,13 +179,6 @@ class IntakeRepository:
             for team_id, app_id in result.all():
                 members[team_id].append(app_id)
         return [_team(r, members[r.id]) for r in rows]
-
-
-def _paged(query: Any, order_col: Any, id_col: Any, page: Page) -> Any:
-    if page.after is not None:
-        at, ident = page.after
-        query = query.where(or_(order_col > at, and_(order_col == at, id_col > ident)))
-    return query.order_by(order_col, id_col).limit(page.limit)
 
 
 def _call(r: Row[Any]) -> Call:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from typing import Any
 
+from cimis_chassis.audit import snapshot
 from cimis_chassis.text import clip
 from cimis_chassis.unit_of_work import UnitOfWork
 from cimis_contracts.intake import (
@@ -38,19 +38,6 @@ def _new_id() -> str:
     return str(uuid.uuid4())
 
 
-def _snapshot(entity: Any) -> dict[str, Any]:
-    def plain(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: plain(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [plain(v) for v in value]
-        if hasattr(value, "isoformat"):
-            return value.isoformat()
-        return value
-
-    return plain(dataclasses.asdict(entity))  # type: ignore[no-any-return]
-
-
 async def _call(repo: IntakeRepository, call_id: str) -> Call:
     call = await repo.get_call(call_id)
     if call is None:
@@ -63,7 +50,7 @@ async def open_call(uow: UnitOfWork, cmd: OpenCall) -> Call:
     terms = {f.name: getattr(cmd, f.name) for f in dataclasses.fields(cmd)}
     call = new_call(call_id=_new_id(), now=uow.clock.now(), **terms)
     await repo.add_call(call)
-    await uow.audit("call.opened", "call", call.id, before=None, after=_snapshot(call))
+    await uow.audit("call.opened", "call", call.id, before=None, after=snapshot(call))
     await uow.emit(
         CallOpenedV1(
             call_id=call.id,
@@ -106,7 +93,7 @@ async def submit(uow: UnitOfWork, cmd: SubmitApplication) -> Application:
         "application",
         application.id,
         before=None,
-        after=_snapshot(application) | {"status": application.status},
+        after=snapshot(application) | {"status": application.status},
     )
     return application
 
@@ -136,7 +123,7 @@ async def propose_team(uow: UnitOfWork, cmd: ProposeTeam) -> Team:
         now=uow.clock.now(),
     )
     await repo.add_team(team)
-    await uow.audit("team.proposed", "team", team.id, before=None, after=_snapshot(team))
+    await uow.audit("team.proposed", "team", team.id, before=None, after=snapshot(team))
     return team
 
 
@@ -156,7 +143,7 @@ async def accept_team(uow: UnitOfWork, cmd: AcceptTeam) -> Team:
     await repo.save_team(accepted)
     await repo.record_acceptance(accepted)
     await uow.audit(
-        "team.accepted", "team", team.id, before=_snapshot(team), after=_snapshot(accepted)
+        "team.accepted", "team", team.id, before=snapshot(team), after=snapshot(accepted)
     )
     assert accepted.accepted_at is not None
     await uow.emit(
@@ -186,7 +173,7 @@ async def withdraw_team(uow: UnitOfWork, cmd: WithdrawTeam) -> Team:
     await repo.save_team(withdrawn)
     await repo.release_memberships(withdrawn)
     await uow.audit(
-        "team.withdrawn", "team", team.id, before=_snapshot(team), after=_snapshot(withdrawn)
+        "team.withdrawn", "team", team.id, before=snapshot(team), after=snapshot(withdrawn)
     )
     assert withdrawn.withdrawn_at is not None
     assert withdrawn.withdrawal_reason is not None

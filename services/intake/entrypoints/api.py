@@ -9,12 +9,13 @@ from fastapi.responses import JSONResponse
 
 from cimis_chassis.api_commands import IdempotencyKey, run_command
 from cimis_chassis.auth import READ_ALL, Principal, Role, require
-from cimis_chassis.pagination import Cursor, Limit, decode_cursor, next_cursor
+from cimis_chassis.keyset import page_from
+from cimis_chassis.pagination import Cursor, Limit, next_cursor
 from cimis_chassis.problems import Problem
 from cimis_chassis.service_host import ServiceHost
 from cimis_chassis.text import comparison_key, same_ident
 from cimis_chassis.unit_of_work import UnitOfWork
-from services.intake.adapters.repository import IntakeRepository, Page
+from services.intake.adapters.repository import IntakeRepository
 from services.intake.app import handlers
 from services.intake.app.commands import (
     AcceptTeam,
@@ -50,10 +51,6 @@ def _host(request: Request) -> ServiceHost:
 def agent_key(principal: Principal) -> str:
     """The agent's principal name as team records store agent ids (their comparison key)."""
     return comparison_key(principal.name)
-
-
-def _page(limit: int, cursor: str | None) -> Page:
-    return Page(after=decode_cursor(cursor) if cursor else None, limit=limit)
 
 
 @router.post("/calls", status_code=201, tags=["calls"])
@@ -94,7 +91,7 @@ async def list_calls(
 ) -> dict[str, Any]:
     host = _host(request)
     async with host.db.sessions() as session:
-        items = await IntakeRepository(session).list_calls(_page(limit, cursor))
+        items = await IntakeRepository(session).list_calls(page_from(limit, cursor))
     now = host.clock.now()
     return {
         "items": [call_out(c, now) for c in items],
@@ -160,7 +157,7 @@ async def list_applications(
 ) -> dict[str, Any]:
     async with _host(request).db.sessions() as session:
         items = await IntakeRepository(session).list_applications(
-            _page(limit, cursor), call_id=call_id, status=status, kind=kind
+            page_from(limit, cursor), call_id=call_id, status=status, kind=kind
         )
     return {
         "items": [application_out(a) for a in items],
@@ -247,7 +244,7 @@ async def list_teams(
     agent_id = agent_key(principal) if principal.is_agent else None
     async with _host(request).db.sessions() as session:
         items = await IntakeRepository(session).list_teams(
-            _page(limit, cursor), call_id=call_id, status=status, agent_id=agent_id
+            page_from(limit, cursor), call_id=call_id, status=status, agent_id=agent_id
         )
     return {
         "items": [team_out(t) for t in items],

@@ -1,4 +1,4 @@
-"""Loads and stores plans, milestones, call templates and overdue claims within one session."""
+"""Loads and stores plans, milestones, call plans, waiting teams and overdue claims in a session."""
 
 from __future__ import annotations
 
@@ -7,27 +7,30 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, insert, not_, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import and_, delete, exists, func, insert, not_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from cimis_chassis.keyset import Page, keyset_page
+from cimis_chassis.upsert import conflict_insert
 from services.milestones.adapters.tables import (
+    awaiting_teams,
     call_plans,
     milestones,
     overdue_alerts,
     plans,
     withdrawn_teams,
 )
-from services.milestones.domain.plans import ACTIVE, OPEN, OVERDUE, Milestone, PhaseStep, Plan
-
-
-@dataclass(frozen=True)
-class Page:
-    after: tuple[date, str] | None  # (due date, milestone id) of the last item seen
-    limit: int
+from services.milestones.domain.plans import (
+    ACTIVE,
+    OPEN,
+    OVERDUE,
+    AcceptedTeam,
+    Milestone,
+    PhaseStep,
+    Plan,
+)
 
 
 @dataclass(frozen=True)
@@ -61,10 +64,6 @@ class MilestonesRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    def _insert(self, table: Any) -> Any:
-        dialect = self.session.bind.dialect.name
-        return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
-
     # call templates and withdrawals
 
     async def add_call_plan(
@@ -72,7 +71,7 @@ class MilestonesRepository:
     ) -> bool:
         """Keep a call's template; False when it was known already (a call's plan is fixed)."""
         stmt = (
-            self._insert(call_plans)
+            conflict_insert(self.session, call_plans)
             .values(
                 call_id=call_id,
                 phase_plan=[
@@ -102,9 +101,51 @@ class MilestonesRepository:
             PhaseStep(s["key"], s["title"], s["days_after_acceptance"]) for s in row.phase_plan
         )
 
+    async def await_call(self, team: AcceptedTeam, received_at: datetime) -> None:
+        """Keep an accepted team until its call's plan arrives (a redelivery changes nothing)."""
+        await self.session.execute(
+            conflict_insert(self.session, awaiting_teams)
+            .values(
+                team_id=team.team_id,
+                call_id=team.call_id,
+                agent_id=team.agent_id,
+                team_title=team.title,
+                accepted_at=team.accepted_at,
+                received_at=received_at,
+            )
+            .on_conflict_do_nothing()
+        )
+
+    async def take_awaiting(self, call_id: str) -> list[AcceptedTeam]:
+        """The call's teams that awaited its plan, in acceptance order, no longer awaiting."""
+        rows = (
+            await self.session.execute(
+                select(awaiting_teams)
+                .where(awaiting_teams.c.call_id == call_id)
+                .order_by(awaiting_teams.c.accepted_at, awaiting_teams.c.team_id)
+            )
+        ).all()
+        if rows:
+            await self.stop_awaiting(*[r.team_id for r in rows])
+        return [
+            AcceptedTeam(
+                team_id=r.team_id,
+                call_id=r.call_id,
+                agent_id=r.agent_id,
+                title=r.team_title,
+                accepted_at=r.accepted_at,
+            )
+            for r in rows
+        ]
+
+    async def stop_awaiting(self, *team_ids: str) -> None:
+        await self.session.execute(
+            delete(awaiting_teams).where(awaiting_teams.c.team_id.in_(team_ids))
+        )
+
     async def record_withdrawal(self, team_id: str, call_id: str, at: datetime) -> None:
         await self.session.execute(
-            self._insert(withdrawn_teams)
+            conflict_insert(self.session, withdrawn_teams)
             .values(team_id=team_id, call_id=call_id, withdrawn_at=at)
             .on_conflict_do_nothing()
         )
@@ -167,7 +208,7 @@ class MilestonesRepository:
     # listings
 
     async def list_milestones(
-        self, where: MilestoneFilter, page: Page, *, today: date
+        self, where: MilestoneFilter, page: Page[date], *, today: date
     ) -> list[MilestoneView]:
         query = _joined()
         if where.status is not None:
@@ -180,15 +221,8 @@ class MilestonesRepository:
         ):
             if value is not None:
                 query = query.where(column == value)
-        if page.after is not None:
-            due, ident = page.after
-            query = query.where(
-                or_(
-                    milestones.c.due_date > due,
-                    and_(milestones.c.due_date == due, milestones.c.id > ident),
-                )
-            )
-        query = query.order_by(milestones.c.due_date, milestones.c.id).limit(page.limit)
+        # The page starts after the (due date, milestone id) of the last item seen.
+        query = keyset_page(query, milestones.c.due_date, milestones.c.id, page)
         return [_view(r) for r in (await self.session.execute(query)).all()]
 
     # overdue detection
@@ -225,7 +259,7 @@ class MilestonesRepository:
         if not alerts:
             return set()
         stmt = (
-            self._insert(overdue_alerts)
+            conflict_insert(self.session, overdue_alerts)
             .values(
                 [
                     {

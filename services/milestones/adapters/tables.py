@@ -29,6 +29,20 @@ call_plans = Table(
     Column("received_at", UtcDateTime(), nullable=False),
 )
 
+# A team accepted before its call was opened here (call and team events are keyed apart, so
+# either may come first): its plan is made when the call's plan arrives.
+awaiting_teams = Table(
+    "awaiting_teams",
+    metadata,
+    Column("team_id", String(36), primary_key=True),
+    Column("call_id", String(36), nullable=False),
+    Column("agent_id", String(200), nullable=False),
+    Column("team_title", String(300), nullable=False),
+    Column("accepted_at", UtcDateTime(), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
+)
+Index("ix_awaiting_teams_call", awaiting_teams.c.call_id)
+
 # A withdrawal seen before (or without) the acceptance: a late team-accepted must not plan.
 withdrawn_teams = Table(
     "withdrawn_teams",

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any
-
+from cimis_chassis.audit import snapshot
 from cimis_chassis.unit_of_work import UnitOfWork
 from cimis_contracts.milestones import (
     MilestoneCompletedV1,
@@ -16,21 +14,6 @@ from services.milestones.app.commands import Actor, CompleteMilestone, Reschedul
 from services.milestones.domain import plans as plan_rules
 from services.milestones.domain.errors import NotFound, NotYourTeam
 from services.milestones.domain.plans import Milestone, Plan
-
-
-def snapshot(entity: Any) -> dict[str, Any]:
-    """A JSON-ready copy of a domain object for the audit log."""
-
-    def plain(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: plain(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [plain(v) for v in value]
-        if hasattr(value, "isoformat"):
-            return value.isoformat()
-        return value
-
-    return plain(dataclasses.asdict(entity))  # type: ignore[no-any-return]
 
 
 def ensure_access(plan: Plan, actor: Actor) -> None:

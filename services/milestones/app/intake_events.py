@@ -1,7 +1,8 @@
-"""Handlers of intake's events: keep call templates, plan accepted teams, cancel withdrawn ones.
+"""Handlers of intake's events: keep call plans, plan accepted teams, cancel withdrawn ones.
 
 Events arrive at least once, and a call's events (keyed by call id) may overtake or trail its
-teams' events (keyed by team id), so every handler is idempotent and tolerates either order.
+teams' events (keyed by team id), so every handler is idempotent and tolerates either order:
+a team accepted before its call was opened here waits for the call's plan.
 """
 
 from __future__ import annotations
@@ -9,20 +10,15 @@ from __future__ import annotations
 import logging
 import uuid
 
+from cimis_chassis.audit import snapshot
 from cimis_chassis.envelope import CloudEvent
 from cimis_chassis.text import comparison_key
 from cimis_chassis.unit_of_work import UnitOfWork
 from cimis_contracts.intake import CallOpenedV1, TeamAcceptedV1, TeamWithdrawnV1
 from cimis_contracts.milestones import PlanCancelledV1, PlanCreatedV1, PlannedMilestone
 from services.milestones.adapters.repository import MilestonesRepository
-from services.milestones.app.handlers import snapshot
 from services.milestones.domain import plans as plan_rules
-from services.milestones.domain.plans import (
-    DEFAULT_PHASE_PLAN,
-    FROM_CALL,
-    PROGRAMME_DEFAULT,
-    PhaseStep,
-)
+from services.milestones.domain.plans import AcceptedTeam, PhaseStep
 
 log = logging.getLogger(__name__)
 
@@ -32,18 +28,21 @@ def _new_id() -> str:
 
 
 async def on_call_opened(uow: UnitOfWork, payload: CallOpenedV1, event: CloudEvent) -> None:
-    steps = plan_rules.check_phase_plan(
-        [PhaseStep(s.key, s.title, s.days_after_acceptance) for s in payload.phase_plan]
-    )
+    # The plan as intake announced it: intake fills in the programme default and checks it,
+    # and the contract refuses a call-opened without a well-formed plan.
+    steps = tuple(PhaseStep(s.key, s.title, s.days_after_acceptance) for s in payload.phase_plan)
     repo = MilestonesRepository(uow.session)
-    if await repo.add_call_plan(payload.call_id, steps, uow.clock.now()):
-        await uow.audit(
-            "call_plan.recorded",
-            "call",
-            payload.call_id,
-            before=None,
-            after={"phase_plan": [snapshot(s) for s in steps]},
-        )
+    if not await repo.add_call_plan(payload.call_id, steps, uow.clock.now()):
+        return
+    await uow.audit(
+        "call_plan.recorded",
+        "call",
+        payload.call_id,
+        before=None,
+        after={"phase_plan": [snapshot(s) for s in steps]},
+    )
+    for team in await repo.take_awaiting(payload.call_id):
+        await _plan(uow, repo, team, steps)
 
 
 async def on_team_accepted(uow: UnitOfWork, payload: TeamAcceptedV1, event: CloudEvent) -> None:
@@ -53,25 +52,39 @@ async def on_team_accepted(uow: UnitOfWork, payload: TeamAcceptedV1, event: Clou
     if await repo.is_withdrawn(payload.team_id):
         log.info("team %s withdrew before its acceptance arrived: no plan", payload.team_id)
         return
-    steps = await repo.get_call_plan(payload.call_id)
-    template = FROM_CALL
-    if steps is None:
-        # The call's own plan has not arrived (yet): the programme default is what staff agreed.
-        steps, template = DEFAULT_PHASE_PLAN, PROGRAMME_DEFAULT
-        log.warning(
-            "team %s accepted before call %s was opened here: default phase plan",
-            payload.team_id,
-            payload.call_id,
-        )
-    plan = plan_rules.create_plan(
+    team = AcceptedTeam(
         team_id=payload.team_id,
         call_id=payload.call_id,
         # Ids compare in any case and Unicode form: kept as their comparison key.
         agent_id=comparison_key(payload.agent_id),
-        team_title=payload.title,
+        title=payload.title,
         accepted_at=payload.accepted_at,
+    )
+    steps = await repo.get_call_plan(payload.call_id)
+    if steps is None:
+        log.info(
+            "team %s accepted before call %s was opened here: its plan waits for the call",
+            payload.team_id,
+            payload.call_id,
+        )
+        await repo.await_call(team, uow.clock.now())
+        await uow.audit(
+            "plan.awaiting_call", "plan", team.team_id, before=None, after=snapshot(team)
+        )
+        return
+    await _plan(uow, repo, team, steps)
+
+
+async def _plan(
+    uow: UnitOfWork, repo: MilestonesRepository, team: AcceptedTeam, steps: tuple[PhaseStep, ...]
+) -> None:
+    plan = plan_rules.create_plan(
+        team_id=team.team_id,
+        call_id=team.call_id,
+        agent_id=team.agent_id,
+        team_title=team.title,
+        accepted_at=team.accepted_at,
         steps=steps,
-        template=template,
         now=uow.clock.now(),
         new_id=_new_id,
     )
@@ -99,6 +112,8 @@ async def on_team_accepted(uow: UnitOfWork, payload: TeamAcceptedV1, event: Clou
 async def on_team_withdrawn(uow: UnitOfWork, payload: TeamWithdrawnV1, event: CloudEvent) -> None:
     repo = MilestonesRepository(uow.session)
     await repo.record_withdrawal(payload.team_id, payload.call_id, payload.withdrawn_at)
+    # A team still waiting for its call's plan never gets one.
+    await repo.stop_awaiting(payload.team_id)
     plan = await repo.get_plan(payload.team_id, for_update=True)
     if plan is None:
         return

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cimis_chassis.errors import ConflictError, DomainError, NotFoundError
+from cimis_chassis.errors import ConflictError, DomainError, ForbiddenError, NotFoundError
 
 
 class MilestoneRuleViolation(DomainError):
@@ -13,10 +13,8 @@ class StateConflict(ConflictError):
     """Valid, but the milestone's or plan's current state does not allow it."""
 
 
-class NotYourTeam(DomainError):
+class NotYourTeam(ForbiddenError):
     """An agent acting on a team they do not coach."""
-
-    status = 403
 
     def __init__(self, message: str) -> None:
         super().__init__("forbidden", message)

@@ -5,13 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from itertools import pairwise
 
 from cimis_chassis.text import same_ident
 from services.milestones.domain.calendar import berlin_day, due_date_after, is_past_due
 from services.milestones.domain.errors import MilestoneRuleViolation, NotFound, StateConflict
 
-MILESTONE_KEYS = ("kickoff", "workshop", "prototype", "test", "final")
 FINAL = "final"
 
 # Stored milestone states; "overdue" is shown, never stored: it follows from the clock.
@@ -19,9 +17,9 @@ OPEN, COMPLETED, CANCELLED = "open", "completed", "cancelled"
 OVERDUE = "overdue"
 # Plan states.
 ACTIVE = "active"
-# Where a plan's steps came from: the call's own plan, or the programme default because the
-# team's acceptance arrived before its call was opened here.
-FROM_CALL, PROGRAMME_DEFAULT = "call", "default"
+# Where a plan's steps came from: always its call's plan, as call-opened carried it. (Plans
+# made before a team waited for its call may say "default": the programme default then used.)
+FROM_CALL = "call"
 # Due dates are counted on from (the next midnight, alert delays): a typo such as 9999 is
 # refused here rather than overflowing the calendar later.
 LATEST_DUE_DATE = date(2999, 12, 31)
@@ -29,38 +27,22 @@ LATEST_DUE_DATE = date(2999, 12, 31)
 
 @dataclass(frozen=True)
 class PhaseStep:
+    """One step of a call's plan, as intake (which owns and checks the plans) announced it."""
+
     key: str
     title: str
     days_after_acceptance: int
 
 
-DEFAULT_PHASE_PLAN: tuple[PhaseStep, ...] = (
-    PhaseStep("kickoff", "Kick-off", 14),
-    PhaseStep("workshop", "Co-Creation-Workshop", 42),
-    PhaseStep("prototype", "Prototyp", 120),
-    PhaseStep("test", "Test mit Nutzerinnen und Nutzern", 150),
-    PhaseStep("final", "Abschlusspräsentation und Blaupause", 180),
-)
+@dataclass(frozen=True)
+class AcceptedTeam:
+    """A team as its acceptance announced it: what its plan is made for."""
 
-
-def check_phase_plan(steps: Sequence[PhaseStep]) -> tuple[PhaseStep, ...]:
-    """A call's plan: known keys once each, strictly increasing days, ending with ``final``."""
-    keys = [s.key for s in steps]
-    unknown = sorted(set(keys) - set(MILESTONE_KEYS))
-    if unknown:
-        raise MilestoneRuleViolation(
-            "invalid-phase-plan", f"Unknown milestones: {', '.join(unknown)}."
-        )
-    if not keys or len(set(keys)) != len(keys) or keys[-1] != FINAL:
-        raise MilestoneRuleViolation(
-            "invalid-phase-plan", "Each milestone appears once and the plan ends with 'final'."
-        )
-    days = [s.days_after_acceptance for s in steps]
-    if any(d <= 0 for d in days) or any(b <= a for a, b in pairwise(days)):
-        raise MilestoneRuleViolation(
-            "invalid-phase-plan", "Milestones must be due on strictly increasing days."
-        )
-    return tuple(steps)
+    team_id: str
+    call_id: str
+    agent_id: str
+    title: str
+    accepted_at: datetime
 
 
 @dataclass(frozen=True)
@@ -139,11 +121,11 @@ def create_plan(
     team_title: str,
     accepted_at: datetime,
     steps: Sequence[PhaseStep],
-    template: str,
     now: datetime,
     new_id: Callable[[], str],
 ) -> Plan:
-    """The team's milestones, each due ``days_after_acceptance`` Berlin days after acceptance."""
+    """The team's milestones from its call's plan, each due ``days_after_acceptance`` Berlin
+    days after acceptance."""
     milestones = tuple(
         Milestone(
             id=new_id(),
@@ -153,14 +135,14 @@ def create_plan(
             position=position,
             due_date=due_date_after(accepted_at, step.days_after_acceptance),
         )
-        for position, step in enumerate(check_phase_plan(steps), start=1)
+        for position, step in enumerate(steps, start=1)
     )
     return Plan(
         team_id=team_id,
         call_id=call_id,
         agent_id=agent_id,
         team_title=team_title,
-        template=template,
+        template=FROM_CALL,
         accepted_at=accepted_at,
         created_at=now,
         milestones=milestones,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -10,12 +10,13 @@ from fastapi.responses import JSONResponse
 
 from cimis_chassis.api_commands import IdempotencyKey, run_command
 from cimis_chassis.auth import READ_ALL, Principal, Role, require
+from cimis_chassis.keyset import Page
 from cimis_chassis.pagination import Cursor, Limit, decode_cursor, next_cursor
 from cimis_chassis.problems import Problem
 from cimis_chassis.service_host import ServiceHost
 from cimis_chassis.text import comparison_key
 from cimis_chassis.unit_of_work import UnitOfWork
-from services.milestones.adapters.repository import MilestoneFilter, MilestonesRepository, Page
+from services.milestones.adapters.repository import MilestoneFilter, MilestonesRepository
 from services.milestones.app import handlers
 from services.milestones.app.commands import Actor, CompleteMilestone, RescheduleMilestone
 from services.milestones.domain.calendar import berlin_day
@@ -45,8 +46,8 @@ def _actor(principal: Principal) -> Actor:
     return Actor(name=principal.name, is_agent=principal.is_agent)
 
 
-def _page(limit: int, cursor: str | None) -> Page:
-    if cursor is None:
+def _page(limit: int, cursor: str | None) -> Page[date]:
+    if not cursor:  # absent or empty: the first page, as in every service
         return Page(after=None, limit=limit)
     due, ident = decode_cursor(cursor)
     return Page(after=(due.date(), ident), limit=limit)

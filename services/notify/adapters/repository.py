@@ -8,12 +8,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cimis_chassis.envelope import CloudEvent, parse_event
+from cimis_chassis.keyset import Page, keyset_page
+from cimis_chassis.upsert import conflict_insert
 from services.notify.adapters.tables import agents, deliveries, notifications, parked_events, teams
 from services.notify.domain.agents import Agent
 from services.notify.domain.alerts import TeamContact
@@ -23,12 +23,6 @@ from services.notify.domain.quiet_hours import QuietHours
 
 # Filters of the notification list: reading state, or the state of all channels together.
 READ, UNREAD = "read", "unread"
-
-
-@dataclass(frozen=True)
-class Page:
-    after: tuple[datetime, str] | None
-    limit: int
 
 
 @dataclass(frozen=True)
@@ -44,12 +38,6 @@ class NotifyRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    def _insert(self, table: Any) -> Any:
-        # ON CONFLICT DO NOTHING, not a caught IntegrityError, which would abort the
-        # surrounding PostgreSQL transaction together with the rest of a consumer batch.
-        dialect = self.session.bind.dialect.name
-        return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
-
     # agents
 
     async def get_agent(self, agent_id: str) -> Agent | None:
@@ -64,8 +52,8 @@ class NotifyRepository:
             del values["id"]
             await self.session.execute(update(agents).where(agents.c.id == agent.id).values(values))
 
-    async def list_agents(self, page: Page) -> list[Agent]:
-        query = _paged(select(agents), agents.c.created_at, agents.c.id, page)
+    async def list_agents(self, page: Page[datetime]) -> list[Agent]:
+        query = keyset_page(select(agents), agents.c.created_at, agents.c.id, page)
         return [_agent(r) for r in (await self.session.execute(query)).all()]
 
     # teams
@@ -85,7 +73,7 @@ class NotifyRepository:
             "agent_id": team.agent_id,
             "accepted_at": accepted_at,
         }
-        stmt = self._insert(teams).values(id=team.team_id, **values)
+        stmt = conflict_insert(self.session, teams).values(id=team.team_id, **values)
         await self.session.execute(
             stmt.on_conflict_do_update(index_elements=[teams.c.id], set_=values)
         )
@@ -93,7 +81,7 @@ class NotifyRepository:
     # parked events
 
     async def park(self, team_id: str, event: CloudEvent, *, now: datetime) -> None:
-        stmt = self._insert(parked_events).values(
+        stmt = conflict_insert(self.session, parked_events).values(
             team_id=team_id,
             event_id=event.id,
             event_type=event.type,
@@ -129,7 +117,7 @@ class NotifyRepository:
     async def add_notification(self, notification: Notification) -> bool:
         """Store it unless this event already notified this recipient; True if stored."""
         stmt = (
-            self._insert(notifications)
+            conflict_insert(self.session, notifications)
             .values(**_notification_values(notification))
             .on_conflict_do_nothing(
                 index_elements=[notifications.c.event_id, notifications.c.recipient]
@@ -159,14 +147,14 @@ class NotifyRepository:
         )
 
     async def list_notifications(
-        self, page: Page, *, recipient: str | None, status: str | None
+        self, page: Page[datetime], *, recipient: str | None, status: str | None
     ) -> list[Notification]:
         query = select(notifications)
         if recipient is not None:
             query = query.where(notifications.c.recipient == recipient)
         if status is not None:
             query = query.where(_status_filter(status))
-        query = _paged(query, notifications.c.created_at, notifications.c.id, page)
+        query = keyset_page(query, notifications.c.created_at, notifications.c.id, page)
         return [_notification(r) for r in (await self.session.execute(query)).all()]
 
     async def deliveries_of(self, notification_ids: Sequence[str]) -> dict[str, list[Delivery]]:
@@ -302,13 +290,6 @@ def _status_filter(status: str) -> Any:
     if status == DELIVERED:
         return and_(~any_channel(PENDING), ~any_channel(FAILED))
     raise ValueError(f"unknown notification status filter {status!r}")
-
-
-def _paged(query: Any, order_col: Any, id_col: Any, page: Page) -> Any:
-    if page.after is not None:
-        at, ident = page.after
-        query = query.where(or_(order_col > at, and_(order_col == at, id_col > ident)))
-    return query.order_by(order_col, id_col).limit(page.limit)
 
 
 def _quiet_hours(start: str | None, end: str | None) -> QuietHours | None:

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from cimis_chassis.errors import ConflictError, DomainError, NotFoundError
+from cimis_chassis.errors import ConflictError, DomainError, ForbiddenError, NotFoundError
 
 
 class NotifyRuleViolation(DomainError):
     """A request that breaks one of notify's rules."""
 
 
-class Forbidden(DomainError):
+class Forbidden(ForbiddenError):
     """The principal may not act on this object (another agent's notification)."""
-
-    status = 403
 
     def __init__(self, message: str) -> None:
         super().__init__("forbidden", message)

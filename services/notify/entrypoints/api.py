@@ -6,15 +6,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import AfterValidator
 
 from cimis_chassis.api_commands import run_command
 from cimis_chassis.auth import READ_ALL, Principal, Role, require
-from cimis_chassis.pagination import Cursor, Limit, decode_cursor, next_cursor
+from cimis_chassis.keyset import page_from
+from cimis_chassis.pagination import Cursor, Limit, next_cursor
 from cimis_chassis.problems import Problem
 from cimis_chassis.service_host import ServiceHost
-from cimis_chassis.text import AS_IDENT, comparison_key, same_ident
+from cimis_chassis.text import comparison_key, normalise_ident, same_ident
 from cimis_chassis.unit_of_work import UnitOfWork
-from services.notify.adapters.repository import NotifyRepository, Page
+from services.notify.adapters.repository import NotifyRepository
 from services.notify.adapters.resolver import Resolver, SystemResolver
 from services.notify.app import handlers
 from services.notify.app.commands import MarkRead, PutAgent
@@ -23,6 +25,7 @@ from services.notify.domain.notifications import Notification
 from services.notify.domain.quiet_hours import QuietHours
 from services.notify.entrypoints.schemas import (
     AGENT_ID_PATTERN,
+    AgentId,
     AgentIn,
     Id,
     StatusFilter,
@@ -46,7 +49,8 @@ AgentPath = Annotated[
         pattern=AGENT_ID_PATTERN,
         description="The agent's principal name (their API key's principal); any case.",
     ),
-    AS_IDENT,
+    # Its pattern already keeps out what AS_IDENT would document: normalise only.
+    AfterValidator(normalise_ident),
 ]
 
 
@@ -63,10 +67,6 @@ def _settings(request: Request) -> NotifySettings:
     settings = _host(request).settings
     assert isinstance(settings, NotifySettings)
     return settings
-
-
-def _page(limit: int, cursor: str | None) -> Page:
-    return Page(after=decode_cursor(cursor) if cursor else None, limit=limit)
 
 
 def _acting_for(principal: Principal) -> str | None:
@@ -132,7 +132,7 @@ async def list_agents(
     request: Request, _: Reader, limit: Limit = 50, cursor: Cursor = None
 ) -> dict[str, Any]:
     async with _host(request).db.sessions() as session:
-        items = await NotifyRepository(session).list_agents(_page(limit, cursor))
+        items = await NotifyRepository(session).list_agents(page_from(limit, cursor))
     return {
         "items": [agent_out(a) for a in items],
         "next_cursor": next_cursor(items, limit, lambda a: (a.created_at, a.id)),
@@ -143,7 +143,7 @@ async def list_agents(
 async def list_notifications(
     request: Request,
     principal: InboxReader,
-    agent_id: Annotated[Id | None, Query(max_length=200)] = None,
+    agent_id: Annotated[AgentId | None, Query()] = None,
     status: Annotated[StatusFilter | None, Query()] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
@@ -157,7 +157,7 @@ async def list_notifications(
     async with _host(request).db.sessions() as session:
         repo = NotifyRepository(session)
         items = await repo.list_notifications(
-            _page(limit, cursor), recipient=agent_id, status=status
+            page_from(limit, cursor), recipient=agent_id, status=status
         )
         channels = await repo.deliveries_of([n.id for n in items])
     return {

@@ -1,4 +1,4 @@
-"""A budget service per test module, on SQLite and the session's Kafka broker, seeded by events."""
+"""A budget service per test module, on SQLite, seeded by events."""
 
 from __future__ import annotations
 
@@ -12,31 +12,20 @@ import pytest
 from cimis_chassis.envelope import make_event
 from cimis_chassis.unit_of_work import Cause, UnitOfWork
 from cimis_contracts.base import EventData
-from cimis_contracts.intake import CallOpenedV1, TeamAcceptedV1, TeamWithdrawnV1, TrancheRule
-from cimis_contracts.milestones import MilestoneCompletedV1
+from cimis_contracts.intake import CallOpenedV1, PhaseStep, TeamAcceptedV1, TrancheRule
 from services.budget.adapters.tables import chassis
-from services.budget.app import events
 from services.budget.bootstrap import create_app
+from services.budget.entrypoints.consumer import HANDLERS
 from services.budget.settings import BudgetSettings
 from tests.support.service_app import RunningService, running_service
 
-HANDLERS: dict[type[EventData], Any] = {
-    CallOpenedV1: events.on_call_opened,
-    TeamAcceptedV1: events.on_team_accepted,
-    TeamWithdrawnV1: events.on_team_withdrawn,
-    MilestoneCompletedV1: events.on_milestone_completed,
-}
-
 
 @pytest.fixture(scope="module")
-async def budget(
-    tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str
-) -> AsyncIterator[RunningService]:
+async def budget(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningService]:
     async with running_service(
         create_app,
         BudgetSettings,
         tmp_path=tmp_path_factory.mktemp("budget"),
-        kafka_bootstrap=kafka_bootstrap,
     ) as service:
         yield service
 
@@ -76,7 +65,10 @@ async def open_call(svc: RunningService, total_cents: int = 200_000_00) -> str:
                 TrancheRule(milestone="prototype", percent=40),
                 TrancheRule(milestone="final", percent=20),
             ],
-            phase_plan=[],
+            phase_plan=[
+                PhaseStep(key="prototype", title="Prototyp", days_after_acceptance=120),
+                PhaseStep(key="final", title="Abschluss", days_after_acceptance=180),
+            ],
         ),
     )
     return call_id

@@ -17,8 +17,6 @@ from tests.api.budget.conftest import accepted_team, deliver, expense_body, open
 from tests.api.intake.steps import assert_problem
 from tests.support.service_app import RunningService
 
-pytestmark = pytest.mark.kafka
-
 
 async def submit(
     svc: RunningService, team_id: str, who: str = "agent-anna", **overrides: Any

@@ -1,4 +1,4 @@
-"""An intake service per test module, on SQLite and the session's Kafka broker."""
+"""An intake service per test module, on SQLite."""
 
 from __future__ import annotations
 
@@ -13,14 +13,11 @@ from tests.support.service_app import RunningService, running_service
 
 
 @pytest.fixture(scope="module")
-async def intake(
-    tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str
-) -> AsyncIterator[RunningService]:
+async def intake(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningService]:
     async with running_service(
         create_app,
         IntakeSettings,
         tmp_path=tmp_path_factory.mktemp("intake"),
-        kafka_bootstrap=kafka_bootstrap,
     ) as service:
         yield service
 

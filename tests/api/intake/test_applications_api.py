@@ -9,8 +9,6 @@ import pytest
 from tests.api.intake.steps import apply, assert_problem, open_call
 from tests.support.service_app import RunningService
 
-pytestmark = pytest.mark.kafka
-
 
 class TestSubmitApplication:
     async def test_an_eligible_company_is_submitted(self, intake: RunningService) -> None:

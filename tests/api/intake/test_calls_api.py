@@ -8,8 +8,6 @@ from tests.api.intake.conftest import CALL_BODY
 from tests.api.intake.steps import assert_problem, open_call, outbox_events
 from tests.support.service_app import RunningService
 
-pytestmark = pytest.mark.kafka
-
 
 class TestOpenCall:
     async def test_staff_opens_a_call_with_the_default_plans(self, intake: RunningService) -> None:

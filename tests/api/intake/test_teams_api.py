@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from services.intake.adapters.tables import chassis
@@ -15,8 +14,6 @@ from tests.api.intake.steps import (
     team_body,
 )
 from tests.support.service_app import RunningService
-
-pytestmark = pytest.mark.kafka
 
 
 async def accept(intake: RunningService, team_id: str, who: str = "staff") -> object:

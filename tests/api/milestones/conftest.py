@@ -1,4 +1,4 @@
-"""A milestones service per test module, on SQLite and the session's Kafka broker."""
+"""A milestones service per test module, on SQLite."""
 
 from __future__ import annotations
 
@@ -17,13 +17,10 @@ class QuickScanSettings(MilestonesSettings):
 
 
 @pytest.fixture(scope="module")
-async def milestones(
-    tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str
-) -> AsyncIterator[RunningService]:
+async def milestones(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningService]:
     async with running_service(
         create_app,
         QuickScanSettings,
         tmp_path=tmp_path_factory.mktemp("milestones"),
-        kafka_bootstrap=kafka_bootstrap,
     ) as service:
         yield service

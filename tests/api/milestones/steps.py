@@ -19,6 +19,7 @@ from cimis_contracts.intake import TeamAcceptedV1, TeamWithdrawnV1
 from services.milestones.adapters.tables import chassis
 from services.milestones.entrypoints.consumer import intake_consumer
 from tests.support.service_app import RunningService
+from tests.unit.milestones.builders import FIVE_STEPS, call_opened
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ async def accept_team(
     call_id: str | None = None,
     accepted_at: datetime | None = None,
 ) -> Team:
-    """A new team of a new (or the given) call, accepted now, with the default plan."""
+    """A new team of a new (or the given) call, accepted now, on the call's five-step plan."""
     team_id = str(uuid.uuid4())
     call_id = call_id or str(uuid.uuid4())
     payload = TeamAcceptedV1(
@@ -73,7 +74,9 @@ async def accept_team(
         creative_application_ids=[str(uuid.uuid4())],
         accepted_at=accepted_at or svc.clock.now(),
     )
-    await deliver(svc, intake_event(svc, payload))
+    # Intake announces the call before its teams; a second announcement changes nothing.
+    opened = call_opened(call_id, phase_plan=FIVE_STEPS)
+    await deliver(svc, intake_event(svc, opened), intake_event(svc, payload))
     plan = await get_ok(svc, f"/api/v1/teams/{team_id}/milestones")
     return Team(team_id, call_id, agent_id, {m["key"]: m["id"] for m in plan["items"]})
 

@@ -16,8 +16,6 @@ from tests.api.milestones.steps import (
 )
 from tests.support.service_app import RunningService
 
-pytestmark = pytest.mark.kafka
-
 COMPLETED = MilestoneCompletedV1.TYPE
 
 

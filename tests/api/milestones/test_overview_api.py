@@ -19,8 +19,6 @@ from tests.api.milestones.steps import (
 )
 from tests.support.service_app import RunningService
 
-pytestmark = pytest.mark.kafka
-
 
 async def a_call_with_two_teams(svc: RunningService) -> tuple[str, Team, Team]:
     """Anna's team is a week ahead of Ben's, so its kick-off falls due first."""

@@ -20,8 +20,6 @@ from tests.api.milestones.steps import (
 )
 from tests.support.service_app import RunningService
 
-pytestmark = pytest.mark.kafka
-
 RESCHEDULED = MilestoneRescheduledV1.TYPE
 OVERDUE = MilestoneOverdueV1.TYPE
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import pytest
-
 from cimis_contracts.intake import TeamWithdrawnV1
 from cimis_contracts.milestones import PlanCancelledV1, PlanCreatedV1
 from services.milestones.domain.calendar import overdue_from
@@ -19,8 +17,6 @@ from tests.api.milestones.steps import (
     withdraw_team,
 )
 from tests.support.service_app import RunningService
-
-pytestmark = pytest.mark.kafka
 
 API_FIELDS = {"id", "key", "title", "due_date", "status", "completed_at"}
 
@@ -53,7 +49,7 @@ class TestTeamMilestones:
             "agent-anna",
         )
         assert plan["plan_status"] == "active"
-        assert plan["template"] == "default"
+        assert plan["template"] == "call"
         assert plan["next_cursor"] is None
 
     async def test_accepting_queues_one_plan_created_naming_every_milestone(

@@ -1,4 +1,4 @@
-"""A notify service per test module, on SQLite and the session's Kafka broker."""
+"""A notify service per test module, on SQLite."""
 
 from __future__ import annotations
 
@@ -36,9 +36,7 @@ DNS = FakeResolver(
 
 
 @pytest.fixture(scope="module")
-async def notify(
-    tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str
-) -> AsyncIterator[RunningService]:
+async def notify(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningService]:
     with pytest.MonkeyPatch.context() as env:
         # Mail goes nowhere (a closed port): these tests are about the API, not delivery.
         env.setenv("SMTP_PORT", str(find_free_port()))
@@ -50,7 +48,6 @@ async def notify(
             create_app,
             NotifySettings,
             tmp_path=tmp_path_factory.mktemp("notify"),
-            kafka_bootstrap=kafka_bootstrap,
         ) as service:
             service.app.dependency_overrides[webhook_resolver] = lambda: DNS
             yield service

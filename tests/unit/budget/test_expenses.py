@@ -9,8 +9,11 @@ import pytest
 
 from services.budget.domain import budgets, expenses
 from services.budget.domain.budgets import TeamBudget
-from services.budget.domain.errors import BudgetRuleViolation, BudgetStateConflict
-from services.budget.domain.expenses import FourEyesViolation
+from services.budget.domain.errors import (
+    BudgetRuleViolation,
+    BudgetStateConflict,
+    FourEyesViolation,
+)
 from tests.unit.budget.test_budgets import a_pot, a_team
 
 AT = datetime(2024, 11, 5, 10, 0, tzinfo=UTC)

@@ -8,16 +8,20 @@ from typing import Any
 from cimis_chassis.envelope import CloudEvent, make_event
 from cimis_contracts.base import EventData
 from cimis_contracts.intake import CallOpenedV1, PhaseStep, TeamAcceptedV1, TeamWithdrawnV1
-from services.milestones.domain.plans import (
-    DEFAULT_PHASE_PLAN,
-    PROGRAMME_DEFAULT,
-    Plan,
-    create_plan,
-)
+from services.milestones.domain import plans
+from services.milestones.domain.plans import Plan, create_plan
 
 # 10:00 in Berlin (CEST) on 1 August 2024.
 ACCEPTED_AT = datetime(2024, 8, 1, 8, 0, tzinfo=UTC)
 
+# The programme's default plan, as intake fills it into a call opened without one.
+FIVE_STEPS = [
+    PhaseStep(key="kickoff", title="Kick-off", days_after_acceptance=14),
+    PhaseStep(key="workshop", title="Co-Creation-Workshop", days_after_acceptance=42),
+    PhaseStep(key="prototype", title="Prototyp", days_after_acceptance=120),
+    PhaseStep(key="test", title="Test mit Nutzerinnen und Nutzern", days_after_acceptance=150),
+    PhaseStep(key="final", title="Abschlusspräsentation und Blaupause", days_after_acceptance=180),
+]
 SHORT_PLAN = [
     PhaseStep(key="kickoff", title="Auftakt", days_after_acceptance=7),
     PhaseStep(key="prototype", title="Prototyp", days_after_acceptance=60),
@@ -91,8 +95,7 @@ def a_plan(
         "agent_id": "agent-anna",
         "team_title": f"Team {team_id}",
         "accepted_at": accepted_at,
-        "steps": DEFAULT_PHASE_PLAN,
-        "template": PROGRAMME_DEFAULT,
+        "steps": [plans.PhaseStep(s.key, s.title, s.days_after_acceptance) for s in FIVE_STEPS],
         "now": accepted_at,
         "new_id": lambda: f"{team_id}-m{next(counter)}",
     }

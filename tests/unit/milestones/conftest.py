@@ -16,11 +16,13 @@ from cimis_chassis.database import Database
 from cimis_chassis.envelope import CloudEvent
 from cimis_chassis.unit_of_work import Cause, UnitOfWork
 from cimis_contracts.base import EventData
+from cimis_contracts.intake import TeamAcceptedV1
 from services.milestones.adapters.repository import MilestonesRepository
 from services.milestones.adapters.tables import chassis, metadata
+from services.milestones.app.intake_events import on_call_opened, on_team_accepted
 from services.milestones.app.overdue import OverdueScan
 from services.milestones.domain.plans import Plan
-from tests.unit.milestones.builders import ACCEPTED_AT, envelope
+from tests.unit.milestones.builders import ACCEPTED_AT, FIVE_STEPS, call_opened, envelope
 
 T = TypeVar("T")
 
@@ -47,6 +49,12 @@ class Harness:
     ) -> None:
         event = envelope(payload)
         await self.run(lambda uow: handler(uow, payload, event), actor=f"event:{event.id}")
+
+    async def accept(self, accepted: TeamAcceptedV1) -> Plan:
+        """The team's plan once its call (with the five-step plan) opened and it was accepted."""
+        await self.apply(on_call_opened, call_opened(accepted.call_id, phase_plan=FIVE_STEPS))
+        await self.apply(on_team_accepted, accepted)
+        return await self.plan(accepted.team_id)
 
     async def plan(self, team_id: str = "team-1") -> Plan:
         async with self.db.sessions() as session:

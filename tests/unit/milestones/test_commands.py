@@ -13,7 +13,6 @@ from cimis_contracts.milestones import (
 )
 from services.milestones.app.commands import Actor, CompleteMilestone, RescheduleMilestone
 from services.milestones.app.handlers import complete_milestone, reschedule_milestone
-from services.milestones.app.intake_events import on_team_accepted
 from services.milestones.domain.errors import NotFound, NotYourTeam, StateConflict
 from services.milestones.domain.plans import Plan
 from tests.unit.milestones.builders import team_accepted
@@ -26,8 +25,7 @@ BEN = Actor("agent-ben", is_agent=True)
 
 @pytest.fixture
 async def plan(harness: Harness) -> Plan:
-    await harness.apply(on_team_accepted, team_accepted())
-    return await harness.plan()
+    return await harness.accept(team_accepted())
 
 
 def milestone_id(plan: Plan, key: str) -> str:

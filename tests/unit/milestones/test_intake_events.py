@@ -1,12 +1,13 @@
-"""Intake's events: an accepted team gets its call's plan or the default; a withdrawn one stops."""
+"""Intake's events: an accepted team gets its call's plan, waiting for it if need be; a withdrawn
+one stops."""
 
 from __future__ import annotations
 
 from datetime import date
 
 import pytest
+from pydantic import ValidationError
 
-from cimis_chassis.errors import DomainError
 from cimis_contracts.intake import PhaseStep
 from cimis_contracts.milestones import PlanCancelledV1, PlanCreatedV1
 from services.milestones.app.commands import Actor, CompleteMilestone
@@ -16,7 +17,7 @@ from services.milestones.app.intake_events import (
     on_team_accepted,
     on_team_withdrawn,
 )
-from services.milestones.domain.plans import CANCELLED, COMPLETED, FROM_CALL, PROGRAMME_DEFAULT
+from services.milestones.domain.plans import CANCELLED, COMPLETED, FROM_CALL
 from tests.unit.milestones.builders import call_opened, team_accepted, team_withdrawn
 from tests.unit.milestones.conftest import Harness
 
@@ -52,29 +53,45 @@ class TestTeamAccepted:
         assert audit["actor"].startswith("event:")
         assert audit["after"]["team_id"] == "team-1"
 
-    async def test_before_its_call_opened_a_team_gets_the_programme_default(
+    async def test_a_team_accepted_before_its_call_opened_waits_for_the_calls_plan(
         self, harness: Harness
     ) -> None:
         await harness.apply(on_team_accepted, team_accepted())
+
+        assert not await harness.has_plan("team-1")
+        assert await harness.events(CREATED) == []
+        [waiting] = await harness.audit("plan.awaiting_call")
+        assert waiting["after"]["call_id"] == "call-1"
+
         await harness.apply(on_call_opened, call_opened())
 
         plan = await harness.plan()
-        assert plan.template == PROGRAMME_DEFAULT
+        assert plan.template == FROM_CALL
+        # Due from the acceptance, not from the call's arrival.
         assert [(m.key, m.due_date) for m in plan.milestones] == [
-            ("kickoff", date(2024, 8, 15)),
-            ("workshop", date(2024, 9, 12)),
-            ("prototype", date(2024, 11, 29)),
-            ("test", date(2024, 12, 29)),
-            ("final", date(2025, 1, 28)),
+            ("kickoff", date(2024, 8, 8)),
+            ("prototype", date(2024, 9, 30)),
+            ("final", date(2024, 10, 30)),
         ]
-        # The late call plan serves the call's later teams.
+        [event] = await harness.events(CREATED)
+        assert event["subject"] == "team-1"
+        # The call's later teams get its plan straight away.
         await harness.apply(on_team_accepted, team_accepted("team-2"))
         assert len((await harness.plan("team-2")).milestones) == 3
+
+    async def test_a_waiting_team_accepted_twice_gets_one_plan(self, harness: Harness) -> None:
+        await harness.apply(on_team_accepted, team_accepted())
+        await harness.apply(on_team_accepted, team_accepted())
+
+        await harness.apply(on_call_opened, call_opened())
+
+        assert len(await harness.events(CREATED)) == 1
+        assert len(await harness.audit("plan.created")) == 1
 
     async def test_a_second_acceptance_of_the_same_team_plans_nothing_new(
         self, harness: Harness
     ) -> None:
-        await harness.apply(on_team_accepted, team_accepted())
+        await harness.accept(team_accepted())
         first = await harness.plan()
 
         await harness.apply(on_team_accepted, team_accepted())
@@ -92,23 +109,20 @@ class TestTeamAccepted:
         assert len((await harness.plan()).milestones) == 3
         assert len(await harness.audit("call_plan.recorded")) == 1
 
-    async def test_a_call_plan_that_breaks_the_rules_can_never_be_applied(
-        self, harness: Harness
-    ) -> None:
-        broken = call_opened(
-            phase_plan=[
-                PhaseStep(key="final", title="A", days_after_acceptance=30),
-                PhaseStep(key="kickoff", title="B", days_after_acceptance=40),
-            ]
-        )
-        # A DomainError sends the event to the dead letters instead of retrying it forever.
-        with pytest.raises(DomainError):
-            await harness.apply(on_call_opened, broken)
+    def test_a_call_plan_that_breaks_the_rules_never_reaches_the_handler(self) -> None:
+        # The contract refuses it: the consumer dead-letters such an event undecoded.
+        with pytest.raises(ValidationError):
+            call_opened(
+                phase_plan=[
+                    PhaseStep(key="final", title="A", days_after_acceptance=30),
+                    PhaseStep(key="kickoff", title="B", days_after_acceptance=40),
+                ]
+            )
 
 
 class TestTeamWithdrawn:
     async def test_withdrawal_cancels_the_open_milestones(self, harness: Harness) -> None:
-        await harness.apply(on_team_accepted, team_accepted())
+        await harness.accept(team_accepted())
 
         await harness.apply(on_team_withdrawn, team_withdrawn())
 
@@ -123,7 +137,7 @@ class TestTeamWithdrawn:
         assert audit["after"] == {"status": "cancelled", "reason": "Unternehmen insolvent"}
 
     async def test_a_second_withdrawal_changes_nothing(self, harness: Harness) -> None:
-        await harness.apply(on_team_accepted, team_accepted())
+        await harness.accept(team_accepted())
         await harness.apply(on_team_withdrawn, team_withdrawn())
         await harness.apply(on_team_withdrawn, team_withdrawn())
         assert len(await harness.events(CANCELLED_TYPE)) == 1
@@ -131,13 +145,25 @@ class TestTeamWithdrawn:
     async def test_a_withdrawal_before_the_acceptance_arrived_prevents_the_plan(
         self, harness: Harness
     ) -> None:
+        await harness.apply(on_call_opened, call_opened())
         await harness.apply(on_team_withdrawn, team_withdrawn())
         await harness.apply(on_team_accepted, team_accepted())
         assert not await harness.has_plan("team-1")
         assert await harness.events() == []
 
-    async def test_a_completed_plan_stays_completed(self, harness: Harness) -> None:
+    async def test_a_team_that_withdrew_while_waiting_for_its_call_gets_no_plan(
+        self, harness: Harness
+    ) -> None:
         await harness.apply(on_team_accepted, team_accepted())
+        await harness.apply(on_team_withdrawn, team_withdrawn())
+
+        await harness.apply(on_call_opened, call_opened())
+
+        assert not await harness.has_plan("team-1")
+        assert await harness.events() == []
+
+    async def test_a_completed_plan_stays_completed(self, harness: Harness) -> None:
+        await harness.accept(team_accepted())
         final = (await harness.plan()).milestones[-1]
         await harness.run(
             lambda uow: complete_milestone(uow, CompleteMilestone(final.id, Actor("staff", False)))

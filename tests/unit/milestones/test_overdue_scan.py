@@ -13,7 +13,7 @@ from services.milestones.adapters.repository import MilestonesRepository
 from services.milestones.app import overdue as overdue_module
 from services.milestones.app.commands import Actor, CompleteMilestone, RescheduleMilestone
 from services.milestones.app.handlers import complete_milestone, reschedule_milestone
-from services.milestones.app.intake_events import on_team_accepted, on_team_withdrawn
+from services.milestones.app.intake_events import on_team_withdrawn
 from services.milestones.domain.plans import Plan
 from tests.unit.milestones.builders import team_accepted, team_withdrawn
 from tests.unit.milestones.conftest import Harness, create_schema
@@ -28,8 +28,7 @@ BERLIN_MIDNIGHT_AFTER = datetime(2024, 8, 15, 22, 0, tzinfo=UTC)
 
 
 async def accepted(harness: Harness, team_id: str = "team-1", **kw: Any) -> Plan:
-    await harness.apply(on_team_accepted, team_accepted(team_id, **kw))
-    return await harness.plan(team_id)
+    return await harness.accept(team_accepted(team_id, **kw))
 
 
 def keys(events: list[Any]) -> list[tuple[str, str]]:

@@ -17,7 +17,6 @@ from cimis_chassis.leases import acquire_lease
 from cimis_chassis.service_host import ServiceHost
 from cimis_contracts.milestones import MilestoneOverdueV1
 from services.milestones.adapters.tables import chassis
-from services.milestones.app.intake_events import on_team_accepted
 from services.milestones.app.overdue import OverdueScan
 from services.milestones.bootstrap import build_host
 from services.milestones.entrypoints.scheduler import OverdueScheduler
@@ -74,7 +73,7 @@ async def overdue_events(host: ServiceHost) -> int:
 
 async def plan_a_team(host: ServiceHost) -> None:
     assert isinstance(host.clock, ManualClock)
-    await Harness(host.db, host.clock).apply(on_team_accepted, team_accepted())
+    await Harness(host.db, host.clock).accept(team_accepted())
     host.clock.set(PAST_EVERYTHING)
 
 

@@ -14,11 +14,12 @@ from sqlalchemy import func, select
 from cimis_chassis.clock import ManualClock
 from cimis_chassis.database import Database
 from cimis_chassis.envelope import CloudEvent
+from cimis_chassis.keyset import Page
 from cimis_chassis.unit_of_work import Cause, UnitOfWork
 from cimis_contracts.base import EventData
 from cimis_contracts.intake import TeamAcceptedV1
 from cimis_contracts.notify import NotificationDeliveredV1
-from services.notify.adapters.repository import NotifyRepository, Page
+from services.notify.adapters.repository import NotifyRepository
 from services.notify.adapters.tables import chassis, metadata, parked_events
 from services.notify.adapters.templates import TemplateRenderer
 from services.notify.app.alerts import Alerts, StaffMailbox

@@ -1,0 +1,29 @@
+"""Subscribes the budget service to intake's and milestones' events (calls, teams, milestones)."""
+
+from __future__ import annotations
+
+from cimis_chassis.consumer import EventConsumer, Handler
+from cimis_chassis.service_host import ServiceHost
+from cimis_contracts import topics
+from cimis_contracts.base import EventData
+from cimis_contracts.intake import CallOpenedV1, TeamAcceptedV1, TeamWithdrawnV1
+from cimis_contracts.milestones import MilestoneCompletedV1
+from services.budget.app.events import (
+    on_call_opened,
+    on_milestone_completed,
+    on_team_accepted,
+    on_team_withdrawn,
+)
+
+CONSUMED_TOPICS = topics.CONSUMES["budget"]
+
+HANDLERS: dict[type[EventData], Handler] = {
+    CallOpenedV1: on_call_opened,
+    TeamAcceptedV1: on_team_accepted,
+    TeamWithdrawnV1: on_team_withdrawn,
+    MilestoneCompletedV1: on_milestone_completed,
+}
+
+
+def budget_consumer(host: ServiceHost) -> EventConsumer:
+    return EventConsumer(host, topics=CONSUMED_TOPICS, handlers=HANDLERS)
