@@ -111,9 +111,11 @@ def _id_parameters() -> dict[str, Any]:
             "name": name,
             "in": "header",
             "required": False,
-            "description": f"{what} Echoed in the answer; a value not matching the pattern is "
-            "replaced by a fresh id.",
-            "schema": {"type": "string", "pattern": CLIENT_ID_PATTERN},
+            # Any value is taken: one not matching the pattern is replaced, not refused, so the
+            # pattern is what is kept rather than a constraint on the request.
+            "description": f"{what} Echoed in the answer. A value matching `{CLIENT_ID_PATTERN}` "
+            "is kept; any other is replaced by a fresh id.",
+            "schema": {"type": "string"},
         }
 
     return {

@@ -22,15 +22,40 @@ from cimis_chassis.text import refuse_controls
 
 T = TypeVar("T")
 
-Limit = Annotated[int, Query(ge=1, le=200, description="Page size, 1 to 200")]
-Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
-
 # What encode_cursor issues stays far below these; anything longer was not issued here.
 MAX_CURSOR_CHARS = 400
 MAX_IDENT_CHARS = 200
 # A position is a BIGINT: at most 2**63 - 1, written in ASCII digits only.
 _POSITION = re.compile(r"[1-9][0-9]{0,18}", re.ASCII)
 MAX_POSITION = 2**63 - 1
+MAX_POSITION_CHARS = 19
+
+_CURSOR_HELP = (
+    "next_cursor of the previous page; absent or empty: the first page. A cursor this API "
+    "did not issue is a 400 problem `invalid-cursor`."
+)
+Limit = Annotated[int, Query(ge=1, le=200, description="Page size, 1 to 200")]
+# The shape is documented, not enforced here: a cursor out of shape is the same 400
+# invalid-cursor as any other that was not issued, never a 422 about a query parameter.
+Cursor = Annotated[
+    str | None,
+    Query(
+        description=_CURSOR_HELP,
+        json_schema_extra={"maxLength": MAX_CURSOR_CHARS, "pattern": "^[A-Za-z0-9_-]*$"},
+    ),
+]
+"""A keyset cursor (base64url, unpadded), as :func:`encode_cursor` issues it."""
+PositionCursor = Annotated[
+    str | None,
+    Query(
+        description=_CURSOR_HELP,
+        json_schema_extra={
+            "maxLength": MAX_POSITION_CHARS,
+            "pattern": f"^([1-9][0-9]{{0,{MAX_POSITION_CHARS - 1}}})?$",
+        },
+    ),
+]
+"""A log position cursor: a positive BIGINT in ASCII digits, see :func:`decode_position_cursor`."""
 
 
 def _invalid() -> Problem:

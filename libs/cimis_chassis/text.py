@@ -8,9 +8,14 @@ spelling that was entered.
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import unicodedata
+from typing import Any
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 # Line breaks and tabs belong in paragraphs; every other C0/C1 control (NUL, ESC, DEL…) is
 # refused in every text field: databases, terminals and CSV readers treat them specially.
@@ -98,13 +103,80 @@ def clip(text: str, limit: int = ECHO_LIMIT) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
+# The same rules as JSON Schema patterns (ECMA-262), so that each service's OpenAPI says which
+# strings it takes. Cc is exactly U+0000-U+001F and U+007F-U+009F; lone surrogates (Cs) are no
+# Unicode scalar values, so no pattern needs to name them.
+CONTROLS = r"\u0000-\u001F\u007F-\u009F"
+"""The control characters (Cc), as the inside of a JSON Schema / Python character class."""
+_CONTROLS = CONTROLS
+_CONTROLS_BUT_LINE_BREAKS = r"\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F"
+NO_CONTROLS_PATTERN = f"^[^{_CONTROLS}]*$"
+LINE_BREAKS_ONLY_PATTERN = f"^[^{_CONTROLS_BUT_LINE_BREAKS}]*$"
+# An id also needs something besides whitespace, or its comparison key is empty.
+IDENT_PATTERN = f"^[^{_CONTROLS}]*[^\\s{_CONTROLS}][^{_CONTROLS}]*$"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DocumentedValidator(AfterValidator):
+    """An after-validator whose rule also appears in the JSON schema, as a ``pattern``.
+
+    A string that already has a pattern (an e-mail address, a URL) gets this one as an
+    ``allOf`` entry: JSON Schema requires both, as the validators do.
+    """
+
+    pattern: str = ""
+    description: str = ""
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema: dict[str, Any] = handler(core_schema)
+        if schema.get("type") != "string":
+            return schema
+        if "pattern" not in schema:
+            schema["pattern"] = self.pattern
+        elif schema["pattern"] != self.pattern:
+            schema.setdefault("allOf", []).append({"pattern": self.pattern})
+        if self.description and "description" not in schema:
+            schema["description"] = self.description
+        return schema
+
+
+def matching(pattern: str, what: str) -> DocumentedValidator:
+    """Refuses control characters, then any text ``pattern`` does not match (in full).
+
+    For a field with a shape of its own (an e-mail address, a URL): ``pattern`` must exclude
+    control characters itself (use :data:`CONTROLS`), so that the schema states one pattern
+    rather than two a generator has to satisfy at once.
+    """
+    compiled = re.compile(pattern)
+
+    def check(text: str) -> str:
+        refuse_controls(text)
+        if compiled.fullmatch(text) is None:
+            raise ValueError(f"is not {what}")
+        return text
+
+    return DocumentedValidator(check, pattern)
+
+
 # Validators to put after a field's length constraints, so a huge input is refused by its
 # length before it is scanned: ``Annotated[str, Field(max_length=300), NO_CONTROLS]``.
-NO_CONTROLS = AfterValidator(refuse_controls)
+NO_CONTROLS = DocumentedValidator(refuse_controls, NO_CONTROLS_PATTERN)
 """Refuses control characters: names, titles, numbers, addresses."""
 
-LINE_BREAKS_ONLY = AfterValidator(refuse_controls_but_line_breaks)
+LINE_BREAKS_ONLY = DocumentedValidator(refuse_controls_but_line_breaks, LINE_BREAKS_ONLY_PATTERN)
 """Refuses control characters other than line breaks and tabs: free-text paragraphs."""
 
-AS_IDENT = AfterValidator(normalise_ident)
+AS_IDENT = DocumentedValidator(
+    normalise_ident,
+    IDENT_PATTERN,
+    "Compared in any case and Unicode form (NFKC, case-folded, runs of whitespace as one).",
+)
 """Refuses control characters, then stores the id as its comparison key."""
+
+EMAIL = matching(
+    rf"^[^@\s{CONTROLS}]+@[^@\s{CONTROLS}]+\.[^@\s{CONTROLS}]+$",
+    "an e-mail address such as name@example.org",
+)
+"""An e-mail address as far as a form can tell: one ``@``, a dot after it, no spaces."""

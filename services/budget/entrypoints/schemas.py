@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from cimis_chassis.money import NonNegativeEurCents, format_eur
 from cimis_chassis.text import AS_IDENT, LINE_BREAKS_ONLY, NO_CONTROLS
+from cimis_chassis.times import CalendarDate, Rfc3339Time
 from services.budget.domain.budgets import Pot, TeamBudget
 from services.budget.domain.expenses import Expense
 
@@ -25,7 +26,7 @@ def _in_utc(moment: datetime) -> datetime:
         raise ValueError("is not a time that exists in UTC (year 1 to 9999)") from exc
 
 
-UtcMoment = Annotated[AwareDatetime, AfterValidator(_in_utc)]
+UtcMoment = Annotated[Rfc3339Time, AfterValidator(_in_utc)]
 """An RFC 3339 time with its offset, converted to UTC; one beyond UTC's range is refused."""
 
 
@@ -36,7 +37,7 @@ class ExpenseIn(BaseModel):
     net: NonNegativeEurCents
     vat: NonNegativeEurCents
     receipt_number: Annotated[str, Field(min_length=1, max_length=100), NO_CONTROLS]
-    receipt_date: date
+    receipt_date: CalendarDate
     payee: Annotated[str, Field(min_length=1, max_length=300), NO_CONTROLS]
     purpose: Annotated[str, Field(min_length=1, max_length=2000), LINE_BREAKS_ONLY]
 

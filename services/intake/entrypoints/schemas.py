@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, Literal
 
@@ -12,37 +13,84 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
 )
 
 from cimis_chassis.money import NonNegativeEurCents, PositiveEurCents, format_eur
-from cimis_chassis.text import AS_IDENT, LINE_BREAKS_ONLY, NO_CONTROLS
+from cimis_chassis.text import AS_IDENT, EMAIL, LINE_BREAKS_ONLY, NO_CONTROLS
 from services.intake.domain.applications import Application
 from services.intake.domain.calls import BERLIN, Call
+from services.intake.domain.districts import SAXON_DISTRICTS
 from services.intake.domain.teams import Team
 
 MilestoneKey = Literal["kickoff", "workshop", "prototype", "test", "final"]
 
 
+_FULL_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# RFC 3339's date-time, its offset optional: without one, it is Berlin's wall-clock time.
+_DATE_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})?"
+)
+
+
 def _berlin(value: Any, *, end_of_day: bool) -> Any:
     """Deadlines are Europe/Berlin: a bare date means that whole day, a naive time is local."""
-    if isinstance(value, str) and len(value) == 10:
+    if isinstance(value, str) and _FULL_DATE.fullmatch(value):
         day = date.fromisoformat(value)
         if end_of_day:
             return datetime.combine(day, time.max, BERLIN)
         return datetime.combine(day, time.min, BERLIN)
-    if isinstance(value, str):
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if isinstance(value, str) and _DATE_TIME.fullmatch(value):
+        parsed = datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=BERLIN)
-    return value
+    # Not a number either: pydantic would read one as a Unix timestamp.
+    raise ValueError(
+        "use an RFC 3339 time (2024-09-20T12:00:00Z), one without its offset "
+        "(Europe/Berlin) or a calendar day (2024-09-20)"
+    )
 
 
-OpeningTime = Annotated[AwareDatetime, BeforeValidator(lambda v: _berlin(v, end_of_day=False))]
-Deadline = Annotated[AwareDatetime, BeforeValidator(lambda v: _berlin(v, end_of_day=True))]
+def _time_schema(day_means: str) -> WithJsonSchema:
+    return WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "format": "date-time"},
+                {"type": "string", "format": "date"},
+            ],
+            "description": f"RFC 3339. A calendar day means {day_means} in Europe/Berlin; a "
+            "time without an offset (2024-09-20T12:00:00) is Europe/Berlin time too.",
+        }
+    )
+
+
+OpeningTime = Annotated[
+    AwareDatetime,
+    BeforeValidator(lambda v: _berlin(v, end_of_day=False)),
+    _time_schema("the start of that day"),
+]
+Deadline = Annotated[
+    AwareDatetime,
+    BeforeValidator(lambda v: _berlin(v, end_of_day=True)),
+    _time_schema("the end of that day"),
+]
 # Every text field refuses control characters; paragraphs keep their line breaks.
 Text = Annotated[str, Field(min_length=1, max_length=300), NO_CONTROLS]
 LongText = Annotated[str, Field(max_length=10_000), LINE_BREAKS_ONLY]
-Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320), NO_CONTROLS]
+Email = Annotated[str, Field(max_length=320), EMAIL]
 District = Annotated[str, Field(min_length=1, max_length=100), NO_CONTROLS]
+# A call names Saxon districts only (else 422 unknown-district): the schema lists the official
+# spellings; the same names in another case or Unicode form are taken too.
+CallDistrict = Annotated[
+    District,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "enum": list(SAXON_DISTRICTS),
+            "description": "A Saxon district or district-free city, in any case or Unicode "
+            "form; answers give the official spelling.",
+        }
+    ),
+]
 # Ids compare in any case and Unicode form: stored as their comparison key.
 # (StringConstraints rather than Field: the same types serve as path and query parameters.)
 Id = Annotated[str, StringConstraints(min_length=1, max_length=100), AS_IDENT]
@@ -66,7 +114,7 @@ class PhaseIn(Strict):
 
 class CallIn(Strict):
     title: Text
-    districts: list[District] = Field(min_length=1, max_length=20)
+    districts: list[CallDistrict] = Field(min_length=1, max_length=20)
     opens_at: OpeningTime
     closes_at: Deadline
     total_budget: PositiveEurCents

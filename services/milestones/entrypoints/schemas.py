@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
-from cimis_chassis.text import AS_IDENT, LINE_BREAKS_ONLY, NO_CONTROLS
+from cimis_chassis.text import AS_IDENT, CONTROLS, LINE_BREAKS_ONLY, matching
 from services.milestones.adapters.repository import MilestoneView
 from services.milestones.domain.plans import Milestone, Plan, is_overdue
 
@@ -24,7 +24,11 @@ def _calendar_day(value: Any) -> Any:
 
 CalendarDay = Annotated[date, BeforeValidator(_calendar_day)]
 Note = Annotated[str, Field(max_length=2000), LINE_BREAKS_ONLY]
-EvidenceUrl = Annotated[str, Field(max_length=2000, pattern=r"^https?://[^\s]+$"), NO_CONTROLS]
+EvidenceUrl = Annotated[
+    str,
+    Field(max_length=2000),
+    matching(rf"^https?://[^\s{CONTROLS}]+$", "an http:// or https:// URL without spaces"),
+]
 Reason = Annotated[str, Field(min_length=1, max_length=2000), LINE_BREAKS_ONLY]
 # Ids compare in any case and Unicode form; path, query and body alike.
 Id = Annotated[str, StringConstraints(min_length=1, max_length=100), AS_IDENT]

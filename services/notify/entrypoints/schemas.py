@@ -16,16 +16,17 @@ from pydantic import (
     field_validator,
 )
 
-from cimis_chassis.text import AS_IDENT, NO_CONTROLS, refuse_controls
+from cimis_chassis.text import AS_IDENT, EMAIL, NO_CONTROLS, refuse_controls
 from services.notify.domain.agents import Agent
 from services.notify.domain.notifications import Delivery, Notification, delivery_status
 
-Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320), NO_CONTROLS]
+Email = Annotated[str, Field(max_length=320), EMAIL]
 ClockTime = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", examples=["20:00"])]
 # Ids compare in any case and Unicode form; path and query alike.
 Id = Annotated[str, StringConstraints(min_length=1, max_length=100), AS_IDENT]
-# An agent's id is their API key's principal name.
+# An agent's id is their API key's principal name (principals have up to 200 characters).
 AGENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]*$"
+AgentId = Annotated[str, StringConstraints(min_length=1, max_length=200), AS_IDENT]
 StatusFilter = Literal["unread", "read", "pending", "delivered", "failed"]
 
 

@@ -13,8 +13,6 @@ from tests.api.crafted import CONTROL_CHARACTERS, FORGED_CURSORS, NUL
 from tests.api.intake.steps import assert_problem
 from tests.support.service_app import RunningService
 
-pytestmark = pytest.mark.kafka
-
 
 async def submit(svc: RunningService, team_id: str, **overrides: Any) -> Any:
     return await svc.client.post(

@@ -11,8 +11,6 @@ from tests.api.intake.conftest import CALL_BODY
 from tests.api.intake.steps import apply, assert_problem, open_call, propose_team, team_body
 from tests.support.service_app import RunningService
 
-pytestmark = pytest.mark.kafka
-
 
 async def call_count(intake: RunningService) -> int:
     listing = await intake.client.get("/api/v1/calls?limit=200", headers=intake.auth("staff"))
@@ -66,7 +64,9 @@ class TestMoney:
     async def test_the_openapi_pattern_says_ascii_digits(self, intake: RunningService) -> None:
         schema = (await intake.client.get("/openapi.json")).json()
         pattern = schema["components"]["schemas"]["CallIn"]["properties"]["total_budget"]
-        assert pattern["pattern"] == r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$"
+        # A pot is above zero: no sign, and zero in any spelling excluded.
+        assert pattern["pattern"] == r"^[0-9]{1,12}(\.[0-9]{1,2})?$"
+        assert pattern["not"] == {"pattern": r"^0{1,12}(\.0{1,2})?$"}
 
 
 class TestControlCharacters:

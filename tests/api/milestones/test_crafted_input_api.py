@@ -8,8 +8,6 @@ from tests.api.crafted import CONTROL_CHARACTERS, FORGED_CURSORS, NUL
 from tests.api.milestones.steps import accept_team, assert_problem, complete, get_ok, reschedule
 from tests.support.service_app import RunningService
 
-pytestmark = pytest.mark.kafka
-
 
 @pytest.mark.parametrize("cursor", FORGED_CURSORS.values(), ids=FORGED_CURSORS.keys())
 async def test_a_forged_cursor_is_400(milestones: RunningService, cursor: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -13,6 +14,7 @@ from cimis_chassis.money import (
     EUR_JSON_PATTERN,
     EurCents,
     MoneyFormatError,
+    NonNegativeEurCents,
     PositiveEurCents,
     format_eur,
     parse_eur,
@@ -46,10 +48,52 @@ def test_only_ascii_digits_are_money(text: str) -> None:
 
 
 def test_the_json_schema_pattern_says_ascii_digits() -> None:
-    pattern = Body.model_json_schema()["properties"]["amount"]["pattern"]
+    class Signed(BaseModel):
+        amount: EurCents
+
+    pattern = Signed.model_json_schema()["properties"]["amount"]["pattern"]
     assert pattern == EUR_JSON_PATTERN == r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$"
     assert re.fullmatch(pattern.strip("^$"), "12500.00")
     assert not re.fullmatch(pattern.strip("^$"), "١.٠٠")
+
+
+def _documented(schema: dict[str, Any], text: str) -> bool:
+    """Whether ``text`` matches ``schema`` as JSON Schema reads it: pattern, and ``not``."""
+    if not re.search(schema["pattern"], text):
+        return False
+    return "not" not in schema or not re.search(schema["not"]["pattern"], text)
+
+
+@pytest.mark.parametrize(
+    ("amount_type", "accepted", "refused"),
+    [
+        (
+            PositiveEurCents,
+            ["0.01", "1", "12500.00", "007.5"],
+            ["0", "0.00", "000.0", "-5.00", "-0.00", " 1", "1.001"],
+        ),
+        (
+            NonNegativeEurCents,
+            ["0", "0.00", "1", "12500.00"],
+            ["-5.00", "-0.00", "-0", " 1", "+1"],
+        ),
+        (EurCents, ["-5.00", "0", "12500.00"], [" 1", "+1", "1.001"]),
+    ],
+)
+def test_the_documented_pattern_is_what_the_type_takes(
+    amount_type: Any, accepted: list[str], refused: list[str]
+) -> None:
+    class Amount(BaseModel):
+        amount: amount_type
+
+    schema = Amount.model_json_schema()["properties"]["amount"]
+    for text in accepted:
+        assert _documented(schema, text), text
+        Amount(amount=text)
+    for text in refused:
+        assert not _documented(schema, text), text
+        with pytest.raises(ValidationError):
+            Amount(amount=text)
 
 
 def test_a_refusal_echoes_only_a_short_prefix() -> None:
