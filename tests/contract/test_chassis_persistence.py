@@ -117,7 +117,9 @@ async def pending_ids(db: Database) -> list[str]:
     return [eid for eid, row in (await outbox_rows(db)).items() if row.published_at is None]
 
 
-class OutboxContract(DatabaseContract):
+class RelayFixtures:
+    """A test clock, a broker that records what it is asked to send, and metrics."""
+
     @pytest.fixture
     def clock(self) -> ManualClock:
         return ManualClock(START)
@@ -130,6 +132,8 @@ class OutboxContract(DatabaseContract):
     def metrics(self) -> ServiceMetrics:
         return ServiceMetrics("contract")
 
+
+class OutboxContract(RelayFixtures, DatabaseContract):
     @pytest.fixture
     def relay(
         self, db: Database, broker: FakeBroker, clock: ManualClock, metrics: ServiceMetrics

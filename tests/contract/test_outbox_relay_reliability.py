@@ -22,6 +22,7 @@ from tests.contract.databases import DatabaseContract, OnPostgres, OnSqlite
 from tests.contract.test_chassis_persistence import (
     START,
     FakeBroker,
+    RelayFixtures,
     outbox_rows,
     pending_ids,
     write_event,
@@ -58,19 +59,7 @@ def failing_marks(db: Database, times: int | None) -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", before_cursor_execute)
 
 
-class MarkRetryContract(DatabaseContract):
-    @pytest.fixture
-    def clock(self) -> ManualClock:
-        return ManualClock(START)
-
-    @pytest.fixture
-    def broker(self) -> FakeBroker:
-        return FakeBroker()
-
-    @pytest.fixture
-    def metrics(self) -> ServiceMetrics:
-        return ServiceMetrics("contract")
-
+class MarkRetryContract(RelayFixtures, DatabaseContract):
     @pytest.fixture
     def relay(
         self, db: Database, broker: FakeBroker, clock: ManualClock, metrics: ServiceMetrics
