@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint unit format clean benchmark chaos
+.PHONY: install run test lint unit format clean benchmark bench chaos
 
 install: $(STAMP)
 
@@ -31,6 +31,11 @@ lint: install
 
 benchmark: install
 	$(BIN)/python -m benchmarks.pipeline
+
+# The handler-layer benchmark: the raw aiokafka ceiling and budget's pipeline on SQLite and
+# PostgreSQL at N and 2N; figures printed and kept as JSON in bench/results/. BENCH_ARGS=--quick.
+bench: install
+	$(BIN)/python -m benchmarks.bench $(BENCH_ARGS)
 
 # The fault proof: the whole platform under kills, broker restarts, rebalances and poison,
 # compared with an oracle. `make chaos SEED=123` replays a run; PROFILE=short is the quick one.

@@ -301,7 +301,8 @@ async def bench_budget_allocations(workdir: Path, bootstrap: str, teams: int) ->
 
         def record(payload: Any) -> bytes:
             return envelope(
-                source="cimis/bench",
+                # Budget takes intake's events only from intake (ARCHITECTURE §3).
+                source="cimis/intake",
                 type_=payload.TYPE,
                 subject=payload.subject(),
                 time=now,
