@@ -23,14 +23,14 @@ from aiokafka.structs import OffsetAndMetadata
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from benchmarks.pipeline import _team_accepted
+from benchmarks.pipeline import _team_accepted, bench_call
 from cimis_chassis.auth import Role, create_key
 from cimis_chassis.database import Database
 from cimis_chassis.envelope import make_event
 from cimis_chassis.kafka import ensure_topics
 from cimis_chassis.kafka_client import aiokafka_options
 from cimis_contracts import topics
-from cimis_contracts.intake import CallOpenedV1, PhaseStep, TeamAcceptedV1, TrancheRule
+from cimis_contracts.intake import TeamAcceptedV1
 
 POLL_SECONDS = 0.05
 STALL_SECONDS = 60.0
@@ -115,20 +115,7 @@ async def _partitions(consumer: AIOKafkaConsumer, name: str) -> set[int]:
 
 async def preload(bootstrap: str, call_id: str, teams: int) -> None:
     now = datetime.now(UTC)
-    opened = CallOpenedV1(
-        call_id=call_id,
-        title="Bench",
-        districts=["Chemnitz"],
-        opens_at=now,
-        closes_at=now,
-        total_budget_cents=10**12,
-        max_team_budget_cents=50_000_00,
-        tranches=[
-            TrancheRule(milestone=None, percent=40),
-            TrancheRule(milestone="final", percent=60),
-        ],
-        phase_plan=[PhaseStep(key="final", title="Abschluss", days_after_acceptance=180)],
-    )
+    opened = bench_call(call_id, now)
 
     def record(payload: Any) -> bytes:
         return make_event(

@@ -34,7 +34,7 @@ from cimis_chassis.service_host import ServiceHost
 from cimis_chassis.settings import ServiceSettings
 from cimis_chassis.tables import add_chassis_tables
 from cimis_chassis.unit_of_work import UnitOfWork
-from cimis_contracts.intake import TeamAcceptedV1
+from cimis_contracts.intake import CallOpenedV1, PhaseStep, TeamAcceptedV1, TrancheRule
 from cimis_contracts.topics import dead_letter_topic
 from cimis_devtools.kafka_access import ADMIN, KafkaAccess
 from cimis_devtools.kafka_local import LocalKafka
@@ -260,12 +260,29 @@ async def bench_intake_api(workdir: Path, bootstrap: str, teams: int) -> None:
     )
 
 
+def bench_call(call_id: str, now: datetime) -> CallOpenedV1:
+    """A call whose pot never refuses a benchmark team."""
+    return CallOpenedV1(
+        call_id=call_id,
+        title="Bench",
+        districts=["Chemnitz"],
+        opens_at=now,
+        closes_at=now,
+        total_budget_cents=10**12,
+        max_team_budget_cents=50_000_00,
+        tranches=[
+            TrancheRule(milestone=None, percent=40),
+            TrancheRule(milestone="final", percent=60),
+        ],
+        phase_plan=[PhaseStep(key="final", title="Abschluss", days_after_acceptance=180)],
+    )
+
+
 async def bench_budget_allocations(workdir: Path, bootstrap: str, teams: int) -> None:
     """Budget's consumer applying team-accepted events: allocation, tranche, ledger, outbox."""
     from aiokafka import AIOKafkaProducer
 
     from cimis_chassis.envelope import make_event as envelope
-    from cimis_contracts.intake import CallOpenedV1, PhaseStep, TrancheRule
     from services.budget.adapters.tables import team_budgets
     from services.budget.bootstrap import create_app as create_budget
     from services.budget.settings import BudgetSettings
@@ -281,20 +298,7 @@ async def bench_budget_allocations(workdir: Path, bootstrap: str, teams: int) ->
     app = create_budget(settings)
     call_id = f"bench-call-{uuid.uuid4().hex[:6]}"
     now = datetime.now(UTC)
-    opened = CallOpenedV1(
-        call_id=call_id,
-        title="Bench",
-        districts=["Chemnitz"],
-        opens_at=now,
-        closes_at=now,
-        total_budget_cents=10**12,
-        max_team_budget_cents=50_000_00,
-        tranches=[
-            TrancheRule(milestone=None, percent=40),
-            TrancheRule(milestone="final", percent=60),
-        ],
-        phase_plan=[PhaseStep(key="final", title="Abschluss", days_after_acceptance=180)],
-    )
+    opened = bench_call(call_id, now)
     producer = AIOKafkaProducer(**aiokafka_options(bootstrap), enable_idempotence=True, linger_ms=5)
     await producer.start()
     try:
