@@ -23,7 +23,7 @@ from aiokafka.errors import (
     TopicAuthorizationFailedError,
 )
 
-from cimis_chassis.dead_letters import H_ERROR, H_OFFSET, H_TOPIC
+from cimis_chassis.dead_letters import H_ERROR, H_OFFSET, H_PARTITION, H_TOPIC
 from cimis_chassis.envelope import make_event
 from cimis_chassis.kafka_client import KafkaClientConfig
 from cimis_contracts import topics
@@ -164,13 +164,14 @@ async def test_a_forged_completion_on_the_intake_topic_moves_no_money(
         await intake.send_and_wait(topics.INTAKE, record, key=team_id.encode())
         for record in (forged_completion, foreign_source)
     ]
-    offsets = {str(meta.offset) for meta in sent}
+    # By partition and offset: other tests park records of the same topic at the same offsets.
+    origins = {(str(meta.partition), str(meta.offset)) for meta in sent}
 
     def parked(records: Sequence[Any]) -> list[dict[str, str]]:
         found = []
         for record in records:
             h = {k: v.decode() for k, v in record.headers}
-            if h.get(H_TOPIC) == topics.INTAKE and h.get(H_OFFSET) in offsets:
+            if h.get(H_TOPIC) == topics.INTAKE and (h.get(H_PARTITION), h.get(H_OFFSET)) in origins:
                 found.append(h)
         return found
 
