@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Header, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from cimis_chassis.auth import Principal
 from cimis_chassis.idempotency import (
@@ -34,7 +33,8 @@ IdempotencyKey = Annotated[
 async def run_command(
     request: Request,
     principal: Principal,
-    work: Callable[[UnitOfWork], Awaitable[dict[str, Any]]],
+    # Takes the service's own unit of work (its repositories), hence Any.
+    work: Callable[[Any], Awaitable[dict[str, Any]]],
     *,
     status: int = 200,
     idempotency_key: str | None = None,
@@ -52,16 +52,11 @@ async def run_command(
         causation_id=request.state.request_id,
     )
 
-    async def unit(session: AsyncSession) -> tuple[int, dict[str, Any]]:
-        uow = UnitOfWork(session, host.tables, host.clock, f"cimis/{host.name}", cause)
-        body = await work(uow)
-        await uow.flush()
-        return status, body
+    async def unit(uow: UnitOfWork) -> tuple[int, dict[str, Any]]:
+        return status, await work(uow)
 
     code, payload = await run_idempotent(
-        host.db,
-        host.tables,
-        host.clock,
+        lambda: host.unit_of_work(cause),
         principal=principal.name,
         key=idempotency_key,
         fingerprint=request_fingerprint(request.method, request.url.path, body),

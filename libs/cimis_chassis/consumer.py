@@ -29,11 +29,9 @@ from cimis_chassis.dead_letters import DeadLetterPublisher, Origin
 from cimis_chassis.envelope import CloudEvent, EnvelopeError, parse_event
 from cimis_chassis.errors import DomainError
 from cimis_chassis.faults import crash_point
-from cimis_chassis.inbox import claim_events
 from cimis_chassis.lag_monitor import ConsumerLagMonitor
 from cimis_chassis.logs import ThrottledLog, correlation_id_var
-from cimis_chassis.outbox import write_outbox
-from cimis_chassis.unit_of_work import Cause, UnitOfWork
+from cimis_chassis.unit_of_work import Cause
 from cimis_contracts.base import EventData, decode_data, provenance_problem, registered_types
 
 if TYPE_CHECKING:
@@ -41,7 +39,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[UnitOfWork, Any, CloudEvent], Awaitable[None]]
+# Handlers take the service's own unit of work (with its repositories), hence Any.
+Handler = Callable[[Any, Any, CloudEvent], Awaitable[None]]
+# Loads what a batch of (payload, event) needs before its handlers run, one by one, in order.
+BatchPreparer = Callable[[Any, list[tuple[Any, CloudEvent]]], Awaitable[None]]
 T = TypeVar("T")
 
 RETRY_DELAYS_SECONDS = (0.2, 0.5, 1.0, 2.0, 4.0)
@@ -98,6 +99,7 @@ class EventConsumer:
         *,
         topics: Sequence[str],
         handlers: dict[type[EventData], Handler],
+        prepare: BatchPreparer | None = None,
         max_records: int = 500,
         retry_delays: Sequence[float] = RETRY_DELAYS_SECONDS,
     ) -> None:
@@ -106,6 +108,7 @@ class EventConsumer:
         self.group_id = host.settings.consumer_group
         self.topics = tuple(topics)
         self._handlers = {model.TYPE: handler for model, handler in handlers.items()}
+        self._prepare = prepare
         self._max_records = max_records
         self._retry_delays = tuple(retry_delays)
         self._max_event_bytes = host.settings.max_event_bytes
@@ -255,39 +258,36 @@ class EventConsumer:
         handled = [item for item in batch if item.event.type in self._handlers]
         outcomes: dict[int, str] = {id(item): "ignored" for item in batch}
         try:
-            async with host.db.transaction() as session:
-                fresh = await claim_events(
-                    session,
-                    host.tables.inbox,
-                    consumer=self.name,
-                    events=[(item.event.id, item.event.type) for item in handled],
+            batch_cause = Cause(actor=f"consumer:{self.name}", correlation_id=batch[0].event.id)
+            async with host.unit_of_work(batch_cause) as uow:
+                fresh = await uow.inbox.claim(
+                    self.name,
+                    [(item.event.id, item.event.type) for item in handled],
                     received_at=host.clock.now(),
                 )
-                # One outbox INSERT for the whole batch, in the order the events were applied.
-                outbox_rows: list[dict[str, Any]] = []
+                applying: list[_Decoded] = []
                 for item in handled:
-                    event = item.event
-                    if event.id not in fresh:
+                    if item.event.id not in fresh:
                         outcomes[id(item)] = "duplicate"
                         continue
-                    fresh.discard(event.id)  # a second copy inside this batch is a duplicate
+                    fresh.discard(item.event.id)  # a second copy inside this batch is one too
+                    applying.append(item)
+                if applying and self._prepare is not None:
+                    # The state the whole batch needs, loaded (and locked) in a few queries.
+                    await self._prepare(uow, [(item.payload, item.event) for item in applying])
+                for item in applying:
+                    event = item.event
                     correlation_id_var.set(event.correlationid or event.id)
-                    cause = Cause(
-                        actor=f"event:{event.id}",
-                        correlation_id=event.correlationid or event.id,
-                        causation_id=event.id,
-                    )
-                    uow = UnitOfWork(
-                        session,
-                        host.tables,
-                        host.clock,
-                        f"cimis/{self.name}",
-                        cause,
-                        _unwritten=outbox_rows,
+                    uow.caused_by(
+                        Cause(
+                            actor=f"event:{event.id}",
+                            correlation_id=event.correlationid or event.id,
+                            causation_id=event.id,
+                        )
                     )
                     await self._handlers[event.type](uow, item.payload, event)
                     outcomes[id(item)] = "applied"
-                await write_outbox(session, host.tables.outbox, outbox_rows)
+                await uow.flush()
                 crash_point("consumer.before_commit", self.name)
         except (DomainError, ValidationError, PoisonEvent) as exc:
             raise _PoisonInBatch() from exc

@@ -11,6 +11,7 @@ from cimis_chassis.metrics import ServiceMetrics
 from cimis_chassis.service_host import ServiceHost
 from cimis_chassis.settings import ServiceSettings
 from cimis_chassis.tables import ChassisTables
+from cimis_chassis.unit_of_work import SqlUnitOfWork
 from cimis_contracts import topics
 from cimis_contracts.asyncapi import document_publisher
 from cimis_contracts.base import EventData
@@ -23,6 +24,7 @@ def build_service_host(
     *,
     publishes: Sequence[type[EventData]],
     consumes: Sequence[str] = (),
+    unit_of_work: type[SqlUnitOfWork] = SqlUnitOfWork,
 ) -> ServiceHost:
     """A host whose broker documents ``publishes`` and whose topics exist before it starts.
 
@@ -56,4 +58,5 @@ def build_service_host(
         metrics=metrics,
         topics=wanted,
         owned_topics=frozenset(owned),
+        unit_of_work_class=unit_of_work,
     )

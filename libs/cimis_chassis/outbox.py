@@ -8,13 +8,16 @@ import logging
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cimis_chassis.bulk import insert_rows
 from cimis_chassis.clock import Clock
 from cimis_chassis.database import Database
 from cimis_chassis.envelope import CloudEvent, make_event
@@ -47,10 +50,32 @@ def outbox_row(event: CloudEvent, *, topic: str, key: str) -> dict[str, Any]:
     }
 
 
-async def write_outbox(session: AsyncSession, outbox: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert outbox rows (from :func:`outbox_row`) in one statement, keeping their order."""
-    if rows:
-        await session.execute(insert(outbox), rows)
+@dataclass(frozen=True)
+class OutboxRecord:
+    """An outbox row as the relay sends it, known to the unit of work that wrote it."""
+
+    position: int
+    topic: str
+    key: str
+    event_type: str
+    payload: str
+
+
+async def write_outbox(
+    session: AsyncSession, outbox: Table, rows: list[dict[str, Any]]
+) -> list[OutboxRecord]:
+    """Insert outbox rows (from :func:`outbox_row`) in one statement, keeping their order;
+    returns them with the positions the database gave them."""
+    inserted = await insert_rows(session, outbox, rows, returning=["event_id", "position"])
+    if inserted is None:
+        return []
+    positions: dict[str, int] = dict(inserted.tuples().all())
+    return [
+        OutboxRecord(
+            positions[row["event_id"]], row["topic"], row["key"], row["event_type"], row["payload"]
+        )
+        for row in rows
+    ]
 
 
 async def add_to_outbox(
@@ -93,6 +118,12 @@ class OutboxRelay:
     as long as it takes, and the next batch skips them. Only a crash (or a stop while the
     database stays unwritable) between confirm and mark publishes rows again: consumers
     deduplicate by event id.
+
+    Rows this process just committed are handed over by :meth:`offer` and sent from memory,
+    without reading them back, as long as the last sweep found no backlog (older rows go
+    first, or a key's events would overtake each other). The sweep, a query for unpublished
+    rows, still runs at least every ``sweep_seconds`` and whenever the memory path stands
+    down: after a restart, a failed send, or rows another process wrote.
     """
 
     LEASE = "outbox-relay"
@@ -111,6 +142,7 @@ class OutboxRelay:
         lease_ttl: timedelta = timedelta(seconds=15),
         mark_retry_delays: Sequence[float] = MARK_RETRY_DELAYS_SECONDS,
         mark_grace_at_stop: float = MARK_GRACE_AT_STOP_SECONDS,
+        sweep_seconds: float = 1.0,
     ) -> None:
         self._db = db
         self._outbox = outbox
@@ -134,9 +166,21 @@ class OutboxRelay:
         # Confirmed by the broker, not yet marked published: position -> confirmation time.
         self._unmarked: dict[int, datetime] = {}
         self.last_progress_at: datetime | None = None
+        # Committed by this process and not yet sent; trusted only while the backlog is clear.
+        self._fresh: deque[OutboxRecord] = deque()
+        self._backlog_clear = False
+        self._sweep_seconds = sweep_seconds
+        self._swept_at: float | None = None
+        self._sent_up_to = 0
+        self.sent_from_memory = 0
 
     def wake(self) -> None:
         """Publish now rather than at the next poll; call after committing outbox rows."""
+        self._wakeup.set()
+
+    def offer(self, records: Iterable[OutboxRecord]) -> None:
+        """Rows a unit of work of this process has just committed: send them from memory."""
+        self._fresh.extend(records)
         self._wakeup.set()
 
     async def run(self) -> None:
@@ -147,7 +191,13 @@ class OutboxRelay:
                 try:
                     published = 0
                     if await self._hold_lease():
-                        published = await self.publish_pending()
+                        published = await self.publish_fresh()
+                        if self._sweep_due():
+                            published += await self.publish_pending()
+                    else:
+                        # Another instance publishes; what this one committed, it will sweep.
+                        self._fresh.clear()
+                        self._backlog_clear = False
                     # Every instance reports the backlog, so a relay that waits for a dead
                     # holder's lease still shows the rows that wait with it.
                     await self._update_gauges()
@@ -209,6 +259,37 @@ class OutboxRelay:
         self._lease_until = now + self._lease_ttl if held else None
         return held
 
+    def _sweep_due(self) -> bool:
+        now = time.monotonic()
+        recently = self._swept_at is not None and now - self._swept_at < self._sweep_seconds
+        if self._backlog_clear and recently:
+            return False
+        self._swept_at = now
+        return True
+
+    async def publish_fresh(self) -> int:
+        """Send what this process committed since the last round, without reading it back."""
+        if not self._fresh:
+            return 0
+        if not self._backlog_clear:
+            self._fresh.clear()  # the sweep will find them, after the older rows
+            return 0
+        # A row at or below what was sent already either went out (the sweep read it too)
+        # or committed late with a lower position: the next sweep sends it, in order.
+        records = sorted(
+            (r for r in self._take_fresh() if r.position > self._sent_up_to),
+            key=lambda r: r.position,
+        )
+        if not records:
+            return 0
+        self.sent_from_memory += len(records)
+        return await self._publish(records)
+
+    def _take_fresh(self) -> list[OutboxRecord]:
+        taken = list(self._fresh)
+        self._fresh.clear()
+        return taken
+
     async def publish_pending(self) -> int:
         """Publish one batch of pending rows; returns how many the broker confirmed.
 
@@ -216,6 +297,9 @@ class OutboxRelay:
         :meth:`_mark_confirmed`); rows left unmarked by an earlier call are marked first.
         """
         await self._mark_confirmed()
+        # Rows committed from now on are newer than anything this sweep reads.
+        self._fresh.clear()
+        self._backlog_clear = False
         o = self._outbox
         query = (
             select(o.c.position, o.c.topic, o.c.key, o.c.event_type, o.c.payload)
@@ -227,11 +311,18 @@ class OutboxRelay:
             query = query.where(o.c.position.not_in(list(self._unmarked)))
         async with self._db.sessions() as session:
             rows = (await session.execute(query)).all()
-        if not rows:
-            return 0
+        published = await self._publish(rows) if rows else 0
+        # Only a sweep that found less than a batch, all sent, has cleared the backlog.
+        self._backlog_clear = len(rows) < self._batch_size
+        return published
+
+    async def _publish(self, rows: Sequence[Any]) -> int:
+        """Send ``rows`` (position order), mark what the broker confirmed; raise on a failure."""
+        await self._mark_confirmed()
         # Enqueue all sends before awaiting any: the producer keeps per-partition order and
         # batches them, which is many times faster than one round trip per record.
         futures = []
+        self._sent_up_to = max(self._sent_up_to, rows[-1].position)
         for row in rows:
             crash_point("outbox.before_publish", row.event_type)
             headers = {"content-type": "application/cloudevents+json", "ce_type": row.event_type}
@@ -251,9 +342,12 @@ class OutboxRelay:
             crash_point("outbox.after_publish", row.event_type)
         await self._mark_confirmed()
         if first_error is not None:
+            self._backlog_clear = False
+            self._fresh.clear()
             done = set(confirmed)
             failed = [row.position for row in rows if row.position not in done]
             async with self._db.transaction() as session:
+                o = self._outbox
                 await session.execute(
                     update(o)
                     .where(o.c.position.in_(failed))

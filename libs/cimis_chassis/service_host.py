@@ -28,11 +28,12 @@ from cimis_chassis.kafka_client import KafkaClientConfig
 from cimis_chassis.logs import correlation_id_var
 from cimis_chassis.metrics import ServiceMetrics
 from cimis_chassis.openapi import install_local_docs, install_openapi_conventions
-from cimis_chassis.outbox import OutboxRelay
+from cimis_chassis.outbox import OutboxRecord, OutboxRelay
 from cimis_chassis.problems import install_problem_handlers
 from cimis_chassis.rate_limits import PenaltyBox, TokenBuckets
 from cimis_chassis.settings import ServiceSettings
 from cimis_chassis.tables import ChassisTables
+from cimis_chassis.unit_of_work import Cause, SqlUnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +55,17 @@ class ServiceHost:
     topics: dict[str, int]
     # Topics this service may create (its own and its dead letters); the rest it waits for.
     owned_topics: frozenset[str] | None = None
+    # The service's unit of work: the chassis one gives handlers the bare session.
+    unit_of_work_class: type[SqlUnitOfWork] = SqlUnitOfWork
     relay: OutboxRelay = field(init=False)
     kafka: KafkaClientConfig = field(init=False)
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
     # Run at stop, after the broker stopped consuming: clients that parts of the host opened.
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     stopped_jobs: list[str] = field(default_factory=list)
+    # Called after every unit of work of this process commits, e.g. to wake a worker that
+    # would otherwise poll for what the commit wrote.
+    commit_listeners: list[Callable[[SqlUnitOfWork], None]] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _stopping: bool = False
 
@@ -75,6 +81,23 @@ class ServiceHost:
             batch_size=self.settings.outbox_batch_size,
             poll_seconds=self.settings.outbox_poll_seconds,
         )
+
+    def unit_of_work(self, cause: Cause) -> SqlUnitOfWork:
+        """A new unit of work on this service's database, attributed to ``cause``."""
+        return self.unit_of_work_class(
+            self.db,
+            self.tables,
+            clock=self.clock,
+            source=f"cimis/{self.name}",
+            cause=cause,
+            on_commit=self._committed,
+        )
+
+    def _committed(self, unit: SqlUnitOfWork, records: list[OutboxRecord]) -> None:
+        if records:
+            self.relay.offer(records)
+        for listener in self.commit_listeners:
+            listener(unit)
 
     @property
     def uses_broker(self) -> bool:

@@ -23,6 +23,7 @@ from cimis_contracts.budget import (
 )
 from services.budget.adapters.metrics import BudgetGauges
 from services.budget.adapters.tables import chassis
+from services.budget.adapters.unit_of_work import SqlBudgetUnitOfWork
 from services.budget.entrypoints.api import router
 from services.budget.entrypoints.consumer import CONSUMED_TOPICS, budget_consumer
 from services.budget.settings import BudgetSettings
@@ -48,6 +49,7 @@ def build_host(settings: BudgetSettings, clock: Clock) -> ServiceHost:
             BudgetClosedV1,
         ],
         consumes=CONSUMED_TOPICS,
+        unit_of_work=SqlBudgetUnitOfWork,
     )
     budget_consumer(host).register(host.broker)
     gauges = BudgetGauges(host.metrics)

@@ -12,6 +12,7 @@ from cimis_chassis.migrations import upgrade_to_head
 from cimis_chassis.service_host import ServiceHost, create_http_app
 from cimis_contracts.intake import CallOpenedV1, TeamAcceptedV1, TeamWithdrawnV1
 from services.intake.adapters.tables import chassis
+from services.intake.adapters.unit_of_work import SqlIntakeUnitOfWork
 from services.intake.entrypoints.api import router
 from services.intake.settings import IntakeSettings
 
@@ -21,7 +22,11 @@ settings_class = IntakeSettings
 
 def build_host(settings: IntakeSettings, clock: Clock) -> ServiceHost:
     return build_service_host(
-        settings, clock, chassis, publishes=[CallOpenedV1, TeamAcceptedV1, TeamWithdrawnV1]
+        settings,
+        clock,
+        chassis,
+        publishes=[CallOpenedV1, TeamAcceptedV1, TeamWithdrawnV1],
+        unit_of_work=SqlIntakeUnitOfWork,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -11,6 +12,7 @@ from cimis_chassis.clock import Clock, SystemClock
 from cimis_chassis.host_factory import build_service_host
 from cimis_chassis.migrations import upgrade_to_head
 from cimis_chassis.service_host import ServiceHost, create_http_app
+from cimis_chassis.unit_of_work import Cause
 from cimis_contracts.base import EventData
 from cimis_contracts.milestones import (
     MilestoneCompletedV1,
@@ -20,7 +22,9 @@ from cimis_contracts.milestones import (
     PlanCompletedV1,
     PlanCreatedV1,
 )
+from services.milestones.adapters.queries import MilestoneQueries
 from services.milestones.adapters.tables import chassis
+from services.milestones.adapters.unit_of_work import SqlMilestonesUnitOfWork
 from services.milestones.app.overdue import OverdueScan
 from services.milestones.entrypoints.api import router
 from services.milestones.entrypoints.consumer import CONSUMED_TOPICS, intake_consumer
@@ -42,7 +46,12 @@ PUBLISHED: list[type[EventData]] = [
 
 def build_host(settings: MilestonesSettings, clock: Clock) -> ServiceHost:
     host = build_service_host(
-        settings, clock, chassis, publishes=PUBLISHED, consumes=CONSUMED_TOPICS
+        settings,
+        clock,
+        chassis,
+        publishes=PUBLISHED,
+        consumes=CONSUMED_TOPICS,
+        unit_of_work=SqlMilestonesUnitOfWork,
     )
     intake_consumer(host).register(host.broker)
     overdue_gauge = Gauge(
@@ -50,13 +59,7 @@ def build_host(settings: MilestonesSettings, clock: Clock) -> ServiceHost:
         "Milestones past their due day (Europe/Berlin), not completed, of running plans.",
         registry=host.metrics.registry,
     )
-    scan = OverdueScan(
-        host.db,
-        host.tables,
-        clock,
-        source=f"cimis/{settings.service_name}",
-        batch_size=settings.overdue_scan_batch_size,
-    )
+    scan = overdue_scan_of(host, batch_size=settings.overdue_scan_batch_size)
     scheduler = OverdueScheduler(
         host, scan, overdue_gauge, interval_seconds=settings.overdue_scan_seconds
     )
@@ -66,6 +69,21 @@ def build_host(settings: MilestonesSettings, clock: Clock) -> ServiceHost:
 
     host.background.append(overdue_scan)
     return host
+
+
+def units(host: ServiceHost) -> Callable[[Cause], SqlMilestonesUnitOfWork]:
+    """New units of work on the host's database, typed as the milestones unit they are."""
+
+    def unit(cause: Cause) -> SqlMilestonesUnitOfWork:
+        uow = host.unit_of_work(cause)
+        assert isinstance(uow, SqlMilestonesUnitOfWork)
+        return uow
+
+    return unit
+
+
+def overdue_scan_of(host: ServiceHost, *, batch_size: int = 500) -> OverdueScan:
+    return OverdueScan(units(host), MilestoneQueries(host.db), host.clock, batch_size=batch_size)
 
 
 def create_app(settings: MilestonesSettings | None = None, clock: Clock | None = None) -> FastAPI:

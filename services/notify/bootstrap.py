@@ -11,11 +11,13 @@ from cimis_chassis.clock import Clock, SystemClock
 from cimis_chassis.host_factory import build_service_host
 from cimis_chassis.migrations import upgrade_to_head
 from cimis_chassis.service_host import ServiceHost, create_http_app
+from cimis_chassis.unit_of_work import Cause, SqlUnitOfWork
 from cimis_contracts.notify import NotificationDeliveredV1, NotificationFailedV1
 from services.notify.adapters.metrics import NotifyMetrics
 from services.notify.adapters.smtp import SmtpSender
 from services.notify.adapters.tables import chassis
 from services.notify.adapters.templates import TemplateRenderer
+from services.notify.adapters.unit_of_work import SqlNotifyUnitOfWork
 from services.notify.adapters.webhook import WebhookSender
 from services.notify.app.alerts import Alerts, StaffMailbox
 from services.notify.domain.delivery import EMAIL, WEBHOOK, RetryPolicy
@@ -37,7 +39,14 @@ def build_host(settings: NotifySettings, clock: Clock) -> ServiceHost:
         chassis,
         publishes=[NotificationDeliveredV1, NotificationFailedV1],
         consumes=CONSUMED_TOPICS,
+        unit_of_work=SqlNotifyUnitOfWork,
     )
+
+    def units(cause: Cause) -> SqlNotifyUnitOfWork:
+        unit = host.unit_of_work(cause)
+        assert isinstance(unit, SqlNotifyUnitOfWork)
+        return unit
+
     business = NotifyMetrics(host.metrics.registry)
     alerts = Alerts(
         TemplateRenderer(),
@@ -46,7 +55,7 @@ def build_host(settings: NotifySettings, clock: Clock) -> ServiceHost:
     )
     worker = DeliveryWorker(
         db=host.db,
-        tables=host.tables,
+        units=units,
         clock=clock,
         senders={
             EMAIL: SmtpSender(settings),
@@ -61,7 +70,6 @@ def build_host(settings: NotifySettings, clock: Clock) -> ServiceHost:
             max_attempts=settings.delivery_max_attempts,
         ),
         metrics=business,
-        source=f"cimis/{settings.service_name}",
         poll_seconds=settings.delivery_poll_seconds,
         batch_size=settings.delivery_batch_size,
         concurrency=settings.delivery_concurrency,
@@ -69,6 +77,12 @@ def build_host(settings: NotifySettings, clock: Clock) -> ServiceHost:
         on_committed=host.relay.wake,
     )
     alert_consumer(host, alerts).register(host.broker)
+
+    def wake_for_new_deliveries(unit: SqlUnitOfWork) -> None:
+        if isinstance(unit, SqlNotifyUnitOfWork) and unit.deliveries.written:
+            worker.wake()
+
+    host.commit_listeners.append(wake_for_new_deliveries)
     host.background.append(worker.run)
     return host
 

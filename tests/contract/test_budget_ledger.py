@@ -9,16 +9,25 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
+from cimis_chassis.clock import ManualClock
 from cimis_chassis.database import Database
-from services.budget.adapters.ledger_store import book, reconcile
-from services.budget.adapters.repository import BudgetRepository
-from services.budget.adapters.tables import ledger_accounts, metadata
+from cimis_chassis.unit_of_work import Cause
+from services.budget.adapters.ledger_store import reconcile
+from services.budget.adapters.queries import BudgetQueries
+from services.budget.adapters.tables import chassis, ledger_accounts, metadata
+from services.budget.adapters.unit_of_work import SqlBudgetUnitOfWork
 from services.budget.domain import budgets, expenses, ledger
 from services.budget.domain.tranches import DEFAULT_PLAN
 from tests.contract.databases import OnPostgres, OnSqlite, ServiceSchemaContract
 from tests.unit.budget.test_budgets import a_team
 
 AT = datetime(2024, 10, 1, 9, 0, tzinfo=UTC)
+
+
+def unit(db: Database) -> SqlBudgetUnitOfWork:
+    return SqlBudgetUnitOfWork(
+        db, chassis, clock=ManualClock(AT), source="cimis/budget", cause=Cause("test", "c")
+    )
 
 
 class BudgetLedgerContract(ServiceSchemaContract):
@@ -34,14 +43,13 @@ class BudgetLedgerContract(ServiceSchemaContract):
             plan=DEFAULT_PLAN,
         )
         outcome = budgets.allocate(a_team(), pot)
-        async with db.transaction() as session:
-            repo = BudgetRepository(session)
-            await repo.add_pot(pot, opened_at=AT)
-            await repo.add_team(a_team())
+        async with unit(db) as uow:
+            uow.pots.add(pot, opened_at=AT)
+            uow.teams.add(a_team())
             assert outcome.pot is not None
-            await repo.save_pot(outcome.pot)
-            await repo.save_team(outcome.team)
-            await book(session, [funded, *outcome.transfers], at=AT, cause="test")
+            uow.pots.put(outcome.pot)
+            uow.teams.put(outcome.team)
+            uow.ledger.book([funded, *outcome.transfers], at=AT, cause="test")
         return outcome.team
 
     async def test_booked_transfers_reconcile_and_balance_to_zero(self, db: Database) -> None:
@@ -56,10 +64,10 @@ class BudgetLedgerContract(ServiceSchemaContract):
             call_id="c9", title="x", total_cents=5_00, max_team_cents=5_00, plan=DEFAULT_PLAN
         )
         for _ in range(3):
-            async with db.transaction() as session:
-                await book(session, [funded], at=AT, cause="replay")
+            async with unit(db) as uow:
+                uow.ledger.book([funded], at=AT, cause="replay")
         async with db.sessions() as session:
-            repo = BudgetRepository(session)
+            repo = BudgetQueries(session)
             rows = await repo.transfers(
                 team_id=None, call_id="c9", since=None, after_position=None, limit=10
             )
@@ -79,8 +87,8 @@ class BudgetLedgerContract(ServiceSchemaContract):
                     max_team_cents=5_00,
                     plan=DEFAULT_PLAN,
                 )
-                async with db.transaction() as session:
-                    await book(session, [funded], at=AT, cause=f"busy-{n}")
+                async with unit(db) as uow:
+                    uow.ledger.book([funded], at=AT, cause=f"busy-{n}")
 
         booking = asyncio.create_task(keep_booking())
         findings: list[str] = []
@@ -110,7 +118,7 @@ class BudgetLedgerContract(ServiceSchemaContract):
     async def test_a_team_budget_round_trips(self, db: Database) -> None:
         team = await self.allocated_team(db)
         async with db.sessions() as session:
-            stored = await BudgetRepository(session).get_team(team.team_id)
+            stored = await BudgetQueries(session).get_team(team.team_id)
         assert stored == team
 
     async def test_a_receipt_number_is_unique_per_team(self, db: Database) -> None:
@@ -129,17 +137,15 @@ class BudgetLedgerContract(ServiceSchemaContract):
             now=AT,
             today=date(2024, 10, 1),
         )
-        async with db.transaction() as session:
-            await BudgetRepository(session).add_expense(expense)
+        async with unit(db) as uow:
+            uow.expenses.add(expense)
         with pytest.raises(IntegrityError):
-            async with db.transaction() as session:
-                await BudgetRepository(session).add_expense(
-                    expenses.Expense(**{**expense.__dict__, "id": "e2"})
-                )
+            async with unit(db) as uow:
+                uow.expenses.add(expenses.Expense(**{**expense.__dict__, "id": "e2"}))
+        async with unit(db) as uow:
+            assert await uow.expenses.receipt_taken(team.team_id, " R-1 ")
         async with db.sessions() as session:
-            repo = BudgetRepository(session)
-            assert await repo.receipt_taken(team.team_id, " R-1 ")
-            [stored] = await repo.expenses_of_team(team.team_id)
+            [stored] = await BudgetQueries(session).expenses_of_team(team.team_id)
         assert stored == expense
 
 

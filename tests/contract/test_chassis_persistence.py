@@ -26,6 +26,7 @@ from cimis_chassis.leases import acquire_lease, release_lease
 from cimis_chassis.metrics import ServiceMetrics
 from cimis_chassis.outbox import OutboxRelay, add_to_outbox
 from cimis_chassis.problems import Problem
+from cimis_chassis.unit_of_work import Cause, SqlUnitOfWork, UnitOfWork
 from services.intake.adapters.tables import chassis
 from tests.contract.databases import DatabaseContract, OnPostgres, OnSqlite
 
@@ -452,19 +453,10 @@ class RecordingWork:
         self.runs = 0
         self.fail = fail
 
-    async def __call__(self, session: AsyncSession) -> tuple[int, dict[str, Any]]:
+    async def __call__(self, uow: UnitOfWork) -> tuple[int, dict[str, Any]]:
         self.runs += 1
-        await record_audit(
-            session,
-            chassis.audit_log,
-            at=START,
-            actor="staff-1",
-            action="call.opened",
-            entity_type="call",
-            entity_id=f"call-{self.runs}",
-            before=None,
-            after={"title": "CIMIS II"},
-            correlation_id="corr-1",
+        await uow.audit(
+            "call.opened", "call", f"call-{self.runs}", before=None, after={"title": "CIMIS II"}
         )
         if self.fail:
             raise WorkFailed("failed after writing")
@@ -493,9 +485,9 @@ class IdempotencyContract(DatabaseContract):
         principal: str = "staff-1",
     ) -> tuple[int, dict[str, Any]]:
         return await run_idempotent(
-            db,
-            chassis,
-            clock,
+            lambda: SqlUnitOfWork(
+                db, chassis, clock=clock, source="cimis/test", cause=Cause(principal, "corr-1")
+            ),
             principal=principal,
             key=key,
             fingerprint=fingerprint,

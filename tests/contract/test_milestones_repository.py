@@ -1,23 +1,33 @@
-"""MilestonesRepository and the overdue claim behave alike on SQLite and PostgreSQL."""
+"""The milestones repositories keep one contract in memory, on SQLite and on PostgreSQL.
+
+Each contract class runs its bodies in ``async with unit as uow`` on all three backends; the
+read-side queries, the schema and the races between instances need a database and run on both.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from cimis_chassis.clock import ManualClock
 from cimis_chassis.database import Database
 from cimis_chassis.keyset import Page
-from services.milestones.adapters.repository import Alert, MilestoneFilter, MilestonesRepository
+from cimis_chassis.unit_of_work import Cause
+from services.milestones.adapters.queries import MilestoneFilter, MilestoneQueries
 from services.milestones.adapters.tables import chassis, metadata
+from services.milestones.adapters.unit_of_work import (
+    MemoryMilestonesUnitOfWork,
+    SqlMilestonesUnitOfWork,
+)
 from services.milestones.app.overdue import OverdueScan
+from services.milestones.app.ports import Alert, MilestoneCounts, MilestonesUnitOfWork
 from services.milestones.domain.plans import (
     CANCELLED,
     COMPLETED,
@@ -27,42 +37,67 @@ from services.milestones.domain.plans import (
     cancel,
     complete,
 )
-from tests.contract.databases import OnPostgres, OnSqlite, ServiceSchemaContract
+from tests.contract.databases import DatabaseContract, OnPostgres, OnSqlite, ServiceSchemaContract
 from tests.unit.milestones.builders import ACCEPTED_AT, a_plan
 
 # 1 September 2024: the kick-off (due 15 August) and the workshop (due 12 September) of a team
 # accepted on 1 August differ: one overdue, one open.
 TODAY = date(2024, 9, 1)
 NOW = datetime(2024, 9, 1, 10, 0, tzinfo=UTC)
+CAUSE = Cause("test", "corr-1")
+SOURCE = "cimis/milestones"
+
+Unit = AbstractAsyncContextManager[MilestonesUnitOfWork]
 
 
-class MilestonesRepositoryContract(ServiceSchemaContract):
-    metadata = metadata
+def sql_unit(db: Database, clock: ManualClock | None = None) -> SqlMilestonesUnitOfWork:
+    clock = clock or ManualClock(NOW)
+    return SqlMilestonesUnitOfWork(db, chassis, clock=clock, source=SOURCE, cause=CAUSE)
+
+
+class InMemory:
+    @pytest.fixture
+    def memory(self) -> MemoryMilestonesUnitOfWork:
+        return MemoryMilestonesUnitOfWork(clock=ManualClock(NOW), source=SOURCE, cause=CAUSE)
+
+    @pytest.fixture
+    def unit(self, memory: MemoryMilestonesUnitOfWork) -> Unit:
+        return memory
+
+    @pytest.fixture
+    def counts(self, memory: MemoryMilestonesUnitOfWork) -> MilestoneCounts:
+        return memory.plans
+
+
+class InDatabase(DatabaseContract):
     service = "milestones"
 
-    async def store(self, db: Database, *plans: Plan) -> None:
-        async with db.transaction() as session:
-            repo = MilestonesRepository(session)
-            for plan in plans:
-                await repo.add_plan(plan)
+    @pytest.fixture
+    def unit(self, db: Database) -> Unit:
+        return sql_unit(db)
 
-    async def listed(
-        self, db: Database, where: MilestoneFilter, *, limit: int = 200, today: date = TODAY
-    ) -> list[tuple[str, str]]:
-        async with db.sessions() as session:
-            views = await MilestonesRepository(session).list_milestones(
-                where, Page(after=None, limit=limit), today=today
-            )
-        return [(v.milestone.team_id, v.milestone.key) for v in views]
+    @pytest.fixture
+    def counts(self, db: Database) -> MilestoneCounts:
+        return MilestoneQueries(db)
 
-    # plans
 
-    async def test_a_plan_comes_back_with_its_milestones_in_order(self, db: Database) -> None:
+async def store(unit: Unit, *plans: Plan) -> None:
+    async with unit as uow:
+        for plan in plans:
+            await uow.plans.add(plan)
+
+
+async def plan_of(unit: Unit, team_id: str) -> Plan | None:
+    async with unit as uow:
+        return await uow.plans.get(team_id)
+
+
+class PlansContract:
+    async def test_a_plan_comes_back_with_its_milestones_in_order(self, unit: Unit) -> None:
         plan = a_plan(accepted_at=datetime(2024, 8, 1, 22, 30, tzinfo=UTC))
-        await self.store(db, plan)
+        await store(unit, plan)
 
-        async with db.sessions() as session:
-            found = await MilestonesRepository(session).get_plan(plan.team_id)
+        found = await plan_of(unit, plan.team_id)
 
         assert found == plan
         assert found is not None
@@ -70,107 +105,294 @@ class MilestonesRepositoryContract(ServiceSchemaContract):
         assert isinstance(found.milestones[0].due_date, date)
         assert found.milestones[0].due_date == date(2024, 8, 16)
 
-    async def test_unknown_ids_find_nothing(self, db: Database) -> None:
-        async with db.sessions() as session:
-            repo = MilestonesRepository(session)
-            assert await repo.get_plan("nope") is None
-            assert await repo.plan_of_milestone("nope") is None
+    async def test_unknown_ids_find_nothing(self, unit: Unit) -> None:
+        async with unit as uow:
+            assert await uow.plans.get("nope") is None
+            assert await uow.plans.of_milestone("nope", lock=True) is None
 
-    async def test_a_plan_is_found_by_any_of_its_milestones_for_update(self, db: Database) -> None:
+    async def test_a_plan_is_found_by_any_of_its_milestones(self, unit: Unit) -> None:
         plan = a_plan()
-        await self.store(db, plan)
-        async with db.transaction() as session:
-            found = await MilestonesRepository(session).plan_of_milestone(
-                plan.milestones[2].id, for_update=True
-            )
-        assert found == plan
+        await store(unit, plan)
+        async with unit as uow:
+            assert await uow.plans.of_milestone(plan.milestones[2].id, lock=True) == plan
 
-    async def test_saving_stores_completion_and_cancellation(self, db: Database) -> None:
+    async def test_a_plan_added_is_found_in_the_same_unit(self, unit: Unit) -> None:
         plan = a_plan()
-        await self.store(db, plan)
+        async with unit as uow:
+            await uow.plans.add(plan)
+            assert await uow.plans.get(plan.team_id) == plan
+            assert await uow.plans.of_milestone(plan.milestones[-1].id) == plan
+
+    async def test_saving_stores_completion_and_cancellation(self, unit: Unit) -> None:
+        plan = a_plan()
+        await store(unit, plan)
         later = ACCEPTED_AT + timedelta(days=3)
-        done = complete(
-            plan,
-            plan.milestones[0].id,
-            by="agent-anna",
-            now=later,
-            note="Auftakt",
-            evidence_url="https://example.org/x",
-        )
-        cancellation = cancel(done.plan, now=later)
-        async with db.transaction() as session:
-            repo = MilestonesRepository(session)
-            await repo.save(done.plan, [done.milestone])
-            await repo.save(cancellation.plan, cancellation.cancelled)
+        async with unit as uow:
+            read = await uow.plans.get(plan.team_id, lock=True)
+            assert read is not None
+            done = complete(
+                read,
+                plan.milestones[0].id,
+                by="agent-anna",
+                now=later,
+                note="Auftakt",
+                evidence_url="https://example.org/x",
+            )
+            await uow.plans.save(done.plan)
+            cancellation = cancel(done.plan, now=later)
+            await uow.plans.save(cancellation.plan)
 
-        async with db.sessions() as session:
-            found = await MilestonesRepository(session).get_plan(plan.team_id)
+        found = await plan_of(unit, plan.team_id)
         assert found == cancellation.plan
         assert found is not None
         assert [m.status for m in found.milestones] == [COMPLETED, *[CANCELLED] * 4]
         assert found.milestones[0].completed_at == later
 
-    async def test_a_team_has_one_plan(self, db: Database) -> None:
-        await self.store(db, a_plan())
-        with pytest.raises(IntegrityError):
-            await self.store(db, a_plan(new_id=lambda: str(uuid.uuid4())))
+    async def test_a_plan_added_and_changed_in_one_unit_is_stored_as_changed(
+        self, unit: Unit
+    ) -> None:
+        plan = a_plan()
+        async with unit as uow:
+            await uow.plans.add(plan)
+            await uow.plans.save(cancel(plan, now=NOW).plan)
+        found = await plan_of(unit, plan.team_id)
+        assert found is not None
+        assert found.status == CANCELLED
 
-    # call templates and withdrawals
+    async def test_a_team_has_one_plan(self, unit: Unit) -> None:
+        await store(unit, a_plan())
+        with pytest.raises(ValueError, match="has a plan already"):
+            await store(unit, a_plan(new_id=lambda: str(uuid.uuid4())))
 
-    async def test_a_calls_template_is_kept_once(self, db: Database) -> None:
+    async def test_a_plan_never_stored_cannot_be_saved(self, unit: Unit) -> None:
+        with pytest.raises(KeyError):
+            async with unit as uow:
+                await uow.plans.save(a_plan())
+        assert await plan_of(unit, "team-1") is None
+
+    async def test_a_unit_that_fails_stores_nothing(self, unit: Unit) -> None:
+        async def fail_after_adding() -> None:
+            async with unit as uow:
+                await uow.plans.add(a_plan())
+                raise RuntimeError("something failed before the commit")
+
+        with pytest.raises(RuntimeError):
+            await fail_after_adding()
+        assert await plan_of(unit, "team-1") is None
+
+
+class CallPlansContract:
+    async def test_a_calls_template_is_kept_once(self, unit: Unit) -> None:
         first = (PhaseStep("kickoff", "Auftakt", 7), PhaseStep("final", "Abschluss", 90))
-        async with db.transaction() as session:
-            repo = MilestonesRepository(session)
-            assert await repo.add_call_plan("call-1", first, NOW)
-            assert not await repo.add_call_plan("call-1", (PhaseStep("final", "F", 9),), NOW)
-        async with db.sessions() as session:
-            repo = MilestonesRepository(session)
-            assert await repo.get_call_plan("call-1") == first
-            assert await repo.get_call_plan("call-2") is None
+        async with unit as uow:
+            await uow.call_plans.load(["call-1", "call-2"])
+            assert await uow.call_plans.add("call-1", first, NOW)
+            assert not await uow.call_plans.add("call-1", (PhaseStep("final", "F", 9),), NOW)
+        async with unit as uow:
+            assert not await uow.call_plans.add("call-1", (PhaseStep("final", "F", 9),), NOW)
+            assert await uow.call_plans.get("call-1") == first
+            assert await uow.call_plans.get("call-2") is None
 
-    async def test_a_withdrawal_is_remembered_once(self, db: Database) -> None:
-        async with db.transaction() as session:
-            repo = MilestonesRepository(session)
-            await repo.record_withdrawal("team-1", "call-1", NOW)
-            await repo.record_withdrawal("team-1", "call-1", NOW)
-        async with db.sessions() as session:
-            repo = MilestonesRepository(session)
-            assert await repo.is_withdrawn("team-1")
-            assert not await repo.is_withdrawn("team-2")
+
+class WithdrawalsContract:
+    async def test_a_withdrawal_is_remembered_once(self, unit: Unit) -> None:
+        async with unit as uow:
+            await uow.withdrawals.record("team-1", "call-1", NOW)
+            await uow.withdrawals.record("team-1", "call-1", NOW)
+            assert await uow.withdrawals.is_withdrawn("team-1")
+        async with unit as uow:
+            await uow.withdrawals.record("team-1", "call-1", NOW)
+        async with unit as uow:
+            await uow.withdrawals.load(["team-1", "team-2"])
+            assert await uow.withdrawals.is_withdrawn("team-1")
+            assert not await uow.withdrawals.is_withdrawn("team-2")
+
+
+class AwaitingTeamsContract:
+    early = AcceptedTeam("team-1", "call-1", "agent-anna", "Eins", ACCEPTED_AT)
+    late = AcceptedTeam("team-2", "call-1", "agent-ben", "Zwei", ACCEPTED_AT + timedelta(1))
+    other = AcceptedTeam("team-3", "call-2", "agent-anna", "Drei", ACCEPTED_AT)
+    gone = AcceptedTeam("team-4", "call-1", "agent-anna", "Vier", ACCEPTED_AT)
 
     async def test_teams_await_their_call_once_and_are_taken_in_acceptance_order(
-        self, db: Database
+        self, unit: Unit
     ) -> None:
-        early = AcceptedTeam("team-1", "call-1", "agent-anna", "Eins", ACCEPTED_AT)
-        late = AcceptedTeam("team-2", "call-1", "agent-ben", "Zwei", ACCEPTED_AT + timedelta(1))
-        other = AcceptedTeam("team-3", "call-2", "agent-anna", "Drei", ACCEPTED_AT)
-        gone = AcceptedTeam("team-4", "call-1", "agent-anna", "Vier", ACCEPTED_AT)
-        async with db.transaction() as session:
-            repo = MilestonesRepository(session)
-            for team in (late, early, early, other, gone):
-                await repo.await_call(team, NOW)
-            await repo.stop_awaiting("team-4")
-        async with db.transaction() as session:
-            repo = MilestonesRepository(session)
-            assert await repo.take_awaiting("call-1") == [early, late]
-            assert await repo.take_awaiting("call-1") == []
-        async with db.transaction() as session:
-            assert await MilestonesRepository(session).take_awaiting("call-2") == [other]
+        async with unit as uow:
+            for team in (self.late, self.early, self.early, self.other, self.gone):
+                await uow.awaiting.add(team, NOW)
+            await uow.awaiting.remove(["team-4"])
+        async with unit as uow:
+            await uow.awaiting.add(self.early, NOW)
+            assert await uow.awaiting.take("call-1") == [self.early, self.late]
+            assert await uow.awaiting.take("call-1") == []
+        async with unit as uow:
+            await uow.awaiting.load_calls(["call-1", "call-2"])
+            assert await uow.awaiting.take("call-1") == []
+            assert await uow.awaiting.take("call-2") == [self.other]
 
-    # listings
+    async def test_a_team_added_in_the_unit_that_takes_its_call_is_taken(self, unit: Unit) -> None:
+        async with unit as uow:
+            await uow.awaiting.add(self.late, NOW)
+        async with unit as uow:
+            await uow.awaiting.load_calls(["call-1"])
+            await uow.awaiting.add(self.early, NOW)
+            await uow.awaiting.add(self.gone, NOW)
+            await uow.awaiting.remove(["team-4"])
+            assert await uow.awaiting.take("call-1") == [self.early, self.late]
+        async with unit as uow:
+            assert await uow.awaiting.take("call-1") == []
+
+
+class OverdueAlertsContract:
+    async def test_candidates_skip_what_was_alerted_for_the_same_due_date(self, unit: Unit) -> None:
+        plan = a_plan()
+        await store(unit, plan)
+        kickoff = plan.milestones[0]
+        async with unit as uow:
+            [candidate] = await uow.overdue.candidates(today=TODAY, limit=10)
+            assert candidate.milestone == kickoff
+            assert (candidate.call_id, candidate.plan_status) == ("call-1", "active")
+            await uow.overdue.claim([Alert(kickoff.id, kickoff.due_date, "e1")], NOW)
+
+        async with unit as uow:
+            assert await uow.overdue.candidates(today=TODAY, limit=10) == []
+            read = await uow.plans.get(plan.team_id, lock=True)
+            assert read is not None
+            moved = replace(kickoff, due_date=date(2024, 8, 25))
+            await uow.plans.save(read.with_milestone(moved))
+            # The unit's own unwritten change counts.
+            [again] = await uow.overdue.candidates(today=TODAY, limit=10)
+            assert again.milestone.due_date == date(2024, 8, 25)
+
+    async def test_candidates_come_earliest_due_first_up_to_the_limit(self, unit: Unit) -> None:
+        await store(
+            unit, a_plan("team-1"), a_plan("team-2", accepted_at=ACCEPTED_AT - timedelta(1))
+        )
+        async with unit as uow:
+            found = await uow.overdue.candidates(today=date(2025, 6, 1), limit=3)
+        assert [(v.milestone.team_id, v.milestone.key) for v in found] == [
+            ("team-2", "kickoff"),
+            ("team-1", "kickoff"),
+            ("team-2", "workshop"),
+        ]
+
+    async def test_an_alert_is_claimed_once_per_milestone_and_due_date(self, unit: Unit) -> None:
+        plan = a_plan()
+        await store(unit, plan)
+        kickoff = plan.milestones[0]
+        first = Alert(kickoff.id, kickoff.due_date, "e1")
+        async with unit as uow:
+            assert await uow.overdue.claim([first], NOW) == {kickoff.id}
+            assert await uow.overdue.claim([replace(first, event_id="e2")], NOW) == set()
+        async with unit as uow:
+            assert await uow.overdue.claim([replace(first, event_id="e3")], NOW) == set()
+            later = Alert(kickoff.id, date(2024, 8, 20), "e4")
+            assert await uow.overdue.claim([later], NOW) == {kickoff.id}
+            assert await uow.overdue.alerted_due_dates(kickoff.id) == [
+                date(2024, 8, 15),
+                date(2024, 8, 20),
+            ]
+
+    async def test_overdue_milestones_are_counted(
+        self, unit: Unit, counts: MilestoneCounts
+    ) -> None:
+        await store(
+            unit, a_plan("team-1"), a_plan("team-2"), cancel(a_plan("team-3"), now=NOW).plan
+        )
+        assert await counts.count_overdue(today=TODAY) == 2
+        assert await counts.count_overdue(today=date(2024, 8, 15)) == 0
+
+
+class TestPlansInMemory(InMemory, PlansContract):
+    pass
+
+
+class TestPlansOnSqlite(OnSqlite, InDatabase, PlansContract):
+    pass
+
+
+class TestPlansOnPostgres(OnPostgres, InDatabase, PlansContract):
+    pass
+
+
+class TestCallPlansInMemory(InMemory, CallPlansContract):
+    pass
+
+
+class TestCallPlansOnSqlite(OnSqlite, InDatabase, CallPlansContract):
+    pass
+
+
+class TestCallPlansOnPostgres(OnPostgres, InDatabase, CallPlansContract):
+    pass
+
+
+class TestWithdrawalsInMemory(InMemory, WithdrawalsContract):
+    pass
+
+
+class TestWithdrawalsOnSqlite(OnSqlite, InDatabase, WithdrawalsContract):
+    pass
+
+
+class TestWithdrawalsOnPostgres(OnPostgres, InDatabase, WithdrawalsContract):
+    pass
+
+
+class TestAwaitingTeamsInMemory(InMemory, AwaitingTeamsContract):
+    pass
+
+
+class TestAwaitingTeamsOnSqlite(OnSqlite, InDatabase, AwaitingTeamsContract):
+    pass
+
+
+class TestAwaitingTeamsOnPostgres(OnPostgres, InDatabase, AwaitingTeamsContract):
+    pass
+
+
+class TestOverdueAlertsInMemory(InMemory, OverdueAlertsContract):
+    pass
+
+
+class TestOverdueAlertsOnSqlite(OnSqlite, InDatabase, OverdueAlertsContract):
+    pass
+
+
+class TestOverdueAlertsOnPostgres(OnPostgres, InDatabase, OverdueAlertsContract):
+    pass
+
+
+class MilestonesDatabaseContract(ServiceSchemaContract):
+    """The read-side queries and what only a shared database has: rival instances."""
+
+    metadata = metadata
+    service = "milestones"
+
+    async def listed(
+        self, db: Database, where: MilestoneFilter, *, limit: int = 200, today: date = TODAY
+    ) -> list[tuple[str, str]]:
+        views = await MilestoneQueries(db).list_milestones(
+            where, Page(after=None, limit=limit), today=today
+        )
+        return [(v.milestone.team_id, v.milestone.key) for v in views]
+
+    async def test_the_queries_read_plans_by_team_and_by_milestone(self, db: Database) -> None:
+        plan = a_plan()
+        await store(sql_unit(db), plan)
+        queries = MilestoneQueries(db)
+        assert await queries.plan(plan.team_id) == plan
+        assert await queries.plan_of_milestone(plan.milestones[1].id) == plan
+        assert await queries.plan("nope") is None
+        assert await queries.plan_of_milestone("nope") is None
 
     async def test_milestones_are_listed_by_shown_status(self, db: Database) -> None:
         active = a_plan("team-a")
         done = complete(
             active, active.milestones[1].id, by="staff", now=NOW, note=None, evidence_url=None
         )
-        withdrawn = a_plan("team-w")
-        cancellation = cancel(withdrawn, now=NOW)
-        await self.store(db, active, withdrawn)
-        async with db.transaction() as session:
-            repo = MilestonesRepository(session)
-            await repo.save(done.plan, [done.milestone])
-            await repo.save(cancellation.plan, cancellation.cancelled)
+        withdrawn = cancel(a_plan("team-w"), now=NOW)
+        await store(sql_unit(db), done.plan, withdrawn.plan)
 
         assert await self.listed(db, MilestoneFilter(status="overdue")) == [("team-a", "kickoff")]
         assert await self.listed(db, MilestoneFilter(status="completed")) == [
@@ -188,8 +410,8 @@ class MilestonesRepositoryContract(ServiceSchemaContract):
         )
 
     async def test_milestones_are_filtered_by_team_call_key_and_agent(self, db: Database) -> None:
-        await self.store(
-            db,
+        await store(
+            sql_unit(db),
             a_plan("team-1"),
             a_plan("team-2", agent_id="agent-ben"),
             a_plan("team-3", call_id="call-2"),
@@ -209,14 +431,13 @@ class MilestonesRepositoryContract(ServiceSchemaContract):
 
     async def test_pages_neither_repeat_nor_skip_equal_due_dates(self, db: Database) -> None:
         plans = [a_plan(f"team-{n:02d}") for n in range(7)]
-        await self.store(db, *plans)
+        await store(sql_unit(db), *plans)
         seen: list[str] = []
         after: tuple[date, str] | None = None
         for _ in range(20):
-            async with db.sessions() as session:
-                page = await MilestonesRepository(session).list_milestones(
-                    MilestoneFilter(), Page(after=after, limit=4), today=TODAY
-                )
+            page = await MilestoneQueries(db).list_milestones(
+                MilestoneFilter(), Page(after=after, limit=4), today=TODAY
+            )
             seen.extend(v.milestone.id for v in page)
             if len(page) < 4:
                 break
@@ -227,62 +448,21 @@ class MilestonesRepositoryContract(ServiceSchemaContract):
         )
         assert seen == [m.id for m in expected]
 
-    # the overdue claim
-
-    async def test_overdue_candidates_skip_what_was_alerted_for_the_same_due_date(
-        self, db: Database
-    ) -> None:
-        plan = a_plan()
-        await self.store(db, plan)
-        kickoff = plan.milestones[0]
-        async with db.transaction() as session:
-            repo = MilestonesRepository(session)
-            [candidate] = await repo.overdue_candidates(today=TODAY, limit=10)
-            assert candidate.milestone == kickoff
-            assert candidate.call_id == "call-1"
-            await repo.claim_alerts([Alert(kickoff.id, kickoff.due_date, "e1")], NOW)
-
-        async with db.transaction() as session:
-            repo = MilestonesRepository(session)
-            assert await repo.overdue_candidates(today=TODAY, limit=10) == []
-            moved = replace(kickoff, due_date=date(2024, 8, 25))
-            await repo.save(plan.with_milestone(moved), [moved])
-            [again] = await repo.overdue_candidates(today=TODAY, limit=10)
-            assert again.milestone.due_date == date(2024, 8, 25)
-
-    async def test_an_alert_is_claimed_once_per_milestone_and_due_date(self, db: Database) -> None:
-        plan = a_plan()
-        await self.store(db, plan)
-        kickoff = plan.milestones[0]
-        async with db.transaction() as session:
-            repo = MilestonesRepository(session)
-            first = Alert(kickoff.id, kickoff.due_date, "e1")
-            assert await repo.claim_alerts([first], NOW) == {kickoff.id}
-            assert await repo.claim_alerts([replace(first, event_id="e2")], NOW) == set()
-            assert await repo.claim_alerts([Alert(kickoff.id, date(2024, 8, 20), "e3")], NOW) == {
-                kickoff.id
-            }
-            assert await repo.alerts_of(kickoff.id) == [date(2024, 8, 15), date(2024, 8, 20)]
-
     async def test_a_claim_waiting_on_an_uncommitted_one_loses(
         self, db: Database, database_url: str
     ) -> None:
         plan = a_plan()
-        await self.store(db, plan)
+        await store(sql_unit(db), plan)
         kickoff = plan.milestones[0]
         other = Database(database_url)
 
         async def claim_elsewhere() -> set[str]:
-            async with other.transaction() as session:
-                return await MilestonesRepository(session).claim_alerts(
-                    [Alert(kickoff.id, kickoff.due_date, "e2")], NOW
-                )
+            async with sql_unit(other) as uow:
+                return await uow.overdue.claim([Alert(kickoff.id, kickoff.due_date, "e2")], NOW)
 
         try:
-            async with db.transaction() as session:
-                first = await MilestonesRepository(session).claim_alerts(
-                    [Alert(kickoff.id, kickoff.due_date, "e1")], NOW
-                )
+            async with sql_unit(db) as uow:
+                first = await uow.overdue.claim([Alert(kickoff.id, kickoff.due_date, "e1")], NOW)
                 # The rival blocks on our uncommitted row (PostgreSQL) or on the write lock
                 # (SQLite) and decides only after we commit.
                 rival = asyncio.create_task(claim_elsewhere())
@@ -295,26 +475,24 @@ class MilestonesRepositoryContract(ServiceSchemaContract):
     async def test_concurrent_scans_alert_each_overdue_milestone_once(
         self, db: Database, database_url: str
     ) -> None:
-        await self.store(db, *[a_plan(f"team-{n:02d}") for n in range(12)])
+        await store(sql_unit(db), *[a_plan(f"team-{n:02d}") for n in range(12)])
         clock = ManualClock(datetime(2025, 6, 1, tzinfo=UTC))
         others = [Database(database_url) for _ in range(2)]
+
+        def scan(d: Database) -> OverdueScan:
+            def unit(cause: Cause) -> SqlMilestonesUnitOfWork:
+                return SqlMilestonesUnitOfWork(d, chassis, clock=clock, source=SOURCE, cause=cause)
+
+            return OverdueScan(unit, MilestoneQueries(d), clock, batch_size=5)
+
         try:
-            results = await asyncio.gather(
-                *(OverdueScan(d, chassis, clock, batch_size=5).run_once() for d in [db, *others])
-            )
+            results = await asyncio.gather(*(scan(d).run_once() for d in [db, *others]))
         finally:
             for other in others:
                 await other.dispose()
         raised = [e.data["milestone_id"] for events in results for e in events]
         assert len(raised) == len(set(raised)) == 60
         assert await _outbox_count(db) == 60
-
-    async def test_overdue_milestones_are_counted(self, db: Database) -> None:
-        await self.store(db, a_plan("team-1"), a_plan("team-2"))
-        async with db.sessions() as session:
-            repo = MilestonesRepository(session)
-            assert await repo.count_overdue(today=TODAY) == 2
-            assert await repo.count_overdue(today=date(2024, 8, 15)) == 0
 
 
 async def _outbox_count(db: Database) -> int:
@@ -323,9 +501,9 @@ async def _outbox_count(db: Database) -> int:
     return len(rows)
 
 
-class TestMilestonesRepositoryOnSqlite(OnSqlite, MilestonesRepositoryContract):
+class TestMilestonesDatabaseOnSqlite(OnSqlite, MilestonesDatabaseContract):
     pass
 
 
-class TestMilestonesRepositoryOnPostgres(OnPostgres, MilestonesRepositoryContract):
+class TestMilestonesDatabaseOnPostgres(OnPostgres, MilestonesDatabaseContract):
     pass

@@ -25,7 +25,7 @@ from cimis_chassis.metrics import ServiceMetrics
 from cimis_chassis.service_host import ServiceHost
 from cimis_chassis.settings import ServiceSettings
 from cimis_chassis.tables import add_chassis_tables
-from cimis_chassis.unit_of_work import UnitOfWork
+from cimis_chassis.unit_of_work import SqlUnitOfWork
 from cimis_contracts.intake import TeamAcceptedV1
 from cimis_contracts.topics import dead_letter_topic
 
@@ -94,7 +94,7 @@ class Probe:
         self.consumer.register(self.host.broker)
 
     async def on_accepted(
-        self, uow: UnitOfWork, payload: TeamAcceptedV1, event: CloudEvent
+        self, uow: SqlUnitOfWork, payload: TeamAcceptedV1, event: CloudEvent
     ) -> None:
         if payload.budget_cents == 13:
             raise DomainError("unlucky", "a budget of 0.13 EUR is refused by this probe")

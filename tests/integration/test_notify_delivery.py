@@ -36,20 +36,21 @@ from cimis_chassis.database import Database
 from cimis_chassis.envelope import CloudEvent, parse_event
 from cimis_chassis.kafka_client import aiokafka_options
 from cimis_chassis.migrations import upgrade_to_head
-from cimis_chassis.unit_of_work import Cause, UnitOfWork
+from cimis_chassis.unit_of_work import Cause
 from cimis_contracts import topics
 from cimis_contracts.base import EventData, registered_types
 from cimis_contracts.intake import TeamAcceptedV1
 from cimis_contracts.notify import NotificationDeliveredV1, NotificationFailedV1
 from cimis_devtools.kafka_local import find_free_port
 from services.notify.adapters.metrics import NotifyMetrics
-from services.notify.adapters.repository import NotifyRepository
 from services.notify.adapters.smtp import SmtpSender
 from services.notify.adapters.tables import chassis, deliveries
 from services.notify.adapters.templates import TemplateRenderer
+from services.notify.adapters.unit_of_work import SqlNotifyUnitOfWork
 from services.notify.adapters.webhook import WebhookSender
 from services.notify.app import deliveries as deliveries_app
 from services.notify.app.alerts import Alerts, StaffMailbox
+from services.notify.app.ports import NotifyUnitOfWork
 from services.notify.bootstrap import MIGRATIONS
 from services.notify.domain.delivery import EMAIL, WEBHOOK, RetryPolicy
 from services.notify.entrypoints.delivery_worker import DeliveryWorker
@@ -221,7 +222,7 @@ class Bench:
     def worker(self, max_attempts: int = 5, concurrency: int = 10) -> DeliveryWorker:
         return DeliveryWorker(
             db=self.db,
-            tables=chassis,
+            units=self.unit_of_work,
             clock=self.clock,
             senders={
                 EMAIL: SmtpSender(self.settings),
@@ -233,16 +234,20 @@ class Bench:
             concurrency=concurrency,
         )
 
-    async def unit(self, work: Callable[[UnitOfWork], Awaitable[None]]) -> None:
-        async with self.db.transaction() as session:
-            uow = UnitOfWork(session, chassis, self.clock, "cimis/notify", Cause("t", "corr"))
+    def unit_of_work(self, cause: Cause) -> SqlNotifyUnitOfWork:
+        return SqlNotifyUnitOfWork(
+            self.db, chassis, clock=self.clock, source="cimis/notify", cause=cause
+        )
+
+    async def unit(self, work: Callable[[NotifyUnitOfWork], Awaitable[None]]) -> None:
+        async with self.unit_of_work(Cause("t", "corr")) as uow:
             await work(uow)
-            await uow.flush()
 
     async def alert(self, payload: EventData) -> CloudEvent:
         event = envelope(payload, at=self.clock.now())
 
-        async def apply(uow: UnitOfWork) -> None:
+        async def apply(uow: NotifyUnitOfWork) -> None:
+            await self.alerts.prepare(uow, [(payload, event)])
             if isinstance(payload, TeamAcceptedV1):
                 await self.alerts.on_team_accepted(uow, payload, event)
             else:
@@ -252,8 +257,8 @@ class Bench:
         return event
 
     async def add_agent(self, agent_id: str, **overrides: Any) -> None:
-        async with self.db.transaction() as session:
-            await NotifyRepository(session).save_agent(an_agent(agent_id, **overrides), is_new=True)
+        async with self.unit_of_work(Cause("t", "corr")) as uow:
+            await uow.agents.add(an_agent(agent_id, **overrides))
 
     async def rows(self) -> list[Any]:
         async with self.db.sessions() as session:
@@ -433,7 +438,7 @@ async def test_a_database_hiccup_after_sending_is_retried_not_resent(
     real = deliveries_app.record_delivered
     calls: list[int] = []
 
-    async def locked_once(uow: UnitOfWork, due: Any, *, holder: str) -> str:
+    async def locked_once(uow: NotifyUnitOfWork, due: Any, *, holder: str) -> str:
         calls.append(1)
         if len(calls) == 1:
             raise OperationalError("UPDATE deliveries", {}, Exception("database is locked"))
@@ -498,10 +503,9 @@ async def test_quiet_hours_set_after_the_alert_still_defer_the_mail(
     try:
         await bench.add_agent("agent-anna")
         await bench.alert(team_accepted("team-1", agent_id="agent-anna"))
-        async with bench.db.transaction() as session:
-            await NotifyRepository(session).save_agent(
-                an_agent("agent-anna", quiet_hours=quiet("21:00", "07:00")), is_new=False
-            )
+        async with bench.unit_of_work(Cause("t", "corr")) as uow:
+            await uow.agents.get("agent-anna")
+            await uow.agents.update(an_agent("agent-anna", quiet_hours=quiet("21:00", "07:00")))
         worker = bench.worker()
 
         await worker.run_once()

@@ -35,7 +35,7 @@ from cimis_chassis.clock import ManualClock
 from cimis_chassis.database import Database
 from cimis_chassis.envelope import CloudEvent, make_event
 from cimis_chassis.errors import DomainError
-from cimis_chassis.unit_of_work import Cause, UnitOfWork
+from cimis_chassis.unit_of_work import Cause
 from cimis_contracts.base import EventData
 from cimis_contracts.budget import ThresholdCrossedV1
 from cimis_contracts.intake import (
@@ -48,6 +48,7 @@ from cimis_contracts.intake import (
 from cimis_contracts.milestones import MilestoneCompletedV1
 from services.budget.adapters.ledger_store import reconcile
 from services.budget.adapters.tables import chassis, metadata, pots, team_budgets
+from services.budget.adapters.unit_of_work import SqlBudgetUnitOfWork
 from services.budget.app import expenses as commands
 from services.budget.entrypoints.consumer import HANDLERS
 
@@ -93,11 +94,11 @@ class BudgetBooks(RuleBasedStateMachine):
         self.workdir.cleanup()
 
     async def _in_unit(self, work: Any, actor: str = "test") -> Any:
-        async with self.db.transaction() as session:
-            uow = UnitOfWork(session, chassis, self.clock, "cimis/budget", Cause(actor, "corr"))
-            result = await work(uow)
-            await uow.flush()
-            return result
+        unit = SqlBudgetUnitOfWork(
+            self.db, chassis, clock=self.clock, source="cimis/budget", cause=Cause(actor, "corr")
+        )
+        async with unit as uow:
+            return await work(uow)
 
     def deliver(self, payload: EventData) -> None:
         event = make_event(

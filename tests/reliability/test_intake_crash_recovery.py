@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from cimis_contracts import topics
@@ -74,9 +76,11 @@ async def test_crash_before_publishing_team_accepted_publishes_it_once_after_res
         team = await api.propose_team()
         await wait_until_outbox_drained(intake_db(tmp_path))  # call_opened is out of the way
 
-        response = await api.accept(team["id"])
-
-        assert response.status_code == 200, response.text
+        # The relay sends a commit's rows at once, so the crash may come before the answer
+        # is out; the pending row below shows the acceptance was committed.
+        with contextlib.suppress(httpx.RemoteProtocolError):
+            response = await api.accept(team["id"])
+            assert response.status_code == 200, response.text
         assert await process.wait_exit(timeout=30) == -signal.SIGKILL
         assert events(await read_topic(kafka_bootstrap, topics.INTAKE), subject=team["id"]) == []
         assert pending_outbox_rows(intake_db(tmp_path)) == 1
@@ -107,9 +111,11 @@ async def test_crash_after_publish_before_mark_republishes_the_same_event_id(
         team = await api.propose_team()
         await wait_until_outbox_drained(intake_db(tmp_path))  # call_opened is out of the way
 
-        response = await api.accept(team["id"])
-
-        assert response.status_code == 200, response.text
+        # The relay sends a commit's rows at once, so the crash may come before the answer
+        # is out; the pending row below shows the acceptance was committed.
+        with contextlib.suppress(httpx.RemoteProtocolError):
+            response = await api.accept(team["id"])
+            assert response.status_code == 200, response.text
         assert await process.wait_exit(timeout=30) == -signal.SIGKILL
         # The broker confirmed the record before the kill, but the row was never marked.
         before_restart = events(
@@ -173,7 +179,10 @@ async def test_a_restarted_relay_waiting_for_the_dead_ones_lease_reports_the_pen
     async with process:
         team = await api.propose_team()
         await wait_until_outbox_drained(intake_db(tmp_path))
-        assert (await api.accept(team["id"])).status_code == 200
+        # The relay sends a commit's rows at once, so the crash may come before the answer
+        # is out; the pending row below shows the acceptance was committed.
+        with contextlib.suppress(httpx.RemoteProtocolError):
+            assert (await api.accept(team["id"])).status_code == 200
         assert await process.wait_exit(timeout=30) == -signal.SIGKILL
         del process.env["CIMIS_CRASH_POINT"]
         await process.start()

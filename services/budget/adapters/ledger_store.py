@@ -1,4 +1,4 @@
-"""Books transfers into the append-only ledger and keeps account balances with them."""
+"""The append-only ledger on the database: bookings with their balances, and reconciliation."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cimis_chassis.upsert import conflict_insert
+from cimis_chassis.bulk import insert_rows
 from services.budget.adapters.tables import (
     ledger_accounts,
     ledger_entries,
@@ -22,80 +22,101 @@ from services.budget.domain import ledger
 from services.budget.domain.ledger import Transfer
 
 
-async def book(
-    session: AsyncSession, transfers: Sequence[Transfer], *, at: datetime, cause: str
-) -> int:
-    """Book each transfer not booked before; returns how many were new.
+@dataclass(frozen=True)
+class _Booking:
+    transfer: Transfer
+    at: datetime
+    cause: str
 
-    The transfer id derives from its cause, so a replayed event or request finds its transfer
-    already there and books nothing.
-    """
-    if not transfers:
-        return 0
-    ids = [t.id for t in transfers]
-    existing = set(
-        (
-            await session.execute(
-                select(ledger_transfers.c.transfer_id).where(
-                    ledger_transfers.c.transfer_id.in_(ids)
-                )
-            )
-        ).scalars()
-    )
-    new = [t for t in dict.fromkeys(transfers) if t.id not in existing]
-    if not new:
-        return 0
-    # Three statements however many transfers: the transfers (returning their positions),
-    # their entries, and one balance update per touched account.
-    inserted = await session.execute(
-        insert(ledger_transfers).returning(
-            ledger_transfers.c.transfer_id, ledger_transfers.c.position
-        ),
-        [
-            {
-                "transfer_id": t.id,
-                "kind": t.kind,
-                "call_id": t.call_id,
-                "team_id": t.team_id,
-                "expense_id": t.expense_id,
-                "from_account": t.from_account,
-                "to_account": t.to_account,
-                "amount_cents": t.amount_cents,
-                "booked_at": at,
-                "cause": cause[:200],
-            }
-            for t in new
-        ],
-    )
-    positions = {transfer_id: position for transfer_id, position in inserted.all()}
-    await session.execute(
-        insert(ledger_entries),
-        [
-            {"transfer_position": positions[t.id], "account": account, "amount_cents": amount}
-            for t in new
-            for account, amount in t.entries()
-        ],
-    )
-    deltas: dict[str, tuple[str, int]] = {}
-    for t in new:
-        for account, amount in t.entries():
-            _, so_far = deltas.get(account, (t.call_id, 0))
-            deltas[account] = (t.call_id, so_far + amount)
-    await _add_to_balances(session, deltas)
-    return len(new)
+
+class SqlLedger:
+    """The ledger in a unit of work: bookings are written together when the unit flushes."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        self._pending: dict[str, _Booking] = {}
+
+    def book(self, transfers: Sequence[Transfer], *, at: datetime, cause: str) -> None:
+        for transfer in transfers:
+            self._pending.setdefault(transfer.id, _Booking(transfer, at, cause[:200]))
+
+    async def balance(self, account: str) -> int:
+        await self.flush()
+        stored = await self._session.execute(
+            select(ledger_accounts.c.balance_cents).where(ledger_accounts.c.account == account)
+        )
+        return int(stored.scalar_one_or_none() or 0)
+
+    async def transfer_ids(self, call_id: str) -> list[str]:
+        await self.flush()
+        t = ledger_transfers
+        rows = await self._session.execute(
+            select(t.c.transfer_id).where(t.c.call_id == call_id).order_by(t.c.position)
+        )
+        return list(rows.scalars())
+
+    async def flush(self) -> None:
+        """Three statements however many transfers: the transfers not booked before (the id's
+        unique index decides, returning their positions), their entries, and one balance
+        update per touched account."""
+        bookings, self._pending = list(self._pending.values()), {}
+        if not bookings:
+            return
+        inserted = await insert_rows(
+            self._session,
+            ledger_transfers,
+            [_transfer_row(b) for b in bookings],
+            skip_conflicts_on=["transfer_id"],
+            returning=["transfer_id", "position"],
+        )
+        assert inserted is not None
+        positions: dict[str, int] = dict(inserted.tuples().all())
+        new = [b.transfer for b in bookings if b.transfer.id in positions]
+        if not new:
+            return
+        await insert_rows(
+            self._session,
+            ledger_entries,
+            [
+                {"transfer_position": positions[t.id], "account": account, "amount_cents": amount}
+                for t in new
+                for account, amount in t.entries()
+            ],
+        )
+        deltas: dict[str, tuple[str, int]] = {}
+        for t in new:
+            for account, amount in t.entries():
+                _, so_far = deltas.get(account, (t.call_id, 0))
+                deltas[account] = (t.call_id, so_far + amount)
+        await _add_to_balances(self._session, deltas)
+
+
+def _transfer_row(booking: _Booking) -> dict[str, Any]:
+    t = booking.transfer
+    return {
+        "transfer_id": t.id,
+        "kind": t.kind,
+        "call_id": t.call_id,
+        "team_id": t.team_id,
+        "expense_id": t.expense_id,
+        "from_account": t.from_account,
+        "to_account": t.to_account,
+        "amount_cents": t.amount_cents,
+        "booked_at": booking.at,
+        "cause": booking.cause,
+    }
 
 
 async def _add_to_balances(session: AsyncSession, deltas: dict[str, tuple[str, int]]) -> None:
-    stmt = conflict_insert(session, ledger_accounts)
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[ledger_accounts.c.account],
-            set_={"balance_cents": ledger_accounts.c.balance_cents + stmt.excluded.balance_cents},
-        ),
+    # Sorted: every writer locks the balance rows it touches in the same order.
+    await insert_rows(
+        session,
+        ledger_accounts,
         [
             {"account": account, "call_id": call_id, "balance_cents": amount}
             for account, (call_id, amount) in sorted(deltas.items())
         ],
+        add_on_conflict=("account", ["balance_cents"]),
     )
 
 

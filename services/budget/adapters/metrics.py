@@ -11,7 +11,7 @@ from cimis_chassis.database import Database
 from cimis_chassis.logs import ThrottledLog
 from cimis_chassis.metrics import ServiceMetrics
 from services.budget.adapters.ledger_store import reconcile
-from services.budget.adapters.repository import BudgetRepository
+from services.budget.adapters.queries import BudgetQueries
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class BudgetGauges:
 
     async def refresh(self, db: Database) -> None:
         async with db.sessions() as session:
-            repo = BudgetRepository(session)
+            repo = BudgetQueries(session)
             for pot in await repo.list_pots():
                 teams = await repo.teams_of_call(pot.call_id)
                 self.pot_total.labels(pot.call_id).set(pot.total_cents)

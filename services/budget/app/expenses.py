@@ -11,7 +11,6 @@ from functools import partial
 from cimis_chassis.audit import snapshot
 from cimis_chassis.auth import Principal
 from cimis_chassis.text import clip
-from cimis_chassis.unit_of_work import UnitOfWork
 from cimis_contracts.budget import (
     ExpenseApprovedV1,
     ExpenseRejectedV1,
@@ -19,8 +18,7 @@ from cimis_contracts.budget import (
     ExpenseSubmittedV1,
     ThresholdCrossedV1,
 )
-from services.budget.adapters.ledger_store import book
-from services.budget.adapters.repository import BudgetRepository
+from services.budget.app.ports import BudgetUnitOfWork
 from services.budget.domain import expenses as rules
 from services.budget.domain.budgets import Pot, TeamBudget
 from services.budget.domain.calendar import BERLIN
@@ -46,18 +44,17 @@ class SubmitExpense:
     purpose: str
 
 
-async def _team(repo: BudgetRepository, team_id: str) -> TeamBudget:
-    team = await repo.get_team(team_id, for_update=True)
+async def _team(uow: BudgetUnitOfWork, team_id: str) -> TeamBudget:
+    team = await uow.teams.get(team_id, lock=True)
     if team is None:
         raise NotFound("team budget", team_id)
     return team
 
 
-async def submit_expense(uow: UnitOfWork, cmd: SubmitExpense, by: Principal) -> Expense:
-    repo = BudgetRepository(uow.session)
-    team = await _team(repo, cmd.team_id)
+async def submit_expense(uow: BudgetUnitOfWork, cmd: SubmitExpense, by: Principal) -> Expense:
+    team = await _team(uow, cmd.team_id)
     rules.check_receipt_number(cmd.receipt_number)
-    if await repo.receipt_taken(team.team_id, cmd.receipt_number):
+    if await uow.expenses.receipt_taken(team.team_id, cmd.receipt_number):
         raise BudgetStateConflict(
             "duplicate-receipt",
             f"Receipt {clip(cmd.receipt_number.strip())} was already submitted for this team "
@@ -78,9 +75,9 @@ async def submit_expense(uow: UnitOfWork, cmd: SubmitExpense, by: Principal) -> 
         now=now,
         today=now.astimezone(BERLIN).date(),
     )
-    await repo.add_expense(expense)
-    await repo.save_team(updated)
-    await book(uow.session, [moved], at=now, cause=uow.cause.actor)
+    uow.expenses.add(expense)
+    uow.teams.put(updated)
+    uow.ledger.book([moved], at=now, cause=uow.cause.actor)
     await uow.audit(
         "expense.submitted", "expense", expense.id, before=None, after=snapshot(expense)
     )
@@ -102,23 +99,22 @@ async def submit_expense(uow: UnitOfWork, cmd: SubmitExpense, by: Principal) -> 
     return expense
 
 
-async def _expense_and_team(repo: BudgetRepository, expense_id: str) -> tuple[Expense, TeamBudget]:
-    expense = await repo.get_expense(expense_id, for_update=True)
+async def _expense_and_team(uow: BudgetUnitOfWork, expense_id: str) -> tuple[Expense, TeamBudget]:
+    expense = await uow.expenses.get(expense_id, lock=True)
     if expense is None:
         raise NotFound("expense", expense_id)
-    return expense, await _team(repo, expense.team_id)
+    return expense, await _team(uow, expense.team_id)
 
 
-async def approve_expense(uow: UnitOfWork, expense_id: str, by: Principal) -> Expense:
-    repo = BudgetRepository(uow.session)
-    expense, team = await _expense_and_team(repo, expense_id)
+async def approve_expense(uow: BudgetUnitOfWork, expense_id: str, by: Principal) -> Expense:
+    expense, team = await _expense_and_team(uow, expense_id)
     now = uow.clock.now()
     approved, updated, moved, crossed = rules.approve(expense, team, approver=by.name, now=now)
     if moved is None:
         return approved
-    await repo.save_expense(approved)
-    await repo.save_team(updated)
-    await book(uow.session, [moved], at=now, cause=uow.cause.actor)
+    uow.expenses.put(approved)
+    uow.teams.put(updated)
+    uow.ledger.book([moved], at=now, cause=uow.cause.actor)
     await uow.audit(
         "expense.approved",
         "expense",
@@ -153,27 +149,28 @@ async def approve_expense(uow: UnitOfWork, expense_id: str, by: Principal) -> Ex
 
 
 async def _give_back(
-    uow: UnitOfWork, expense_id: str, rule: GiveBack, action: str
+    uow: BudgetUnitOfWork, expense_id: str, rule: GiveBack, action: str
 ) -> tuple[Expense, Expense, TeamBudget] | None:
     """Load, apply a rule that returns an expense's money, and store it; None if unchanged."""
-    repo = BudgetRepository(uow.session)
-    expense, team = await _expense_and_team(repo, expense_id)
-    pot = await repo.get_pot(team.call_id, for_update=True)
+    expense, team = await _expense_and_team(uow, expense_id)
+    pot = await uow.pots.get(team.call_id, lock=True)
     decided, updated, new_pot, moved = rule(expense, team, pot)
     if moved is None:
         return None
-    await repo.save_expense(decided)
-    await repo.save_team(updated)
+    uow.expenses.put(decided)
+    uow.teams.put(updated)
     if new_pot is not None:
-        await repo.save_pot(new_pot)
-    await book(uow.session, [moved], at=uow.clock.now(), cause=uow.cause.actor)
+        uow.pots.put(new_pot)
+    uow.ledger.book([moved], at=uow.clock.now(), cause=uow.cause.actor)
     await uow.audit(
         action, "expense", expense.id, before=snapshot(expense), after=snapshot(decided)
     )
     return expense, decided, updated
 
 
-async def reverse_expense(uow: UnitOfWork, expense_id: str, reason: str, by: Principal) -> Expense:
+async def reverse_expense(
+    uow: BudgetUnitOfWork, expense_id: str, reason: str, by: Principal
+) -> Expense:
     now = uow.clock.now()
     changed = await _give_back(
         uow,
@@ -201,7 +198,9 @@ async def reverse_expense(uow: UnitOfWork, expense_id: str, reason: str, by: Pri
     return reversed_
 
 
-async def reject_expense(uow: UnitOfWork, expense_id: str, reason: str, by: Principal) -> Expense:
+async def reject_expense(
+    uow: BudgetUnitOfWork, expense_id: str, reason: str, by: Principal
+) -> Expense:
     now = uow.clock.now()
     changed = await _give_back(
         uow,
@@ -228,7 +227,7 @@ async def reject_expense(uow: UnitOfWork, expense_id: str, reason: str, by: Prin
     return rejected
 
 
-async def _unchanged(uow: UnitOfWork, expense_id: str) -> Expense:
-    expense = await BudgetRepository(uow.session).get_expense(expense_id)
+async def _unchanged(uow: BudgetUnitOfWork, expense_id: str) -> Expense:
+    expense = await uow.expenses.get(expense_id)
     assert expense is not None
     return expense

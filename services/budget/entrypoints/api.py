@@ -21,9 +21,9 @@ from cimis_chassis.pagination import (
 from cimis_chassis.problems import Problem
 from cimis_chassis.service_host import ServiceHost
 from cimis_chassis.text import same_ident
-from cimis_chassis.unit_of_work import UnitOfWork
-from services.budget.adapters.repository import BudgetRepository
+from services.budget.adapters.queries import BudgetQueries
 from services.budget.app import expenses as handlers
+from services.budget.app.ports import BudgetUnitOfWork
 from services.budget.domain.budgets import TeamBudget
 from services.budget.entrypoints import exports
 from services.budget.entrypoints.schemas import (
@@ -58,7 +58,7 @@ def _own_team_only(principal: Principal, team: TeamBudget) -> None:
 
 async def _team(request: Request, team_id: str) -> TeamBudget:
     async with _host(request).db.sessions() as session:
-        team = await BudgetRepository(session).get_team(team_id)
+        team = await BudgetQueries(session).get_team(team_id)
     if team is None:
         raise Problem(404, "not-found", f"No budget for team {team_id} (not accepted yet?).")
     return team
@@ -69,14 +69,14 @@ async def team_budget(team_id: Id, request: Request, principal: TeamReader) -> d
     team = await _team(request, team_id)
     _own_team_only(principal, team)
     async with _host(request).db.sessions() as session:
-        expenses = await BudgetRepository(session).expenses_of_team(team_id)
+        expenses = await BudgetQueries(session).expenses_of_team(team_id)
     return team_budget_out(team, expenses)
 
 
 @router.get("/calls/{call_id}/budget", tags=["budgets"])
 async def call_budget(call_id: Id, request: Request, _: Reader) -> dict[str, Any]:
     async with _host(request).db.sessions() as session:
-        repo = BudgetRepository(session)
+        repo = BudgetQueries(session)
         pot = await repo.get_pot(call_id)
         teams = await repo.teams_of_call(call_id)
     if pot is None:
@@ -104,7 +104,7 @@ async def submit_expense(
         purpose=body.purpose,
     )
 
-    async def work(uow: UnitOfWork) -> dict[str, Any]:
+    async def work(uow: BudgetUnitOfWork) -> dict[str, Any]:
         return expense_out(await handlers.submit_expense(uow, cmd, principal))
 
     return await run_command(
@@ -129,7 +129,7 @@ async def team_expenses(
     _own_team_only(principal, await _team(request, team_id))
     page = page_from(limit, cursor)
     async with _host(request).db.sessions() as session:
-        items = await BudgetRepository(session).page_of_expenses(team_id, page)
+        items = await BudgetQueries(session).page_of_expenses(team_id, page)
     return {
         "items": [expense_out(e) for e in items],
         "next_cursor": next_cursor(items, limit, lambda e: (e.submitted_at, e.id)),
@@ -139,7 +139,7 @@ async def team_expenses(
 @router.get("/expenses/{expense_id}", tags=["expenses"])
 async def get_expense(expense_id: Id, request: Request, principal: TeamReader) -> dict[str, Any]:
     async with _host(request).db.sessions() as session:
-        expense = await BudgetRepository(session).get_expense(expense_id)
+        expense = await BudgetQueries(session).get_expense(expense_id)
     if expense is None:
         raise Problem(404, "not-found", f"expense {expense_id} does not exist")
     _own_team_only(principal, await _team(request, expense.team_id))
@@ -150,7 +150,7 @@ async def get_expense(expense_id: Id, request: Request, principal: TeamReader) -
 async def approve_expense(
     expense_id: Id, request: Request, principal: Finance, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
-    async def work(uow: UnitOfWork) -> dict[str, Any]:
+    async def work(uow: BudgetUnitOfWork) -> dict[str, Any]:
         return expense_out(await handlers.approve_expense(uow, expense_id, principal))
 
     return await run_command(request, principal, work, idempotency_key=idempotency_key)
@@ -164,7 +164,7 @@ async def reject_expense(
     principal: Finance,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    async def work(uow: UnitOfWork) -> dict[str, Any]:
+    async def work(uow: BudgetUnitOfWork) -> dict[str, Any]:
         return expense_out(await handlers.reject_expense(uow, expense_id, body.reason, principal))
 
     return await run_command(
@@ -182,7 +182,7 @@ async def reverse_expense(
 ) -> JSONResponse:
     """Correct an approved expense with a reversing transfer (four eyes: not its approver)."""
 
-    async def work(uow: UnitOfWork) -> dict[str, Any]:
+    async def work(uow: BudgetUnitOfWork) -> dict[str, Any]:
         return expense_out(await handlers.reverse_expense(uow, expense_id, body.reason, principal))
 
     return await run_command(
@@ -205,7 +205,7 @@ async def ledger(
     """The budget's transfers, oldest first; each moves money between two accounts."""
     after = decode_position_cursor(cursor) if cursor else None
     async with _host(request).db.sessions() as session:
-        rows = await BudgetRepository(session).transfers(
+        rows = await BudgetQueries(session).transfers(
             team_id=team_id, call_id=call_id, since=since, after_position=after, limit=limit
         )
     return {
@@ -255,7 +255,7 @@ async def receipts_csv(
 ) -> CsvResponse:
     await _team(request, team_id)
     async with _host(request).db.sessions() as session:
-        items = await BudgetRepository(session).expenses_of_team(team_id)
+        items = await BudgetQueries(session).expenses_of_team(team_id)
     return _csv(exports.receipt_list(items, sep=sep, decimal=decimal), f"belegliste-{team_id}.csv")
 
 
@@ -273,7 +273,7 @@ async def call_ledger_csv(
     decimal: DecimalMark = "point",
 ) -> CsvResponse:
     async with _host(request).db.sessions() as session:
-        repo = BudgetRepository(session)
+        repo = BudgetQueries(session)
         if await repo.get_pot(call_id) is None:
             raise Problem(404, "not-found", f"No budget for call {call_id}.")
         entries = await repo.entries_of_call(call_id)

@@ -9,6 +9,7 @@ from cimis_contracts.base import EventData
 from cimis_contracts.intake import CallOpenedV1, TeamAcceptedV1, TeamWithdrawnV1
 from cimis_contracts.milestones import MilestoneCompletedV1
 from services.budget.app.events import (
+    load_batch,
     on_call_opened,
     on_milestone_completed,
     on_team_accepted,
@@ -26,4 +27,4 @@ HANDLERS: dict[type[EventData], Handler] = {
 
 
 def budget_consumer(host: ServiceHost) -> EventConsumer:
-    return EventConsumer(host, topics=CONSUMED_TOPICS, handlers=HANDLERS)
+    return EventConsumer(host, topics=CONSUMED_TOPICS, handlers=HANDLERS, prepare=load_batch)

@@ -14,9 +14,8 @@ from cimis_chassis.pagination import Cursor, Limit, next_cursor
 from cimis_chassis.problems import Problem
 from cimis_chassis.service_host import ServiceHost
 from cimis_chassis.text import comparison_key, same_ident
-from cimis_chassis.unit_of_work import UnitOfWork
-from services.intake.adapters.repository import IntakeRepository
-from services.intake.app import handlers
+from services.intake.adapters.queries import IntakeQueries
+from services.intake.app import applications, calls, teams
 from services.intake.app.commands import (
     AcceptTeam,
     OpenCall,
@@ -24,6 +23,7 @@ from services.intake.app.commands import (
     SubmitApplication,
     WithdrawTeam,
 )
+from services.intake.app.ports import IntakeUnitOfWork
 from services.intake.domain.calls import PhaseStep, TrancheRule
 from services.intake.domain.eligibility import ApplicantFacts
 from services.intake.entrypoints.schemas import (
@@ -72,8 +72,8 @@ async def open_call(
         else None,
     )
 
-    async def work(uow: UnitOfWork) -> dict[str, Any]:
-        return call_out(await handlers.open_call(uow, cmd), uow.clock.now())
+    async def work(uow: IntakeUnitOfWork) -> dict[str, Any]:
+        return call_out(await calls.open_call(uow, cmd), uow.clock.now())
 
     return await run_command(
         request,
@@ -91,7 +91,7 @@ async def list_calls(
 ) -> dict[str, Any]:
     host = _host(request)
     async with host.db.sessions() as session:
-        items = await IntakeRepository(session).list_calls(page_from(limit, cursor))
+        items = await IntakeQueries(session).calls(page_from(limit, cursor))
     now = host.clock.now()
     return {
         "items": [call_out(c, now) for c in items],
@@ -103,7 +103,7 @@ async def list_calls(
 async def get_call(call_id: Id, request: Request, _: TeamReader) -> dict[str, Any]:
     host = _host(request)
     async with host.db.sessions() as session:
-        call = await IntakeRepository(session).get_call(call_id)
+        call = await IntakeQueries(session).call(call_id)
     if call is None:
         raise Problem(404, "not-found", f"call {call_id} does not exist")
     return call_out(call, host.clock.now())
@@ -132,8 +132,8 @@ async def submit_application(
         ),
     )
 
-    async def work(uow: UnitOfWork) -> dict[str, Any]:
-        return application_out(await handlers.submit(uow, cmd))
+    async def work(uow: IntakeUnitOfWork) -> dict[str, Any]:
+        return application_out(await applications.submit(uow, cmd))
 
     return await run_command(
         request,
@@ -156,7 +156,7 @@ async def list_applications(
     cursor: Cursor = None,
 ) -> dict[str, Any]:
     async with _host(request).db.sessions() as session:
-        items = await IntakeRepository(session).list_applications(
+        items = await IntakeQueries(session).applications(
             page_from(limit, cursor), call_id=call_id, status=status, kind=kind
         )
     return {
@@ -168,10 +168,10 @@ async def list_applications(
 @router.get("/applications/{application_id}", tags=["applications"])
 async def get_application(application_id: Id, request: Request, _: Reader) -> dict[str, Any]:
     async with _host(request).db.sessions() as session:
-        found = await IntakeRepository(session).get_applications([application_id])
-    if application_id not in found:
+        application = await IntakeQueries(session).application(application_id)
+    if application is None:
         raise Problem(404, "not-found", f"application {application_id} does not exist")
-    return application_out(found[application_id])
+    return application_out(application)
 
 
 @router.post("/teams", status_code=201, tags=["teams"])
@@ -189,8 +189,8 @@ async def propose_team(
         input_vat_deductible=body.input_vat_deductible,
     )
 
-    async def work(uow: UnitOfWork) -> dict[str, Any]:
-        return team_out(await handlers.propose_team(uow, cmd))
+    async def work(uow: IntakeUnitOfWork) -> dict[str, Any]:
+        return team_out(await teams.propose_team(uow, cmd))
 
     return await run_command(
         request,
@@ -204,8 +204,8 @@ async def propose_team(
 
 @router.post("/teams/{team_id}/accept", tags=["teams"])
 async def accept_team(team_id: Id, request: Request, principal: Staff) -> JSONResponse:
-    async def work(uow: UnitOfWork) -> dict[str, Any]:
-        return team_out(await handlers.accept_team(uow, AcceptTeam(team_id)))
+    async def work(uow: IntakeUnitOfWork) -> dict[str, Any]:
+        return team_out(await teams.accept_team(uow, AcceptTeam(team_id)))
 
     return await run_command(request, principal, work)
 
@@ -214,8 +214,8 @@ async def accept_team(team_id: Id, request: Request, principal: Staff) -> JSONRe
 async def withdraw_team(
     team_id: Id, body: WithdrawIn, request: Request, principal: Staff
 ) -> JSONResponse:
-    async def work(uow: UnitOfWork) -> dict[str, Any]:
-        return team_out(await handlers.withdraw_team(uow, WithdrawTeam(team_id, body.reason)))
+    async def work(uow: IntakeUnitOfWork) -> dict[str, Any]:
+        return team_out(await teams.withdraw_team(uow, WithdrawTeam(team_id, body.reason)))
 
     return await run_command(request, principal, work)
 
@@ -223,7 +223,7 @@ async def withdraw_team(
 @router.get("/teams/{team_id}", tags=["teams"])
 async def get_team(team_id: Id, request: Request, principal: TeamReader) -> dict[str, Any]:
     async with _host(request).db.sessions() as session:
-        team = await IntakeRepository(session).get_team(team_id)
+        team = await IntakeQueries(session).team(team_id)
     if team is None:
         raise Problem(404, "not-found", f"team {team_id} does not exist")
     if principal.is_agent and not same_ident(team.agent_id, principal.name):
@@ -243,7 +243,7 @@ async def list_teams(
     # An agent's list is always narrowed to their own teams, whatever filters they send.
     agent_id = agent_key(principal) if principal.is_agent else None
     async with _host(request).db.sessions() as session:
-        items = await IntakeRepository(session).list_teams(
+        items = await IntakeQueries(session).teams(
             page_from(limit, cursor), call_id=call_id, status=status, agent_id=agent_id
         )
     return {

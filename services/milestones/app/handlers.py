@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from cimis_chassis.audit import snapshot
-from cimis_chassis.unit_of_work import UnitOfWork
 from cimis_contracts.milestones import (
     MilestoneCompletedV1,
     MilestoneRescheduledV1,
     PlanCompletedV1,
 )
-from services.milestones.adapters.repository import MilestonesRepository
 from services.milestones.app.commands import Actor, CompleteMilestone, RescheduleMilestone
+from services.milestones.app.ports import MilestonesUnitOfWork
 from services.milestones.domain import plans as plan_rules
 from services.milestones.domain.errors import NotFound, NotYourTeam
 from services.milestones.domain.plans import Milestone, Plan
@@ -22,17 +21,18 @@ def ensure_access(plan: Plan, actor: Actor) -> None:
         raise NotYourTeam("Agents may only see and act on the teams they coach.")
 
 
-async def _plan_of(repo: MilestonesRepository, milestone_id: str, actor: Actor) -> Plan:
-    plan = await repo.plan_of_milestone(milestone_id, for_update=True)
+async def _plan_of(uow: MilestonesUnitOfWork, milestone_id: str, actor: Actor) -> Plan:
+    plan = await uow.plans.of_milestone(milestone_id, lock=True)
     if plan is None:
         raise NotFound("milestone", milestone_id)
     ensure_access(plan, actor)
     return plan
 
 
-async def complete_milestone(uow: UnitOfWork, cmd: CompleteMilestone) -> tuple[Plan, Milestone]:
-    repo = MilestonesRepository(uow.session)
-    plan = await _plan_of(repo, cmd.milestone_id, cmd.actor)
+async def complete_milestone(
+    uow: MilestonesUnitOfWork, cmd: CompleteMilestone
+) -> tuple[Plan, Milestone]:
+    plan = await _plan_of(uow, cmd.milestone_id, cmd.actor)
     now = uow.clock.now()
     done = plan_rules.complete(
         plan,
@@ -44,7 +44,7 @@ async def complete_milestone(uow: UnitOfWork, cmd: CompleteMilestone) -> tuple[P
     )
     if not done.changed:
         return plan, done.milestone
-    await repo.save(done.plan, [done.milestone])
+    await uow.plans.save(done.plan)
     await uow.audit(
         "milestone.completed",
         "milestone",
@@ -82,16 +82,17 @@ async def complete_milestone(uow: UnitOfWork, cmd: CompleteMilestone) -> tuple[P
     return done.plan, done.milestone
 
 
-async def reschedule_milestone(uow: UnitOfWork, cmd: RescheduleMilestone) -> tuple[Plan, Milestone]:
-    repo = MilestonesRepository(uow.session)
-    plan = await _plan_of(repo, cmd.milestone_id, cmd.actor)
+async def reschedule_milestone(
+    uow: MilestonesUnitOfWork, cmd: RescheduleMilestone
+) -> tuple[Plan, Milestone]:
+    plan = await _plan_of(uow, cmd.milestone_id, cmd.actor)
     now = uow.clock.now()
     moved = plan_rules.reschedule(
         plan, cmd.milestone_id, due_date=cmd.due_date, reason=cmd.reason, now=now
     )
     if not moved.changed:
         return plan, moved.after
-    await repo.save(moved.plan, [moved.after])
+    await uow.plans.save(moved.plan)
     reason = cmd.reason.strip()
     await uow.audit(
         "milestone.rescheduled",

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 
 from cimis_chassis.audit import snapshot
 from cimis_chassis.envelope import CloudEvent
 from cimis_chassis.text import comparison_key
-from cimis_chassis.unit_of_work import UnitOfWork
+from cimis_contracts.base import EventData
 from cimis_contracts.intake import CallOpenedV1, TeamAcceptedV1, TeamWithdrawnV1
 from cimis_contracts.milestones import PlanCancelledV1, PlanCreatedV1, PlannedMilestone
-from services.milestones.adapters.repository import MilestonesRepository
+from services.milestones.app.ports import MilestonesUnitOfWork
 from services.milestones.domain import plans as plan_rules
 from services.milestones.domain.plans import AcceptedTeam, PhaseStep
 
@@ -27,12 +28,28 @@ def _new_id() -> str:
     return str(uuid.uuid4())
 
 
-async def on_call_opened(uow: UnitOfWork, payload: CallOpenedV1, event: CloudEvent) -> None:
+async def prepare_batch(
+    uow: MilestonesUnitOfWork, batch: Sequence[tuple[EventData, CloudEvent]]
+) -> None:
+    """Read what a batch of intake's events will ask for: one query per table, not per event."""
+    opened = [p.call_id for p, _ in batch if isinstance(p, CallOpenedV1)]
+    accepted = [p for p, _ in batch if isinstance(p, TeamAcceptedV1)]
+    withdrawn = [p.team_id for p, _ in batch if isinstance(p, TeamWithdrawnV1)]
+    await uow.call_plans.load([*opened, *(p.call_id for p in accepted)])
+    await uow.awaiting.load_calls(opened)
+    await uow.withdrawals.load(p.team_id for p in accepted)
+    await uow.plans.load(p.team_id for p in accepted)
+    # A withdrawal changes its team's plan: those rows are locked now, all in one query.
+    await uow.plans.load(withdrawn, lock=True)
+
+
+async def on_call_opened(
+    uow: MilestonesUnitOfWork, payload: CallOpenedV1, event: CloudEvent
+) -> None:
     # The plan as intake announced it: intake fills in the programme default and checks it,
     # and the contract refuses a call-opened without a well-formed plan.
     steps = tuple(PhaseStep(s.key, s.title, s.days_after_acceptance) for s in payload.phase_plan)
-    repo = MilestonesRepository(uow.session)
-    if not await repo.add_call_plan(payload.call_id, steps, uow.clock.now()):
+    if not await uow.call_plans.add(payload.call_id, steps, uow.clock.now()):
         return
     await uow.audit(
         "call_plan.recorded",
@@ -41,15 +58,18 @@ async def on_call_opened(uow: UnitOfWork, payload: CallOpenedV1, event: CloudEve
         before=None,
         after={"phase_plan": [snapshot(s) for s in steps]},
     )
-    for team in await repo.take_awaiting(payload.call_id):
-        await _plan(uow, repo, team, steps)
+    waiting = await uow.awaiting.take(payload.call_id)
+    await uow.plans.load(t.team_id for t in waiting)
+    for team in waiting:
+        await _plan(uow, team, steps)
 
 
-async def on_team_accepted(uow: UnitOfWork, payload: TeamAcceptedV1, event: CloudEvent) -> None:
-    repo = MilestonesRepository(uow.session)
-    if await repo.get_plan(payload.team_id) is not None:
+async def on_team_accepted(
+    uow: MilestonesUnitOfWork, payload: TeamAcceptedV1, event: CloudEvent
+) -> None:
+    if await uow.plans.get(payload.team_id) is not None:
         return
-    if await repo.is_withdrawn(payload.team_id):
+    if await uow.withdrawals.is_withdrawn(payload.team_id):
         log.info("team %s withdrew before its acceptance arrived: no plan", payload.team_id)
         return
     team = AcceptedTeam(
@@ -60,23 +80,23 @@ async def on_team_accepted(uow: UnitOfWork, payload: TeamAcceptedV1, event: Clou
         title=payload.title,
         accepted_at=payload.accepted_at,
     )
-    steps = await repo.get_call_plan(payload.call_id)
+    steps = await uow.call_plans.get(payload.call_id)
     if steps is None:
         log.info(
             "team %s accepted before call %s was opened here: its plan waits for the call",
             payload.team_id,
             payload.call_id,
         )
-        await repo.await_call(team, uow.clock.now())
+        await uow.awaiting.add(team, uow.clock.now())
         await uow.audit(
             "plan.awaiting_call", "plan", team.team_id, before=None, after=snapshot(team)
         )
         return
-    await _plan(uow, repo, team, steps)
+    await _plan(uow, team, steps)
 
 
 async def _plan(
-    uow: UnitOfWork, repo: MilestonesRepository, team: AcceptedTeam, steps: tuple[PhaseStep, ...]
+    uow: MilestonesUnitOfWork, team: AcceptedTeam, steps: tuple[PhaseStep, ...]
 ) -> None:
     plan = plan_rules.create_plan(
         team_id=team.team_id,
@@ -88,7 +108,7 @@ async def _plan(
         now=uow.clock.now(),
         new_id=_new_id,
     )
-    await repo.add_plan(plan)
+    await uow.plans.add(plan)
     await uow.audit("plan.created", "plan", plan.team_id, before=None, after=snapshot(plan))
     await uow.emit(
         PlanCreatedV1(
@@ -109,12 +129,13 @@ async def _plan(
     )
 
 
-async def on_team_withdrawn(uow: UnitOfWork, payload: TeamWithdrawnV1, event: CloudEvent) -> None:
-    repo = MilestonesRepository(uow.session)
-    await repo.record_withdrawal(payload.team_id, payload.call_id, payload.withdrawn_at)
+async def on_team_withdrawn(
+    uow: MilestonesUnitOfWork, payload: TeamWithdrawnV1, event: CloudEvent
+) -> None:
+    await uow.withdrawals.record(payload.team_id, payload.call_id, payload.withdrawn_at)
     # A team still waiting for its call's plan never gets one.
-    await repo.stop_awaiting(payload.team_id)
-    plan = await repo.get_plan(payload.team_id, for_update=True)
+    await uow.awaiting.remove([payload.team_id])
+    plan = await uow.plans.get(payload.team_id, lock=True)
     if plan is None:
         return
     cancellation = plan_rules.cancel(plan, now=uow.clock.now())
@@ -122,7 +143,7 @@ async def on_team_withdrawn(uow: UnitOfWork, payload: TeamWithdrawnV1, event: Cl
         return
     updated = cancellation.plan
     assert updated.cancelled_at is not None
-    await repo.save(updated, cancellation.cancelled)
+    await uow.plans.save(updated)
     await uow.audit(
         "plan.cancelled",
         "plan",

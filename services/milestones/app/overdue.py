@@ -10,19 +10,19 @@ gives a new due date and so a new key (re-armed).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from cimis_chassis.clock import Clock
-from cimis_chassis.database import Database
 from cimis_chassis.envelope import CloudEvent, new_event_id
 from cimis_chassis.faults import crash_point
-from cimis_chassis.outbox import write_outbox
-from cimis_chassis.tables import ChassisTables
-from cimis_chassis.unit_of_work import Cause, UnitOfWork
+from cimis_chassis.unit_of_work import Cause
 from cimis_contracts.milestones import MilestoneOverdueV1
-from services.milestones.adapters.repository import Alert, MilestonesRepository, MilestoneView
+from services.milestones.app.ports import (
+    Alert,
+    MilestoneCounts,
+    MilestonesUnitOfWork,
+    MilestoneView,
+    UnitFactory,
+)
 from services.milestones.domain.calendar import berlin_day
 from services.milestones.domain.plans import is_overdue
 
@@ -32,17 +32,15 @@ SCANNER = "scheduler:overdue-scan"
 class OverdueScan:
     def __init__(
         self,
-        db: Database,
-        tables: ChassisTables,
+        units: UnitFactory,
+        counts: MilestoneCounts,
         clock: Clock,
         *,
-        source: str = "cimis/milestones",
         batch_size: int = 500,
     ) -> None:
-        self._db = db
-        self._tables = tables
+        self._units = units
+        self._counts = counts
         self._clock = clock
-        self._source = source
         self._batch_size = batch_size
 
     async def run_once(self) -> list[CloudEvent]:
@@ -55,66 +53,51 @@ class OverdueScan:
                 return raised
 
     async def count_overdue(self) -> int:
-        async with self._db.sessions() as session:
-            return await MilestonesRepository(session).count_overdue(
-                today=berlin_day(self._clock.now())
-            )
+        return await self._counts.count_overdue(today=berlin_day(self._clock.now()))
 
     async def _scan_batch(self) -> tuple[int, list[CloudEvent]]:
-        async with self._db.transaction() as session:
-            now = self._clock.now()
-            repo = MilestonesRepository(session)
-            candidates = await repo.overdue_candidates(
-                today=berlin_day(now), limit=self._batch_size
-            )
+        async with self._units(Cause(SCANNER, correlation_id=new_event_id())) as uow:
+            now = uow.clock.now()
+            candidates = await uow.overdue.candidates(today=berlin_day(now), limit=self._batch_size)
             due = [v for v in candidates if _overdue(v, now)]
             alerts = {
                 v.milestone.id: Alert(v.milestone.id, v.milestone.due_date, new_event_id())
                 for v in due
             }
-            claimed = await repo.claim_alerts(list(alerts.values()), now)
-            rows: list[dict[str, Any]] = []
-            events = []
-            for view in due:
-                if view.milestone.id in claimed:
-                    events.append(await self._alert(session, view, alerts[view.milestone.id], rows))
-            await write_outbox(session, self._tables.outbox, rows)
+            claimed = await uow.overdue.claim(list(alerts.values()), now)
+            events = [
+                await _alert(uow, view, alerts[view.milestone.id])
+                for view in due
+                if view.milestone.id in claimed
+            ]
+            await uow.flush()
             crash_point("overdue.before_commit", str(len(events)))
         return len(candidates), events
 
-    async def _alert(
-        self, session: AsyncSession, view: MilestoneView, alert: Alert, rows: list[dict[str, Any]]
-    ) -> CloudEvent:
-        # Each alert starts its own causal chain: its correlation id is its own event id.
-        uow = UnitOfWork(
-            session,
-            self._tables,
-            self._clock,
-            self._source,
-            Cause(actor=SCANNER, correlation_id=alert.event_id),
-            _unwritten=rows,
-        )
-        m = view.milestone
-        now = self._clock.now()
-        await uow.audit(
-            "milestone.overdue_detected",
-            "milestone",
-            m.id,
-            before=None,
-            after={"due_date": m.due_date.isoformat(), "event_id": alert.event_id},
-        )
-        return await uow.emit(
-            MilestoneOverdueV1(
-                team_id=m.team_id,
-                call_id=view.call_id,
-                milestone_id=m.id,
-                key=m.key,
-                title=m.title,
-                due_date=m.due_date,
-                detected_at=now,
-            ),
-            event_id=alert.event_id,
-        )
+
+async def _alert(uow: MilestonesUnitOfWork, view: MilestoneView, alert: Alert) -> CloudEvent:
+    # Each alert starts its own causal chain: its correlation id is its own event id.
+    uow.caused_by(Cause(actor=SCANNER, correlation_id=alert.event_id))
+    m = view.milestone
+    await uow.audit(
+        "milestone.overdue_detected",
+        "milestone",
+        m.id,
+        before=None,
+        after={"due_date": m.due_date.isoformat(), "event_id": alert.event_id},
+    )
+    return await uow.emit(
+        MilestoneOverdueV1(
+            team_id=m.team_id,
+            call_id=view.call_id,
+            milestone_id=m.id,
+            key=m.key,
+            title=m.title,
+            due_date=m.due_date,
+            detected_at=uow.clock.now(),
+        ),
+        event_id=alert.event_id,
+    )
 
 
 def _overdue(view: MilestoneView, now: datetime) -> bool:

@@ -15,10 +15,10 @@ from cimis_chassis.pagination import Cursor, Limit, decode_cursor, next_cursor
 from cimis_chassis.problems import Problem
 from cimis_chassis.service_host import ServiceHost
 from cimis_chassis.text import comparison_key
-from cimis_chassis.unit_of_work import UnitOfWork
-from services.milestones.adapters.repository import MilestoneFilter, MilestonesRepository
+from services.milestones.adapters.queries import MilestoneFilter, MilestoneQueries
 from services.milestones.app import handlers
 from services.milestones.app.commands import Actor, CompleteMilestone, RescheduleMilestone
+from services.milestones.app.ports import MilestonesUnitOfWork
 from services.milestones.domain.calendar import berlin_day
 from services.milestones.entrypoints.schemas import (
     CompleteIn,
@@ -75,10 +75,9 @@ async def list_milestones(
         # An agent's list is always narrowed to their own teams, whatever filters they send.
         agent_id=comparison_key(principal.name) if principal.is_agent else None,
     )
-    async with host.db.sessions() as session:
-        items = await MilestonesRepository(session).list_milestones(
-            where, _page(limit, cursor), today=berlin_day(now)
-        )
+    items = await MilestoneQueries(host.db).list_milestones(
+        where, _page(limit, cursor), today=berlin_day(now)
+    )
     return {
         "items": [listed(v, now) for v in items],
         "next_cursor": next_cursor(
@@ -94,8 +93,7 @@ async def get_milestone(
     milestone_id: Id, request: Request, principal: TeamReader
 ) -> dict[str, Any]:
     host = _host(request)
-    async with host.db.sessions() as session:
-        plan = await MilestonesRepository(session).plan_of_milestone(milestone_id)
+    plan = await MilestoneQueries(host.db).plan_of_milestone(milestone_id)
     if plan is None:
         raise Problem(404, "not-found", f"milestone {milestone_id} does not exist")
     handlers.ensure_access(plan, _actor(principal))
@@ -106,8 +104,7 @@ async def get_milestone(
 async def team_milestones(team_id: Id, request: Request, principal: TeamReader) -> dict[str, Any]:
     """The team's plan with its progress; a withdrawn team's milestones show as cancelled."""
     host = _host(request)
-    async with host.db.sessions() as session:
-        plan = await MilestonesRepository(session).get_plan(team_id)
+    plan = await MilestoneQueries(host.db).plan(team_id)
     if plan is None:
         raise Problem(404, "not-found", f"team {team_id} has no milestone plan")
     handlers.ensure_access(plan, _actor(principal))
@@ -131,7 +128,7 @@ async def complete_milestone(
         evidence_url=given.evidence_url,
     )
 
-    async def work(uow: UnitOfWork) -> dict[str, Any]:
+    async def work(uow: MilestonesUnitOfWork) -> dict[str, Any]:
         plan, milestone = await handlers.complete_milestone(uow, cmd)
         return in_plan(plan, milestone, uow.clock.now()) | {"plan_status": plan.status}
 
@@ -159,7 +156,7 @@ async def reschedule_milestone(
         actor=_actor(principal),
     )
 
-    async def work(uow: UnitOfWork) -> dict[str, Any]:
+    async def work(uow: MilestonesUnitOfWork) -> dict[str, Any]:
         plan, milestone = await handlers.reschedule_milestone(uow, cmd)
         return in_plan(plan, milestone, uow.clock.now())
 

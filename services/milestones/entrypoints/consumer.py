@@ -11,6 +11,7 @@ from services.milestones.app.intake_events import (
     on_call_opened,
     on_team_accepted,
     on_team_withdrawn,
+    prepare_batch,
 )
 
 CONSUMED_TOPICS = topics.CONSUMES["milestones"]
@@ -23,4 +24,4 @@ HANDLERS: dict[type[EventData], Handler] = {
 
 
 def intake_consumer(host: ServiceHost) -> EventConsumer:
-    return EventConsumer(host, topics=CONSUMED_TOPICS, handlers=HANDLERS)
+    return EventConsumer(host, topics=CONSUMED_TOPICS, handlers=HANDLERS, prepare=prepare_batch)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from cimis_chassis.text import AS_IDENT, CONTROLS, LINE_BREAKS_ONLY, matching
-from services.milestones.adapters.repository import MilestoneView
+from services.milestones.app.ports import MilestoneView
 from services.milestones.domain.plans import Milestone, Plan, is_overdue
 
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cimis_chassis.envelope import CloudEvent
-from cimis_chassis.unit_of_work import UnitOfWork
 from cimis_contracts.base import EventData, decode_data
 from cimis_contracts.intake import TeamAcceptedV1
 from cimis_contracts.notify import NotificationDeliveredV1
 from services.notify.adapters.metrics import NotifyMetrics
-from services.notify.adapters.repository import NotifyRepository
 from services.notify.adapters.templates import TemplateRenderer
+from services.notify.app.ports import NotifyUnitOfWork
 from services.notify.domain.agents import STAFF
 from services.notify.domain.alerts import TeamContact, alert_for, team_of
 from services.notify.domain.delivery import INBOX, routes_for
@@ -43,40 +43,57 @@ class Alerts:
         self._staff = staff
         self._metrics = metrics
 
-    async def on_team_accepted(
-        self, uow: UnitOfWork, payload: TeamAcceptedV1, event: CloudEvent
+    async def prepare(
+        self, uow: NotifyUnitOfWork, batch: Sequence[tuple[EventData, CloudEvent]]
     ) -> None:
-        repo = NotifyRepository(uow.session)
+        """Load what a batch's handlers read, a query per table, before they run in order."""
+        team_ids = [_team_id(payload) for payload, _ in batch]
+        accepted = [team_of(p) for p, _ in batch if isinstance(p, TeamAcceptedV1)]
+        await uow.teams.load(team_ids)
+        released = await uow.parked_events.load([team.team_id for team in accepted])
+        recipients = {team.agent_id for team in accepted}
+        for team_id in team_ids:
+            known = await uow.teams.get(team_id)
+            if known is not None:
+                recipients.add(known.agent_id)
+        await uow.agents.load(recipients - {STAFF})
+        await uow.notifications.load_raised_by(
+            [event.id for _, event in batch] + [event.id for event in released]
+        )
+
+    async def on_team_accepted(
+        self, uow: NotifyUnitOfWork, payload: TeamAcceptedV1, event: CloudEvent
+    ) -> None:
         team = team_of(payload)
-        await repo.save_team(team, accepted_at=payload.accepted_at)
-        await self._notify(uow, repo, payload, event, team)
+        await uow.teams.save(team, accepted_at=payload.accepted_at)
+        await self._notify(uow, payload, event, team)
         # Events that overtook the acceptance (they come on other topics) are alerted now,
         # after the new-team alert, in the order they arrived.
-        for parked in await repo.take_parked(team.team_id):
-            await self._notify(uow, repo, decode_data(parked), parked, team)
+        for parked in await uow.parked_events.take(team.team_id):
+            await self._notify(uow, decode_data(parked), parked, team)
 
-    async def on_team_event(self, uow: UnitOfWork, payload: EventData, event: CloudEvent) -> None:
-        team_id: str = payload.team_id  # type: ignore[attr-defined]
-        repo = NotifyRepository(uow.session)
-        team = await repo.get_team(team_id)
+    async def on_team_event(
+        self, uow: NotifyUnitOfWork, payload: EventData, event: CloudEvent
+    ) -> None:
+        team_id = _team_id(payload)
+        team = await uow.teams.get(team_id)
         if team is None:
             # Not an error and not poison: the team_accepted is on its way on another topic.
-            await repo.park(team_id, event, now=uow.clock.now())
+            await uow.parked_events.park(team_id, event, now=uow.clock.now())
             log.info("parked %s for team %s until its team_accepted arrives", event.type, team_id)
             return
-        await self._notify(uow, repo, payload, event, team)
+        await self._notify(uow, payload, event, team)
 
     async def _notify(
         self,
-        uow: UnitOfWork,
-        repo: NotifyRepository,
+        uow: NotifyUnitOfWork,
         payload: EventData,
         event: CloudEvent,
         team: TeamContact,
     ) -> None:
         now = uow.clock.now()
         alert = alert_for(payload, team)
-        agent = None if alert.recipient == STAFF else await repo.get_agent(alert.recipient)
+        agent = None if alert.recipient == STAFF else await uow.agents.get(alert.recipient)
         if alert.recipient == STAFF:
             language, name = self._staff.language, None
         else:
@@ -95,11 +112,11 @@ class Alerts:
             correlation_id=event.correlationid or event.id,
             created_at=now,
         )
-        if not await repo.add_notification(notification):
+        if not await uow.notifications.add(notification):
             return  # this event already notified this recipient
         routes = routes_for(alert.recipient, agent, self._staff.email)
         planned = plan_deliveries(notification, routes, agent.quiet_hours if agent else None, now)
-        await repo.add_deliveries(planned)
+        await uow.deliveries.add(planned)
         await uow.audit(
             "notification.created",
             "notification",
@@ -129,3 +146,10 @@ class Alerts:
             # Counted before the commit (the unit of work has no after-commit hook): a batch
             # that is rolled back and retried counts its inbox entries twice.
             self._metrics.deliveries.labels(INBOX, "delivered").inc()
+
+
+def _team_id(payload: EventData) -> str:
+    # Every event notify handles is about one team (TEAM_ALERT_EVENTS and team_accepted).
+    team_id = getattr(payload, "team_id", None)
+    assert isinstance(team_id, str), type(payload).__name__
+    return team_id

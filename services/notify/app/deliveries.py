@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from cimis_chassis.unit_of_work import UnitOfWork
 from cimis_contracts.notify import NotificationDeliveredV1, NotificationFailedV1
-from services.notify.adapters.repository import DueDelivery, NotifyRepository
+from services.notify.app.ports import DueDelivery, NotifyUnitOfWork
 from services.notify.domain.delivery import DELIVERED, FAILED, GiveUp, RetryPolicy, after_failure
 
 DELIVERED_OUTCOME, RETRIED, FAILED_OUTCOME, LOST_CLAIM = "delivered", "retried", "failed", "lost"
@@ -14,13 +13,12 @@ DELIVERED_OUTCOME, RETRIED, FAILED_OUTCOME, LOST_CLAIM = "delivered", "retried",
 _ERROR_LIMIT = 2000
 
 
-async def record_delivered(uow: UnitOfWork, due: DueDelivery, *, holder: str) -> str:
+async def record_delivered(uow: NotifyUnitOfWork, due: DueDelivery, *, holder: str) -> str:
     d, n = due.delivery, due.notification
     assert d.id is not None
     now = uow.clock.now()
     attempts = d.attempts + 1
-    repo = NotifyRepository(uow.session)
-    if not await repo.settle(
+    if not await uow.deliveries.settle(
         d.id, holder=holder, status=DELIVERED, attempts=attempts, delivered_at=now, last_error=None
     ):
         return LOST_CLAIM
@@ -46,7 +44,7 @@ async def record_delivered(uow: UnitOfWork, due: DueDelivery, *, holder: str) ->
 
 
 async def record_failure(
-    uow: UnitOfWork,
+    uow: NotifyUnitOfWork,
     due: DueDelivery,
     *,
     holder: str,
@@ -59,7 +57,6 @@ async def record_failure(
     now = uow.clock.now()
     attempts = d.attempts + 1
     error = error[:_ERROR_LIMIT]
-    repo = NotifyRepository(uow.session)
     decision = after_failure(
         channel=d.channel,
         attempts=attempts,
@@ -69,11 +66,11 @@ async def record_failure(
         quiet_hours=due.quiet_hours,
     )
     if not isinstance(decision, GiveUp):
-        settled = await repo.settle(
+        settled = await uow.deliveries.settle(
             d.id, holder=holder, attempts=attempts, next_attempt_at=decision.at, last_error=error
         )
         return RETRIED if settled else LOST_CLAIM
-    if not await repo.settle(
+    if not await uow.deliveries.settle(
         d.id, holder=holder, status=FAILED, attempts=attempts, failed_at=now, last_error=error
     ):
         return LOST_CLAIM
@@ -100,9 +97,8 @@ async def record_failure(
 
 
 async def record_deferred(
-    uow: UnitOfWork, due: DueDelivery, *, holder: str, until: datetime
+    uow: NotifyUnitOfWork, due: DueDelivery, *, holder: str, until: datetime
 ) -> bool:
     """Quiet hours began (or changed) since it was scheduled: not an attempt, just later."""
     assert due.delivery.id is not None
-    repo = NotifyRepository(uow.session)
-    return await repo.settle(due.delivery.id, holder=holder, next_attempt_at=until)
+    return await uow.deliveries.settle(due.delivery.id, holder=holder, next_attempt_at=until)

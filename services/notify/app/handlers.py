@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from cimis_chassis.unit_of_work import UnitOfWork
-from services.notify.adapters.repository import NotifyRepository
 from services.notify.adapters.resolver import ResolutionFailed, Resolver
 from services.notify.app.commands import MarkRead, PutAgent
+from services.notify.app.ports import NotifyUnitOfWork
 from services.notify.domain.agents import Agent, define_agent
 from services.notify.domain.errors import NotFound
 from services.notify.domain.notifications import Notification, mark_read
@@ -42,9 +41,8 @@ async def vet_webhook(url: str, policy: WebhookPolicy, resolver: Resolver) -> No
     check_addresses(target, addresses, policy)
 
 
-async def put_agent(uow: UnitOfWork, cmd: PutAgent) -> Agent:
-    repo = NotifyRepository(uow.session)
-    existing = await repo.get_agent(cmd.agent_id)
+async def put_agent(uow: NotifyUnitOfWork, cmd: PutAgent) -> Agent:
+    existing = await uow.agents.get(cmd.agent_id, lock=True)
     agent = define_agent(
         agent_id=cmd.agent_id,
         name=cmd.name,
@@ -57,7 +55,10 @@ async def put_agent(uow: UnitOfWork, cmd: PutAgent) -> Agent:
     )
     if agent is existing:
         return agent
-    await repo.save_agent(agent, is_new=existing is None)
+    if existing is None:
+        await uow.agents.add(agent)
+    else:
+        await uow.agents.update(agent)
     await uow.audit(
         "agent.created" if existing is None else "agent.updated",
         "agent",
@@ -68,15 +69,14 @@ async def put_agent(uow: UnitOfWork, cmd: PutAgent) -> Agent:
     return agent
 
 
-async def read_notification(uow: UnitOfWork, cmd: MarkRead) -> Notification:
-    repo = NotifyRepository(uow.session)
-    notification = await repo.get_notification(cmd.notification_id, for_update=True)
+async def read_notification(uow: NotifyUnitOfWork, cmd: MarkRead) -> Notification:
+    notification = await uow.notifications.get(cmd.notification_id, lock=True)
     if notification is None:
         raise NotFound("notification", cmd.notification_id)
     read = mark_read(notification, acting_for=cmd.acting_for, now=uow.clock.now())
     if read is notification:
         return notification
-    await repo.save_read(read)
+    await uow.notifications.update(read)
     await uow.audit(
         "notification.read",
         "notification",

@@ -15,11 +15,11 @@ from cimis_chassis.pagination import Cursor, Limit, next_cursor
 from cimis_chassis.problems import Problem
 from cimis_chassis.service_host import ServiceHost
 from cimis_chassis.text import comparison_key, normalise_ident, same_ident
-from cimis_chassis.unit_of_work import UnitOfWork
-from services.notify.adapters.repository import NotifyRepository
+from services.notify.adapters.queries import NotifyQueries
 from services.notify.adapters.resolver import Resolver, SystemResolver
 from services.notify.app import handlers
 from services.notify.app.commands import MarkRead, PutAgent
+from services.notify.app.ports import NotifyUnitOfWork
 from services.notify.domain.agents import STAFF
 from services.notify.domain.notifications import Notification
 from services.notify.domain.quiet_hours import QuietHours
@@ -109,7 +109,7 @@ async def put_agent(
         language=body.language,
     )
 
-    async def work(uow: UnitOfWork) -> dict[str, Any]:
+    async def work(uow: NotifyUnitOfWork) -> dict[str, Any]:
         return agent_out(await handlers.put_agent(uow, cmd))
 
     return await run_command(request, principal, work)
@@ -121,7 +121,7 @@ async def get_agent(
 ) -> dict[str, Any]:
     _forbid_foreign(principal, agent_id)
     async with _host(request).db.sessions() as session:
-        agent = await NotifyRepository(session).get_agent(agent_id)
+        agent = await NotifyQueries(session).agent(agent_id)
     if agent is None:
         raise Problem(404, "not-found", f"agent {agent_id} does not exist")
     return agent_out(agent)
@@ -132,7 +132,7 @@ async def list_agents(
     request: Request, _: Reader, limit: Limit = 50, cursor: Cursor = None
 ) -> dict[str, Any]:
     async with _host(request).db.sessions() as session:
-        items = await NotifyRepository(session).list_agents(page_from(limit, cursor))
+        items = await NotifyQueries(session).agents(page_from(limit, cursor))
     return {
         "items": [agent_out(a) for a in items],
         "next_cursor": next_cursor(items, limit, lambda a: (a.created_at, a.id)),
@@ -155,11 +155,11 @@ async def list_notifications(
             _forbid_foreign(principal, agent_id)
         agent_id = comparison_key(principal.name)
     async with _host(request).db.sessions() as session:
-        repo = NotifyRepository(session)
-        items = await repo.list_notifications(
+        queries = NotifyQueries(session)
+        items = await queries.notifications(
             page_from(limit, cursor), recipient=agent_id, status=status
         )
-        channels = await repo.deliveries_of([n.id for n in items])
+        channels = await queries.deliveries_of([n.id for n in items])
     return {
         "items": [
             notification_out(n, channels[n.id], show_errors=not principal.is_agent) for n in items
@@ -173,12 +173,12 @@ async def get_notification(
     notification_id: Id, request: Request, principal: InboxReader
 ) -> dict[str, Any]:
     async with _host(request).db.sessions() as session:
-        repo = NotifyRepository(session)
-        notification = await repo.get_notification(notification_id)
+        queries = NotifyQueries(session)
+        notification = await queries.notification(notification_id)
         if notification is None:
             raise Problem(404, "not-found", f"notification {notification_id} does not exist")
         _forbid_foreign(principal, notification.recipient)
-        channels = await repo.deliveries_of([notification.id])
+        channels = await queries.deliveries_of([notification.id])
     return notification_out(
         notification, channels[notification.id], show_errors=not principal.is_agent
     )
@@ -188,9 +188,9 @@ async def get_notification(
 async def mark_read(notification_id: Id, request: Request, principal: InboxOwner) -> JSONResponse:
     cmd = MarkRead(notification_id=notification_id, acting_for=_acting_for(principal))
 
-    async def work(uow: UnitOfWork) -> dict[str, Any]:
+    async def work(uow: NotifyUnitOfWork) -> dict[str, Any]:
         read: Notification = await handlers.read_notification(uow, cmd)
-        channels = await NotifyRepository(uow.session).deliveries_of([read.id])
+        channels = await uow.deliveries.of([read.id])
         return notification_out(read, channels[read.id], show_errors=not principal.is_agent)
 
     return await run_command(request, principal, work)

@@ -17,7 +17,8 @@ def alert_consumer(host: ServiceHost, alerts: Alerts) -> EventConsumer:
     """Team accepted maps the team to its agent; the other alert events wait for it if early.
 
     Every other event type on these topics (call opened, expense approved, ...) is skipped.
+    A batch's teams, agents, parked events and earlier notifications are read up front.
     """
     handlers: dict[type[EventData], Handler] = {TeamAcceptedV1: alerts.on_team_accepted}
     handlers.update({contract: alerts.on_team_event for contract in TEAM_ALERT_EVENTS})
-    return EventConsumer(host, topics=CONSUMED_TOPICS, handlers=handlers)
+    return EventConsumer(host, topics=CONSUMED_TOPICS, handlers=handlers, prepare=alerts.prepare)

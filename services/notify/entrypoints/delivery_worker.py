@@ -24,12 +24,12 @@ from cimis_chassis.clock import Clock
 from cimis_chassis.database import Database
 from cimis_chassis.faults import crash_point
 from cimis_chassis.logs import ThrottledLog
-from cimis_chassis.tables import ChassisTables
-from cimis_chassis.unit_of_work import Cause, UnitOfWork
+from cimis_chassis.unit_of_work import Cause
 from services.notify.adapters.channels import DeliveryError, OutgoingMessage, Sender
 from services.notify.adapters.metrics import NotifyMetrics
-from services.notify.adapters.repository import DueDelivery, NotifyRepository
+from services.notify.adapters.queries import NotifyQueries
 from services.notify.app import deliveries
+from services.notify.app.ports import DueDelivery, NotifyUnitOfWork, UnitFactory
 from services.notify.domain.delivery import CHANNELS, RetryPolicy, due_at
 
 log = logging.getLogger(__name__)
@@ -45,25 +45,24 @@ class DeliveryWorker:
         self,
         *,
         db: Database,
-        tables: ChassisTables,
+        units: UnitFactory,
         clock: Clock,
         senders: Mapping[str, Sender],
         policy: RetryPolicy,
         metrics: NotifyMetrics,
-        source: str = "cimis/notify",
         poll_seconds: float = 1.0,
         batch_size: int = 50,
         concurrency: int = 10,
         claim_seconds: float = 120.0,
         on_committed: Callable[[], None] = lambda: None,
     ) -> None:
+        # Reads (the gauges) go to the database directly; every change through a unit.
         self._db = db
-        self._tables = tables
+        self._units = units
         self._clock = clock
         self._senders = dict(senders)
         self._policy = policy
         self._metrics = metrics
-        self._source = source
         self._poll_seconds = poll_seconds
         self._batch_size = batch_size
         self._slots = asyncio.Semaphore(concurrency)
@@ -73,6 +72,11 @@ class DeliveryWorker:
         self._gauges_at: float | None = None
         # Claimed but not yet handed to a sender: safe to give back at shutdown.
         self._unsent: set[int] = set()
+        self._wakeup = asyncio.Event()
+
+    def wake(self) -> None:
+        """Look for due deliveries now rather than at the next poll (after a commit)."""
+        self._wakeup.set()
 
     async def run(self) -> None:
         """Deliver until cancelled; a failing round is logged and retried after a pause."""
@@ -98,14 +102,19 @@ class DeliveryWorker:
                         exc_info=exc,
                     )
                 if handled < self._batch_size or failures:
-                    # New notifications are found by polling: the consumer's unit of work has
-                    # no after-commit hook through which it could wake this loop.
-                    await asyncio.sleep(min(self._poll_seconds * 2**failures, 30.0))
+                    # A commit of this process wakes the loop (new notifications); the poll
+                    # finds retries falling due and what other instances wrote.
+                    await self._pause(min(self._poll_seconds * 2**failures, 30.0))
         finally:
             await self._release_unsent()
             for sender in self._senders.values():
                 with contextlib.suppress(Exception):
                     await sender.close()
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wakeup.wait(), timeout=seconds)
+        self._wakeup.clear()
 
     async def _release_unsent(self) -> None:
         # A delivery cancelled mid-send keeps its claim: it may have gone out, and the claim's
@@ -114,16 +123,16 @@ class DeliveryWorker:
         if not unsent:
             return
         try:
-            async with self._db.transaction() as session:
-                await NotifyRepository(session).release(unsent, holder=self._holder)
+            async with self._units(Cause(ACTOR, self._holder)) as uow:
+                await uow.deliveries.release(unsent, holder=self._holder)
         except Exception:
             log.warning("could not release %d delivery claims", len(unsent), exc_info=True)
 
     async def run_once(self) -> int:
         """Claim one batch of due deliveries, send them concurrently; returns how many."""
         now = self._clock.now()
-        async with self._db.transaction() as session:
-            claimed = await NotifyRepository(session).claim_due(
+        async with self._units(Cause(ACTOR, self._holder)) as uow:
+            claimed = await uow.deliveries.claim_due(
                 holder=self._holder, now=now, until=now + self._claim, limit=self._batch_size
             )
         self._unsent.update(due.delivery.id for due in claimed if due.delivery.id is not None)
@@ -197,12 +206,12 @@ class DeliveryWorker:
             )
             self._count(due, outcome)
 
-    async def _deferred(self, uow: UnitOfWork, due: DueDelivery, until: datetime) -> str:
+    async def _deferred(self, uow: NotifyUnitOfWork, due: DueDelivery, until: datetime) -> str:
         await deliveries.record_deferred(uow, due, holder=self._holder, until=until)
         return "deferred"
 
     async def _record(
-        self, due: DueDelivery, work: Callable[[UnitOfWork], Awaitable[object]]
+        self, due: DueDelivery, work: Callable[[NotifyUnitOfWork], Awaitable[object]]
     ) -> str:
         """Record an outcome, retrying a busy or unreachable database.
 
@@ -216,10 +225,8 @@ class DeliveryWorker:
         )
         for delay in (*RECORD_RETRY_DELAYS_SECONDS, None):
             try:
-                async with self._db.transaction() as session:
-                    uow = UnitOfWork(session, self._tables, self._clock, self._source, cause)
+                async with self._units(cause) as uow:
                     outcome = await work(uow)
-                    await uow.flush()
             except (DBAPIError, OSError, TimeoutError) as exc:
                 if delay is None:
                     log.error(
@@ -252,9 +259,9 @@ class DeliveryWorker:
             return
         self._gauges_at = now
         async with self._db.sessions() as session:
-            repo = NotifyRepository(session)
-            pending = await repo.pending_by_channel()
-            parked = await repo.count_parked()
+            queries = NotifyQueries(session)
+            pending = await queries.pending_by_channel()
+            parked = await queries.count_parked()
         for channel in CHANNELS:
             self._metrics.pending.labels(channel).set(pending.get(channel, 0))
         self._metrics.parked.set(parked)

@@ -10,10 +10,9 @@ from typing import Any
 import pytest
 
 from cimis_chassis.envelope import make_event
-from cimis_chassis.unit_of_work import Cause, UnitOfWork
+from cimis_chassis.unit_of_work import Cause
 from cimis_contracts.base import EventData
 from cimis_contracts.intake import CallOpenedV1, PhaseStep, TeamAcceptedV1, TrancheRule
-from services.budget.adapters.tables import chassis
 from services.budget.bootstrap import create_app
 from services.budget.entrypoints.consumer import HANDLERS
 from services.budget.settings import BudgetSettings
@@ -39,12 +38,8 @@ async def deliver(svc: RunningService, payload: EventData) -> None:
         time=svc.clock.now(),
         data=payload.model_dump(mode="json"),
     )
-    async with svc.host.db.transaction() as session:
-        uow = UnitOfWork(
-            session, chassis, svc.clock, "cimis/budget", Cause(f"event:{event.id}", event.id)
-        )
+    async with svc.host.unit_of_work(Cause(f"event:{event.id}", event.id)) as uow:
         await HANDLERS[type(payload)](uow, payload, event)
-        await uow.flush()
 
 
 async def open_call(svc: RunningService, total_cents: int = 200_000_00) -> str:

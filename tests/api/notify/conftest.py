@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator
 import pytest
 
 from cimis_chassis.envelope import CloudEvent
-from cimis_chassis.unit_of_work import Cause, UnitOfWork
+from cimis_chassis.unit_of_work import Cause
 from cimis_contracts.base import EventData
 from cimis_contracts.intake import TeamAcceptedV1
 from cimis_devtools.kafka_local import find_free_port
-from services.notify.adapters.tables import chassis
 from services.notify.adapters.templates import TemplateRenderer
+from services.notify.adapters.unit_of_work import SqlNotifyUnitOfWork
 from services.notify.app.alerts import Alerts, StaffMailbox
 from services.notify.bootstrap import create_app
 from services.notify.entrypoints.api import webhook_resolver
@@ -57,19 +57,15 @@ async def alert(svc: RunningService, payload: EventData) -> CloudEvent:
     """Apply one event through the consumer's own handlers, as if it came from Kafka."""
     event = envelope(payload, at=svc.clock.now())
     alerts = Alerts(TemplateRenderer(), StaffMailbox(STAFF_MAILBOX, "de"))
-    async with svc.host.db.transaction() as session:
-        uow = UnitOfWork(
-            session,
-            chassis,
-            svc.clock,
-            "cimis/notify",
-            Cause(actor=f"event:{event.id}", correlation_id=event.id, causation_id=event.id),
-        )
+    cause = Cause(actor=f"event:{event.id}", correlation_id=event.id, causation_id=event.id)
+    unit = svc.host.unit_of_work(cause)
+    assert isinstance(unit, SqlNotifyUnitOfWork)
+    async with unit as uow:
+        await alerts.prepare(uow, [(payload, event)])
         if isinstance(payload, TeamAcceptedV1):
             await alerts.on_team_accepted(uow, payload, event)
         else:
             await alerts.on_team_event(uow, payload, event)
-        await uow.flush()
     return event
 
 

@@ -116,10 +116,12 @@ async def test_an_item_has_the_documented_fields_and_its_channels(
     assert "36.000,00 €" in item["body"]
     assert item["read_at"] is None
     assert item["created_at"].endswith("Z")
-    assert [(c["channel"], c["status"], c["attempts"]) for c in item["channels"]] == [
-        ("inbox", "delivered", 1),
-        ("email", "pending", 0),
-    ]
+    # The commit woke the delivery worker: the mail may have been tried once already,
+    # against the closed port, and waits for its retry.
+    [inbox, email] = item["channels"]
+    assert (inbox["channel"], inbox["status"], inbox["attempts"]) == ("inbox", "delivered", 1)
+    assert (email["channel"], email["status"]) == ("email", "pending")
+    assert email["attempts"] in (0, 1)
     assert "last_error" not in item["channels"][1]  # infrastructure detail, staff only
     assert item["status"] == "pending"
 

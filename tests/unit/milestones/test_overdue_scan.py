@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 
 from cimis_contracts.milestones import MilestoneOverdueV1
-from services.milestones.adapters.repository import MilestonesRepository
 from services.milestones.app import overdue as overdue_module
 from services.milestones.app.commands import Actor, CompleteMilestone, RescheduleMilestone
 from services.milestones.app.handlers import complete_milestone, reschedule_milestone
 from services.milestones.app.intake_events import on_team_withdrawn
 from services.milestones.domain.plans import Plan
 from tests.unit.milestones.builders import team_accepted, team_withdrawn
-from tests.unit.milestones.conftest import Harness, create_schema
+from tests.unit.milestones.conftest import Harness
 
 OVERDUE = MilestoneOverdueV1.TYPE
 STAFF = Actor("staff", is_agent=False)
@@ -80,32 +78,29 @@ class TestWhenAMilestoneBecomesOverdue:
         assert await harness.scan().run_once() == []
         assert len(await harness.events(OVERDUE)) == 1
 
-    async def test_after_a_restart_nothing_is_repeated(self, harness: Harness) -> None:
+    async def test_a_new_scanner_after_a_restart_repeats_nothing(self, harness: Harness) -> None:
         await accepted(harness)
         harness.clock.set(BERLIN_MIDNIGHT_AFTER)
         await harness.scan().run_once()
 
-        restarted = await create_schema(str(harness.db.url).replace("+aiosqlite", ""))
-        try:
-            assert await harness.scan(db=restarted).run_once() == []
-        finally:
-            await restarted.dispose()
+        assert await harness.scan().run_once() == []
         assert len(await harness.events(OVERDUE)) == 1
 
     async def test_a_scan_that_fails_before_commit_leaves_the_alert_to_the_next(
         self, harness: Harness, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        await accepted(harness)
+        plan = await accepted(harness)
         harness.clock.set(BERLIN_MIDNIGHT_AFTER)
 
-        async def broken_outbox(*_args: Any) -> None:
+        def crash_before_commit(*_args: Any) -> None:
             raise OSError("disk full")
 
         with monkeypatch.context() as patched:
-            patched.setattr(overdue_module, "write_outbox", broken_outbox)
+            patched.setattr(overdue_module, "crash_point", crash_before_commit)
             with pytest.raises(OSError, match="disk full"):
                 await harness.scan().run_once()
         assert await harness.events(OVERDUE) == []
+        assert await harness.unit.overdue.alerted_due_dates(plan.milestones[0].id) == []
 
         assert keys(await harness.scan().run_once()) == [("kickoff", "2024-08-15")]
 
@@ -167,8 +162,7 @@ class TestRescheduling:
         harness.clock.set(datetime(2024, 8, 20, 22, 0, tzinfo=UTC))
         assert keys(await harness.scan().run_once()) == [("kickoff", "2024-08-20")]
         assert await harness.scan().run_once() == []
-        async with harness.db.sessions() as session:
-            alerted = await MilestonesRepository(session).alerts_of(kickoff)
+        alerted = await harness.unit.overdue.alerted_due_dates(kickoff)
         assert alerted == [date(2024, 8, 15), date(2024, 8, 20)]
 
     async def test_moving_a_due_date_before_it_passed_alerts_only_for_the_new_one(
@@ -217,23 +211,3 @@ class TestAcrossDaylightSavingChanges:
         assert await harness.scan().run_once() == []
         harness.clock.set(overdue_at)
         assert keys(await harness.scan().run_once()) == [("kickoff", due)]
-
-
-class TestTwoInstances:
-    async def test_concurrent_scans_on_one_database_alert_each_milestone_once(
-        self, harness: Harness
-    ) -> None:
-        for n in range(20):
-            await accepted(harness, f"team-{n:02d}")
-        harness.clock.set(datetime(2025, 6, 1, tzinfo=UTC))
-        other = await create_schema(str(harness.db.url).replace("+aiosqlite", ""))
-        try:
-            first, second = await asyncio.gather(
-                harness.scan(batch_size=7).run_once(),
-                harness.scan(batch_size=7, db=other).run_once(),
-            )
-        finally:
-            await other.dispose()
-        raised = [e.data["milestone_id"] for e in first + second]
-        assert len(raised) == len(set(raised)) == 100
-        assert len(await harness.events(OVERDUE)) == 100

@@ -1,4 +1,7 @@
-"""The overdue scheduler: scans only while holding its lease, sets the gauge, survives errors."""
+"""The overdue scheduler: scans only while holding its lease, sets the gauge, survives errors.
+
+The lease lives in the database, so these run on a SQLite file.
+"""
 
 from __future__ import annotations
 
@@ -13,18 +16,33 @@ from prometheus_client import CollectorRegistry, Gauge
 from sqlalchemy import select
 
 from cimis_chassis.clock import ManualClock
+from cimis_chassis.database import Database
 from cimis_chassis.leases import acquire_lease
 from cimis_chassis.service_host import ServiceHost
+from cimis_chassis.unit_of_work import Cause
 from cimis_contracts.milestones import MilestoneOverdueV1
-from services.milestones.adapters.tables import chassis
+from services.milestones.adapters.tables import chassis, metadata
 from services.milestones.app.overdue import OverdueScan
-from services.milestones.bootstrap import build_host
+from services.milestones.bootstrap import build_host, overdue_scan_of, units
+from services.milestones.entrypoints.consumer import HANDLERS
 from services.milestones.entrypoints.scheduler import OverdueScheduler
 from services.milestones.settings import MilestonesSettings
-from tests.unit.milestones.builders import ACCEPTED_AT, team_accepted
-from tests.unit.milestones.conftest import Harness, create_schema
+from tests.unit.milestones.builders import (
+    ACCEPTED_AT,
+    FIVE_STEPS,
+    call_opened,
+    envelope,
+    team_accepted,
+)
 
 PAST_EVERYTHING = datetime(2025, 6, 1, tzinfo=UTC)
+
+
+async def create_schema(url: str) -> Database:
+    db = Database(url)
+    async with db.engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    return db
 
 
 @pytest.fixture
@@ -56,7 +74,7 @@ def scheduler_of(
 ) -> OverdueScheduler:
     return OverdueScheduler(
         host,
-        scan or OverdueScan(host.db, host.tables, host.clock),
+        scan or overdue_scan_of(host),
         meter or gauge(),
         interval_seconds=0.01,
     )
@@ -73,7 +91,10 @@ async def overdue_events(host: ServiceHost) -> int:
 
 async def plan_a_team(host: ServiceHost) -> None:
     assert isinstance(host.clock, ManualClock)
-    await Harness(host.db, host.clock).accept(team_accepted())
+    unit = units(host)
+    for payload in (call_opened(phase_plan=FIVE_STEPS), team_accepted()):
+        async with unit(Cause("test", "corr-1")) as uow:
+            await HANDLERS[type(payload)](uow, payload, envelope(payload))
     host.clock.set(PAST_EVERYTHING)
 
 
@@ -129,7 +150,7 @@ class TestRun:
         self, host: ServiceHost, caplog: pytest.LogCaptureFixture
     ) -> None:
         await plan_a_team(host)
-        flaky = FlakyScan(OverdueScan(host.db, host.tables, host.clock))
+        flaky = FlakyScan(overdue_scan_of(host))
         task = asyncio.create_task(scheduler_of(host, scan=flaky).run())
         try:
             async with asyncio.timeout(10):

@@ -15,6 +15,7 @@ from cimis_contracts.intake import TeamAcceptedV1
 from cimis_contracts.milestones import MilestoneOverdueV1, PlanCompletedV1
 from services.notify.adapters.resolver import ResolutionFailed
 from services.notify.domain.agents import Agent
+from services.notify.domain.notifications import Notification
 from services.notify.domain.quiet_hours import QuietHours
 from services.notify.domain.webhooks import IPAddress, literal_address
 
@@ -118,6 +119,22 @@ def an_agent(agent_id: str = "agent-anna", **overrides: Any) -> Agent:
         "updated_at": NOW,
     }
     return Agent(**(fields | overrides))
+
+
+def a_notification(ident: str, **overrides: Any) -> Notification:
+    fields: dict[str, Any] = {
+        "id": ident,
+        "event_id": f"event-{ident}",
+        "recipient": "anna",
+        "team_id": "team-1",
+        "kind": "threshold_crossed",
+        "title": f"Titel {ident}",
+        "body": "Text mit Umlauten: äöü ß €",
+        "language": "de",
+        "correlation_id": f"corr-{ident}",
+        "created_at": NOW,
+    }
+    return Notification(**(fields | overrides))
 
 
 def quiet(start: str, end: str) -> QuietHours:

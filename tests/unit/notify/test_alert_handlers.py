@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
 
 from cimis_chassis.clock import ManualClock
-from cimis_chassis.database import Database
 from cimis_chassis.envelope import CloudEvent
-from cimis_chassis.keyset import Page
-from cimis_chassis.unit_of_work import Cause, UnitOfWork
+from cimis_chassis.unit_of_work import Cause
 from cimis_contracts.base import EventData
 from cimis_contracts.intake import TeamAcceptedV1
 from cimis_contracts.notify import NotificationDeliveredV1
-from services.notify.adapters.repository import NotifyRepository
-from services.notify.adapters.tables import chassis, metadata, parked_events
 from services.notify.adapters.templates import TemplateRenderer
+from services.notify.adapters.unit_of_work import MemoryNotifyUnitOfWork
 from services.notify.app.alerts import Alerts, StaffMailbox
 from services.notify.domain.delivery import DELIVERED, EMAIL, INBOX, PENDING, WEBHOOK
 from services.notify.domain.notifications import Delivery, Notification
@@ -32,81 +25,65 @@ from tests.unit.notify.builders import (
     envelope,
     expense_rejected,
     milestone_overdue,
+    plan_completed,
     quiet,
     team_accepted,
     threshold_crossed,
 )
 
+Applied = EventData | tuple[EventData, CloudEvent]
+
 
 class Harness:
-    """Notify's alert handlers on a fresh SQLite file, one unit of work per applied event."""
+    """Notify's alert handlers on the fakes, each batch applied as the consumer applies it."""
 
-    def __init__(self, db: Database, staff_mailbox: str | None = "office@example.org") -> None:
-        self.db = db
+    def __init__(self, staff_mailbox: str | None = "office@example.org") -> None:
         self.clock = ManualClock(NOW)
+        self.uow = MemoryNotifyUnitOfWork(clock=self.clock)
         self.alerts = Alerts(TemplateRenderer(), StaffMailbox(staff_mailbox, "de"))
-        self.emitted: list[CloudEvent] = []
 
-    async def apply(self, payload: EventData, event: CloudEvent | None = None) -> CloudEvent:
-        event = event or envelope(payload)
-        async with self.db.transaction() as session:
-            uow = UnitOfWork(
-                session,
-                chassis,
-                self.clock,
-                "cimis/notify",
-                Cause(actor=f"event:{event.id}", correlation_id="corr", causation_id=event.id),
-            )
-            if isinstance(payload, TeamAcceptedV1):
-                await self.alerts.on_team_accepted(uow, payload, event)
-            else:
-                await self.alerts.on_team_event(uow, payload, event)
-            await uow.flush()
-            self.emitted.extend(uow.emitted)
-        return event
+    async def apply(self, *items: Applied) -> list[CloudEvent]:
+        """One batch in one unit: loaded up front, then each event with its own cause."""
+        batch = [item if isinstance(item, tuple) else (item, envelope(item)) for item in items]
+        async with self.uow as uow:
+            await self.alerts.prepare(uow, batch)
+            for payload, event in batch:
+                uow.caused_by(Cause(f"event:{event.id}", event.correlationid or event.id, event.id))
+                if isinstance(payload, TeamAcceptedV1):
+                    await self.alerts.on_team_accepted(uow, payload, event)
+                else:
+                    await self.alerts.on_team_event(uow, payload, event)
+        return [event for _, event in batch]
 
     async def add_agent(self, **overrides: Any) -> None:
-        async with self.db.transaction() as session:
-            await NotifyRepository(session).save_agent(an_agent(**overrides), is_new=True)
+        async with self.uow as uow:
+            await uow.agents.add(an_agent(**overrides))
 
-    async def notifications(self, recipient: str | None = None) -> list[Notification]:
-        async with self.db.sessions() as session:
-            return await NotifyRepository(session).list_notifications(
-                Page(after=None, limit=200), recipient=recipient, status=None
-            )
+    def notifications(self, recipient: str | None = None) -> list[Notification]:
+        found = self.uow.notifications.rows.values()
+        return [n for n in found if recipient is None or n.recipient == recipient]
 
     async def deliveries(self, notification: Notification) -> list[Delivery]:
-        async with self.db.sessions() as session:
-            return (await NotifyRepository(session).deliveries_of([notification.id]))[
-                notification.id
-            ]
+        return (await self.uow.deliveries.of([notification.id]))[notification.id]
 
-    async def parked(self) -> int:
-        async with self.db.sessions() as session:
-            return int(
-                (
-                    await session.execute(select(func.count()).select_from(parked_events))
-                ).scalar_one()
-            )
+    def parked(self) -> int:
+        return len(self.uow.parked_events.rows)
+
+    def delivered_events(self) -> list[CloudEvent]:
+        return self.uow.events_of_type(NotificationDeliveredV1.TYPE)
 
 
 @pytest.fixture
-async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
-    db = Database(f"sqlite:///{tmp_path / 'notify.db'}")
-    async with db.engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
-    try:
-        yield Harness(db)
-    finally:
-        await db.dispose()
+def harness() -> Harness:
+    return Harness()
 
 
 async def test_a_new_team_alerts_its_agent_in_the_inbox_and_by_email(harness: Harness) -> None:
     await harness.add_agent(agent_id="anna", webhook_url="https://chat.example.org/hooks/x")
 
-    event = await harness.apply(team_accepted("team-1", agent_id="anna"))
+    [event] = await harness.apply(team_accepted("team-1", agent_id="anna"))
 
-    [notification] = await harness.notifications()
+    [notification] = harness.notifications()
     assert (notification.recipient, notification.kind, notification.team_id) == (
         "anna",
         "team_assigned",
@@ -120,62 +97,136 @@ async def test_a_new_team_alerts_its_agent_in_the_inbox_and_by_email(harness: Ha
         (EMAIL, PENDING, "anna@example.org"),
         (WEBHOOK, PENDING, "https://chat.example.org/hooks/x"),
     ]
-    [delivered] = harness.emitted
+    [delivered] = harness.uow.committed_events
     assert delivered.type == NotificationDeliveredV1.TYPE
     assert delivered.subject == "team-1"
     assert (delivered.data["channel"], delivered.data["recipient"]) == (INBOX, "anna")
-    assert delivered.correlationid == "corr"
+    assert delivered.data["notification_id"] == notification.id
+    assert delivered.causationid == event.id
+    assert harness.uow.committed_topics == [NotificationDeliveredV1.TOPIC]
+
+
+@pytest.mark.parametrize(
+    ("payload", "kind"),
+    [
+        (threshold_crossed("team-1"), "threshold_crossed"),
+        (expense_rejected("team-1"), "expense_rejected"),
+        (milestone_overdue("team-1"), "milestone_overdue"),
+        (plan_completed("team-1"), "plan_completed"),
+    ],
+)
+async def test_each_team_event_alerts_the_teams_agent(
+    harness: Harness, payload: EventData, kind: str
+) -> None:
+    await harness.add_agent(agent_id="anna")
+    await harness.apply(team_accepted("team-1", agent_id="anna"))
+
+    [event] = await harness.apply(payload)
+
+    [notification] = [n for n in harness.notifications() if n.event_id == event.id]
+    assert (notification.recipient, notification.kind) == ("anna", kind)
+    assert [d.channel for d in await harness.deliveries(notification)] == [INBOX, EMAIL]
+    assert [e.data["kind"] for e in harness.delivered_events()] == ["team_assigned", kind]
 
 
 async def test_an_event_before_its_team_is_parked_and_alerted_after_team_accepted(
     harness: Harness,
 ) -> None:
     await harness.add_agent(agent_id="anna")
-    early_threshold = await harness.apply(threshold_crossed("team-1"))
-    early_overdue = await harness.apply(milestone_overdue("team-1"))
+    [early_threshold] = await harness.apply(threshold_crossed("team-1"))
+    [early_overdue] = await harness.apply(milestone_overdue("team-1"))
 
-    assert await harness.notifications() == []
-    assert await harness.parked() == 2
+    assert harness.notifications() == []
+    assert harness.parked() == 2
+    assert harness.uow.committed_events == []
 
     await harness.apply(team_accepted("team-1", agent_id="anna"))
 
-    # All three are raised in the team_accepted's transaction, so they share a created_at.
-    by_kind = {n.kind: n.event_id for n in await harness.notifications("anna")}
+    by_kind = {n.kind: n.event_id for n in harness.notifications("anna")}
     assert by_kind.keys() == {"team_assigned", "threshold_crossed", "milestone_overdue"}
     assert by_kind["threshold_crossed"] == early_threshold.id
     assert by_kind["milestone_overdue"] == early_overdue.id
-    assert await harness.parked() == 0
+    assert harness.parked() == 0
+    # The new-team alert first, then the parked ones in the order they arrived.
+    assert [e.data["kind"] for e in harness.delivered_events()] == [
+        "team_assigned",
+        "threshold_crossed",
+        "milestone_overdue",
+    ]
+
+
+async def test_an_early_event_and_its_team_in_one_batch_are_alerted_in_that_batch(
+    harness: Harness,
+) -> None:
+    [early, accepted, later] = await harness.apply(
+        expense_rejected("team-1"),
+        team_accepted("team-1", agent_id="anna"),
+        plan_completed("team-1"),
+    )
+
+    assert harness.parked() == 0
+    assert harness.uow.commits == 1
+    assert [e.data["kind"] for e in harness.delivered_events()] == [
+        "team_assigned",
+        "expense_rejected",
+        "plan_completed",
+    ]
+    assert {n.event_id for n in harness.notifications()} == {early.id, accepted.id, later.id}
+
+
+async def test_each_event_of_a_batch_is_attributed_to_itself(harness: Harness) -> None:
+    [accepted, crossed] = await harness.apply(team_accepted("team-1"), threshold_crossed("team-1"))
+
+    assert [(a.actor, a.action) for a in harness.uow.audit_log] == [
+        (f"event:{accepted.id}", "notification.created"),
+        (f"event:{crossed.id}", "notification.created"),
+    ]
+    assert [e.causationid for e in harness.delivered_events()] == [accepted.id, crossed.id]
 
 
 async def test_a_parked_event_keeps_its_own_correlation_id(harness: Harness) -> None:
-    early = await harness.apply(expense_rejected("team-1"))
+    [early] = await harness.apply(expense_rejected("team-1"))
 
     await harness.apply(team_accepted("team-1"))
 
-    rejected = [n for n in await harness.notifications() if n.kind == "expense_rejected"]
-    assert [n.correlation_id for n in rejected] == [early.correlationid]
+    rejected = [n for n in harness.notifications() if n.kind == "expense_rejected"]
+    assert [n.correlation_id for n in rejected] == [early.correlationid or early.id]
 
 
 async def test_the_same_event_applied_twice_notifies_once(harness: Harness) -> None:
     await harness.apply(team_accepted("team-1"))
-    event = envelope(threshold_crossed("team-1"))
+    payload = threshold_crossed("team-1")
+    event = envelope(payload)
 
-    await harness.apply(threshold_crossed("team-1"), event)
-    await harness.apply(threshold_crossed("team-1"), event)
+    await harness.apply((payload, event))
+    await harness.apply((payload, event))
 
-    kinds = sorted(n.kind for n in await harness.notifications())
-    assert kinds == ["team_assigned", "threshold_crossed"]
+    assert sorted(n.kind for n in harness.notifications()) == ["team_assigned", "threshold_crossed"]
+    assert len(harness.delivered_events()) == 2
+    assert len(harness.uow.audit_log) == 2
 
 
 async def test_the_same_event_parked_twice_notifies_once(harness: Harness) -> None:
-    event = envelope(threshold_crossed("team-1"))
-    await harness.apply(threshold_crossed("team-1"), event)
-    await harness.apply(threshold_crossed("team-1"), event)
+    payload = threshold_crossed("team-1")
+    event = envelope(payload)
+    await harness.apply((payload, event))
+    await harness.apply((payload, event))
 
+    assert harness.parked() == 1
     await harness.apply(team_accepted("team-1"))
 
-    kinds = sorted(n.kind for n in await harness.notifications())
-    assert kinds == ["team_assigned", "threshold_crossed"]
+    assert sorted(n.kind for n in harness.notifications()) == ["team_assigned", "threshold_crossed"]
+
+
+async def test_a_later_acceptance_moves_the_team_to_its_new_agent(harness: Harness) -> None:
+    await harness.apply(team_accepted("team-1", agent_id="anna"))
+    await harness.apply(team_accepted("team-1", agent_id="ben", title="Neu"))
+
+    [crossed] = await harness.apply(threshold_crossed("team-1"))
+
+    [notification] = [n for n in harness.notifications() if n.event_id == crossed.id]
+    assert notification.recipient == "ben"
+    assert "Neu" in notification.title
 
 
 async def test_a_refused_allocation_goes_to_the_staff_mailbox(harness: Harness) -> None:
@@ -183,7 +234,7 @@ async def test_a_refused_allocation_goes_to_the_staff_mailbox(harness: Harness) 
 
     await harness.apply(allocation_refused("team-1"))
 
-    [refusal] = await harness.notifications("staff")
+    [refusal] = harness.notifications("staff")
     assert refusal.kind == "allocation_refused"
     assert refusal.title == "Budget nicht zugewiesen: Terminbuchung 2.0"
     channels = await harness.deliveries(refusal)
@@ -193,12 +244,22 @@ async def test_a_refused_allocation_goes_to_the_staff_mailbox(harness: Harness) 
     ]
 
 
+async def test_without_a_staff_mailbox_a_refusal_stays_in_the_inbox() -> None:
+    harness = Harness(staff_mailbox=None)
+    await harness.apply(team_accepted("team-1"))
+
+    await harness.apply(allocation_refused("team-1"))
+
+    [refusal] = harness.notifications("staff")
+    assert [d.channel for d in await harness.deliveries(refusal)] == [INBOX]
+
+
 async def test_an_agent_without_a_profile_gets_a_german_inbox_entry_only(
     harness: Harness,
 ) -> None:
     await harness.apply(team_accepted("team-1", agent_id="nobody-yet"))
 
-    [notification] = await harness.notifications()
+    [notification] = harness.notifications()
     assert notification.language == "de"
     assert "Guten Tag," in notification.body
     assert [d.channel for d in await harness.deliveries(notification)] == [INBOX]
@@ -209,7 +270,7 @@ async def test_an_english_speaking_agent_gets_english_text(harness: Harness) -> 
 
     await harness.apply(team_accepted("team-1", agent_id="anna"))
 
-    [notification] = await harness.notifications()
+    [notification] = harness.notifications()
     assert (notification.language, notification.title) == ("en", "New team: Terminbuchung 2.0")
     assert notification.body.startswith("Hello Anna,")
     assert "EUR 45,000.00" in notification.body
@@ -221,7 +282,7 @@ async def test_quiet_hours_defer_the_email_to_the_windows_end(harness: Harness) 
 
     await harness.apply(team_accepted("team-1", agent_id="anna"))
 
-    [notification] = await harness.notifications()
+    [notification] = harness.notifications()
     inbox, email = await harness.deliveries(notification)
     assert (inbox.status, inbox.delivered_at) == (
         DELIVERED,
@@ -231,10 +292,34 @@ async def test_quiet_hours_defer_the_email_to_the_windows_end(harness: Harness) 
 
 
 async def test_each_notification_is_audited_with_its_cause(harness: Harness) -> None:
-    event = await harness.apply(team_accepted("team-1"))
+    await harness.add_agent(agent_id="anna")
+    [event] = await harness.apply(team_accepted("team-1", agent_id="anna"))
 
-    async with harness.db.sessions() as session:
-        rows = (await session.execute(select(chassis.audit_log))).all()
-    [entry] = rows
-    assert (entry.action, entry.actor) == ("notification.created", f"event:{event.id}")
-    assert json.loads(json.dumps(entry.after))["kind"] == "team_assigned"
+    [entry] = [a for a in harness.uow.audit_log if a.entity_type == "notification"]
+    [notification] = harness.notifications()
+    assert (entry.action, entry.actor, entry.entity_id) == (
+        "notification.created",
+        f"event:{event.id}",
+        notification.id,
+    )
+    assert entry.after is not None
+    assert (entry.after["kind"], entry.after["channels"]) == ("team_assigned", [INBOX, EMAIL])
+
+
+async def test_a_failing_handler_leaves_the_batch_unapplied(harness: Harness) -> None:
+    class Boom(Exception):
+        pass
+
+    async def accept_then_fail() -> None:
+        async with harness.uow as uow:
+            await harness.alerts.on_team_accepted(
+                uow, team_accepted("team-1"), envelope(team_accepted("team-1"))
+            )
+            raise Boom
+
+    with pytest.raises(Boom):
+        await accept_then_fail()
+
+    assert harness.notifications() == []
+    assert await harness.uow.teams.get("team-1") is None
+    assert harness.uow.committed_events == []

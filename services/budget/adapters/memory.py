@@ -1,0 +1,135 @@
+"""Budget's repositories in memory: the fakes its handler tests run on, held to the same
+contract as the database ones (tests/contract/test_budget_repositories.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from cimis_chassis.memory import MemoryRepository
+from services.budget.domain.budgets import AWAITING_CALL, Pot, TeamBudget
+from services.budget.domain.expenses import Expense, receipt_key
+from services.budget.domain.ledger import Books, Transfer
+
+
+class MemoryPots(MemoryRepository):
+    def __init__(self) -> None:
+        self.pots: dict[str, Pot] = {}
+        self.opened_at: dict[str, datetime] = {}
+
+    async def load(self, call_ids: Iterable[str], *, lock: bool = False) -> None:
+        """Everything is loaded already."""
+
+    async def get(self, call_id: str, *, lock: bool = False) -> Pot | None:
+        return self.pots.get(call_id)
+
+    def add(self, pot: Pot, *, opened_at: datetime) -> None:
+        if pot.call_id in self.pots:
+            raise ValueError(f"pots {pot.call_id} exists already")
+        self.pots[pot.call_id] = pot
+        self.opened_at[pot.call_id] = opened_at
+
+    def put(self, pot: Pot) -> None:
+        if pot.call_id not in self.pots:
+            raise KeyError(f"pots {pot.call_id} was not read in this unit of work")
+        self.pots[pot.call_id] = pot
+
+
+class MemoryTeams(MemoryRepository):
+    def __init__(self) -> None:
+        self.teams: dict[str, TeamBudget] = {}
+
+    async def load(self, team_ids: Iterable[str], *, lock: bool = False) -> None:
+        """Everything is loaded already."""
+
+    async def get(self, team_id: str, *, lock: bool = False) -> TeamBudget | None:
+        return self.teams.get(team_id)
+
+    def add(self, team: TeamBudget) -> None:
+        if team.team_id in self.teams:
+            raise ValueError(f"team_budgets {team.team_id} exists already")
+        self.teams[team.team_id] = team
+
+    def put(self, team: TeamBudget) -> None:
+        if team.team_id not in self.teams:
+            raise KeyError(f"team_budgets {team.team_id} was not read in this unit of work")
+        self.teams[team.team_id] = team
+
+    async def awaiting_call(self, call_id: str) -> list[TeamBudget]:
+        waiting = [
+            t for t in self.teams.values() if t.call_id == call_id and t.status == AWAITING_CALL
+        ]
+        return sorted(waiting, key=lambda t: (t.accepted_at, t.team_id))
+
+
+class MemoryEarlyCompletions(MemoryRepository):
+    def __init__(self) -> None:
+        self.keys: dict[str, set[str]] = {}
+
+    async def load(self, team_ids: Iterable[str]) -> None:
+        """Everything is loaded already."""
+
+    async def note(self, team_id: str, milestone_key: str) -> None:
+        self.keys.setdefault(team_id, set()).add(milestone_key)
+
+    async def take(self, team_id: str) -> frozenset[str]:
+        return frozenset(self.keys.pop(team_id, set()))
+
+
+class DuplicateReceipt(Exception):
+    """The fake's unique (team, receipt key): the database raises an IntegrityError here."""
+
+
+class MemoryExpenses(MemoryRepository):
+    def __init__(self) -> None:
+        self.expenses: dict[str, Expense] = {}
+
+    async def get(self, expense_id: str, *, lock: bool = False) -> Expense | None:
+        return self.expenses.get(expense_id)
+
+    def add(self, expense: Expense) -> None:
+        if expense.id in self.expenses:
+            raise ValueError(f"expenses {expense.id} exists already")
+        if self._taken(expense.team_id, expense.receipt_number):
+            raise DuplicateReceipt(expense.team_id, expense.receipt_number)
+        self.expenses[expense.id] = expense
+
+    def put(self, expense: Expense) -> None:
+        if expense.id not in self.expenses:
+            raise KeyError(f"expenses {expense.id} was not read in this unit of work")
+        self.expenses[expense.id] = expense
+
+    async def receipt_taken(self, team_id: str, receipt_number: str) -> bool:
+        return self._taken(team_id, receipt_number)
+
+    def _taken(self, team_id: str, receipt_number: str) -> bool:
+        wanted = receipt_key(receipt_number)
+        return any(
+            e.team_id == team_id and receipt_key(e.receipt_number) == wanted
+            for e in self.expenses.values()
+        )
+
+
+@dataclass(frozen=True)
+class BookedTransfer:
+    transfer: Transfer
+    at: datetime
+    cause: str
+
+
+class MemoryLedger(MemoryRepository):
+    def __init__(self) -> None:
+        self.books = Books()
+        self.booked: list[BookedTransfer] = []
+
+    def book(self, transfers: Sequence[Transfer], *, at: datetime, cause: str) -> None:
+        for transfer in transfers:
+            if self.books.post(transfer):
+                self.booked.append(BookedTransfer(transfer, at, cause[:200]))
+
+    async def balance(self, account: str) -> int:
+        return self.books.balance(account)
+
+    async def transfer_ids(self, call_id: str) -> list[str]:
+        return [b.transfer.id for b in self.booked if b.transfer.call_id == call_id]

@@ -1,0 +1,140 @@
+"""How pots, team budgets and expenses map to their rows, both ways."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.engine import Row
+
+from services.budget.domain.budgets import Pot, TeamBudget
+from services.budget.domain.expenses import Expense, receipt_key
+from services.budget.domain.tranches import TrancheRule
+
+
+def pot_from_row(r: Row[Any]) -> Pot:
+    return Pot(
+        call_id=r.call_id,
+        title=r.title,
+        total_cents=r.total_cents,
+        max_team_cents=r.max_team_cents,
+        plan=tuple(TrancheRule(p["trigger"], p["percent"]) for p in r.plan),
+        available_cents=r.available_cents,
+        allocated_cents=r.allocated_cents,
+    )
+
+
+def pot_row(pot: Pot) -> dict[str, Any]:
+    return {
+        "call_id": pot.call_id,
+        "title": pot.title,
+        "total_cents": pot.total_cents,
+        "max_team_cents": pot.max_team_cents,
+        "plan": [{"trigger": p.trigger, "percent": p.percent} for p in pot.plan],
+        "available_cents": pot.available_cents,
+        "allocated_cents": pot.allocated_cents,
+    }
+
+
+def team_from_row(r: Row[Any]) -> TeamBudget:
+    return TeamBudget(
+        team_id=r.team_id,
+        call_id=r.call_id,
+        agent_id=r.agent_id,
+        title=r.title,
+        input_vat_deductible=r.input_vat_deductible,
+        requested_cents=r.requested_cents,
+        accepted_at=r.accepted_at,
+        status=r.status,
+        allocated_cents=r.allocated_cents,
+        released_cents=r.released_cents,
+        reserved_cents=r.reserved_cents,
+        available_cents=r.available_cents,
+        pending_cents=r.pending_cents,
+        approved_cents=r.approved_cents,
+        returned_cents=r.returned_cents,
+        released_triggers=frozenset(r.released_triggers),
+        completed_milestones=frozenset(r.completed_milestones),
+        thresholds_crossed=frozenset(r.thresholds_crossed),
+        refusal_code=r.refusal_code,
+        refusal_reason=r.refusal_reason,
+        closed_at=r.closed_at,
+    )
+
+
+def team_row(team: TeamBudget) -> dict[str, Any]:
+    return {
+        "team_id": team.team_id,
+        "call_id": team.call_id,
+        "agent_id": team.agent_id,
+        "title": team.title,
+        "input_vat_deductible": team.input_vat_deductible,
+        "requested_cents": team.requested_cents,
+        "accepted_at": team.accepted_at,
+        "status": team.status,
+        "allocated_cents": team.allocated_cents,
+        "released_cents": team.released_cents,
+        "reserved_cents": team.reserved_cents,
+        "available_cents": team.available_cents,
+        "pending_cents": team.pending_cents,
+        "approved_cents": team.approved_cents,
+        "returned_cents": team.returned_cents,
+        "released_triggers": sorted(team.released_triggers),
+        "completed_milestones": sorted(team.completed_milestones),
+        "thresholds_crossed": sorted(team.thresholds_crossed),
+        "refusal_code": team.refusal_code,
+        "refusal_reason": team.refusal_reason,
+        "closed_at": team.closed_at,
+    }
+
+
+def expense_from_row(r: Row[Any]) -> Expense:
+    return Expense(
+        id=r.id,
+        team_id=r.team_id,
+        call_id=r.call_id,
+        position=r.position,
+        net_cents=r.net_cents,
+        vat_cents=r.vat_cents,
+        gross_cents=r.gross_cents,
+        fundable_cents=r.fundable_cents,
+        receipt_number=r.receipt_number,
+        receipt_date=r.receipt_date,
+        payee=r.payee,
+        purpose=r.purpose,
+        status=r.status,
+        submitted_by=r.submitted_by,
+        submitted_at=r.submitted_at,
+        decided_by=r.decided_by,
+        decided_at=r.decided_at,
+        rejection_reason=r.rejection_reason,
+        reversed_by=r.reversed_by,
+        reversed_at=r.reversed_at,
+        reversal_reason=r.reversal_reason,
+    )
+
+
+def expense_row(expense: Expense) -> dict[str, Any]:
+    return {
+        "id": expense.id,
+        "team_id": expense.team_id,
+        "call_id": expense.call_id,
+        "position": expense.position,
+        "net_cents": expense.net_cents,
+        "vat_cents": expense.vat_cents,
+        "gross_cents": expense.gross_cents,
+        "fundable_cents": expense.fundable_cents,
+        "receipt_number": expense.receipt_number,
+        "receipt_key": receipt_key(expense.receipt_number),
+        "receipt_date": expense.receipt_date,
+        "payee": expense.payee,
+        "purpose": expense.purpose,
+        "status": expense.status,
+        "submitted_by": expense.submitted_by,
+        "submitted_at": expense.submitted_at,
+        "decided_by": expense.decided_by,
+        "decided_at": expense.decided_at,
+        "rejection_reason": expense.rejection_reason,
+        "reversed_by": expense.reversed_by,
+        "reversed_at": expense.reversed_at,
+        "reversal_reason": expense.reversal_reason,
+    }

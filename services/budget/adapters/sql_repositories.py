@@ -1,0 +1,157 @@
+"""Budget's repositories on the database: rows read once per unit, written once at its flush."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import and_, delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cimis_chassis.row_store import CHUNK, RowStore
+from cimis_chassis.upsert import conflict_insert
+from services.budget.adapters.rows import (
+    expense_from_row,
+    expense_row,
+    pot_from_row,
+    pot_row,
+    team_from_row,
+    team_row,
+)
+from services.budget.adapters.tables import early_completions, expenses, pots, team_budgets
+from services.budget.domain.budgets import AWAITING_CALL, Pot, TeamBudget
+from services.budget.domain.expenses import Expense, receipt_key
+
+
+class SqlPots:
+    def __init__(self, session: AsyncSession) -> None:
+        self._rows = RowStore(session, pots, key="call_id", to_row=pot_row, from_row=pot_from_row)
+
+    async def load(self, call_ids: Iterable[str], *, lock: bool = False) -> None:
+        await self._rows.load(call_ids, lock=lock)
+
+    async def get(self, call_id: str, *, lock: bool = False) -> Pot | None:
+        return await self._rows.get(call_id, lock=lock)
+
+    def add(self, pot: Pot, *, opened_at: datetime) -> None:
+        self._rows.add(pot.call_id, pot, opened_at=opened_at)
+
+    def put(self, pot: Pot) -> None:
+        self._rows.put(pot.call_id, pot)
+
+    async def flush(self) -> None:
+        await self._rows.flush()
+
+
+class SqlTeams:
+    def __init__(self, session: AsyncSession) -> None:
+        self._rows = RowStore(
+            session, team_budgets, key="team_id", to_row=team_row, from_row=team_from_row
+        )
+
+    async def load(self, team_ids: Iterable[str], *, lock: bool = False) -> None:
+        await self._rows.load(team_ids, lock=lock)
+
+    async def get(self, team_id: str, *, lock: bool = False) -> TeamBudget | None:
+        return await self._rows.get(team_id, lock=lock)
+
+    def add(self, team: TeamBudget) -> None:
+        self._rows.add(team.team_id, team)
+
+    def put(self, team: TeamBudget) -> None:
+        self._rows.put(team.team_id, team)
+
+    async def awaiting_call(self, call_id: str) -> list[TeamBudget]:
+        t = team_budgets
+        return await self._rows.select_where(
+            select(t)
+            .where(and_(t.c.call_id == call_id, t.c.status == AWAITING_CALL))
+            .order_by(t.c.accepted_at, t.c.team_id)
+            .with_for_update()
+        )
+
+    async def flush(self) -> None:
+        await self._rows.flush()
+
+
+class SqlEarlyCompletions:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        self._keys: dict[str, set[str]] = {}
+        self._noted: set[tuple[str, str]] = set()
+        self._taken: set[str] = set()
+
+    async def load(self, team_ids: Iterable[str]) -> None:
+        wanted = [t for t in dict.fromkeys(team_ids) if t not in self._keys]
+        e = early_completions
+        for start in range(0, len(wanted), CHUNK):
+            chunk = wanted[start : start + CHUNK]
+            for team_id in chunk:
+                self._keys[team_id] = set()
+            rows = await self._session.execute(
+                select(e.c.team_id, e.c.milestone_key).where(e.c.team_id.in_(chunk))
+            )
+            for team_id, key in rows.all():
+                self._keys[team_id].add(key)
+
+    async def note(self, team_id: str, milestone_key: str) -> None:
+        await self.load([team_id])
+        if milestone_key not in self._keys[team_id]:
+            self._keys[team_id].add(milestone_key)
+            self._noted.add((team_id, milestone_key))
+
+    async def take(self, team_id: str) -> frozenset[str]:
+        await self.load([team_id])
+        keys = frozenset(self._keys[team_id])
+        if keys:
+            self._keys[team_id] = set()
+            self._taken.add(team_id)
+            self._noted = {(t, k) for t, k in self._noted if t != team_id}
+        return keys
+
+    async def flush(self) -> None:
+        e = early_completions
+        taken, self._taken = sorted(self._taken), set()
+        for start in range(0, len(taken), CHUNK):
+            await self._session.execute(
+                delete(e).where(e.c.team_id.in_(taken[start : start + CHUNK]))
+            )
+        noted, self._noted = sorted(self._noted), set()
+        if noted:
+            # Another instance may have noted the same completion meanwhile: one row is enough.
+            stmt = conflict_insert(self._session, e).on_conflict_do_nothing()
+            await self._session.execute(
+                stmt, [{"team_id": t, "milestone_key": k} for t, k in noted]
+            )
+
+
+class SqlExpenses:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        self._rows = RowStore(
+            session, expenses, key="id", to_row=expense_row, from_row=expense_from_row
+        )
+
+    async def get(self, expense_id: str, *, lock: bool = False) -> Expense | None:
+        return await self._rows.get(expense_id, lock=lock)
+
+    def add(self, expense: Expense) -> None:
+        self._rows.add(expense.id, expense)
+
+    def put(self, expense: Expense) -> None:
+        self._rows.put(expense.id, expense)
+
+    async def receipt_taken(self, team_id: str, receipt_number: str) -> bool:
+        await self._rows.flush()
+        row = await self._session.execute(
+            select(expenses.c.id).where(
+                and_(
+                    expenses.c.team_id == team_id,
+                    expenses.c.receipt_key == receipt_key(receipt_number),
+                )
+            )
+        )
+        return row.first() is not None
+
+    async def flush(self) -> None:
+        await self._rows.flush()

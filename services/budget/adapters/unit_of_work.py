@@ -1,0 +1,57 @@
+"""Budget's units of work: on its database, and in memory for the handler tests."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cimis_chassis.clock import Clock
+from cimis_chassis.memory import MemoryRepository
+from cimis_chassis.unit_of_work import Cause, Flushable, InMemoryUnitOfWork, SqlUnitOfWork
+from services.budget.adapters.ledger_store import SqlLedger
+from services.budget.adapters.memory import (
+    MemoryEarlyCompletions,
+    MemoryExpenses,
+    MemoryLedger,
+    MemoryPots,
+    MemoryTeams,
+)
+from services.budget.adapters.sql_repositories import (
+    SqlEarlyCompletions,
+    SqlExpenses,
+    SqlPots,
+    SqlTeams,
+)
+
+
+class SqlBudgetUnitOfWork(SqlUnitOfWork):
+    pots: SqlPots
+    teams: SqlTeams
+    early_completions: SqlEarlyCompletions
+    expenses: SqlExpenses
+    ledger: SqlLedger
+
+    def open_repositories(self, session: AsyncSession) -> None:
+        self.pots = SqlPots(session)
+        self.teams = SqlTeams(session)
+        self.early_completions = SqlEarlyCompletions(session)
+        self.expenses = SqlExpenses(session)
+        self.ledger = SqlLedger(session)
+
+    def stores(self) -> tuple[Flushable, ...]:
+        # Expenses refer to their team's row, so teams are written first.
+        return (self.pots, self.teams, self.early_completions, self.expenses, self.ledger)
+
+
+class MemoryBudgetUnitOfWork(InMemoryUnitOfWork):
+    def __init__(
+        self, *, clock: Clock, source: str = "cimis/budget", cause: Cause | None = None
+    ) -> None:
+        super().__init__(clock=clock, source=source, cause=cause)
+        self.pots = MemoryPots()
+        self.teams = MemoryTeams()
+        self.early_completions = MemoryEarlyCompletions()
+        self.expenses = MemoryExpenses()
+        self.ledger = MemoryLedger()
+
+    def repositories(self) -> tuple[MemoryRepository, ...]:
+        return (self.pots, self.teams, self.early_completions, self.expenses, self.ledger)

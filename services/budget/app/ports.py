@@ -1,0 +1,95 @@
+"""What budget's handlers need from storage, as protocols: SQL and in-memory units provide them.
+
+Reads by key go through the unit's memory of what it loaded; ``load`` reads the rows of a
+whole batch at once (locked when they will change), so that a batch costs a few queries.
+Writes (``add``, ``put``, ``book``) take effect when the unit commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from cimis_chassis.unit_of_work import UnitOfWorkPort
+from services.budget.domain.budgets import Pot, TeamBudget
+from services.budget.domain.expenses import Expense
+from services.budget.domain.ledger import Transfer
+
+
+class Pots(Protocol):
+    async def load(self, call_ids: Iterable[str], *, lock: bool = False) -> None: ...
+
+    async def get(self, call_id: str, *, lock: bool = False) -> Pot | None: ...
+
+    def add(self, pot: Pot, *, opened_at: datetime) -> None: ...
+
+    def put(self, pot: Pot) -> None: ...
+
+
+class Teams(Protocol):
+    async def load(self, team_ids: Iterable[str], *, lock: bool = False) -> None: ...
+
+    async def get(self, team_id: str, *, lock: bool = False) -> TeamBudget | None: ...
+
+    def add(self, team: TeamBudget) -> None: ...
+
+    def put(self, team: TeamBudget) -> None: ...
+
+    async def awaiting_call(self, call_id: str) -> list[TeamBudget]:
+        """The call's teams waiting for its pot, in acceptance order, locked."""
+        ...
+
+
+class EarlyCompletions(Protocol):
+    """Milestones completed before budget learned of their team (two topics race)."""
+
+    async def load(self, team_ids: Iterable[str]) -> None: ...
+
+    async def note(self, team_id: str, milestone_key: str) -> None: ...
+
+    async def take(self, team_id: str) -> frozenset[str]:
+        """The team's early completions, forgotten from now on."""
+        ...
+
+
+class Expenses(Protocol):
+    async def get(self, expense_id: str, *, lock: bool = False) -> Expense | None: ...
+
+    def add(self, expense: Expense) -> None: ...
+
+    def put(self, expense: Expense) -> None: ...
+
+    async def receipt_taken(self, team_id: str, receipt_number: str) -> bool:
+        """Whether the team claimed this receipt already, in whatever spelling."""
+        ...
+
+
+class Ledger(Protocol):
+    def book(self, transfers: Sequence[Transfer], *, at: datetime, cause: str) -> None:
+        """Book each transfer whose id was never booked; a replay books nothing."""
+        ...
+
+    async def balance(self, account: str) -> int: ...
+
+    async def transfer_ids(self, call_id: str) -> list[str]:
+        """The call's booked transfers, in booking order."""
+        ...
+
+
+class BudgetUnitOfWork(UnitOfWorkPort, Protocol):
+    # Read-only properties, so that a unit may hold any implementation of each protocol.
+    @property
+    def pots(self) -> Pots: ...
+
+    @property
+    def teams(self) -> Teams: ...
+
+    @property
+    def early_completions(self) -> EarlyCompletions: ...
+
+    @property
+    def expenses(self) -> Expenses: ...
+
+    @property
+    def ledger(self) -> Ledger: ...

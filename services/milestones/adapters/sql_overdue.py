@@ -1,0 +1,80 @@
+"""The overdue alert claims: rows keyed by (milestone id, due date), claimed at once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy import and_, exists, not_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cimis_chassis.upsert import conflict_insert
+from services.milestones.adapters.rows import joined, shown_status_is, view_of
+from services.milestones.adapters.sql_plans import SqlPlans
+from services.milestones.adapters.tables import milestones, overdue_alerts
+from services.milestones.app.ports import Alert, MilestoneView
+from services.milestones.domain.plans import OVERDUE
+
+
+class SqlOverdueAlerts:
+    def __init__(self, session: AsyncSession, plans: SqlPlans) -> None:
+        self.session = session
+        # Queried by due date, so the plans this unit changed are written first.
+        self._plans = plans
+
+    async def candidates(self, *, today: date, limit: int) -> list[MilestoneView]:
+        """On PostgreSQL the rows are locked with SKIP LOCKED: a concurrent scan passes over
+        them instead of queueing, and a completion or reschedule waits until this scan
+        committed, so an alert is never raised for a milestone completed in between. SQLite
+        needs neither: its writers already run one at a time (BEGIN IMMEDIATE).
+        """
+        await self._plans.flush()
+        alerted = exists().where(
+            and_(
+                overdue_alerts.c.milestone_id == milestones.c.id,
+                overdue_alerts.c.due_date == milestones.c.due_date,
+            )
+        )
+        query = (
+            joined()
+            .where(shown_status_is(OVERDUE, today), not_(alerted))
+            .order_by(milestones.c.due_date, milestones.c.id)
+            .limit(limit)
+            .with_for_update(of=milestones, skip_locked=True)
+        )
+        return [view_of(r) for r in (await self.session.execute(query)).all()]
+
+    async def claim(self, alerts: Sequence[Alert], detected_at: datetime) -> set[str]:
+        """Written now, not at the flush: the caller raises an alert only for what it claimed.
+
+        ON CONFLICT DO NOTHING rather than catching an IntegrityError, which would abort the
+        whole PostgreSQL transaction; RETURNING because rowcount is unreliable on psycopg.
+        """
+        if not alerts:
+            return set()
+        await self._plans.flush()
+        stmt = (
+            conflict_insert(self.session, overdue_alerts)
+            .values(
+                [
+                    {
+                        "milestone_id": a.milestone_id,
+                        "due_date": a.due_date,
+                        "detected_at": detected_at,
+                        "event_id": a.event_id,
+                    }
+                    for a in alerts
+                ]
+            )
+            .on_conflict_do_nothing()
+            .returning(overdue_alerts.c.milestone_id)
+        )
+        return set((await self.session.execute(stmt)).scalars())
+
+    async def alerted_due_dates(self, milestone_id: str) -> list[date]:
+        query = (
+            select(overdue_alerts.c.due_date)
+            .where(overdue_alerts.c.milestone_id == milestone_id)
+            .order_by(overdue_alerts.c.due_date)
+        )
+        return list((await self.session.execute(query)).scalars())

@@ -1,0 +1,134 @@
+"""What the milestones handlers need from storage: one protocol per repository, and the unit.
+
+Every repository reads by key through the unit's identity map and holds its writes until the
+unit flushes. ``load`` methods read what a whole batch of events will ask for in one query;
+a handler works the same without them, only with more round trips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Protocol
+
+from cimis_chassis.unit_of_work import Cause, UnitOfWorkPort
+from services.milestones.domain.plans import AcceptedTeam, Milestone, PhaseStep, Plan
+
+
+@dataclass(frozen=True)
+class MilestoneView:
+    """A milestone with the plan facts needed to show it outside its plan."""
+
+    milestone: Milestone
+    call_id: str
+    agent_id: str
+    team_title: str
+    plan_status: str
+
+
+@dataclass(frozen=True)
+class Alert:
+    milestone_id: str
+    due_date: date
+    event_id: str
+
+
+class CallPlans(Protocol):
+    """Each call's phase template as call-opened announced it; the first announcement holds."""
+
+    async def load(self, call_ids: Iterable[str]) -> None: ...
+
+    async def add(self, call_id: str, steps: Sequence[PhaseStep], received_at: datetime) -> bool:
+        """Keep a call's template; False when it was known already."""
+        ...
+
+    async def get(self, call_id: str) -> tuple[PhaseStep, ...] | None: ...
+
+
+class AwaitingTeams(Protocol):
+    """Teams accepted before their call's plan arrived here."""
+
+    async def load_calls(self, call_ids: Iterable[str]) -> None: ...
+
+    async def add(self, team: AcceptedTeam, received_at: datetime) -> None:
+        """Keep ``team`` waiting; a team waiting already stays as it was."""
+        ...
+
+    async def take(self, call_id: str) -> list[AcceptedTeam]:
+        """The call's waiting teams in acceptance order, no longer waiting."""
+        ...
+
+    async def remove(self, team_ids: Iterable[str]) -> None: ...
+
+
+class Withdrawals(Protocol):
+    """Teams that withdrew, remembered so that a late acceptance plans nothing."""
+
+    async def load(self, team_ids: Iterable[str]) -> None: ...
+
+    async def record(self, team_id: str, call_id: str, at: datetime) -> None: ...
+
+    async def is_withdrawn(self, team_id: str) -> bool: ...
+
+
+class Plans(Protocol):
+    """Team plans with their milestones; ``lock`` serialises changes to one team's plan."""
+
+    async def load(self, team_ids: Iterable[str], *, lock: bool = False) -> None: ...
+
+    async def get(self, team_id: str, *, lock: bool = False) -> Plan | None: ...
+
+    async def of_milestone(self, milestone_id: str, *, lock: bool = False) -> Plan | None: ...
+
+    async def add(self, plan: Plan) -> None:
+        """A new plan; ValueError if the team has one."""
+        ...
+
+    async def save(self, plan: Plan) -> None:
+        """The new state of a plan read in this unit (its milestones' ids and keys unchanged)."""
+        ...
+
+
+class OverdueAlerts(Protocol):
+    """The claims that make an overdue alert go out once per milestone and due date."""
+
+    async def candidates(self, *, today: date, limit: int) -> list[MilestoneView]:
+        """Overdue milestones not yet alerted for their current due date, oldest first."""
+        ...
+
+    async def claim(self, alerts: Sequence[Alert], detected_at: datetime) -> set[str]:
+        """Record alerts; returns the milestone ids claimed now (an earlier claim wins)."""
+        ...
+
+    async def alerted_due_dates(self, milestone_id: str) -> list[date]: ...
+
+
+class MilestoneCounts(Protocol):
+    async def count_overdue(self, *, today: date) -> int: ...
+
+
+class MilestonesUnitOfWork(UnitOfWorkPort, Protocol):
+    """The unit of work the milestones handlers run in."""
+
+    @property
+    def plans(self) -> Plans: ...
+
+    @property
+    def call_plans(self) -> CallPlans: ...
+
+    @property
+    def awaiting(self) -> AwaitingTeams: ...
+
+    @property
+    def withdrawals(self) -> Withdrawals: ...
+
+    @property
+    def overdue(self) -> OverdueAlerts: ...
+
+    async def flush(self) -> None: ...
+
+
+# A new unit attributed to a cause; entering it begins the transaction.
+UnitFactory = Callable[[Cause], AbstractAsyncContextManager[MilestonesUnitOfWork]]

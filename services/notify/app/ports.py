@@ -1,0 +1,133 @@
+"""What notify's handlers need of storage: one protocol per repository, and the unit holding them.
+
+The SQL repositories (adapters/sql_repositories.py) and the fakes (adapters/memory.py) both meet
+these, and the contract tests hold them to the same behaviour. Reads by key answer from what
+the unit has loaded (``load`` is the batch's way of asking for many at once); writes wait for
+the unit's flush, except where the answer decides what happens next (a delivery's claim).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from cimis_chassis.envelope import CloudEvent
+from cimis_chassis.unit_of_work import Cause, UnitOfWorkPort
+from services.notify.domain.agents import Agent
+from services.notify.domain.alerts import TeamContact
+from services.notify.domain.notifications import Delivery, Notification
+from services.notify.domain.quiet_hours import QuietHours
+
+
+@dataclass(frozen=True)
+class DueDelivery:
+    """A claimed delivery with what sending it needs."""
+
+    delivery: Delivery
+    notification: Notification
+    quiet_hours: QuietHours | None
+
+
+class Agents(Protocol):
+    """Network agents' profiles, by agent id."""
+
+    async def load(self, agent_ids: Iterable[str]) -> None: ...
+
+    async def get(self, agent_id: str, *, lock: bool = False) -> Agent | None: ...
+
+    async def add(self, agent: Agent) -> None: ...
+
+    async def update(self, agent: Agent) -> None: ...
+
+
+class Teams(Protocol):
+    """Notify's map of accepted teams to their agents; a later acceptance overwrites."""
+
+    async def load(self, team_ids: Iterable[str]) -> None: ...
+
+    async def get(self, team_id: str) -> TeamContact | None: ...
+
+    async def save(self, team: TeamContact, *, accepted_at: datetime) -> None: ...
+
+
+class ParkedEvents(Protocol):
+    """Team events that came before their team_accepted, waiting per team in arrival order."""
+
+    async def load(self, team_ids: Iterable[str]) -> list[CloudEvent]:
+        """Read (and hold, for they are about to be taken) what waits for ``team_ids``."""
+        ...
+
+    async def park(self, team_id: str, event: CloudEvent, *, now: datetime) -> None:
+        """Keep ``event`` for ``team_id``; parking the same event id again changes nothing."""
+        ...
+
+    async def take(self, team_id: str) -> list[CloudEvent]:
+        """The team's parked events in arrival order, removed."""
+        ...
+
+
+class Notifications(Protocol):
+    """Notifications, at most one per consumed event and recipient."""
+
+    async def load_raised_by(self, event_ids: Iterable[str]) -> None:
+        """Learn which recipients the events ``event_ids`` notified already."""
+        ...
+
+    async def add(self, notification: Notification) -> bool:
+        """Keep it unless its event notified its recipient already; True if kept."""
+        ...
+
+    async def get(self, notification_id: str, *, lock: bool = False) -> Notification | None: ...
+
+    async def update(self, notification: Notification) -> None: ...
+
+
+class Deliveries(Protocol):
+    """One delivery per notification and channel, and the leases the delivery worker holds."""
+
+    async def add(self, planned: Sequence[Delivery]) -> None: ...
+
+    async def of(self, notification_ids: Sequence[str]) -> dict[str, list[Delivery]]:
+        """Each notification's deliveries in channel-creation order (unknown ids: empty)."""
+        ...
+
+    async def claim_due(
+        self, *, holder: str, now: datetime, until: datetime, limit: int
+    ) -> list[DueDelivery]:
+        """Lease up to ``limit`` due, unclaimed deliveries to ``holder``, soonest due first."""
+        ...
+
+    async def settle(self, delivery_id: int, *, holder: str, **values: Any) -> bool:
+        """Record a claimed delivery's outcome and drop the claim; False if the claim was lost."""
+        ...
+
+    async def release(self, delivery_ids: Sequence[int], *, holder: str) -> None:
+        """Give back ``holder``'s claims on ``delivery_ids`` unsent."""
+        ...
+
+
+class NotifyUnitOfWork(UnitOfWorkPort, Protocol):
+    """The unit of work notify's handlers run in, whatever stores it."""
+
+    # Read-only here, so that a unit may hold its own kind of each repository.
+    @property
+    def agents(self) -> Agents: ...
+
+    @property
+    def teams(self) -> Teams: ...
+
+    @property
+    def parked_events(self) -> ParkedEvents: ...
+
+    @property
+    def notifications(self) -> Notifications: ...
+
+    @property
+    def deliveries(self) -> Deliveries: ...
+
+
+# Opens a new unit of work attributed to a cause: how jobs outside a request or batch change state.
+UnitFactory = Callable[[Cause], AbstractAsyncContextManager[NotifyUnitOfWork]]

@@ -1,0 +1,317 @@
+"""Budget's event handlers on the in-memory unit of work: state, ledger, events and audit.
+
+Each test applies events as the consumer does (one unit per batch, ``load_batch`` first,
+the handlers in event order), on the fakes that tests/contract holds to the database contract.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from cimis_chassis.clock import ManualClock
+from cimis_chassis.envelope import CloudEvent, make_event
+from cimis_chassis.unit_of_work import Cause
+from cimis_contracts.base import EventData
+from cimis_contracts.budget import (
+    AllocationRefusedV1,
+    BudgetAllocatedV1,
+    BudgetClosedV1,
+    TrancheReleasedV1,
+)
+from cimis_contracts.intake import (
+    CallOpenedV1,
+    PhaseStep,
+    TeamAcceptedV1,
+    TeamWithdrawnV1,
+    TrancheRule,
+)
+from cimis_contracts.milestones import MilestoneCompletedV1
+from services.budget.adapters.unit_of_work import MemoryBudgetUnitOfWork
+from services.budget.app.events import load_batch
+from services.budget.domain import budgets, ledger
+from services.budget.entrypoints.consumer import HANDLERS
+
+START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
+
+
+@dataclass
+class Budget:
+    """The budget service's handlers on fakes, fed events the way its consumer feeds them."""
+
+    clock: ManualClock = field(default_factory=lambda: ManualClock(START))
+    uow: MemoryBudgetUnitOfWork = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.uow = MemoryBudgetUnitOfWork(clock=self.clock)
+
+    async def apply(self, *payloads: EventData) -> None:
+        """One consumer batch: one unit of work, the batch loaded, each event in order."""
+        batch = [(payload, _event(payload, self.clock)) for payload in payloads]
+        async with self.uow as uow:
+            await load_batch(uow, batch)
+            for payload, event in batch:
+                uow.caused_by(Cause(f"event:{event.id}", event.id, event.id))
+                await HANDLERS[type(payload)](uow, payload, event)
+
+    def events(self, contract: type[EventData]) -> list[dict[str, Any]]:
+        return [e.data for e in self.uow.events_of_type(contract.TYPE)]
+
+    def team(self, team_id: str) -> budgets.TeamBudget:
+        return self.uow.teams.teams[team_id]
+
+    def pot(self, call_id: str = "call-1") -> budgets.Pot:
+        return self.uow.pots.pots[call_id]
+
+    def balance(self, account: str) -> int:
+        return self.uow.ledger.books.balance(account)
+
+
+def _event(payload: EventData, clock: ManualClock) -> CloudEvent:
+    return make_event(
+        source="cimis/test",
+        type_=payload.TYPE,
+        subject=payload.subject(),
+        time=clock.now(),
+        data=payload.model_dump(mode="json"),
+    )
+
+
+def call_opened(call_id: str = "call-1", total: int = 100_000_00) -> CallOpenedV1:
+    return CallOpenedV1(
+        call_id=call_id,
+        title="CIMIS II",
+        districts=["Chemnitz"],
+        opens_at=START - timedelta(days=30),
+        closes_at=START + timedelta(days=30),
+        total_budget_cents=total,
+        max_team_budget_cents=50_000_00,
+        tranches=[
+            TrancheRule(milestone=None, percent=40),
+            TrancheRule(milestone="prototype", percent=40),
+            TrancheRule(milestone="final", percent=20),
+        ],
+        phase_plan=[
+            PhaseStep(key="prototype", title="Prototyp", days_after_acceptance=120),
+            PhaseStep(key="final", title="Abschluss", days_after_acceptance=180),
+        ],
+    )
+
+
+def team_accepted(
+    team_id: str, budget: int = 40_000_00, *, call_id: str = "call-1", minutes: int = 0
+) -> TeamAcceptedV1:
+    return TeamAcceptedV1(
+        team_id=team_id,
+        call_id=call_id,
+        title="Konfigurator",
+        agent_id="Agent-Anna",
+        budget_cents=budget,
+        input_vat_deductible=False,
+        company_application_id=f"{team_id}-company",
+        creative_application_ids=[f"{team_id}-creative"],
+        accepted_at=START + timedelta(minutes=minutes),
+    )
+
+
+def milestone_completed(team_id: str, key: str) -> MilestoneCompletedV1:
+    return MilestoneCompletedV1(
+        team_id=team_id,
+        call_id="call-1",
+        milestone_id=f"{team_id}-{key}",
+        key=key,
+        completed_by="agent-anna",
+        completed_at=START,
+    )
+
+
+def withdrawn(team_id: str) -> TeamWithdrawnV1:
+    return TeamWithdrawnV1(
+        team_id=team_id,
+        call_id="call-1",
+        reason="Unternehmen insolvent",
+        was_accepted=True,
+        withdrawn_at=START,
+    )
+
+
+@pytest.fixture
+def budget() -> Budget:
+    return Budget()
+
+
+class TestCallOpened:
+    async def test_the_pot_is_funded_in_full_and_audited(self, budget: Budget) -> None:
+        await budget.apply(call_opened(total=100_000_00))
+
+        assert budget.pot().available_cents == 100_000_00
+        assert budget.balance(ledger.pot("call-1")) == 100_000_00
+        assert budget.uow.ledger.books.total() == 0
+        assert [(e.action, e.entity_id) for e in budget.uow.audit_log] == [("pot.opened", "call-1")]
+
+    async def test_a_second_opening_changes_nothing(self, budget: Budget) -> None:
+        await budget.apply(call_opened(total=100_000_00))
+        await budget.apply(call_opened(total=5_00))
+
+        assert budget.pot().total_cents == 100_000_00
+        assert len(budget.uow.ledger.booked) == 1
+
+
+class TestTeamAccepted:
+    async def test_an_accepted_team_gets_its_budget_and_the_first_tranche(
+        self, budget: Budget
+    ) -> None:
+        await budget.apply(call_opened(), team_accepted("t1", 40_000_00))
+
+        team = budget.team("t1")
+        assert (team.status, team.allocated_cents, team.available_cents) == (
+            budgets.ALLOCATED,
+            40_000_00,
+            16_000_00,
+        )
+        assert team.agent_id == "agent-anna"  # kept as its comparison key
+        assert budget.pot().available_cents == 60_000_00
+        assert budget.balance(ledger.released("t1")) == 16_000_00
+        assert budget.balance(ledger.reserved("t1")) == 24_000_00
+        [allocated] = budget.events(BudgetAllocatedV1)
+        assert (allocated["team_id"], allocated["allocated_cents"]) == ("t1", 40_000_00)
+        [tranche] = budget.events(TrancheReleasedV1)
+        assert (tranche["trigger"], tranche["amount_cents"]) == ("acceptance", 16_000_00)
+
+    async def test_a_team_the_pot_cannot_fund_is_refused_and_keeps_no_money(
+        self, budget: Budget
+    ) -> None:
+        await budget.apply(
+            call_opened(total=50_000_00),
+            team_accepted("t1", 40_000_00),
+            team_accepted("t2", 40_000_00, minutes=1),
+        )
+
+        assert budget.team("t2").status == budgets.REFUSED
+        assert budget.team("t2").allocated_cents == 0
+        [refused] = budget.events(AllocationRefusedV1)
+        assert (refused["team_id"], refused["pot_available_cents"]) == ("t2", 10_000_00)
+        assert budget.pot().available_cents == 10_000_00
+
+    async def test_teams_accepted_before_their_call_opened_are_funded_in_acceptance_order(
+        self, budget: Budget
+    ) -> None:
+        await budget.apply(team_accepted("late", 40_000_00, minutes=5))
+        await budget.apply(team_accepted("early", 40_000_00, minutes=1))
+        assert budget.team("late").status == budgets.AWAITING_CALL
+
+        await budget.apply(call_opened(total=50_000_00))
+
+        assert budget.team("early").status == budgets.ALLOCATED
+        assert budget.team("late").status == budgets.REFUSED
+        assert [e["team_id"] for e in budget.events(BudgetAllocatedV1)] == ["early"]
+
+    async def test_a_call_and_its_waiting_teams_in_one_batch_fund_them_once(
+        self, budget: Budget
+    ) -> None:
+        await budget.apply(team_accepted("t1"), call_opened(), team_accepted("t2", minutes=1))
+
+        assert [e["team_id"] for e in budget.events(BudgetAllocatedV1)] == ["t1", "t2"]
+        assert budget.pot().available_cents == 20_000_00
+        assert budget.uow.ledger.books.total() == 0
+
+    async def test_a_redelivered_acceptance_changes_nothing(self, budget: Budget) -> None:
+        await budget.apply(call_opened(), team_accepted("t1"))
+        await budget.apply(team_accepted("t1", 10_000_00))
+
+        assert budget.team("t1").allocated_cents == 40_000_00
+        assert len(budget.events(BudgetAllocatedV1)) == 1
+
+
+class TestMilestoneCompleted:
+    async def test_a_completed_milestone_releases_its_tranche_once(self, budget: Budget) -> None:
+        await budget.apply(call_opened(), team_accepted("t1", 40_000_00))
+        await budget.apply(milestone_completed("t1", "prototype"))
+        await budget.apply(milestone_completed("t1", "prototype"))
+
+        releases = [(e["trigger"], e["amount_cents"]) for e in budget.events(TrancheReleasedV1)]
+        assert releases == [("acceptance", 16_000_00), ("prototype", 16_000_00)]
+        assert budget.team("t1").available_cents == 32_000_00
+        assert budget.balance(ledger.reserved("t1")) == 8_000_00
+
+    async def test_a_completion_that_overtook_its_team_is_released_on_acceptance(
+        self, budget: Budget
+    ) -> None:
+        await budget.apply(call_opened(), milestone_completed("t1", "prototype"))
+        assert budget.uow.early_completions.keys == {"t1": {"prototype"}}
+
+        await budget.apply(team_accepted("t1", 40_000_00))
+
+        triggers = [e["trigger"] for e in budget.events(TrancheReleasedV1)]
+        assert sorted(triggers) == ["acceptance", "prototype"]
+        assert budget.uow.early_completions.keys == {}
+
+    async def test_completion_and_acceptance_in_one_batch_release_both_tranches(
+        self, budget: Budget
+    ) -> None:
+        await budget.apply(
+            call_opened(), milestone_completed("t1", "prototype"), team_accepted("t1")
+        )
+
+        assert budget.team("t1").available_cents == 32_000_00
+
+
+class TestTeamWithdrawn:
+    async def test_a_withdrawn_team_returns_what_it_did_not_spend_to_the_pot(
+        self, budget: Budget
+    ) -> None:
+        await budget.apply(call_opened(), team_accepted("t1", 40_000_00))
+        await budget.apply(withdrawn("t1"))
+
+        assert budget.team("t1").status == budgets.CLOSED
+        assert budget.pot().available_cents == 100_000_00
+        [closed] = budget.events(BudgetClosedV1)
+        assert (closed["returned_cents"], closed["approved_cents"]) == (40_000_00, 0)
+        assert budget.uow.ledger.books.total() == 0
+
+    async def test_withdrawing_an_unknown_or_closed_team_changes_nothing(
+        self, budget: Budget
+    ) -> None:
+        await budget.apply(call_opened(), team_accepted("t1"))
+        await budget.apply(withdrawn("never-accepted"), withdrawn("t1"), withdrawn("t1"))
+
+        assert len(budget.events(BudgetClosedV1)) == 1
+
+
+class TestBatches:
+    async def test_a_batch_ends_as_the_same_events_one_by_one_do(self) -> None:
+        events = [
+            team_accepted("t0", 30_000_00),
+            call_opened(total=90_000_00),
+            *(team_accepted(f"t{n}", 30_000_00, minutes=n) for n in range(1, 4)),
+            milestone_completed("t1", "prototype"),
+            withdrawn("t2"),
+            milestone_completed("t9", "final"),
+        ]
+        together, apart = Budget(), Budget()
+        await together.apply(*events)
+        for payload in events:
+            await apart.apply(payload)
+
+        assert together.uow.teams.teams == apart.uow.teams.teams
+        assert together.uow.pots.pots == apart.uow.pots.pots
+        assert together.uow.ledger.books.balances == apart.uow.ledger.books.balances
+        assert together.uow.early_completions.keys == apart.uow.early_completions.keys
+        assert [e.type for e in together.uow.committed_events] == [
+            e.type for e in apart.uow.committed_events
+        ]
+        assert (together.uow.commits, apart.uow.commits) == (1, len(events))
+
+    async def test_a_failing_event_rolls_its_whole_batch_back(self, budget: Budget) -> None:
+        await budget.apply(call_opened())
+        broken = team_accepted("t2").model_copy(update={"budget_cents": -1})
+
+        with pytest.raises(ValueError, match="positive amount"):
+            await budget.apply(team_accepted("t1"), broken)
+
+        assert budget.uow.teams.teams == {}
+        assert budget.pot().available_cents == 100_000_00
+        assert budget.events(BudgetAllocatedV1) == []
