@@ -22,7 +22,11 @@ from cimis_chassis.bulk import insert_rows
 from cimis_chassis.clock import Clock
 from cimis_chassis.database import Database
 from cimis_chassis.envelope import CloudEvent, make_event
-from cimis_chassis.idempotency import IdempotencyStore, MemoryIdempotencyStore, SqlIdempotencyStore
+from cimis_chassis.idempotency_keys import (
+    IdempotencyStore,
+    MemoryIdempotencyStore,
+    SqlIdempotencyStore,
+)
 from cimis_chassis.inbox import Inbox, MemoryInbox, SqlInbox
 from cimis_chassis.memory import MemoryRepository
 from cimis_chassis.outbox import OutboxRecord, outbox_row, write_outbox
