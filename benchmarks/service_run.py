@@ -1,0 +1,273 @@
+"""A real consuming service, in-process, applying pre-loaded events: budget, milestones, notify.
+
+One ``call_opened`` (a pot large enough, so budget never refuses) and N ``team_accepted`` are
+written to cimis.intake.v1, then the service's app (``services.<name>.bootstrap.create_app``)
+is started with a consumer group unique to the run. Before the events are written the group's
+offsets are set to the end of every topic the service reads, so the run sees only its own
+events, not those an earlier run left on the same broker. The time runs from the first
+committed batch (the first expected row visible) until every expected row exists and the
+outbox is drained. Rows are counted by plain SQL on a separate engine, whose statements are
+not counted; every other statement of the process (consumer, relay, background workers) is.
+A statement is one cursor execution (a database round trip): an executemany or a multi-row
+INSERT counts once, however many rows it writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import re
+import time
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.structs import OffsetAndMetadata
+from pydantic import BaseModel
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+
+from benchmarks.workload import bench_call, team_accepted
+from cimis_chassis.auth import Role, create_key
+from cimis_chassis.database import Database
+from cimis_chassis.envelope import make_event
+from cimis_chassis.kafka import ensure_topics
+from cimis_chassis.kafka_client import aiokafka_options
+from cimis_contracts import topics
+
+POLL_SECONDS = 0.1
+STALL_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """What a consuming service makes of the pre-loaded events, and how to count it."""
+
+    service: str
+    effect: str  # what one team_accepted costs the service, for the table
+    expected: str  # SQL counting the rows the run must produce; ``:call`` is the call id
+
+
+PIPELINES: dict[str, Pipeline] = {
+    p.service: p
+    for p in (
+        Pipeline(
+            "budget",
+            "allocation, first tranche, ledger transfers, 2 outbox events",
+            "SELECT count(*) FROM team_budgets WHERE call_id = :call",
+        ),
+        Pipeline(
+            "milestones",
+            "plan and its milestones, plan-created outbox event",
+            "SELECT count(*) FROM plans WHERE call_id = :call",
+        ),
+        Pipeline(
+            "notify",
+            "team map, team-assigned notification, inbox delivery, outbox event",
+            "SELECT count(*) FROM notifications n JOIN teams t ON t.id = n.team_id "
+            "WHERE t.call_id = :call",
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class PipelineResult:
+    service: str
+    database: str
+    events: int
+    measured_events: int
+    seconds: float
+    statements: int
+    statement_kinds: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def events_per_second(self) -> float:
+        return self.measured_events / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def statements_per_event(self) -> float:
+        return self.statements / self.measured_events if self.measured_events else 0.0
+
+
+_KIND = re.compile(
+    r"^\s*(?:(SELECT)\b.*?\bFROM\s+\"?(\w+)|(INSERT)\s+INTO\s+\"?(\w+)|(UPDATE)\s+\"?(\w+)"
+    r"|(DELETE)\s+FROM\s+\"?(\w+)|(\w+))",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def statement_kind(statement: str) -> str:
+    """``INSERT inbox``, ``SELECT plans``, ``BEGIN``...: the verb and the first table."""
+    match = _KIND.match(statement)
+    if match is None:
+        return "?"
+    words = [g for g in match.groups() if g]
+    return " ".join([words[0].upper(), *words[1:]])
+
+
+class StatementCounter:
+    """Counts ``before_cursor_execute`` on every engine but ``ignored`` while ``counting`` is set.
+
+    Listening on the Engine class rather than on the service's engines keeps the benchmark
+    off the service host's internals: whatever engines the service makes are counted.
+    """
+
+    def __init__(self, ignored: list[Engine]) -> None:
+        self.count = 0
+        self.kinds: Counter[str] = Counter()
+        self.counting = False
+        self._ignored = {id(engine) for engine in ignored}
+        event.listen(Engine, "before_cursor_execute", self._on_execute)
+
+    def _on_execute(self, conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if self.counting and id(conn.engine) not in self._ignored:
+            self.count += 1
+            self.kinds[statement_kind(statement)] += 1
+
+    def close(self) -> None:
+        event.remove(Engine, "before_cursor_execute", self._on_execute)
+
+
+async def prepare_topics(bootstrap: str) -> None:
+    """Every platform topic, dead-letter topics included, as the operators would create them."""
+    await ensure_topics(bootstrap, topics.all_topics())
+
+
+async def skip_to_end(bootstrap: str, group_id: str, names: tuple[str, ...]) -> None:
+    """Commit the end of every partition of ``names`` as ``group_id``'s position."""
+    consumer = AIOKafkaConsumer(
+        **aiokafka_options(bootstrap), group_id=group_id, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        partitions = [
+            TopicPartition(name, p)
+            for name in names
+            for p in sorted(
+                consumer.partitions_for_topic(name) or await _partitions(consumer, name)
+            )
+        ]
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        await consumer.commit({tp: OffsetAndMetadata(offset, "") for tp, offset in ends.items()})
+    finally:
+        await consumer.stop()
+
+
+async def _partitions(consumer: AIOKafkaConsumer, name: str) -> set[int]:
+    for _ in range(100):
+        await consumer._client.force_metadata_update()
+        found = consumer.partitions_for_topic(name)
+        if found:
+            return set(found)
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"topic {name} has no partitions in the broker's metadata")
+
+
+async def preload(bootstrap: str, call_id: str, teams: int) -> None:
+    now = datetime.now(UTC)
+
+    def record(payload: BaseModel) -> bytes:
+        return make_event(
+            source=topics.OWNERS[topics.INTAKE],  # consumers check the topic owner's source
+            type_=payload.TYPE,  # type: ignore[attr-defined]
+            subject=payload.subject(),  # type: ignore[attr-defined]
+            time=now,
+            data=payload.model_dump(mode="json"),
+        ).to_json_bytes()
+
+    producer = AIOKafkaProducer(**aiokafka_options(bootstrap), enable_idempotence=True, linger_ms=5)
+    await producer.start()
+    try:
+        opened = bench_call(call_id, now)
+        await producer.send_and_wait(topics.INTAKE, record(opened), key=call_id.encode())
+        for i in range(teams):
+            team_id = f"{call_id}-team-{i:06d}"
+            accepted = team_accepted(team_id, call_id)
+            await producer.send(topics.INTAKE, record(accepted), key=team_id.encode())
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+async def run_pipeline(
+    pipeline: Pipeline, workdir: Path, bootstrap: str, database_url: str, label: str, teams: int
+) -> PipelineResult:
+    """Apply ``teams`` pre-loaded team-accepted events with the service's app on ``database_url``."""
+    bootstrap_module = importlib.import_module(f"services.{pipeline.service}.bootstrap")
+    run = uuid.uuid4().hex[:8]
+    keys = workdir / f"{pipeline.service}-keys-{run}.json"
+    create_key(keys, role=Role.STAFF, principal="bench")
+    settings = bootstrap_module.settings_class(
+        kafka_bootstrap_servers=bootstrap,
+        database_url=database_url,
+        cimis_api_keys_file=keys,
+        consumer_group=f"bench-{pipeline.service}-{run}",
+        var_dir=workdir / f"var-{pipeline.service}-{run}",
+    )
+    app = bootstrap_module.create_app(settings)
+    call_id = f"bench-call-{run}"
+    await skip_to_end(bootstrap, settings.consumer_group, topics.CONSUMES[pipeline.service])
+    await preload(bootstrap, call_id, teams)
+
+    # The benchmark's own polling goes through a separate engine, so it is not counted.
+    observer = Database(database_url)
+    counter = StatementCounter([observer.engine.sync_engine, observer.read_engine.sync_engine])
+
+    async def count(sql: str, **params: str) -> int:
+        async with observer.sessions() as session:
+            return int((await session.execute(text(sql), params)).scalar_one())
+
+    async def done() -> int:
+        return await count(pipeline.expected, call=call_id)
+
+    async def pending() -> int:
+        return await count("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+
+    async def wait_for(what: Callable[[], Awaitable[int]], target: int, name: str) -> int:
+        """Poll ``what`` until it reaches ``target``; fail if it stands still too long."""
+        seen, last_change = -1, time.perf_counter()
+        while (now := await what()) != target:
+            if now != seen:
+                seen, last_change = now, time.perf_counter()
+            elif time.perf_counter() - last_change > STALL_SECONDS:
+                raise RuntimeError(
+                    f"{name} made no progress for {STALL_SECONDS:.0f} s at {now} of {target}"
+                )
+            await asyncio.sleep(POLL_SECONDS)
+        return now
+
+    name = f"{pipeline.service} on {label}"
+    try:
+        async with app.router.lifespan_context(app):
+            last_change = time.perf_counter()
+            while (first := await done()) == 0:
+                if time.perf_counter() - last_change > STALL_SECONDS:
+                    raise RuntimeError(f"{name}: nothing applied within {STALL_SECONDS:.0f} s")
+                await asyncio.sleep(0.005)
+            started = time.perf_counter()
+            counter.counting = True
+            # One query at a time, the outbox only at the end: the polling shares the
+            # service's process and should take as little from it as it can.
+            await wait_for(done, teams, f"{name} (applied)")
+            await wait_for(pending, 0, f"{name} (outbox)")
+            seconds = time.perf_counter() - started
+            counter.counting = False
+    finally:
+        counter.close()
+        await observer.dispose()
+    return PipelineResult(
+        service=pipeline.service,
+        database=label,
+        events=teams,
+        measured_events=teams - first,
+        seconds=seconds,
+        statements=counter.count,
+        statement_kinds=dict(counter.kinds.most_common()),
+    )
