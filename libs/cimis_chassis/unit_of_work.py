@@ -318,6 +318,8 @@ class InMemoryUnitOfWork(UnitOfWork):
 
     async def _begin(self) -> None:
         self._snapshots = [(repo, repo.snapshot()) for repo in self._all()]
+        for repo in self._all():
+            repo.begin()
 
     async def flush(self) -> None:
         """Nothing waits: the fakes change as the handlers call them."""

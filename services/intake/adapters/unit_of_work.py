@@ -48,9 +48,5 @@ class MemoryIntakeUnitOfWork(InMemoryUnitOfWork):
         self.teams = MemoryTeams()
         self.memberships = MemoryMemberships()
 
-    async def _begin(self) -> None:
-        await super()._begin()
-        self.teams.begin()
-
     def repositories(self) -> tuple[MemoryRepository, ...]:
         return (self.calls, self.applications, self.teams, self.memberships)

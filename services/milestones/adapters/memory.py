@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import Any
 
 from cimis_chassis.memory import MemoryRepository
 from services.milestones.app.ports import Alert, MilestoneView
@@ -115,16 +113,12 @@ class MemoryPlans(MemoryRepository):
 
 
 class MemoryOverdueAlerts(MemoryRepository):
+    # The plans are their own repository, snapshot on their own: this one only refers to it.
+    LINKS = frozenset({"plans"})
+
     def __init__(self, plans: MemoryPlans) -> None:
         self.plans = plans
         self.claims: dict[tuple[str, date], str] = {}  # (milestone id, due date) -> event id
-
-    def snapshot(self) -> dict[str, Any]:
-        # The plans are their own repository, snapshot on their own: this one only refers to it.
-        return {"claims": copy.deepcopy(self.claims)}
-
-    def restore(self, state: dict[str, Any]) -> None:
-        self.claims = state["claims"]
 
     async def candidates(self, *, today: date, limit: int) -> list[MilestoneView]:
         fresh = [

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -119,21 +118,13 @@ class MemoryDeliveries(MemoryRepository):
 
     # Links to the other fakes, which snapshot themselves: copying them here would cut the
     # link at the first rollback.
-    _LINKS = ("_notifications", "_agents")
+    LINKS = frozenset({"_notifications", "_agents"})
 
     def __init__(self, notifications: MemoryNotifications, agents: MemoryAgents) -> None:
         self._notifications = notifications
         self._agents = agents
         self.rows: dict[int, DeliveryRow] = {}
         self.last_id = 0
-
-    def snapshot(self) -> dict[str, Any]:
-        return copy.deepcopy({k: v for k, v in vars(self).items() if k not in self._LINKS})
-
-    def restore(self, state: dict[str, Any]) -> None:
-        links = {k: vars(self)[k] for k in self._LINKS}
-        super().restore(state)
-        vars(self).update(links)
 
     async def add(self, planned: Sequence[Delivery]) -> None:
         for d in planned:
