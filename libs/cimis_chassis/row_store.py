@@ -9,6 +9,7 @@ that they see what this unit changed.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from typing import Any, Generic, TypeVar
 
@@ -60,14 +61,11 @@ class RowStore(Generic[E]):
             and k not in self._changed
             and (k not in self._entities or (lock and k not in self._locked))
         ]
-        column = self.table.c[self._key]
+        query = _reading(self.table, self._key, lock=lock)
         for start in range(0, len(wanted), CHUNK):
             chunk = wanted[start : start + CHUNK]
-            # In key order, so that two instances locking overlapping batches cannot deadlock.
-            query = select(self.table).where(column.in_(chunk)).order_by(column)
-            if lock:
-                query = query.with_for_update()
-            found = {getattr(r, self._key): r for r in (await self.session.execute(query)).all()}
+            rows = (await self.session.execute(query, {"keys": chunk})).all()
+            found = {getattr(r, self._key): r for r in rows}
             for k in chunk:
                 row = found.get(k)
                 self._entities[k] = None if row is None else self._from_row(row)
@@ -121,7 +119,6 @@ class RowStore(Generic[E]):
             )
             self._new.clear()
         if self._changed:
-            column = self.table.c[self._key]
             rows = []
             for k in sorted(self._changed):
                 entity = self._entities[k]
@@ -129,6 +126,22 @@ class RowStore(Generic[E]):
                 values = self._to_row(entity)
                 values["_key"] = values.pop(self._key)
                 rows.append(values)
-            # One statement, executed for every row: the SET clause comes from the rows' keys.
-            await self.session.execute(update(self.table).where(column == bindparam("_key")), rows)
+            await self.session.execute(_updating(self.table, self._key), rows)
             self._changed.clear()
+
+
+# The statements are built once per table: building one costs more than a small unit's query.
+
+
+@functools.lru_cache(maxsize=256)
+def _reading(table: Table, key: str, *, lock: bool) -> Select[Any]:
+    column = table.c[key]
+    # In key order, so that two instances locking overlapping batches cannot deadlock.
+    query = select(table).where(column.in_(bindparam("keys", expanding=True))).order_by(column)
+    return query.with_for_update() if lock else query
+
+
+@functools.lru_cache(maxsize=256)
+def _updating(table: Table, key: str) -> Any:
+    # Executed for every row: the SET clause comes from the rows' keys.
+    return update(table).where(table.c[key] == bindparam("_key"))
