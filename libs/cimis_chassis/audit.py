@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from cimis_chassis.bulk import insert_rows
 
 
 def snapshot(entity: Any) -> dict[str, Any]:
@@ -29,29 +33,23 @@ def snapshot(entity: Any) -> dict[str, Any]:
     return plain(dataclasses.asdict(entity))  # type: ignore[no-any-return]
 
 
+@dataclass(frozen=True)
+class AuditEntry:
+    """Who changed what, when, from what to what; ``actor`` is ``api:<principal>`` or
+    ``event:<id>``."""
+
+    occurred_at: datetime
+    actor: str
+    action: str
+    entity_type: str
+    entity_id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    correlation_id: str | None
+
+
 async def record_audit(
-    session: AsyncSession,
-    audit_log: Table,
-    *,
-    at: datetime,
-    actor: str,
-    action: str,
-    entity_type: str,
-    entity_id: str,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
-    correlation_id: str | None,
+    session: AsyncSession, audit_log: Table, entries: Sequence[AuditEntry]
 ) -> None:
-    """Append one audit entry; ``actor`` is ``api:<principal>`` or ``event:<id>``."""
-    await session.execute(
-        insert(audit_log).values(
-            occurred_at=at,
-            actor=actor,
-            action=action,
-            entity_type=entity_type,
-            entity_id=entity_id,
-            before=before,
-            after=after,
-            correlation_id=correlation_id,
-        )
-    )
+    """Append the entries in one statement, in the caller's transaction."""
+    await insert_rows(session, audit_log, [dataclasses.asdict(entry) for entry in entries])

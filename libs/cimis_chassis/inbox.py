@@ -12,26 +12,6 @@ from cimis_chassis.bulk import insert_rows
 from cimis_chassis.memory import MemoryRepository
 
 
-async def claim_event(
-    session: AsyncSession,
-    inbox: Table,
-    *,
-    consumer: str,
-    event_id: str,
-    event_type: str,
-    received_at: datetime,
-) -> bool:
-    """Record that ``consumer`` handles ``event_id``; False means it was handled before.
-
-    ON CONFLICT DO NOTHING rather than catching an IntegrityError, which would abort the
-    surrounding PostgreSQL transaction together with the rest of a batch.
-    """
-    fresh = await claim_events(
-        session, inbox, consumer=consumer, events=[(event_id, event_type)], received_at=received_at
-    )
-    return event_id in fresh
-
-
 async def claim_events(
     session: AsyncSession,
     inbox: Table,
@@ -42,8 +22,10 @@ async def claim_events(
 ) -> set[str]:
     """Claim a batch of ``(event id, type)`` in one statement; returns the ids seen first now.
 
-    RETURNING, not rowcount: SQLAlchemy reports -1 for a Core INSERT on psycopg, whether or
-    not the conflict clause skipped the row.
+    ON CONFLICT DO NOTHING rather than catching an IntegrityError, which would abort the
+    surrounding PostgreSQL transaction together with the rest of a batch. RETURNING, not
+    rowcount: SQLAlchemy reports -1 for a Core INSERT on psycopg, whether or not the conflict
+    clause skipped the row.
     """
     unique = dict(events)
     if not unique:

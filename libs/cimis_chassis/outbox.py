@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cimis_chassis.bulk import insert_rows
 from cimis_chassis.clock import Clock
 from cimis_chassis.database import Database
-from cimis_chassis.envelope import CloudEvent, make_event
+from cimis_chassis.envelope import CloudEvent
 from cimis_chassis.faults import crash_point
 from cimis_chassis.leases import acquire_lease, release_lease
 from cimis_chassis.logs import ThrottledLog
@@ -76,35 +76,6 @@ async def write_outbox(
         )
         for row in rows
     ]
-
-
-async def add_to_outbox(
-    session: AsyncSession,
-    outbox: Table,
-    *,
-    source: str,
-    type_: str,
-    topic: str,
-    key: str,
-    data: dict[str, Any],
-    time: datetime,
-    correlation_id: str | None,
-    causation_id: str | None,
-    event_id: str | None = None,
-) -> CloudEvent:
-    """Write one event into the outbox inside the caller's transaction and return it."""
-    event = make_event(
-        source=source,
-        type_=type_,
-        subject=key,
-        time=time,
-        data=data,
-        correlation_id=correlation_id,
-        causation_id=causation_id,
-        event_id=event_id,
-    )
-    await write_outbox(session, outbox, [outbox_row(event, topic=topic, key=key)])
-    return event
 
 
 class OutboxRelay:

@@ -12,13 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import datetime
 from types import TracebackType
 from typing import Any, ClassVar, Protocol, Self
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cimis_chassis.bulk import insert_rows
+from cimis_chassis.audit import AuditEntry, record_audit
 from cimis_chassis.clock import Clock
 from cimis_chassis.database import Database
 from cimis_chassis.envelope import CloudEvent, make_event
@@ -49,18 +48,6 @@ class Cause:
     actor: str
     correlation_id: str
     causation_id: str | None = None
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    occurred_at: datetime
-    actor: str
-    action: str
-    entity_type: str
-    entity_id: str
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
-    correlation_id: str | None
 
 
 @dataclass(frozen=True)
@@ -251,7 +238,7 @@ class SqlUnitOfWork(UnitOfWork):
         for store in self.stores():
             await store.flush()
         audit, self._audit = self._audit, []
-        await insert_rows(self.session, self.tables.audit_log, [vars(entry) for entry in audit])
+        await record_audit(self.session, self.tables.audit_log, audit)
         events, self._events = self._events, []
         self._written += await write_outbox(
             self.session,

@@ -16,15 +16,15 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cimis_chassis.audit import record_audit
+from cimis_chassis.audit import AuditEntry, record_audit
 from cimis_chassis.clock import ManualClock
 from cimis_chassis.database import Database
-from cimis_chassis.envelope import parse_event
+from cimis_chassis.envelope import make_event, parse_event
 from cimis_chassis.idempotency import run_idempotent
-from cimis_chassis.inbox import claim_event
+from cimis_chassis.inbox import claim_events
 from cimis_chassis.leases import acquire_lease, release_lease
 from cimis_chassis.metrics import ServiceMetrics
-from cimis_chassis.outbox import OutboxRelay, add_to_outbox
+from cimis_chassis.outbox import OutboxRelay, outbox_row, write_outbox
 from cimis_chassis.problems import Problem
 from cimis_chassis.unit_of_work import Cause, SqlUnitOfWork, UnitOfWork
 from services.intake.adapters.tables import chassis
@@ -92,19 +92,16 @@ async def write_events(db: Database, clock: ManualClock, *events: tuple[str, str
 
 
 async def write_event(session: AsyncSession, clock: ManualClock, event_id: str, key: str) -> None:
-    await add_to_outbox(
-        session,
-        chassis.outbox,
+    event = make_event(
         source="cimis/contract",
         type_=EVENT_TYPE,
-        topic=TOPIC,
-        key=key,
-        data={"event": event_id},
+        subject=key,
         time=clock.now(),
+        data={"event": event_id},
         correlation_id="corr-1",
-        causation_id=None,
         event_id=event_id,
     )
+    await write_outbox(session, chassis.outbox, [outbox_row(event, topic=TOPIC, key=key)])
 
 
 async def outbox_rows(db: Database) -> dict[str, Row[Any]]:
@@ -287,14 +284,14 @@ class TestOutboxOnPostgres(OnPostgres, OutboxContract):
 
 
 async def claim(session: AsyncSession, consumer: str, event_id: str) -> bool:
-    return await claim_event(
+    fresh = await claim_events(
         session,
         chassis.inbox,
         consumer=consumer,
-        event_id=event_id,
-        event_type=EVENT_TYPE,
+        events=[(event_id, EVENT_TYPE)],
         received_at=START,
     )
+    return event_id in fresh
 
 
 async def claim_alone(db: Database, consumer: str, event_id: str) -> bool:
@@ -573,14 +570,18 @@ class AuditLogContract(DatabaseContract):
             await record_audit(
                 session,
                 chassis.audit_log,
-                at=START,
-                actor="staff-1",
-                action="team.accepted",
-                entity_type="team",
-                entity_id="team-1",
-                before=before,
-                after=after,
-                correlation_id="corr-1",
+                [
+                    AuditEntry(
+                        occurred_at=START,
+                        actor="staff-1",
+                        action="team.accepted",
+                        entity_type="team",
+                        entity_id="team-1",
+                        before=before,
+                        after=after,
+                        correlation_id="corr-1",
+                    )
+                ],
             )
 
         async with db.sessions() as session:
@@ -600,14 +601,18 @@ class AuditLogContract(DatabaseContract):
             await record_audit(
                 session,
                 chassis.audit_log,
-                at=START,
-                actor="staff-1",
-                action="call.opened",
-                entity_type="call",
-                entity_id="call-1",
-                before=None,
-                after={"title": "CIMIS II"},
-                correlation_id=None,
+                [
+                    AuditEntry(
+                        occurred_at=START,
+                        actor="staff-1",
+                        action="call.opened",
+                        entity_type="call",
+                        entity_id="call-1",
+                        before=None,
+                        after={"title": "CIMIS II"},
+                        correlation_id=None,
+                    )
+                ],
             )
 
         with pytest.raises(WorkFailed):

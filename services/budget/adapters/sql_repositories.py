@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import and_, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cimis_chassis.bulk import insert_rows
 from cimis_chassis.row_store import CHUNK, RowStore
-from cimis_chassis.upsert import conflict_insert
 from services.budget.adapters.rows import (
     expense_from_row,
     expense_row,
@@ -119,9 +119,11 @@ class SqlEarlyCompletions:
         noted, self._noted = sorted(self._noted), set()
         if noted:
             # Another instance may have noted the same completion meanwhile: one row is enough.
-            stmt = conflict_insert(self._session, e).on_conflict_do_nothing()
-            await self._session.execute(
-                stmt, [{"team_id": t, "milestone_key": k} for t, k in noted]
+            await insert_rows(
+                self._session,
+                e,
+                [{"team_id": t, "milestone_key": k} for t, k in noted],
+                skip_conflicts_on=(),
             )
 
 

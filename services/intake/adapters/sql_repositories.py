@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cimis_chassis.bulk import insert_rows
 from cimis_chassis.row_store import RowStore
 from services.intake.adapters.rows import (
     application_from_row,
@@ -127,10 +128,10 @@ class SqlTeams:
     async def flush(self) -> None:
         if self._new:
             added = [team for key in self._new if (team := self._known[key]) is not None]
-            await self._session.execute(insert(teams), [team_row(t) for t in added])
-            members = [row for t in added for row in creative_rows(t)]
-            if members:
-                await self._session.execute(insert(team_creatives), members)
+            await insert_rows(self._session, teams, [team_row(t) for t in added])
+            await insert_rows(
+                self._session, team_creatives, [row for t in added for row in creative_rows(t)]
+            )
             self._new.clear()
         if self._changed:
             rows = []
@@ -183,7 +184,7 @@ class SqlMemberships:
             rows = [{"application_id": a, "team_id": t} for a, t in self._recorded.items()]
             self._recorded = {}
             try:
-                await self._session.execute(insert(m), rows)
+                await insert_rows(self._session, m, rows)
             except IntegrityError as exc:
                 # The primary key settles two acceptances that raced past the domain's check.
                 if _is_duplicate_key(exc):

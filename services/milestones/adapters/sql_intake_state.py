@@ -16,8 +16,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cimis_chassis.bulk import insert_rows
 from cimis_chassis.row_store import CHUNK, RowStore
-from cimis_chassis.upsert import conflict_insert
 from services.milestones.adapters.rows import team_of
 from services.milestones.adapters.tables import awaiting_teams, call_plans, withdrawn_teams
 from services.milestones.domain.plans import AcceptedTeam, PhaseStep
@@ -118,9 +118,8 @@ class SqlAwaitingTeams:
                 delete(awaiting_teams).where(awaiting_teams.c.team_id.in_(chunk))
             )
         if self._added:
-            await self.session.execute(
-                conflict_insert(self.session, awaiting_teams).on_conflict_do_nothing(),
-                list(self._added.values()),
+            await insert_rows(
+                self.session, awaiting_teams, list(self._added.values()), skip_conflicts_on=()
             )
         self._removed.clear()
         self._added.clear()
@@ -171,8 +170,7 @@ class SqlWithdrawals:
 
     async def flush(self) -> None:
         if self._added:
-            await self.session.execute(
-                conflict_insert(self.session, withdrawn_teams).on_conflict_do_nothing(),
-                list(self._added.values()),
+            await insert_rows(
+                self.session, withdrawn_teams, list(self._added.values()), skip_conflicts_on=()
             )
             self._added.clear()

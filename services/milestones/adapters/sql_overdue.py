@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import and_, exists, not_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cimis_chassis.upsert import conflict_insert
+from cimis_chassis.bulk import insert_rows
 from services.milestones.adapters.rows import joined, shown_status_is, view_of
 from services.milestones.adapters.sql_plans import SqlPlans
 from services.milestones.adapters.tables import milestones, overdue_alerts
@@ -53,23 +53,23 @@ class SqlOverdueAlerts:
         if not alerts:
             return set()
         await self._plans.flush()
-        stmt = (
-            conflict_insert(self.session, overdue_alerts)
-            .values(
-                [
-                    {
-                        "milestone_id": a.milestone_id,
-                        "due_date": a.due_date,
-                        "detected_at": detected_at,
-                        "event_id": a.event_id,
-                    }
-                    for a in alerts
-                ]
-            )
-            .on_conflict_do_nothing()
-            .returning(overdue_alerts.c.milestone_id)
+        claimed = await insert_rows(
+            self.session,
+            overdue_alerts,
+            [
+                {
+                    "milestone_id": a.milestone_id,
+                    "due_date": a.due_date,
+                    "detected_at": detected_at,
+                    "event_id": a.event_id,
+                }
+                for a in alerts
+            ],
+            skip_conflicts_on=(),
+            returning=["milestone_id"],
         )
-        return set((await self.session.execute(stmt)).scalars())
+        assert claimed is not None
+        return set(claimed.scalars())
 
     async def alerted_due_dates(self, milestone_id: str) -> list[date]:
         query = (

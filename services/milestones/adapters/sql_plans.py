@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cimis_chassis.bulk import insert_rows
 from cimis_chassis.row_store import CHUNK
 from services.milestones.adapters.rows import milestone_of, milestone_row, plan_of, plan_row
 from services.milestones.adapters.tables import milestones, plans
@@ -69,9 +70,9 @@ class SqlPlans:
     async def flush(self) -> None:
         new = [p for t in self._new if (p := self._plans[t]) is not None]
         if new:
-            await self.session.execute(insert(plans), [plan_row(p) for p in new])
-            await self.session.execute(
-                insert(milestones), [milestone_row(m) for p in new for m in p.milestones]
+            await insert_rows(self.session, plans, [plan_row(p) for p in new])
+            await insert_rows(
+                self.session, milestones, [milestone_row(m) for p in new for m in p.milestones]
             )
             self._stored.update((p.team_id, p) for p in new)
             self._new.clear()

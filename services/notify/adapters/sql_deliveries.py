@@ -10,9 +10,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cimis_chassis.bulk import insert_rows
 from services.notify.adapters.rows import (
     delivery_of,
     delivery_values,
@@ -137,7 +138,7 @@ class SqlDeliveries:
     async def flush(self) -> None:
         new, self._new = self._new, []
         if new:
-            await self._session.execute(insert(deliveries), [delivery_values(d) for d in new])
+            await insert_rows(self._session, deliveries, [delivery_values(d) for d in new])
             self.written += len(new)
 
     async def _write_pending(self) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cimis_chassis.bulk import insert_rows
 from cimis_chassis.envelope import CloudEvent, parse_event
 from cimis_chassis.row_store import CHUNK, RowStore
 from cimis_chassis.upsert import conflict_insert
@@ -172,8 +173,7 @@ class SqlParkedEvents:
         self._parking = {}
         if rows:
             # In arrival order: the position column is that order.
-            stmt = conflict_insert(self._session, parked_events).on_conflict_do_nothing()
-            await self._session.execute(stmt, rows)
+            await insert_rows(self._session, parked_events, rows, skip_conflicts_on=())
 
 
 class SqlNotifications:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,11 +11,12 @@ import pytest
 from cimis_chassis.envelope import make_event
 from cimis_chassis.unit_of_work import Cause
 from cimis_contracts.base import EventData
-from cimis_contracts.intake import CallOpenedV1, PhaseStep, TeamAcceptedV1, TrancheRule
+from cimis_contracts.intake import TeamAcceptedV1
 from services.budget.bootstrap import create_app
 from services.budget.entrypoints.consumer import HANDLERS
 from services.budget.settings import BudgetSettings
 from tests.support.service_app import RunningService, running_service
+from tests.unit.budget.test_event_handlers import call_opened
 
 
 @pytest.fixture(scope="module")
@@ -44,28 +44,7 @@ async def deliver(svc: RunningService, payload: EventData) -> None:
 
 async def open_call(svc: RunningService, total_cents: int = 200_000_00) -> str:
     call_id = str(uuid.uuid4())
-    now = svc.clock.now()
-    await deliver(
-        svc,
-        CallOpenedV1(
-            call_id=call_id,
-            title="CIMIS II",
-            districts=["Erzgebirgskreis"],
-            opens_at=now - timedelta(days=60),
-            closes_at=now + timedelta(days=30),
-            total_budget_cents=total_cents,
-            max_team_budget_cents=50_000_00,
-            tranches=[
-                TrancheRule(milestone=None, percent=40),
-                TrancheRule(milestone="prototype", percent=40),
-                TrancheRule(milestone="final", percent=20),
-            ],
-            phase_plan=[
-                PhaseStep(key="prototype", title="Prototyp", days_after_acceptance=120),
-                PhaseStep(key="final", title="Abschluss", days_after_acceptance=180),
-            ],
-        ),
-    )
+    await deliver(svc, call_opened(call_id, total_cents, now=svc.clock.now()))
     return call_id
 
 

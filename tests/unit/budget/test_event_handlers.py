@@ -80,13 +80,15 @@ def _event(payload: EventData, clock: ManualClock) -> CloudEvent:
     )
 
 
-def call_opened(call_id: str = "call-1", total: int = 100_000_00) -> CallOpenedV1:
+def call_opened(
+    call_id: str = "call-1", total: int = 100_000_00, *, now: datetime = START
+) -> CallOpenedV1:
     return CallOpenedV1(
         call_id=call_id,
         title="CIMIS II",
         districts=["Chemnitz"],
-        opens_at=START - timedelta(days=30),
-        closes_at=START + timedelta(days=30),
+        opens_at=now - timedelta(days=30),
+        closes_at=now + timedelta(days=30),
         total_budget_cents=total,
         max_team_budget_cents=50_000_00,
         tranches=[
