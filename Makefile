@@ -6,6 +6,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install run test lint unit format clean bench chaos
 
+# Python keeps compiled bytecode between runs unless this is set, as it is on some machines:
+# then every test run and every service start compiles the whole code base again (a third of
+# `make unit`, and the assertion rewriting of every test module).
+unexport PYTHONDONTWRITEBYTECODE
+
 install: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt

@@ -1,7 +1,19 @@
-"""Sends a notification as a plain-text email over SMTP (aiosmtplib)."""
+"""Sends a notification as a plain-text email over SMTP (aiosmtplib), on kept-open connections.
+
+A connection per message costs the server a TCP and ESMTP handshake (and TLS, where it is on)
+and us a host-name lookup for EHLO each time; under load that was most of notify's CPU. So
+connections are kept and reused, at most one message on each at a time. One that failed in
+any way is dropped rather than reused: its state is unknown, and the failed message is retried
+like any other transient failure. One left idle longer than a server is likely to keep it open
+is closed and dialled again before use.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import socket
+import time
 from email.message import EmailMessage
 from email.utils import format_datetime
 
@@ -10,10 +22,16 @@ import aiosmtplib
 from services.notify.adapters.channels import DeliveryError, OutgoingMessage
 from services.notify.settings import NotifySettings
 
+# Mail servers drop idle clients after a minute or more (RFC 5321 asks for five); well inside.
+IDLE_REUSE_SECONDS = 30.0
+
 
 class SmtpSender:
     def __init__(self, settings: NotifySettings) -> None:
         self._settings = settings
+        # As many as the delivery worker sends at once (its concurrency), and no more.
+        self._idle: list[tuple[aiosmtplib.SMTP, float]] = []
+        self._local_hostname: str | None = None
 
     def compose(self, message: OutgoingMessage) -> EmailMessage:
         mail = EmailMessage()
@@ -36,18 +54,13 @@ class SmtpSender:
 
     async def send(self, message: OutgoingMessage) -> None:
         s = self._settings
+        mail = self.compose(message)
+        client: aiosmtplib.SMTP | None = None
+        sent = False
         try:
-            await aiosmtplib.send(
-                self.compose(message),
-                hostname=s.smtp_host,
-                port=s.smtp_port,
-                username=s.smtp_username,
-                password=s.smtp_password.get_secret_value() if s.smtp_password else None,
-                use_tls=s.smtp_security == "tls",
-                # False, not None: None lets aiosmtplib upgrade on its own when offered.
-                start_tls=s.smtp_security == "starttls",
-                timeout=s.smtp_timeout_seconds,
-            )
+            client = await self._connection()
+            await client.send_message(mail)
+            sent = True
         except (aiosmtplib.SMTPRecipientsRefused, aiosmtplib.SMTPRecipientRefused) as exc:
             raise DeliveryError(f"SMTP refused the recipient: {exc}", permanent=True) from exc
         except aiosmtplib.SMTPDataError as exc:
@@ -62,6 +75,54 @@ class SmtpSender:
                 f"SMTP {s.smtp_host}:{s.smtp_port}: {exc.__class__.__name__}: {exc}",
                 permanent=False,
             ) from exc
+        finally:
+            if client is not None:
+                if sent:
+                    self._idle.append((client, time.monotonic()))
+                else:
+                    _drop(client)
+
+    async def _connection(self) -> aiosmtplib.SMTP:
+        while self._idle:
+            client, since = self._idle.pop()
+            if client.is_connected and time.monotonic() - since < IDLE_REUSE_SECONDS:
+                return client
+            await _quit(client)
+        s = self._settings
+        if self._local_hostname is None:
+            # Looked up once: aiosmtplib would resolve it again for every connection's EHLO.
+            self._local_hostname = await asyncio.to_thread(socket.getfqdn)
+        client = aiosmtplib.SMTP(
+            hostname=s.smtp_host,
+            port=s.smtp_port,
+            username=s.smtp_username,
+            password=s.smtp_password.get_secret_value() if s.smtp_password else None,
+            use_tls=s.smtp_security == "tls",
+            # False, not None: None lets aiosmtplib upgrade on its own when offered.
+            start_tls=s.smtp_security == "starttls",
+            timeout=s.smtp_timeout_seconds,
+            local_hostname=self._local_hostname,
+        )
+        try:
+            await client.connect()
+        except BaseException:
+            _drop(client)
+            raise
+        return client
 
     async def close(self) -> None:
-        return None
+        idle, self._idle = self._idle, []
+        for client, _ in idle:
+            await _quit(client)
+
+
+async def _quit(client: aiosmtplib.SMTP) -> None:
+    with contextlib.suppress(Exception):
+        if client.is_connected:
+            await asyncio.wait_for(client.quit(), timeout=2.0)
+    _drop(client)
+
+
+def _drop(client: aiosmtplib.SMTP) -> None:
+    with contextlib.suppress(Exception):
+        client.close()
