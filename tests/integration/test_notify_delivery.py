@@ -42,6 +42,8 @@ from cimis_contracts.base import EventData, registered_types
 from cimis_contracts.intake import TeamAcceptedV1
 from cimis_contracts.notify import NotificationDeliveredV1, NotificationFailedV1
 from cimis_devtools.kafka_local import find_free_port
+from services.notify.adapters import smtp as smtp_adapter
+from services.notify.adapters.channels import OutgoingMessage
 from services.notify.adapters.metrics import NotifyMetrics
 from services.notify.adapters.smtp import SmtpSender
 from services.notify.adapters.tables import chassis, deliveries
@@ -94,9 +96,11 @@ class SmtpServer:
     def __init__(self, port: int | None = None) -> None:
         self.port = port or find_free_port()
         self.messages: list[ReceivedMail] = []
+        self.peers: list[tuple[str, int]] = []  # the client end of each message's connection
         self._controller: Controller | None = None
 
-    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
+    async def handle_DATA(self, _server: Any, session: Any, envelope: Any) -> str:
+        self.peers.append(tuple(session.peer))
         raw = envelope.original_content or envelope.content
         message = message_from_bytes(raw, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
@@ -430,6 +434,44 @@ async def test_mail_waits_while_the_smtp_server_is_down_and_goes_once_it_is_back
 
     assert len(smtp.messages) == 1
     assert bench.count(EMAIL, "retried") == 3
+
+
+def outgoing(n: int) -> OutgoingMessage:
+    now = datetime(2025, 3, 4, 10, 15, tzinfo=UTC)
+    return OutgoingMessage(
+        notification_id=f"n-{n}",
+        delivery_id=n,
+        recipient="agent-anna",
+        target="anna.berger@example.org",
+        team_id="team-1",
+        kind="team_assigned",
+        title=f"Nachricht {n}",
+        body="Hallo",
+        language="de",
+        created_at=now,
+        sent_at=now,
+    )
+
+
+async def test_mails_share_a_kept_connection_and_a_server_restart_costs_no_attempt(
+    smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sender = SmtpSender(NotifySettings(smtp_port=smtp.port, smtp_timeout_seconds=5))
+    try:
+        for n in range(3):
+            await sender.send(outgoing(n))
+        assert len(set(smtp.peers)) == 1
+
+        smtp.stop()
+        smtp.start()
+        # The kept connection is dead now; a pause long enough to probe it finds that out.
+        monkeypatch.setattr(smtp_adapter, "PROBE_AFTER_SECONDS", 0.0)
+        await sender.send(outgoing(3))
+    finally:
+        await sender.close()
+
+    assert [m.notification_id for m in smtp.messages] == ["n-0", "n-1", "n-2", "n-3"]
+    assert len(set(smtp.peers)) == 2
 
 
 async def test_a_database_hiccup_after_sending_is_retried_not_resent(

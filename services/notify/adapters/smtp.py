@@ -4,8 +4,9 @@ A connection per message costs the server a TCP and ESMTP handshake (and TLS, wh
 and us a host-name lookup for EHLO each time; under load that was most of notify's CPU. So
 connections are kept and reused, at most one message on each at a time. One that failed in
 any way is dropped rather than reused: its state is unknown, and the failed message is retried
-like any other transient failure. One left idle longer than a server is likely to keep it open
-is closed and dialled again before use.
+like any other transient failure. One idle for a moment is probed with NOOP before use, so a
+server restart or an idle timeout costs a redial rather than a failed attempt; one idle for
+long is closed and dialled again.
 """
 
 from __future__ import annotations
@@ -22,7 +23,10 @@ import aiosmtplib
 from services.notify.adapters.channels import DeliveryError, OutgoingMessage
 from services.notify.settings import NotifySettings
 
-# Mail servers drop idle clients after a minute or more (RFC 5321 asks for five); well inside.
+# Under load a connection comes back within milliseconds and is reused as it is; after a pause
+# it is probed first; after a longer one it is closed (servers drop idle clients after a
+# minute or more, RFC 5321 asks for five) and a new one is dialled.
+PROBE_AFTER_SECONDS = 1.0
 IDLE_REUSE_SECONDS = 30.0
 
 
@@ -85,7 +89,9 @@ class SmtpSender:
     async def _connection(self) -> aiosmtplib.SMTP:
         while self._idle:
             client, since = self._idle.pop()
-            if client.is_connected and time.monotonic() - since < IDLE_REUSE_SECONDS:
+            idle = time.monotonic() - since
+            fresh = client.is_connected and idle < IDLE_REUSE_SECONDS
+            if fresh and (idle < PROBE_AFTER_SECONDS or await _answers(client)):
                 return client
             await _quit(client)
         s = self._settings
@@ -114,6 +120,14 @@ class SmtpSender:
         idle, self._idle = self._idle, []
         for client, _ in idle:
             await _quit(client)
+
+
+async def _answers(client: aiosmtplib.SMTP) -> bool:
+    try:
+        await client.noop(timeout=5.0)
+    except (aiosmtplib.SMTPException, OSError, TimeoutError):
+        return False
+    return True
 
 
 async def _quit(client: aiosmtplib.SMTP) -> None:
