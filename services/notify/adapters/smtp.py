@@ -15,13 +15,21 @@ import asyncio
 import contextlib
 import socket
 import time
-from email.message import EmailMessage
-from email.utils import format_datetime
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import Message
+from email.policy import SMTPUTF8, compat32
+from email.utils import format_datetime, formataddr, parseaddr
 
 import aiosmtplib
 
 from services.notify.adapters.channels import DeliveryError, OutgoingMessage
 from services.notify.settings import NotifySettings
+
+# UTF-8 in quoted-printable, body and headers: readable in the raw mail, 7-bit on the wire.
+_UTF8 = Charset("utf-8")
+_UTF8.body_encoding = QP
+_UTF8.header_encoding = QP
 
 # Under load a connection comes back within milliseconds and is reused as it is; after a pause
 # it is probed first; after a longer one it is closed (servers drop idle clients after a
@@ -36,34 +44,58 @@ class SmtpSender:
         # As many as the delivery worker sends at once (its concurrency), and no more.
         self._idle: list[tuple[aiosmtplib.SMTP, float]] = []
         self._local_hostname: str | None = None
+        name, self._envelope_from = parseaddr(settings.smtp_from)
+        # The display name may hold umlauts ("Programmbüro"): encoded once, as RFC 2047 asks.
+        self._from_header = formataddr((name, self._envelope_from), "utf-8")
 
-    def compose(self, message: OutgoingMessage) -> EmailMessage:
-        mail = EmailMessage()
-        # First: set_content() drops any Content-* header set before it.
-        mail.set_content(message.body)
-        mail["From"] = self._settings.smtp_from
-        mail["To"] = message.target
-        mail["Subject"] = message.title
-        mail["Date"] = format_datetime(message.sent_at)
-        # A stable Message-ID: a resend after a crash (at-least-once) is recognisably the same
-        # message, and mail clients may fold the copies.
-        mail["Message-ID"] = f"<{message.notification_id}@notify.cimis>"
-        mail["Content-Language"] = message.language
-        mail["X-CIMIS-Notification-ID"] = message.notification_id
-        mail["X-CIMIS-Kind"] = message.kind
-        if message.team_id:
-            mail["X-CIMIS-Team-ID"] = message.team_id
-        mail["Auto-Submitted"] = "auto-generated"
+    def compose(self, message: OutgoingMessage) -> Message[str, str | Header]:
+        """The mail as the agent receives it: UTF-8 text, quoted-printable, our headers.
+
+        Built with the classic email API: the modern one parses every header it is given and
+        cost more CPU than everything else notify does per alert. Addresses with non-ASCII
+        characters need SMTPUTF8 and take the modern policy, which writes them as they are.
+        """
+        international = not message.target.isascii()
+        mail: Message[str, str | Header] = Message(policy=SMTPUTF8 if international else compat32)
+        mail["MIME-Version"] = "1.0"
+        # Sets Content-Type (text/plain, charset) and Content-Transfer-Encoding with it.
+        mail.set_payload(message.body, _UTF8)
+        headers = {
+            "From": self._settings.smtp_from,
+            "To": message.target,
+            "Subject": message.title,
+            "Date": format_datetime(message.sent_at),
+            # A stable Message-ID: a resend after a crash (at-least-once) is recognisably the
+            # same message, and mail clients may fold the copies.
+            "Message-ID": f"<{message.notification_id}@notify.cimis>",
+            "Content-Language": message.language,
+            "X-CIMIS-Notification-ID": message.notification_id,
+            "X-CIMIS-Kind": message.kind,
+            "X-CIMIS-Team-ID": message.team_id,
+            "Auto-Submitted": "auto-generated",
+        }
+        for name, value in headers.items():
+            if value is None:
+                continue
+            if name == "From" and not international:
+                mail[name] = self._from_header
+            elif value.isascii() or international:
+                mail[name] = value
+            else:
+                mail[name] = Header(value, _UTF8)
         return mail
 
     async def send(self, message: OutgoingMessage) -> None:
         s = self._settings
         mail = self.compose(message)
+        options = ["SMTPUTF8"] if not message.target.isascii() else None
         client: aiosmtplib.SMTP | None = None
         sent = False
         try:
             client = await self._connection()
-            await client.send_message(mail)
+            await client.sendmail(
+                self._envelope_from, [message.target], mail.as_bytes(), mail_options=options
+            )
             sent = True
         except (aiosmtplib.SMTPRecipientsRefused, aiosmtplib.SMTPRecipientRefused) as exc:
             raise DeliveryError(f"SMTP refused the recipient: {exc}", permanent=True) from exc

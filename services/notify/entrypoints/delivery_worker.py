@@ -37,7 +37,17 @@ log = logging.getLogger(__name__)
 ACTOR = "worker:notify-delivery"
 # Together well inside the default claim (120 s), so a recorded outcome is still ours.
 RECORD_RETRY_DELAYS_SECONDS = (0.2, 0.5, 1.0, 2.0, 4.0)
-NOT_RECORDED = "not-recorded"
+
+# What to record about one delivery once its attempt is over; returns the outcome.
+Work = Callable[[NotifyUnitOfWork], Awaitable[str]]
+
+
+def _cause(due: DueDelivery) -> Cause:
+    return Cause(
+        actor=ACTOR,
+        correlation_id=due.notification.correlation_id,
+        causation_id=due.notification.event_id,
+    )
 
 
 class DeliveryWorker:
@@ -73,6 +83,8 @@ class DeliveryWorker:
         # Claimed but not yet handed to a sender: safe to give back at shutdown.
         self._unsent: set[int] = set()
         self._wakeup = asyncio.Event()
+        self._outcomes: list[tuple[DueDelivery, Work]] = []
+        self._recording = asyncio.Lock()
 
     def wake(self) -> None:
         """Look for due deliveries now rather than at the next poll (after a commit)."""
@@ -143,108 +155,104 @@ class DeliveryWorker:
 
     async def _deliver(self, due: DueDelivery) -> None:
         async with self._slots:
-            d, n = due.delivery, due.notification
-            assert d.id is not None
-            self._unsent.discard(d.id)
-            now = self._clock.now()
-            # Quiet hours may have been set since it was scheduled: defer, never drop.
-            release = due_at(d.channel, now, due.quiet_hours)
-            if release > now:
-                await self._record(due, lambda uow: self._deferred(uow, due, release))
-                return
-            sender = self._senders.get(d.channel)
-            # Only email and webhook rows are ever pending, and both carry a target.
-            assert sender is not None, d.channel
-            assert d.target is not None
-            message = OutgoingMessage(
-                notification_id=n.id,
-                delivery_id=d.id,
-                recipient=n.recipient,
-                target=d.target,
-                team_id=n.team_id,
-                kind=n.kind,
-                title=n.title,
-                body=n.body,
-                language=n.language,
-                created_at=n.created_at,
-                sent_at=now,
-            )
-            try:
-                await sender.send(message)
-            except DeliveryError as exc:
-                error, permanent = str(exc), exc.permanent
-            except Exception:
-                # An unexpected sender bug is retried like a transient error, never lost. Its
-                # text stays in the log: last_error is shown to staff and published.
-                log.exception("%s sender failed on delivery %s", d.channel, d.id)
-                error, permanent = f"{d.channel} sender failed unexpectedly (see the log)", False
-            else:
-                crash_point("notify.after_send", d.channel)
-                outcome = await self._record(
-                    due, lambda uow: deliveries.record_delivered(uow, due, holder=self._holder)
-                )
-                self._count(due, outcome)
-                return
-            log.warning(
-                "%s delivery %s attempt %d failed%s: %s",
-                d.channel,
-                d.id,
-                d.attempts + 1,
-                " permanently" if permanent else "",
-                error,
-            )
-            outcome = await self._record(
-                due,
-                lambda uow: deliveries.record_failure(
-                    uow,
-                    due,
-                    holder=self._holder,
-                    error=error,
-                    permanent=permanent,
-                    policy=self._policy,
-                ),
-            )
-            self._count(due, outcome)
+            work = await self._attempt(due)
+        # Group commit: while one transaction records outcomes, those that finish meanwhile
+        # queue and go together in the next. One send alone is recorded at once; ten at a
+        # time take one transaction instead of ten.
+        self._outcomes.append((due, work))
+        async with self._recording:
+            batch, self._outcomes = self._outcomes, []
+            if batch:
+                await self._record(batch)
+
+    async def _attempt(self, due: DueDelivery) -> Work:
+        """Send ``due`` (or defer it): what to record about it."""
+        d, n = due.delivery, due.notification
+        assert d.id is not None
+        self._unsent.discard(d.id)
+        now = self._clock.now()
+        # Quiet hours may have been set since it was scheduled: defer, never drop.
+        release = due_at(d.channel, now, due.quiet_hours)
+        if release > now:
+            return lambda uow: self._deferred(uow, due, release)
+        sender = self._senders.get(d.channel)
+        # Only email and webhook rows are ever pending, and both carry a target.
+        assert sender is not None, d.channel
+        assert d.target is not None
+        message = OutgoingMessage(
+            notification_id=n.id,
+            delivery_id=d.id,
+            recipient=n.recipient,
+            target=d.target,
+            team_id=n.team_id,
+            kind=n.kind,
+            title=n.title,
+            body=n.body,
+            language=n.language,
+            created_at=n.created_at,
+            sent_at=now,
+        )
+        try:
+            await sender.send(message)
+        except DeliveryError as exc:
+            error, permanent = str(exc), exc.permanent
+        except Exception:
+            # An unexpected sender bug is retried like a transient error, never lost. Its
+            # text stays in the log: last_error is shown to staff and published.
+            log.exception("%s sender failed on delivery %s", d.channel, d.id)
+            error, permanent = f"{d.channel} sender failed unexpectedly (see the log)", False
+        else:
+            crash_point("notify.after_send", d.channel)
+            return lambda uow: deliveries.record_delivered(uow, due, holder=self._holder)
+        log.warning(
+            "%s delivery %s attempt %d failed%s: %s",
+            d.channel,
+            d.id,
+            d.attempts + 1,
+            " permanently" if permanent else "",
+            error,
+        )
+        return lambda uow: deliveries.record_failure(
+            uow, due, holder=self._holder, error=error, permanent=permanent, policy=self._policy
+        )
 
     async def _deferred(self, uow: NotifyUnitOfWork, due: DueDelivery, until: datetime) -> str:
         await deliveries.record_deferred(uow, due, holder=self._holder, until=until)
         return "deferred"
 
-    async def _record(
-        self, due: DueDelivery, work: Callable[[NotifyUnitOfWork], Awaitable[object]]
-    ) -> str:
-        """Record an outcome, retrying a busy or unreachable database.
+    async def _record(self, batch: list[tuple[DueDelivery, Work]]) -> None:
+        """Record outcomes in one unit, retrying a busy or unreachable database.
 
         Giving up here after a successful send would leave the claim to lapse and the message
         to go out again, so a transient database error is worth several tries first.
         """
-        cause = Cause(
-            actor=ACTOR,
-            correlation_id=due.notification.correlation_id,
-            causation_id=due.notification.event_id,
-        )
         for delay in (*RECORD_RETRY_DELAYS_SECONDS, None):
             try:
-                async with self._units(cause) as uow:
-                    outcome = await work(uow)
+                async with self._units(_cause(batch[0][0])) as uow:
+                    outcomes = []
+                    for due, work in batch:
+                        uow.caused_by(_cause(due))
+                        outcomes.append(await work(uow))
             except (DBAPIError, OSError, TimeoutError) as exc:
+                ids = ", ".join(str(due.delivery.id) for due, _ in batch)
                 if delay is None:
                     log.error(
-                        "delivery %s: outcome not recorded, it will be retried after its claim "
-                        "lapses: %s",
-                        due.delivery.id,
+                        "deliveries %s: outcomes not recorded, they will be retried after their "
+                        "claims lapse: %s",
+                        ids,
                         exc,
                     )
-                    return NOT_RECORDED
-                log.warning("delivery %s: recording failed, retrying: %s", due.delivery.id, exc)
+                    return
+                log.warning("deliveries %s: recording failed, retrying: %s", ids, exc)
                 await asyncio.sleep(delay)
             else:
                 self._on_committed()
-                return str(outcome)
-        raise AssertionError("unreachable")
+                for (due, _), outcome in zip(batch, outcomes, strict=True):
+                    self._count(due, outcome)
+                return
 
     def _count(self, due: DueDelivery, outcome: str) -> None:
-        if outcome in (NOT_RECORDED, "deferred"):
+        if outcome == "deferred":
             return
         if outcome == deliveries.LOST_CLAIM:
             # Our claim expired mid-send and another instance took the delivery over.
