@@ -33,8 +33,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import uvloop
-
 from benchmarks.ceiling import PARTITIONS, RECORD_BYTES, CeilingResult, consume_produce
 from benchmarks.e2e import run_e2e
 from benchmarks.service_run import PIPELINES, PipelineResult, prepare_topics, run_pipeline
@@ -364,18 +362,15 @@ def cli(argv: list[str] | None = None) -> None:
     events = args.events or (QUICK_EVENTS if args.quick else DEFAULT_EVENTS)
     phases = QUICK_E2E_PHASES if args.quick else E2E_PHASES
     started = time.perf_counter()
-    # The services run on uvloop (uvicorn picks it up), so the in-process pipelines and the
-    # ceiling they are compared with run on it too.
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        report = runner.run(
-            main(
-                events,
-                events * CEILING_FACTOR,
-                phases,
-                postgres=not args.no_postgres,
-                e2e=not args.no_e2e,
-            )
+    report = asyncio.run(
+        main(
+            events,
+            events * CEILING_FACTOR,
+            phases,
+            postgres=not args.no_postgres,
+            e2e=not args.no_e2e,
         )
+    )
     report["wall_seconds"] = round(time.perf_counter() - started, 1)
     report["argv"] = sys.argv[1:] if argv is None else argv
     RESULTS.mkdir(parents=True, exist_ok=True)
