@@ -58,7 +58,7 @@ PLAN = [
     TrancheRule(milestone="prototype", percent=40),
     TrancheRule(milestone="final", percent=20),
 ]
-# The phase plan only matters to milestones; budget releases tranches on these keys.
+# A milestone's tranche waits for it and for every milestone before it in this plan.
 STEPS = [
     PhaseStep(key=key, title=key.title(), days_after_acceptance=days)
     for key, days in (("kickoff", 14), ("prototype", 120), ("test", 150), ("final", 180))
@@ -273,6 +273,11 @@ class BudgetBooks(RuleBasedStateMachine):
                 assert report.imbalance_cents == 0
                 for team in (await session.execute(select(team_budgets))).all():
                     assert team.approved_cents <= team.released_cents, team.team_id
+                    completed = set(team.completed_milestones)
+                    for trigger in set(team.released_triggers) - {"acceptance"}:
+                        keys = [step.key for step in STEPS]
+                        earlier = set(keys[: keys.index(trigger) + 1])
+                        assert earlier <= completed, (team.team_id, trigger, completed)
                     assert team.approved_cents + team.pending_cents <= team.allocated_cents
                 for pot in (await session.execute(select(pots))).all():
                     assert 0 <= pot.available_cents <= pot.total_cents

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 ACCEPTANCE = "acceptance"
-# The calls are opened without a tranche plan, so the programme default applies (DOMAIN.md).
+# The calls are opened without a tranche or phase plan, so the programme defaults apply
+# (DOMAIN.md): a milestone's tranche waits for it and for every milestone before it.
 TRANCHE_PLAN = ((ACCEPTANCE, 40), ("prototype", 40), ("final", 20))
+PHASES = ("kickoff", "workshop", "prototype", "test", "final")
 THRESHOLDS = (50, 80, 100)
 
 
@@ -30,6 +32,7 @@ class TeamBook:
     approved_cents: int = 0
     closed: bool = False
     released_triggers: set[str] = field(default_factory=set)
+    completed: set[str] = field(default_factory=set)
     thresholds_crossed: list[int] = field(default_factory=list)
 
     @property
@@ -51,6 +54,13 @@ class TeamBook:
         if trigger in amounts and trigger not in self.released_triggers and not self.closed:
             self.released_triggers.add(trigger)
             self.released_cents += amounts[trigger]
+
+    def complete(self, key: str) -> None:
+        """A milestone completed: release every tranche whose milestones are now all done."""
+        self.completed.add(key)
+        for trigger, _ in TRANCHE_PLAN:
+            if trigger != ACCEPTANCE and set(PHASES[: PHASES.index(trigger) + 1]) <= self.completed:
+                self.release(trigger)
 
     def submit(self, fundable_cents: int) -> None:
         assert not self.closed, "invalid workload: spending after a withdrawal"

@@ -103,7 +103,7 @@ def _team(team: TeamPlan) -> TeamExpectation:
             apply_decisions(book, step)
         elif isinstance(step, Complete):
             completed.add(step.key)
-            book.release(step.key)
+            book.complete(step.key)
         elif isinstance(step, Withdraw):
             withdrawn = True
             book.close()

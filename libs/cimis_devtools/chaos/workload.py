@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from cimis_devtools.chaos.books import ACCEPTANCE, TeamBook
+from cimis_devtools.chaos.books import ACCEPTANCE, PHASES, TeamBook
 from cimis_devtools.chaos.profiles import Profile
 
 POSITIONS = ("personnel", "material", "external_services", "travel", "other")
@@ -177,16 +177,24 @@ def _team(
     book.release(ACCEPTANCE)
     steps: list[Step] = []
     numbering = iter(range(10_000))
+    done: list[str] = []
     for phase, count in zip(phases, counts, strict=True):
         if phase != ACCEPTANCE:
-            steps.append(Complete(phase, by_agent=rng.random() < 0.5))
-            book.release(phase)
+            # Money comes only with the milestones before it complete: those first.
+            for key in PHASES[: PHASES.index(phase) + 1]:
+                if key not in done:
+                    done.append(key)
+                    steps.append(Complete(key, by_agent=rng.random() < 0.5))
+                    book.complete(key)
         last = phase == phases[-1]
         if count:
             steps.append(_spend(rng, ref, book, count, vat_deductible, numbering, last=last))
-    for key in ("kickoff", "workshop"):
-        if rng.random() < (0.6 if key == "kickoff" else 0.4):
-            steps.insert(rng.randrange(len(steps) + 1), Complete(key, by_agent=rng.random() < 0.5))
+    if not prototype:
+        # Milestones that release nothing, anywhere in the script.
+        for key in ("kickoff", "workshop"):
+            if rng.random() < (0.6 if key == "kickoff" else 0.4):
+                at = rng.randrange(len(steps) + 1)
+                steps.insert(at, Complete(key, by_agent=rng.random() < 0.5))
     if withdraw:
         steps.append(Withdraw("Das Unternehmen hat das Projekt beendet."))
     return TeamPlan(

@@ -8,7 +8,7 @@ from sqlalchemy.engine import Row
 
 from services.budget.domain.budgets import Pot, TeamBudget
 from services.budget.domain.expenses import Expense, receipt_key
-from services.budget.domain.tranches import TrancheRule
+from services.budget.domain.tranches import TrancheRule, plan_in_order
 
 
 def pot_from_row(r: Row[Any]) -> Pot:
@@ -17,10 +17,20 @@ def pot_from_row(r: Row[Any]) -> Pot:
         title=r.title,
         total_cents=r.total_cents,
         max_team_cents=r.max_team_cents,
-        plan=tuple(TrancheRule(p["trigger"], p["percent"]) for p in r.plan),
+        plan=plan_from_row(r.plan),
         available_cents=r.available_cents,
         allocated_cents=r.allocated_cents,
     )
+
+
+def plan_from_row(plan: list[dict[str, Any]]) -> tuple[TrancheRule, ...]:
+    if all("requires" in p for p in plan):
+        return tuple(
+            TrancheRule(p["trigger"], p["percent"], frozenset(p["requires"])) for p in plan
+        )
+    # A pot opened before tranches waited for earlier milestones: its phase plan was not
+    # kept, so the tranche plan's own order stands in for it.
+    return plan_in_order(((p["trigger"], p["percent"]) for p in plan), phase_plan=())
 
 
 def pot_row(pot: Pot) -> dict[str, Any]:
@@ -29,7 +39,10 @@ def pot_row(pot: Pot) -> dict[str, Any]:
         "title": pot.title,
         "total_cents": pot.total_cents,
         "max_team_cents": pot.max_team_cents,
-        "plan": [{"trigger": p.trigger, "percent": p.percent} for p in pot.plan],
+        "plan": [
+            {"trigger": p.trigger, "percent": p.percent, "requires": sorted(p.requires)}
+            for p in pot.plan
+        ],
         "available_cents": pot.available_cents,
         "allocated_cents": pot.allocated_cents,
     }

@@ -19,7 +19,7 @@ from cimis_contracts.milestones import MilestoneCompletedV1
 from services.budget.app.ports import BudgetUnitOfWork
 from services.budget.domain import budgets
 from services.budget.domain.budgets import Outcome, Pot, TeamBudget
-from services.budget.domain.tranches import ACCEPTANCE, TrancheRule
+from services.budget.domain.tranches import ACCEPTANCE, plan_in_order
 
 
 async def load_batch(uow: BudgetUnitOfWork, batch: list[tuple[EventData, CloudEvent]]) -> None:
@@ -52,7 +52,10 @@ async def on_call_opened(uow: BudgetUnitOfWork, payload: CallOpenedV1, event: Cl
         title=payload.title,
         total_cents=payload.total_budget_cents,
         max_team_cents=payload.max_team_budget_cents,
-        plan=tuple(TrancheRule(t.milestone or ACCEPTANCE, t.percent) for t in payload.tranches),
+        plan=plan_in_order(
+            ((t.milestone or ACCEPTANCE, t.percent) for t in payload.tranches),
+            phase_plan=[step.key for step in payload.phase_plan],
+        ),
     )
     now = uow.clock.now()
     uow.pots.add(pot, opened_at=now)

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from services.budget.domain import ledger
 from services.budget.domain.ledger import Transfer
-from services.budget.domain.tranches import ACCEPTANCE, TrancheRule, tranche_amounts
+from services.budget.domain.tranches import TrancheRule, due, tranche_amounts
 
 AWAITING_CALL, ALLOCATED, REFUSED, CLOSED = "awaiting_call", "allocated", "refused", "closed"
 
@@ -155,8 +155,7 @@ def allocate(team: TeamBudget, pot: Pot) -> Outcome:
         allocated_cents=pot.allocated_cents + amount,
     )
     # Milestones may have been completed before the allocation was processed: release them too.
-    triggers = [ACCEPTANCE, *sorted(team.completed_milestones)]
-    released = _release(allocated, new_pot, triggers)
+    released = _release(allocated, new_pot, due(pot.plan, team.completed_milestones))
     return Outcome(
         released.team,
         new_pot,
@@ -171,13 +170,14 @@ def _refuse(team: TeamBudget, pot: Pot, code: str, reason: str) -> Outcome:
 
 
 def complete_milestone(team: TeamBudget, pot: Pot | None, key: str) -> Outcome:
-    """Remember the completion and release its tranche once, whatever the order of events."""
+    """Remember the completion and release every tranche it completes the conditions of:
+    none, its own, or its own and later ones that were waiting for it."""
     if key in team.completed_milestones:
         return Outcome(team, pot, changed=False)
     noted = replace(team, completed_milestones=team.completed_milestones | {key})
     if noted.status != ALLOCATED or pot is None:
         return Outcome(noted, pot)
-    released = _release(noted, pot, [key])
+    released = _release(noted, pot, due(pot.plan, noted.completed_milestones))
     return Outcome(released.team, pot, released.transfers, released.releases)
 
 

@@ -11,7 +11,14 @@ import pytest
 from services.budget.domain import budgets, ledger
 from services.budget.domain.budgets import Pot, TeamBudget
 from services.budget.domain.ledger import Books
-from services.budget.domain.tranches import DEFAULT_PLAN, TrancheRule, tranche_amounts
+from services.budget.domain.tranches import (
+    ACCEPTANCE,
+    DEFAULT_PLAN,
+    TrancheRule,
+    due,
+    plan_in_order,
+    tranche_amounts,
+)
 
 AT = datetime(2024, 10, 1, 9, 0, tzinfo=UTC)
 
@@ -125,6 +132,39 @@ class TestMilestoneTranches:
         assert team.released_cents == team.allocated_cents == 45_000_00
         assert team.reserved_cents == 0
         assert books.total() == 0
+
+    def test_the_final_tranche_waits_for_the_prototype_and_follows_it_at_once(self) -> None:
+        pot, books = a_pot()
+        allocated = budgets.allocate(a_team(), pot)
+        post_all(books, allocated)
+
+        early = budgets.complete_milestone(allocated.team, allocated.pot, "final")
+        assert early.releases == ()
+        assert early.transfers == ()
+        assert early.team.released_cents == 18_000_00
+
+        step = budgets.complete_milestone(early.team, allocated.pot, "prototype")
+        post_all(books, step)
+        assert [(r.trigger, r.amount_cents) for r in step.releases] == [
+            ("prototype", 18_000_00),
+            ("final", 9_000_00),
+        ]
+        assert step.team.released_cents == 45_000_00
+        assert books.total() == 0
+
+    def test_a_tranche_waits_for_every_earlier_milestone_of_the_phase_plan(self) -> None:
+        plan = plan_in_order(
+            ((ACCEPTANCE, 40), ("prototype", 40), ("final", 20)),
+            phase_plan=["kickoff", "workshop", "prototype", "test", "final"],
+        )
+        assert [sorted(rule.requires) for rule in plan] == [
+            [],
+            ["kickoff", "prototype", "workshop"],
+            ["final", "kickoff", "prototype", "test", "workshop"],
+        ]
+        team = a_team(completed_milestones=frozenset({"prototype", "workshop"}))
+        assert due(plan, team.completed_milestones) == [ACCEPTANCE]
+        assert due(plan, team.completed_milestones | {"kickoff"}) == [ACCEPTANCE, "prototype"]
 
     def test_a_milestone_outside_the_plan_releases_nothing(self) -> None:
         pot, _ = a_pot()

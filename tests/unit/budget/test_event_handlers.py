@@ -81,7 +81,11 @@ def _event(payload: EventData, clock: ManualClock) -> CloudEvent:
 
 
 def call_opened(
-    call_id: str = "call-1", total: int = 100_000_00, *, now: datetime = START
+    call_id: str = "call-1",
+    total: int = 100_000_00,
+    *,
+    now: datetime = START,
+    phases: tuple[str, ...] = ("prototype", "final"),
 ) -> CallOpenedV1:
     return CallOpenedV1(
         call_id=call_id,
@@ -97,8 +101,8 @@ def call_opened(
             TrancheRule(milestone="final", percent=20),
         ],
         phase_plan=[
-            PhaseStep(key="prototype", title="Prototyp", days_after_acceptance=120),
-            PhaseStep(key="final", title="Abschluss", days_after_acceptance=180),
+            PhaseStep(key=key, title=key.title(), days_after_acceptance=30 * (n + 1))
+            for n, key in enumerate(phases)
         ],
     )
 
@@ -259,6 +263,34 @@ class TestMilestoneCompleted:
         )
 
         assert budget.team("t1").available_cents == 32_000_00
+
+
+    async def test_tranches_follow_the_phase_plan_whatever_order_milestones_arrive_in(
+        self, budget: Budget
+    ) -> None:
+        phases = ("kickoff", "workshop", "prototype", "test", "final")
+        await budget.apply(call_opened(phases=phases), team_accepted("t1", 40_000_00))
+
+        await budget.apply(milestone_completed("t1", "final"))
+        await budget.apply(milestone_completed("t1", "prototype"))
+        await budget.apply(milestone_completed("t1", "kickoff"))
+        assert [e["trigger"] for e in budget.events(TrancheReleasedV1)] == ["acceptance"]
+        assert budget.team("t1").available_cents == 16_000_00
+
+        await budget.apply(milestone_completed("t1", "workshop"))
+        assert [e["trigger"] for e in budget.events(TrancheReleasedV1)] == [
+            "acceptance",
+            "prototype",
+        ]
+
+        await budget.apply(milestone_completed("t1", "test"))
+        releases = [(e["trigger"], e["amount_cents"]) for e in budget.events(TrancheReleasedV1)]
+        assert releases == [
+            ("acceptance", 16_000_00),
+            ("prototype", 16_000_00),
+            ("final", 8_000_00),
+        ]
+        assert budget.balance(ledger.reserved("t1")) == 0
 
 
 class TestTeamWithdrawn:
