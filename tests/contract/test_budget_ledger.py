@@ -121,7 +121,7 @@ class BudgetLedgerContract(ServiceSchemaContract):
             stored = await BudgetQueries(session).get_team(team.team_id)
         assert stored == team
 
-    async def test_a_receipt_number_is_unique_per_team(self, db: Database) -> None:
+    async def test_a_standing_receipt_is_unique_per_team(self, db: Database) -> None:
         team = await self.allocated_team(db)
         expense, _, _ = expenses.submit(
             team,
@@ -143,7 +143,7 @@ class BudgetLedgerContract(ServiceSchemaContract):
             async with unit(db) as uow:
                 uow.expenses.add(expenses.Expense(**{**expense.__dict__, "id": "e2"}))
         async with unit(db) as uow:
-            assert await uow.expenses.receipt_taken(team.team_id, " R-1 ")
+            assert await uow.expenses.standing_with_receipt(team.call_id, " R-1 ", "P") == [expense]
         async with db.sessions() as session:
             [stored] = await BudgetQueries(session).expenses_of_team(team.team_id)
         assert stored == expense

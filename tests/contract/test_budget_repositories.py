@@ -53,12 +53,14 @@ def a_pot(call_id: str = "c1", total: int = 100_000_00) -> tuple[Pot, ledger.Tra
     )  # fmt: skip
 
 
-def an_expense(team_id: str, expense_id: str, receipt: str) -> expenses.Expense:
+def an_expense(
+    team_id: str, expense_id: str, receipt: str, payee: str = "Müller GmbH"
+) -> expenses.Expense:
     expense, _, _ = expenses.submit(
         replace(a_team(team_id), status=budgets.ALLOCATED, allocated_cents=1_000_00,
                 available_cents=1_000_00),
         expense_id=expense_id, position="material", net_cents=100, vat_cents=19,
-        receipt_number=receipt, receipt_date=date(2024, 9, 1), payee="p", purpose="x",
+        receipt_number=receipt, receipt_date=date(2024, 9, 1), payee=payee, purpose="x",
         submitted_by="anna", now=AT, today=date(2024, 10, 1),
     )  # fmt: skip
     return expense
@@ -191,8 +193,11 @@ class BudgetRepositoryContract:
             uow.expenses.add(expense)
         async with units() as uow:
             assert await uow.expenses.get("e1", lock=True) == expense
-            assert await uow.expenses.receipt_taken("t1", " r-1 ")
-            assert not await uow.expenses.receipt_taken("t2", "R-1")
+            assert await uow.expenses.standing_with_receipt("c1", " r-1 ", "MÜLLER  GmbH") == [
+                expense
+            ]
+            assert await uow.expenses.standing_with_receipt("c1", "R-1", "Schulz KG") == []
+            assert await uow.expenses.standing_with_receipt("c2", "R-1", "Müller GmbH") == []
             uow.expenses.put(replace(expense, status="approved"))
         async with units() as uow:
             stored = await uow.expenses.get("e1")
@@ -208,6 +213,23 @@ class BudgetRepositoryContract:
                 uow.expenses.add(an_expense("t1", "e2", "r-1"))
         async with units() as uow:
             assert await uow.expenses.get("e2") is None
+
+    async def test_a_rejected_receipt_may_be_entered_again_and_another_payees_too(
+        self, units: Units
+    ) -> None:
+        first = an_expense("t1", "e1", "R-1")
+        async with units() as uow:
+            uow.teams.add(a_team("t1"))
+            uow.expenses.add(first)
+            uow.expenses.add(an_expense("t1", "e2", "R-1", payee="Schulz KG"))
+        async with units() as uow:
+            await uow.expenses.get("e1", lock=True)
+            uow.expenses.put(replace(first, status=expenses.REJECTED))
+        async with units() as uow:
+            uow.expenses.add(an_expense("t1", "e3", "r-1"))
+        async with units() as uow:
+            standing = await uow.expenses.standing_with_receipt("c1", "R-1", "müller gmbh")
+            assert [e.id for e in standing] == ["e3"]
 
     async def test_a_failed_unit_leaves_nothing_behind(self, units: Units) -> None:
         pot, funded = a_pot()

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from cimis_chassis.memory import MemoryRepository
 from services.budget.domain.budgets import AWAITING_CALL, Pot, TeamBudget
-from services.budget.domain.expenses import Expense, receipt_key
+from services.budget.domain.expenses import ACTIVE, Expense, payee_key, receipt_key
 from services.budget.domain.ledger import Books, Transfer
 
 
@@ -78,7 +78,8 @@ class MemoryEarlyCompletions(MemoryRepository):
 
 
 class DuplicateReceipt(Exception):
-    """The fake's unique (team, receipt key): the database raises an IntegrityError here."""
+    """The fake's unique standing (team, receipt, payee): the database raises an
+    IntegrityError here."""
 
 
 class MemoryExpenses(MemoryRepository):
@@ -91,7 +92,8 @@ class MemoryExpenses(MemoryRepository):
     def add(self, expense: Expense) -> None:
         if expense.id in self.expenses:
             raise ValueError(f"expenses {expense.id} exists already")
-        if self._taken(expense.team_id, expense.receipt_number):
+        same = self._standing(expense.call_id, expense.receipt_number, expense.payee)
+        if expense.status in ACTIVE and any(e.team_id == expense.team_id for e in same):
             raise DuplicateReceipt(expense.team_id, expense.receipt_number)
         self.expenses[expense.id] = expense
 
@@ -100,15 +102,20 @@ class MemoryExpenses(MemoryRepository):
             raise KeyError(f"expenses {expense.id} was not read in this unit of work")
         self.expenses[expense.id] = expense
 
-    async def receipt_taken(self, team_id: str, receipt_number: str) -> bool:
-        return self._taken(team_id, receipt_number)
+    async def standing_with_receipt(
+        self, call_id: str, receipt_number: str, payee: str
+    ) -> list[Expense]:
+        return self._standing(call_id, receipt_number, payee)
 
-    def _taken(self, team_id: str, receipt_number: str) -> bool:
-        wanted = receipt_key(receipt_number)
-        return any(
-            e.team_id == team_id and receipt_key(e.receipt_number) == wanted
+    def _standing(self, call_id: str, receipt_number: str, payee: str) -> list[Expense]:
+        wanted = (receipt_key(receipt_number), payee_key(payee))
+        return [
+            e
             for e in self.expenses.values()
-        )
+            if e.call_id == call_id
+            and e.status in ACTIVE
+            and (receipt_key(e.receipt_number), payee_key(e.payee)) == wanted
+        ]
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.engine import Row
 
 from services.budget.domain.budgets import Pot, TeamBudget
-from services.budget.domain.expenses import Expense, receipt_key
+from services.budget.domain.expenses import Expense, payee_key, receipt_key
 from services.budget.domain.tranches import TrancheRule, plan_in_order
 
 
@@ -123,6 +123,7 @@ def expense_from_row(r: Row[Any]) -> Expense:
         reversed_by=r.reversed_by,
         reversed_at=r.reversed_at,
         reversal_reason=r.reversal_reason,
+        possible_duplicates=tuple(r.possible_duplicates or ()),
     )
 
 
@@ -138,6 +139,8 @@ def expense_row(expense: Expense) -> dict[str, Any]:
         "fundable_cents": expense.fundable_cents,
         "receipt_number": expense.receipt_number,
         "receipt_key": receipt_key(expense.receipt_number),
+        "payee_key": payee_key(expense.payee),
+        "possible_duplicates": list(expense.possible_duplicates),
         "receipt_date": expense.receipt_date,
         "payee": expense.payee,
         "purpose": expense.purpose,

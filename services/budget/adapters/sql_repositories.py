@@ -20,7 +20,7 @@ from services.budget.adapters.rows import (
 )
 from services.budget.adapters.tables import early_completions, expenses, pots, team_budgets
 from services.budget.domain.budgets import AWAITING_CALL, Pot, TeamBudget
-from services.budget.domain.expenses import Expense, receipt_key
+from services.budget.domain.expenses import ACTIVE, Expense, payee_key, receipt_key
 
 
 class SqlPots:
@@ -143,17 +143,19 @@ class SqlExpenses:
     def put(self, expense: Expense) -> None:
         self._rows.put(expense.id, expense)
 
-    async def receipt_taken(self, team_id: str, receipt_number: str) -> bool:
-        await self._rows.flush()
-        row = await self._session.execute(
-            select(expenses.c.id).where(
+    async def standing_with_receipt(
+        self, call_id: str, receipt_number: str, payee: str
+    ) -> list[Expense]:
+        return await self._rows.select_where(
+            select(expenses).where(
                 and_(
-                    expenses.c.team_id == team_id,
+                    expenses.c.call_id == call_id,
                     expenses.c.receipt_key == receipt_key(receipt_number),
+                    expenses.c.payee_key == payee_key(payee),
+                    expenses.c.status.in_(ACTIVE),
                 )
             )
         )
-        return row.first() is not None
 
     async def flush(self) -> None:
         await self._rows.flush()

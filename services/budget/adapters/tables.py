@@ -13,11 +13,11 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    UniqueConstraint,
 )
 
 from cimis_chassis.sqltypes import UtcDateTime
 from cimis_chassis.tables import BigId, service_metadata
+from services.budget.domain.expenses import ACTIVE
 
 metadata, chassis = service_metadata()
 
@@ -84,6 +84,7 @@ expenses = Table(
     Column("receipt_key", String(200), nullable=False),
     Column("receipt_date", Date, nullable=False),
     Column("payee", String(300), nullable=False),
+    Column("payee_key", String(300), nullable=False),
     Column("purpose", Text, nullable=False),
     Column("status", String(20), nullable=False),
     Column("submitted_by", String(200), nullable=False),
@@ -94,9 +95,21 @@ expenses = Table(
     Column("reversed_by", String(200), nullable=True),
     Column("reversed_at", UtcDateTime(), nullable=True),
     Column("reversal_reason", Text, nullable=True),
-    # A receipt is claimed once per team, in any spelling, even by two racing submissions.
-    UniqueConstraint("team_id", "receipt_key", name="uq_expenses_team_receipt_key"),
+    Column("possible_duplicates", JSON, nullable=True),
 )
+# A receipt (number and payee, in any spelling) stands once per team, even against two racing
+# submissions; rejected or reversed, it may be entered again.
+Index(
+    "uq_expenses_standing_receipt",
+    expenses.c.team_id,
+    expenses.c.receipt_key,
+    expenses.c.payee_key,
+    unique=True,
+    postgresql_where=expenses.c.status.in_(ACTIVE),
+    sqlite_where=expenses.c.status.in_(ACTIVE),
+)
+# The same invoice in another team of the call.
+Index("ix_expenses_call_receipt", expenses.c.call_id, expenses.c.receipt_key)
 Index("ix_expenses_receipts", expenses.c.team_id, expenses.c.position, expenses.c.receipt_date)
 
 # The ledger is append-only: rows are inserted, never updated or deleted.

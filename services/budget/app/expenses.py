@@ -54,11 +54,14 @@ async def _team(uow: BudgetUnitOfWork, team_id: str) -> TeamBudget:
 async def submit_expense(uow: BudgetUnitOfWork, cmd: SubmitExpense, by: Principal) -> Expense:
     team = await _team(uow, cmd.team_id)
     rules.check_receipt_number(cmd.receipt_number)
-    if await uow.expenses.receipt_taken(team.team_id, cmd.receipt_number):
+    standing = await uow.expenses.standing_with_receipt(team.call_id, cmd.receipt_number, cmd.payee)
+    if any(e.team_id == team.team_id for e in standing):
         raise BudgetStateConflict(
             "duplicate-receipt",
-            f"Receipt {clip(cmd.receipt_number.strip())} was already submitted for this team "
-            "(numbers are compared ignoring case, dashes and invisible characters).",
+            f"Receipt {clip(cmd.receipt_number.strip())} from {clip(cmd.payee.strip())} is "
+            "already submitted or approved for this team (numbers and payees are compared "
+            "ignoring case, dashes and invisible characters). A rejected or reversed receipt "
+            "may be entered again.",
         )
     now = uow.clock.now()
     expense, updated, moved = rules.submit(
@@ -74,6 +77,7 @@ async def submit_expense(uow: BudgetUnitOfWork, cmd: SubmitExpense, by: Principa
         submitted_by=by.name,
         now=now,
         today=now.astimezone(BERLIN).date(),
+        possible_duplicates=tuple(sorted(e.id for e in standing)),
     )
     uow.expenses.add(expense)
     uow.teams.put(updated)

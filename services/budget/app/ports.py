@@ -60,8 +60,11 @@ class Expenses(Protocol):
 
     def put(self, expense: Expense) -> None: ...
 
-    async def receipt_taken(self, team_id: str, receipt_number: str) -> bool:
-        """Whether the team claimed this receipt already, in whatever spelling."""
+    async def standing_with_receipt(
+        self, call_id: str, receipt_number: str, payee: str
+    ) -> list[Expense]:
+        """The call's submitted or approved expenses for this receipt (number and payee, in
+        whatever spelling), in any team."""
         ...
 
 

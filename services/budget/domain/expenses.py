@@ -21,6 +21,8 @@ from services.budget.domain.ledger import Transfer
 
 POSITIONS = ("personnel", "material", "external_services", "travel", "other")
 SUBMITTED, APPROVED, REJECTED, REVERSED = "submitted", "approved", "rejected", "reversed"
+# A receipt counts while its expense stands; rejected or reversed, it may be entered again.
+ACTIVE = (SUBMITTED, APPROVED)
 THRESHOLDS = (50, 80, 100)
 RECEIPT_KEY_MAX_CHARS = 200
 
@@ -48,6 +50,9 @@ class Expense:
     reversed_by: str | None = None
     reversed_at: datetime | None = None
     reversal_reason: str | None = None
+    # Standing expenses of other teams in the call with the same receipt (number and payee)
+    # when this one was submitted: shown to finance, who decide whether it is billed twice.
+    possible_duplicates: tuple[str, ...] = ()
 
 
 def receipt_key(receipt_number: str) -> str:
@@ -56,6 +61,11 @@ def receipt_key(receipt_number: str) -> str:
     Staff retype numbers from paper in any case, with whatever dash their keyboard makes.
     """
     return comparison_key(receipt_number)
+
+
+def payee_key(payee: str) -> str:
+    """Payees compare like receipt numbers: "Müller GmbH" and "MÜLLER  GmbH" are one payee."""
+    return comparison_key(payee)
 
 
 def check_receipt_number(receipt_number: str) -> str:
@@ -93,6 +103,7 @@ def submit(
     submitted_by: str,
     now: datetime,
     today: date,
+    possible_duplicates: tuple[str, ...] = (),
 ) -> tuple[Expense, TeamBudget, Transfer]:
     if team.status == CLOSED:
         raise BudgetStateConflict("budget-closed", "The team was withdrawn; its budget is closed.")
@@ -134,6 +145,7 @@ def submit(
         status=SUBMITTED,
         submitted_by=submitted_by,
         submitted_at=now,
+        possible_duplicates=possible_duplicates,
     )
     moved = Transfer(
         id=f"expense-submitted:{expense_id}",

@@ -133,4 +133,6 @@ def expense_out(expense: Expense) -> dict[str, Any]:
         "reversed_by": expense.reversed_by,
         "reversed_at": ts(expense.reversed_at),
         "reversal_reason": expense.reversal_reason,
+        # The same receipt standing in other teams of the call when this one was submitted.
+        "possible_duplicates": list(expense.possible_duplicates),
     }

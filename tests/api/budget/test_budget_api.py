@@ -154,6 +154,63 @@ class TestSubmitExpense:
             await submit(budget, team_id, receipt_number="RE-7"), 409, "duplicate-receipt"
         )
 
+    async def test_the_same_receipt_in_another_spelling_is_409(
+        self, budget: RunningService
+    ) -> None:
+        _, team_id = await accepted_team(budget)
+        assert (await submit(budget, team_id, receipt_number="RE-2024-018")).status_code == 201
+        again = await submit(
+            budget, team_id, receipt_number="re-2024-018", payee="AGENTUR  Erzgebirge GmbH"
+        )
+        assert_problem(again, 409, "duplicate-receipt")
+
+    async def test_the_same_number_from_another_payee_is_another_receipt(
+        self, budget: RunningService
+    ) -> None:
+        _, team_id = await accepted_team(budget)
+        assert (await submit(budget, team_id, receipt_number="1001")).status_code == 201
+        other = await submit(budget, team_id, receipt_number="1001", payee="Druckerei Zwickau")
+        assert other.status_code == 201, other.text
+
+    @pytest.mark.parametrize("correction", ["reject", "reverse"])
+    async def test_a_rejected_or_reversed_receipt_may_be_entered_again(
+        self, budget: RunningService, correction: str
+    ) -> None:
+        _, team_id = await accepted_team(budget)
+        expense = (await submit(budget, team_id, receipt_number="RE-9")).json()
+        if correction == "reverse":
+            approved = await budget.client.post(
+                f"/api/v1/expenses/{expense['id']}/approve", headers=budget.auth("finance")
+            )
+            assert approved.status_code == 200, approved.text
+        undone = await budget.client.post(
+            f"/api/v1/expenses/{expense['id']}/{correction}",
+            json={"reason": "Betrag falsch erfasst"},
+            headers=budget.auth("finance2"),
+        )
+        assert undone.status_code == 200, undone.text
+
+        again = await submit(budget, team_id, receipt_number="re-9", net="900.00")
+        assert again.status_code == 201, again.text
+        assert_problem(
+            await submit(budget, team_id, receipt_number="RE-9"), 409, "duplicate-receipt"
+        )
+
+    async def test_the_same_invoice_in_two_teams_of_a_call_is_flagged(
+        self, budget: RunningService
+    ) -> None:
+        call_id, first_team = await accepted_team(budget)
+        _, second_team = await accepted_team(budget, call_id=call_id)
+        _, other_call_team = await accepted_team(budget)
+        first = (await submit(budget, first_team, receipt_number="RE-77")).json()
+        assert first["possible_duplicates"] == []
+
+        second = await submit(budget, second_team, receipt_number="re-77")
+        assert second.status_code == 201, second.text
+        assert second.json()["possible_duplicates"] == [first["id"]]
+        elsewhere = (await submit(budget, other_call_team, receipt_number="RE-77")).json()
+        assert elsewhere["possible_duplicates"] == []
+
     @pytest.mark.parametrize("who", ["staff", "finance"])
     async def test_staff_and_finance_may_submit(self, budget: RunningService, who: str) -> None:
         _, team_id = await accepted_team(budget)

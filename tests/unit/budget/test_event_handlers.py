@@ -264,7 +264,6 @@ class TestMilestoneCompleted:
 
         assert budget.team("t1").available_cents == 32_000_00
 
-
     async def test_tranches_follow_the_phase_plan_whatever_order_milestones_arrive_in(
         self, budget: Budget
     ) -> None:

@@ -1,4 +1,4 @@
-"""Migration 0003 keys existing receipts, keeps old look-alikes, and guards new ones."""
+"""Migrations 0003 and 0004: receipt keys on existing rows, then standing receipts with payees."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from alembic import command
 from sqlalchemy.exc import IntegrityError
 
 from cimis_chassis.migrations import alembic_config
-from services.budget.domain.expenses import receipt_key
+from services.budget.domain.expenses import payee_key, receipt_key
 
 MIGRATIONS = Path(__file__).resolve().parents[3] / "services" / "budget" / "migrations"
 
@@ -47,7 +47,7 @@ def test_existing_receipts_get_keys_and_look_alikes_survive_the_upgrade(tmp_path
         for n, number in enumerate(["RE-1", "re-1", "RE\u20101", "Other"]):
             insert_expense(connection, f"e{n}", number, keyed=False)
 
-    command.upgrade(config, "head")
+    command.upgrade(config, "0003")
 
     with engine.begin() as connection:
         rows = connection.execute(sa.text("SELECT id, receipt_key FROM expenses")).all()
@@ -55,4 +55,43 @@ def test_existing_receipts_get_keys_and_look_alikes_survive_the_upgrade(tmp_path
     assert keys == {"e0": "re-1", "e1": "re-1#e1", "e2": "re-1#e2", "e3": "other"}
     with pytest.raises(IntegrityError), engine.begin() as connection:
         insert_expense(connection, "e9", "ＲＥ－１", keyed=True)
+    engine.dispose()
+
+
+STANDING_EXPENSE = (
+    "INSERT INTO expenses (id, team_id, call_id, position, net_cents, vat_cents, gross_cents, "
+    "fundable_cents, receipt_number, receipt_key, receipt_date, payee, payee_key, purpose, "
+    "status, submitted_by, submitted_at) VALUES (:id, 't1', 'c1', 'other', 1, 0, 1, 1, 'RE-1', "
+    "'re-1', '2024-01-01', :payee, :payee_key, 'p', :status, 's', '2024-01-01 00:00:00')"
+)
+
+
+def test_payees_are_keyed_and_only_standing_receipts_stay_unique(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'budget.db'}"
+    config = alembic_config(MIGRATIONS, url)
+    command.upgrade(config, "0003")
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sa.text(TEAM))
+        insert_expense(connection, "e1", "RE-1", keyed=True)
+        connection.execute(
+            sa.text("UPDATE expenses SET payee = 'Müller  GMBH', status = 'rejected'")
+        )
+
+    command.upgrade(config, "head")
+
+    def insert(expense_id: str, payee: str, status: str = "submitted") -> None:
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text(STANDING_EXPENSE),
+                {"id": expense_id, "payee": payee, "payee_key": payee_key(payee), "status": status},
+            )
+
+    with engine.begin() as connection:
+        [key] = connection.execute(sa.text("SELECT payee_key FROM expenses")).scalars()
+    assert key == payee_key("Müller GmbH")
+    insert("e2", "Müller GmbH")  # the rejected one no longer holds the receipt
+    insert("e3", "Schulz KG")  # another payee's invoice 1 is another receipt
+    with pytest.raises(IntegrityError):
+        insert("e4", "Müller GmbH", status="approved")
     engine.dispose()
