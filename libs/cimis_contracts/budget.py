@@ -42,7 +42,10 @@ class AllocationRefusedV1(_TeamEvent):
 
     requested_cents: int = Field(gt=0)
     pot_available_cents: int = Field(ge=0)
+    # What a reader renders the refusal from, in its own language: the code and the figures
+    # above and here. ``reason`` is budget's English explanation, for logs and operators.
     reason_code: Identifier
+    max_team_budget_cents: int | None = Field(default=None, ge=0)
     reason: Reason
     refused_at: AwareDatetime
 

@@ -101,6 +101,7 @@ async def _allocate(uow: BudgetUnitOfWork, team: TeamBudget, pot: Pot, event: Cl
                 requested_cents=team.requested_cents,
                 pot_available_cents=pot.available_cents,
                 reason_code=outcome.team.refusal_code or "refused",
+                max_team_budget_cents=pot.max_team_cents,
                 reason=outcome.team.refusal_reason or "",
                 refused_at=now,
             )

@@ -108,6 +108,7 @@ def alert_for(event: EventData, team: TeamContact) -> Alert:
                 "requested_cents": event.requested_cents,
                 "pot_available_cents": event.pot_available_cents,
                 "reason_code": event.reason_code,
+                "max_team_budget_cents": event.max_team_budget_cents,
                 "reason": event.reason,
                 "refused_at": event.refused_at,
             }

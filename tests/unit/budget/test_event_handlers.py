@@ -200,6 +200,11 @@ class TestTeamAccepted:
         assert budget.team("t2").allocated_cents == 0
         [refused] = budget.events(AllocationRefusedV1)
         assert (refused["team_id"], refused["pot_available_cents"]) == ("t2", 10_000_00)
+        # The code and its figures, from which notify writes the reason in each language.
+        assert (refused["reason_code"], refused["max_team_budget_cents"]) == (
+            "pot-exhausted",
+            50_000_00,
+        )
         assert budget.pot().available_cents == 10_000_00
 
     async def test_teams_accepted_before_their_call_opened_are_funded_in_acceptance_order(

@@ -9,6 +9,7 @@ import pytest
 
 from cimis_chassis.envelope import parse_event
 from cimis_contracts.base import decode_data
+from cimis_contracts.budget import AllocationRefusedV1
 from cimis_contracts.catalog import registered_types
 
 SAMPLES = Path(__file__).parent / "samples"
@@ -29,3 +30,11 @@ def test_a_sample_decodes_and_re_encodes_unchanged(sample: Path) -> None:
     assert payload.model_dump(mode="json") == json.loads(raw)["data"]
     assert payload.subject() == event.subject
     assert json.loads(event.to_json_bytes()) == json.loads(raw)
+
+
+def test_a_refusal_published_before_it_carried_the_team_maximum_still_decodes() -> None:
+    raw = json.loads((SAMPLES / "de.cimis.budget.allocation_refused.v1.json").read_text())
+    del raw["data"]["max_team_budget_cents"]
+    payload = decode_data(parse_event(json.dumps(raw)))
+    assert isinstance(payload, AllocationRefusedV1)
+    assert payload.max_team_budget_cents is None

@@ -112,6 +112,35 @@ class TestRendering:
         assert "Beantragt: 45.000,00 €" in body
         assert "Im Topf verfügbar: 12.500,00 €" in body
 
+    @pytest.mark.parametrize(
+        ("code", "german"),
+        [
+            (
+                "pot-exhausted",
+                "Grund: Im Topf des Aufrufs sind nur noch 12.500,00 € frei; "
+                "das Team benötigt 45.000,00 €.",
+            ),
+            (
+                "above-team-maximum",
+                "Grund: Das Teambudget von 45.000,00 € übersteigt die Obergrenze je Team von "
+                "40.000,00 €.",
+            ),
+        ],
+    )
+    def test_a_refusal_is_explained_in_the_mails_language_from_its_code(
+        self, code: str, german: str
+    ) -> None:
+        refused = allocation_refused(
+            "t-1",
+            reason_code=code,
+            max_team_budget_cents=40_000_00,
+            reason="The call's pot has 12500.00 EUR left; the team needs 45000.00 EUR.",
+        )
+        _, body = render(refused, "de", name=None)
+        assert german in body.splitlines()
+        assert "EUR" not in body
+        assert "The call" not in body
+
     def test_without_a_name_the_greeting_is_neutral(self) -> None:
         _, german = render(plan_completed("t-1"), "de", name=None)
         _, english = render(plan_completed("t-1"), "en", name=None)
