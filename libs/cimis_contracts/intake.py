@@ -63,6 +63,8 @@ class CallOpenedV1(EventData):
     max_team_budget_cents: int = Field(ge=0)
     tranches: list[TrancheRule] = Field(max_length=MAX_LIST_ITEMS)
     phase_plan: PhasePlan
+    # Costs count from a team's acceptance to its plan's end plus these days (Abrechnungsfrist).
+    settlement_days: int = Field(default=90, ge=0, le=730)
 
     def subject(self) -> str:
         return self.call_id

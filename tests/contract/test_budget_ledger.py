@@ -136,6 +136,7 @@ class BudgetLedgerContract(ServiceSchemaContract):
             submitted_by="anna",
             now=AT,
             today=date(2024, 10, 1),
+            period=budgets.FundingPeriod(date(2024, 1, 1), None),
         )
         async with unit(db) as uow:
             uow.expenses.add(expense)

@@ -62,6 +62,7 @@ def an_expense(
         expense_id=expense_id, position="material", net_cents=100, vat_cents=19,
         receipt_number=receipt, receipt_date=date(2024, 9, 1), payee=payee, purpose="x",
         submitted_by="anna", now=AT, today=date(2024, 10, 1),
+        period=budgets.FundingPeriod(date(2024, 1, 1), None),
     )  # fmt: skip
     return expense
 

@@ -16,9 +16,10 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -290,7 +291,8 @@ async def _run_scenario(platform: Platform, keys_file: Path, bootstrap: str) -> 
                 "net": "1000.00",
                 "vat": "190.00",
                 "receipt_number": "R-2024-001",
-                "receipt_date": datetime.now(UTC).date().isoformat(),
+                # Today in Saxony: the team was accepted today, and costs count from then.
+                "receipt_date": datetime.now(ZoneInfo("Europe/Berlin")).date().isoformat(),
                 "payee": "Werkstatt Annaberg",
                 "purpose": "Prototyp-Material",
             },

@@ -13,7 +13,7 @@ import contextlib
 import json
 import tempfile
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,7 @@ from services.budget.adapters.ledger_store import reconcile
 from services.budget.adapters.tables import chassis, metadata, pots, team_budgets
 from services.budget.adapters.unit_of_work import SqlBudgetUnitOfWork
 from services.budget.app import expenses as commands
+from services.budget.domain.calendar import BERLIN
 from services.budget.entrypoints.consumer import HANDLERS
 
 START = datetime(2024, 10, 1, 8, 0, tzinfo=UTC)
@@ -211,7 +212,8 @@ class BudgetBooks(RuleBasedStateMachine):
             net_cents=net,
             vat_cents=vat,
             receipt_number=uuid.uuid4().hex[:10],
-            receipt_date=date(2024, 9, 30),
+            # Today: a day of every team's funding period, which starts at its acceptance.
+            receipt_date=self.clock.now().astimezone(BERLIN).date(),
             payee="Lieferant",
             purpose="Material",
         )

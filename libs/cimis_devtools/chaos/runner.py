@@ -215,7 +215,8 @@ class Runner:
                 "net": eur(expense.net_cents),
                 "vat": eur(expense.vat_cents),
                 "receipt_number": expense.ref,
-                "receipt_date": (today - timedelta(days=expense.days_ago)).isoformat(),
+                # The teams are accepted during the run: costs count from that day on.
+                "receipt_date": today.isoformat(),
                 "payee": "Werkstatt Müller GmbH",
                 "purpose": "Prototyp-Material",
             },

@@ -51,7 +51,6 @@ class ExpensePlan:
     by_agent: bool
     decision: Decision
     approver: str  # also the rejecter; the reverser is the other finance principal
-    days_ago: int
 
     @property
     def reverser(self) -> str:
@@ -242,7 +241,6 @@ def _spend(
                 by_agent=rng.random() < 0.4,
                 decision=decision,
                 approver=rng.choice(FINANCE),
-                days_ago=rng.randrange(1, 60),
             )
         )
     for expense in expenses:

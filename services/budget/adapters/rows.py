@@ -20,6 +20,7 @@ def pot_from_row(r: Row[Any]) -> Pot:
         plan=plan_from_row(r.plan),
         available_cents=r.available_cents,
         allocated_cents=r.allocated_cents,
+        settlement_days=r.settlement_days,
     )
 
 
@@ -45,6 +46,7 @@ def pot_row(pot: Pot) -> dict[str, Any]:
         ],
         "available_cents": pot.available_cents,
         "allocated_cents": pot.allocated_cents,
+        "settlement_days": pot.settlement_days,
     }
 
 
@@ -71,6 +73,7 @@ def team_from_row(r: Row[Any]) -> TeamBudget:
         refusal_code=r.refusal_code,
         refusal_reason=r.refusal_reason,
         closed_at=r.closed_at,
+        plan_ends_on=r.plan_ends_on,
     )
 
 
@@ -97,6 +100,7 @@ def team_row(team: TeamBudget) -> dict[str, Any]:
         "refusal_code": team.refusal_code,
         "refusal_reason": team.refusal_reason,
         "closed_at": team.closed_at,
+        "plan_ends_on": team.plan_ends_on,
     }
 
 

@@ -10,9 +10,11 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     Index,
+    Integer,
     String,
     Table,
     Text,
+    text,
 )
 
 from cimis_chassis.sqltypes import UtcDateTime
@@ -31,6 +33,7 @@ pots = Table(
     Column("plan", JSON, nullable=False),
     Column("available_cents", BigInteger, nullable=False),
     Column("allocated_cents", BigInteger, nullable=False),
+    Column("settlement_days", Integer, nullable=False, server_default=text("90")),
     Column("opened_at", UtcDateTime(), nullable=False),
 )
 
@@ -58,6 +61,7 @@ team_budgets = Table(
     Column("refusal_code", String(50), nullable=True),
     Column("refusal_reason", Text, nullable=True),
     Column("closed_at", UtcDateTime(), nullable=True),
+    Column("plan_ends_on", Date, nullable=True),
 )
 
 # Milestones completed before budget learned of the team (events of two topics race).

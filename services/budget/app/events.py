@@ -5,6 +5,9 @@ and the unit writes every table once when it commits."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import date
+
 from cimis_chassis.envelope import CloudEvent
 from cimis_chassis.text import comparison_key
 from cimis_contracts.base import EventData
@@ -15,7 +18,11 @@ from cimis_contracts.budget import (
     TrancheReleasedV1,
 )
 from cimis_contracts.intake import CallOpenedV1, TeamAcceptedV1, TeamWithdrawnV1
-from cimis_contracts.milestones import MilestoneCompletedV1
+from cimis_contracts.milestones import (
+    MilestoneCompletedV1,
+    MilestoneRescheduledV1,
+    PlanCreatedV1,
+)
 from services.budget.app.ports import BudgetUnitOfWork
 from services.budget.domain import budgets
 from services.budget.domain.budgets import Outcome, Pot, TeamBudget
@@ -33,7 +40,10 @@ async def load_batch(uow: BudgetUnitOfWork, batch: list[tuple[EventData, CloudEv
         elif isinstance(payload, TeamAcceptedV1):
             team_ids.add(payload.team_id)
             call_ids.add(payload.call_id)
-        elif isinstance(payload, TeamWithdrawnV1 | MilestoneCompletedV1):
+        elif isinstance(
+            payload,
+            TeamWithdrawnV1 | MilestoneCompletedV1 | PlanCreatedV1 | MilestoneRescheduledV1,
+        ):
             team_ids.add(payload.team_id)
     await uow.teams.load(sorted(team_ids), lock=True)
     for team_id in team_ids:
@@ -56,6 +66,7 @@ async def on_call_opened(uow: BudgetUnitOfWork, payload: CallOpenedV1, event: Cl
             ((t.milestone or ACCEPTANCE, t.percent) for t in payload.tranches),
             phase_plan=[step.key for step in payload.phase_plan],
         ),
+        settlement_days=payload.settlement_days,
     )
     now = uow.clock.now()
     uow.pots.add(pot, opened_at=now)
@@ -133,6 +144,42 @@ async def on_milestone_completed(
         return
     await _store(uow, outcome, before=team, event=event, action="tranche.released")
     await _emit_releases(uow, outcome)
+
+
+async def on_plan_created(uow: BudgetUnitOfWork, payload: PlanCreatedV1, event: CloudEvent) -> None:
+    await _plan_ends(uow, payload.team_id, max(m.due_date for m in payload.milestones), event)
+
+
+async def on_milestone_rescheduled(
+    uow: BudgetUnitOfWork, payload: MilestoneRescheduledV1, event: CloudEvent
+) -> None:
+    # A phase plan always ends with "final": its due date is the plan's end.
+    if payload.key == "final":
+        await _plan_ends(uow, payload.team_id, payload.due_date, event)
+
+
+async def _plan_ends(uow: BudgetUnitOfWork, team_id: str, ends_on: date, event: CloudEvent) -> None:
+    """The plan's end bounds the team's funding period (plus the call's settlement period).
+
+    A plan announced before budget heard of its team is not kept: until a rescheduling of its
+    end arrives, that team's period stays open at the end (its start still applies).
+    """
+    team = await uow.teams.get(team_id, lock=True)
+    if team is None or team.plan_ends_on == ends_on:
+        return
+    changed = replace(team, plan_ends_on=ends_on)
+    uow.teams.put(changed)
+    await uow.audit(
+        "budget.plan_end_noted",
+        "team_budget",
+        team_id,
+        before={"plan_ends_on": _day(team.plan_ends_on)},
+        after={"plan_ends_on": _day(ends_on), "event": event.id},
+    )
+
+
+def _day(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
 
 
 async def on_team_withdrawn(

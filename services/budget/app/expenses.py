@@ -19,6 +19,7 @@ from cimis_contracts.budget import (
     ThresholdCrossedV1,
 )
 from services.budget.app.ports import BudgetUnitOfWork
+from services.budget.domain import budgets
 from services.budget.domain import expenses as rules
 from services.budget.domain.budgets import Pot, TeamBudget
 from services.budget.domain.calendar import BERLIN
@@ -64,6 +65,7 @@ async def submit_expense(uow: BudgetUnitOfWork, cmd: SubmitExpense, by: Principa
             "may be entered again.",
         )
     now = uow.clock.now()
+    period = budgets.funding_period(team, await uow.pots.get(team.call_id))
     expense, updated, moved = rules.submit(
         team,
         expense_id=str(uuid.uuid4()),
@@ -77,6 +79,7 @@ async def submit_expense(uow: BudgetUnitOfWork, cmd: SubmitExpense, by: Principa
         submitted_by=by.name,
         now=now,
         today=now.astimezone(BERLIN).date(),
+        period=period,
         possible_duplicates=tuple(sorted(e.id for e in standing)),
     )
     uow.expenses.add(expense)

@@ -9,9 +9,10 @@ can compare both.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from services.budget.domain import ledger
+from services.budget.domain.calendar import BERLIN
 from services.budget.domain.ledger import Transfer
 from services.budget.domain.tranches import TrancheRule, due, tranche_amounts
 
@@ -27,6 +28,8 @@ class Pot:
     plan: tuple[TrancheRule, ...]
     available_cents: int
     allocated_cents: int = 0  # net of what closed teams gave back
+    # After a plan's end, costs still count for this long (Abrechnungsfrist).
+    settlement_days: int = 90
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,8 @@ class TeamBudget:
     refusal_code: str | None = None
     refusal_reason: str | None = None
     closed_at: datetime | None = None
+    # The due date of the plan's last milestone, as milestones last announced it.
+    plan_ends_on: date | None = None
 
     def __post_init__(self) -> None:
         # The team's money is always somewhere: TigerBeetle-style, assert where it must hold.
@@ -90,6 +95,27 @@ class Outcome:
     notes: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class FundingPeriod:
+    """The days whose costs a team may claim (förderfähiger Zeitraum), both ends included;
+    open-ended while budget has not yet heard of the team's plan."""
+
+    starts_on: date
+    ends_on: date | None
+
+    def covers(self, day: date) -> bool:
+        return self.starts_on <= day and (self.ends_on is None or day <= self.ends_on)
+
+
+def funding_period(team: TeamBudget, pot: Pot | None) -> FundingPeriod:
+    """From the day of acceptance to the plan's end plus the call's settlement period."""
+    starts_on = team.accepted_at.astimezone(BERLIN).date()
+    if team.plan_ends_on is None:
+        return FundingPeriod(starts_on, None)
+    settlement = pot.settlement_days if pot is not None else Pot.settlement_days
+    return FundingPeriod(starts_on, team.plan_ends_on + timedelta(days=settlement))
+
+
 def open_pot(
     *,
     call_id: str,
@@ -97,6 +123,7 @@ def open_pot(
     total_cents: int,
     max_team_cents: int,
     plan: tuple[TrancheRule, ...],
+    settlement_days: int = 90,
 ) -> tuple[Pot, Transfer]:
     """The call's pot, funded in full from the call's funding account."""
     funded = Transfer(
@@ -114,6 +141,7 @@ def open_pot(
         max_team_cents=max_team_cents,
         plan=plan,
         available_cents=total_cents,
+        settlement_days=settlement_days,
     )
     return pot, funded
 

@@ -11,7 +11,7 @@ from datetime import date, datetime
 
 from cimis_chassis.text import clip, comparison_key
 from services.budget.domain import ledger
-from services.budget.domain.budgets import ALLOCATED, CLOSED, Pot, TeamBudget
+from services.budget.domain.budgets import ALLOCATED, CLOSED, FundingPeriod, Pot, TeamBudget
 from services.budget.domain.errors import (
     BudgetRuleViolation,
     BudgetStateConflict,
@@ -103,6 +103,7 @@ def submit(
     submitted_by: str,
     now: datetime,
     today: date,
+    period: FundingPeriod,
     possible_duplicates: tuple[str, ...] = (),
 ) -> tuple[Expense, TeamBudget, Transfer]:
     if team.status == CLOSED:
@@ -120,6 +121,14 @@ def submit(
         raise BudgetRuleViolation("invalid-amount", "Net and VAT must not be negative.")
     if receipt_date > today:
         raise BudgetRuleViolation("receipt-in-future", "The receipt date lies in the future.")
+    if not period.covers(receipt_date):
+        until = period.ends_on.isoformat() if period.ends_on else "the end of the plan"
+        raise BudgetRuleViolation(
+            "outside-funding-period",
+            f"The receipt date {receipt_date.isoformat()} lies outside the team's funding "
+            f"period, {period.starts_on.isoformat()} to {until} (acceptance to the plan's end "
+            "plus the call's settlement period).",
+        )
     fundable = fundable_amount(net_cents, vat_cents, team.input_vat_deductible)
     if fundable <= 0:
         raise BudgetRuleViolation("invalid-amount", "The expense has nothing fundable.")

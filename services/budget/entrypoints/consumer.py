@@ -7,11 +7,13 @@ from cimis_chassis.service_host import ServiceHost
 from cimis_contracts import topics
 from cimis_contracts.base import EventData
 from cimis_contracts.intake import CallOpenedV1, TeamAcceptedV1, TeamWithdrawnV1
-from cimis_contracts.milestones import MilestoneCompletedV1
+from cimis_contracts.milestones import MilestoneCompletedV1, MilestoneRescheduledV1, PlanCreatedV1
 from services.budget.app.events import (
     load_batch,
     on_call_opened,
     on_milestone_completed,
+    on_milestone_rescheduled,
+    on_plan_created,
     on_team_accepted,
     on_team_withdrawn,
 )
@@ -23,6 +25,8 @@ HANDLERS: dict[type[EventData], Handler] = {
     TeamAcceptedV1: on_team_accepted,
     TeamWithdrawnV1: on_team_withdrawn,
     MilestoneCompletedV1: on_milestone_completed,
+    PlanCreatedV1: on_plan_created,
+    MilestoneRescheduledV1: on_milestone_rescheduled,
 }
 
 

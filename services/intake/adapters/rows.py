@@ -27,6 +27,7 @@ def call_row(call: Call) -> dict[str, Any]:
             {"key": s.key, "title": s.title, "days_after_acceptance": s.days_after_acceptance}
             for s in call.phase_plan
         ],
+        "settlement_days": call.settlement_days,
         "created_at": call.created_at,
     }
 
@@ -44,6 +45,7 @@ def call_from_row(r: Row[Any]) -> Call:
         phase_plan=tuple(
             PhaseStep(s["key"], s["title"], s["days_after_acceptance"]) for s in r.phase_plan
         ),
+        settlement_days=r.settlement_days,
         created_at=r.created_at,
     )
 

@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 from cimis_chassis.sqltypes import UtcDateTime
@@ -32,6 +33,7 @@ calls = Table(
     Column("max_team_budget_cents", BigInteger, nullable=False),
     Column("tranches", JSON, nullable=False),
     Column("phase_plan", JSON, nullable=False),
+    Column("settlement_days", Integer, nullable=False, server_default=text("90")),
     Column("created_at", UtcDateTime(), nullable=False),
 )
 

@@ -38,6 +38,7 @@ async def open_call(uow: IntakeUnitOfWork, cmd: OpenCall) -> Call:
                 )
                 for s in call.phase_plan
             ],
+            settlement_days=call.settlement_days,
         )
     )
     return call

@@ -19,6 +19,7 @@ class OpenCall:
     max_team_budget_cents: int
     tranches: list[TrancheRule] | None
     phase_plan: list[PhaseStep] | None
+    settlement_days: int | None = None
 
 
 @dataclass(frozen=True)

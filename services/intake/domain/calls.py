@@ -37,6 +37,10 @@ DEFAULT_TRANCHES: tuple[TrancheRule, ...] = (
     TrancheRule("final", 20),
 )
 
+# After the plan's end, costs still count for this long (the settlement period, a call setting).
+DEFAULT_SETTLEMENT_DAYS = 90
+MAX_SETTLEMENT_DAYS = 730
+
 DEFAULT_PHASE_PLAN: tuple[PhaseStep, ...] = (
     PhaseStep("kickoff", "Kick-off", 14),
     PhaseStep("workshop", "Co-Creation-Workshop", 42),
@@ -57,6 +61,7 @@ class Call:
     max_team_budget_cents: int
     tranches: tuple[TrancheRule, ...] = DEFAULT_TRANCHES
     phase_plan: tuple[PhaseStep, ...] = DEFAULT_PHASE_PLAN
+    settlement_days: int = DEFAULT_SETTLEMENT_DAYS
     created_at: datetime | None = field(default=None, compare=False)
 
     def window_state(self, now: datetime) -> str:
@@ -80,6 +85,7 @@ def new_call(
     tranches: list[TrancheRule] | None,
     phase_plan: list[PhaseStep] | None,
     now: datetime,
+    settlement_days: int | None = None,
 ) -> Call:
     """Validate a call's terms and fill in the programme's default plans."""
     if not title.strip():
@@ -100,6 +106,12 @@ def new_call(
     _check_phase_plan(plan)
     rules = tuple(tranches) if tranches else DEFAULT_TRANCHES
     _check_tranches(rules, plan)
+    settlement = DEFAULT_SETTLEMENT_DAYS if settlement_days is None else settlement_days
+    if not 0 <= settlement <= MAX_SETTLEMENT_DAYS:
+        raise IntakeRuleViolation(
+            "invalid-call",
+            f"The settlement period is between 0 and {MAX_SETTLEMENT_DAYS} days.",
+        )
     return Call(
         id=call_id,
         title=title.strip(),
@@ -110,6 +122,7 @@ def new_call(
         max_team_budget_cents=max_team_budget_cents,
         tranches=rules,
         phase_plan=plan,
+        settlement_days=settlement,
         created_at=now,
     )
 

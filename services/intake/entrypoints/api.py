@@ -70,6 +70,7 @@ async def open_call(
         phase_plan=[PhaseStep(p.key, p.title, p.days_after_acceptance) for p in body.phase_plan]
         if body.phase_plan
         else None,
+        settlement_days=body.settlement_days,
     )
 
     async def work(uow: IntakeUnitOfWork) -> dict[str, Any]:

@@ -121,6 +121,13 @@ class CallIn(Strict):
     max_team_budget: PositiveEurCents
     tranches: list[TrancheIn] | None = Field(default=None, min_length=1, max_length=5)
     phase_plan: list[PhaseIn] | None = Field(default=None, min_length=1, max_length=5)
+    settlement_days: int | None = Field(
+        default=None,
+        ge=0,
+        le=730,
+        description="Days after the plan's end during which a team's costs still count "
+        "(settlement period); default 90.",
+    )
 
 
 class ApplicationIn(Strict):
@@ -174,6 +181,7 @@ def call_out(call: Call, now: datetime) -> dict[str, Any]:
             {"key": s.key, "title": s.title, "days_after_acceptance": s.days_after_acceptance}
             for s in call.phase_plan
         ],
+        "settlement_days": call.settlement_days,
         "created_at": _ts(call.created_at),
     }
 

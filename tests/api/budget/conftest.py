@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -42,9 +43,12 @@ async def deliver(svc: RunningService, payload: EventData) -> None:
         await HANDLERS[type(payload)](uow, payload, event)
 
 
-async def open_call(svc: RunningService, total_cents: int = 200_000_00) -> str:
+async def open_call(
+    svc: RunningService, total_cents: int = 200_000_00, *, settlement_days: int = 90
+) -> str:
     call_id = str(uuid.uuid4())
-    await deliver(svc, call_opened(call_id, total_cents, now=svc.clock.now()))
+    opened = call_opened(call_id, total_cents, now=svc.clock.now(), settlement_days=settlement_days)
+    await deliver(svc, opened)
     return call_id
 
 
@@ -69,7 +73,8 @@ async def accepted_team(
             input_vat_deductible=input_vat_deductible,
             company_application_id="co",
             creative_application_ids=["cr"],
-            accepted_at=svc.clock.now(),
+            # Two months ago: the receipts of these tests (July 2024) fall in its funding period.
+            accepted_at=svc.clock.now() - timedelta(days=60),
         ),
     )
     return call_id, team_id

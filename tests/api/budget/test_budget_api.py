@@ -5,13 +5,19 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from cimis_contracts.intake import TeamWithdrawnV1
-from cimis_contracts.milestones import MilestoneCompletedV1
+from cimis_contracts.milestones import (
+    MilestoneCompletedV1,
+    MilestoneRescheduledV1,
+    PlanCreatedV1,
+    PlannedMilestone,
+)
 from services.budget.adapters.tables import chassis, expenses
 from tests.api.budget.conftest import accepted_team, deliver, expense_body, open_call
 from tests.api.intake.steps import assert_problem
@@ -106,6 +112,37 @@ class TestBudgets:
 
     async def test_no_key_is_401(self, budget: RunningService) -> None:
         assert_problem(await budget.client.get("/api/v1/calls/x/budget"), 401, "unauthorized")
+
+
+def plan_created(team_id: str, call_id: str, *, final_due: date) -> PlanCreatedV1:
+    return PlanCreatedV1(
+        team_id=team_id,
+        call_id=call_id,
+        agent_id="agent-anna",
+        milestones=[
+            PlannedMilestone(
+                milestone_id=f"{team_id}-{key}", key=key, title=key.title(), due_date=due
+            )
+            for key, due in (("prototype", final_due - timedelta(days=30)), ("final", final_due))
+        ],
+        created_at=datetime(2024, 6, 2, 9, 0, tzinfo=UTC),
+    )
+
+
+def final_rescheduled(
+    team_id: str, call_id: str, previous: date, due: date
+) -> MilestoneRescheduledV1:
+    return MilestoneRescheduledV1(
+        team_id=team_id,
+        call_id=call_id,
+        milestone_id=f"{team_id}-final",
+        key="final",
+        previous_due_date=previous,
+        due_date=due,
+        reason="Abschlusspräsentation verschoben",
+        rescheduled_by="staff",
+        rescheduled_at=datetime(2024, 6, 15, 9, 0, tzinfo=UTC),
+    )
 
 
 class TestSubmitExpense:
@@ -210,6 +247,36 @@ class TestSubmitExpense:
         assert second.json()["possible_duplicates"] == [first["id"]]
         elsewhere = (await submit(budget, other_call_team, receipt_number="RE-77")).json()
         assert elsewhere["possible_duplicates"] == []
+
+    async def test_a_receipt_from_before_the_acceptance_is_422_and_changes_nothing(
+        self, budget: RunningService
+    ) -> None:
+        _, team_id = await accepted_team(budget)  # accepted on 2 June 2024
+        response = await submit(budget, team_id, receipt_date="2019-01-01")
+        assert_problem(response, 422, "outside-funding-period")
+        assert "2024-06-02" in response.json()["detail"]
+        assert (await submit(budget, team_id, receipt_date="2024-06-02")).status_code == 201
+        figures = (
+            await budget.client.get(f"/api/v1/teams/{team_id}/budget", headers=budget.auth("staff"))
+        ).json()
+        assert figures["pending"] == "1190.00"
+
+    async def test_the_period_ends_with_the_plan_plus_the_settlement_days_and_moves_with_it(
+        self, budget: RunningService
+    ) -> None:
+        call_id = await open_call(budget, settlement_days=10)
+        _, team_id = await accepted_team(budget, call_id=call_id)
+        await deliver(budget, plan_created(team_id, call_id, final_due=date(2024, 6, 20)))
+
+        assert (await submit(budget, team_id, receipt_date="2024-06-30")).status_code == 201
+        late = await submit(budget, team_id, receipt_date="2024-07-01")
+        assert_problem(late, 422, "outside-funding-period")
+        assert "2024-06-02 to 2024-06-30" in late.json()["detail"]
+
+        await deliver(
+            budget, final_rescheduled(team_id, call_id, date(2024, 6, 20), date(2024, 7, 10))
+        )
+        assert (await submit(budget, team_id, receipt_date="2024-07-01")).status_code == 201
 
     @pytest.mark.parametrize("who", ["staff", "finance"])
     async def test_staff_and_finance_may_submit(self, budget: RunningService, who: str) -> None:

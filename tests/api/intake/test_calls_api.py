@@ -25,6 +25,15 @@ class TestOpenCall:
         # A bare date is the whole day in Europe/Berlin (CEST in September).
         assert call["closes_at"] == "2024-09-20T21:59:59.999999Z"
         assert call["state"] == "open"
+        assert call["settlement_days"] == 90
+
+    async def test_the_settlement_period_is_a_call_setting_budget_hears_of(
+        self, intake: RunningService
+    ) -> None:
+        call = await open_call(intake, settlement_days=30)
+        assert call["settlement_days"] == 30
+        [event] = await outbox_events(intake, call["id"])
+        assert event["data"]["settlement_days"] == 30
 
     async def test_opening_emits_call_opened_with_the_plans(self, intake: RunningService) -> None:
         call = await open_call(intake)
@@ -57,6 +66,8 @@ class TestOpenCall:
             ({"closes_at": "2024-05-01"}, "invalid-call"),
             ({"max_team_budget": "600000.00"}, "invalid-call"),
             ({"tranches": [{"milestone": None, "percent": 50}]}, "invalid-tranches"),
+            ({"settlement_days": 731}, "validation-error"),
+            ({"settlement_days": -1}, "validation-error"),
         ],
     )
     async def test_bad_input_is_refused_and_changes_nothing(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -209,3 +209,21 @@ class TestClosure:
 def test_a_team_whose_money_does_not_add_up_cannot_exist() -> None:
     with pytest.raises(AssertionError, match="does not add up"):
         a_team(allocated_cents=100, reserved_cents=50)
+
+
+class TestFundingPeriod:
+    def test_it_starts_on_the_day_of_acceptance_in_saxony(self) -> None:
+        # 23:30 UTC on 1 June is 01:30 on 2 June in Dresden.
+        team = a_team(accepted_at=datetime(2024, 6, 1, 23, 30, tzinfo=UTC))
+        period = budgets.funding_period(team, None)
+        assert period == budgets.FundingPeriod(date(2024, 6, 2), None)
+        assert not period.covers(date(2024, 6, 1))
+        assert period.covers(date(2030, 1, 1))  # no plan heard of yet: open at the end
+
+    def test_it_ends_with_the_plan_and_the_calls_settlement_days(self) -> None:
+        pot = replace(a_pot()[0], settlement_days=30)
+        team = a_team(accepted_at=AT, plan_ends_on=date(2025, 3, 31))
+        period = budgets.funding_period(team, pot)
+        assert period.ends_on == date(2025, 4, 30)
+        assert period.covers(date(2025, 4, 30))
+        assert not period.covers(date(2025, 5, 1))

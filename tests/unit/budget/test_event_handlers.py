@@ -86,8 +86,10 @@ def call_opened(
     *,
     now: datetime = START,
     phases: tuple[str, ...] = ("prototype", "final"),
+    settlement_days: int = 90,
 ) -> CallOpenedV1:
     return CallOpenedV1(
+        settlement_days=settlement_days,
         call_id=call_id,
         title="CIMIS II",
         districts=["Chemnitz"],

@@ -59,7 +59,8 @@ def receipt(number: str = "RE-1", net: int = 1_000_00, vat: int = 190_00) -> Sub
 async def budget() -> Budget:
     """A call with one team, t1, allocated 40,000 EUR of which 16,000 EUR are released."""
     budget = Budget()
-    await budget.apply(call_opened(), team_accepted("t1", 40_000_00))
+    # Accepted three days ago: the receipts of 1 March fall in its funding period.
+    await budget.apply(call_opened(), team_accepted("t1", 40_000_00, minutes=-3 * 24 * 60))
     return budget
 
 

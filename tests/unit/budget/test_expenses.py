@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from services.budget.domain import budgets, expenses
-from services.budget.domain.budgets import TeamBudget
+from services.budget.domain.budgets import FundingPeriod, TeamBudget
 from services.budget.domain.errors import (
     BudgetRuleViolation,
     BudgetStateConflict,
@@ -38,6 +38,7 @@ def submit(team: TeamBudget, net: int, vat: int = 0, **kw: Any) -> tuple[Any, Te
         "submitted_by": "agent-anna",
         "now": AT,
         "today": TODAY,
+        "period": FundingPeriod(date(2024, 10, 1), date(2025, 6, 30)),
     }
     args.update(kw)
     return expenses.submit(team, **args)

@@ -11,6 +11,7 @@ from cimis_chassis.envelope import parse_event
 from cimis_contracts.base import decode_data
 from cimis_contracts.budget import AllocationRefusedV1
 from cimis_contracts.catalog import registered_types
+from cimis_contracts.intake import CallOpenedV1
 
 SAMPLES = Path(__file__).parent / "samples"
 
@@ -38,3 +39,11 @@ def test_a_refusal_published_before_it_carried_the_team_maximum_still_decodes() 
     payload = decode_data(parse_event(json.dumps(raw)))
     assert isinstance(payload, AllocationRefusedV1)
     assert payload.max_team_budget_cents is None
+
+
+def test_a_call_opened_before_calls_had_a_settlement_period_gets_the_default() -> None:
+    raw = json.loads((SAMPLES / "de.cimis.intake.call_opened.v1.json").read_text())
+    del raw["data"]["settlement_days"]
+    payload = decode_data(parse_event(json.dumps(raw)))
+    assert isinstance(payload, CallOpenedV1)
+    assert payload.settlement_days == 90
