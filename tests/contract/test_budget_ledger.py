@@ -6,8 +6,8 @@ import asyncio
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from cimis_chassis.clock import ManualClock
 from cimis_chassis.database import Database
@@ -114,6 +114,26 @@ class BudgetLedgerContract(ServiceSchemaContract):
         assert not report.ok
         assert report.imbalance_cents == 1
         assert any("call:c1:pot" in p for p in report.problems)
+
+    @pytest.mark.parametrize(
+        "statement",
+        [
+            "UPDATE ledger_entries SET amount_cents = amount_cents + 1",
+            "DELETE FROM ledger_entries",
+            "UPDATE ledger_transfers SET amount_cents = 0",
+            "DELETE FROM ledger_transfers",
+        ],
+    )
+    async def test_the_database_refuses_to_change_or_remove_a_booking(
+        self, db: Database, statement: str
+    ) -> None:
+        await self.allocated_team(db)
+        with pytest.raises(DBAPIError, match="append-only"):
+            async with db.transaction() as session:
+                await session.execute(text(statement))
+        async with db.sessions() as session:
+            report = await reconcile(session)
+        assert report.ok, report.problems
 
     async def test_a_team_budget_round_trips(self, db: Database) -> None:
         team = await self.allocated_team(db)

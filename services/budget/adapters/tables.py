@@ -116,7 +116,8 @@ Index(
 Index("ix_expenses_call_receipt", expenses.c.call_id, expenses.c.receipt_key)
 Index("ix_expenses_receipts", expenses.c.team_id, expenses.c.position, expenses.c.receipt_date)
 
-# The ledger is append-only: rows are inserted, never updated or deleted.
+# The ledger is append-only: rows are inserted, never updated or deleted (migration 0006 has
+# the database refuse UPDATE, DELETE and TRUNCATE with triggers, on PostgreSQL and SQLite).
 ledger_transfers = Table(
     "ledger_transfers",
     metadata,
