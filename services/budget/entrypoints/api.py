@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -25,7 +25,13 @@ from services.budget.adapters.queries import BudgetQueries
 from services.budget.app import expenses as handlers
 from services.budget.app.ports import BudgetUnitOfWork
 from services.budget.domain.budgets import TeamBudget
+from services.budget.domain.expenses import Expense
 from services.budget.entrypoints import exports
+from services.budget.entrypoints.receipt_list import (
+    Language,
+    receipt_list_csv,
+    receipt_list_xlsx,
+)
 from services.budget.entrypoints.schemas import (
     ExpenseIn,
     Id,
@@ -240,23 +246,80 @@ _CSV_DOC: dict[int | str, dict[str, Any]] = {
 }
 
 
+ReceiptStatus = Literal["submitted", "approved", "rejected", "reversed", "all"]
+_RECEIPTS_QUERY = (
+    "`lang` (else `Accept-Language`; English by default) chooses the headers, labels and date "
+    "format; German lists use `;` and a decimal comma unless `sep`/`decimal` say otherwise. "
+    "`status` filters (default `approved`, `all` for every receipt)."
+)
+
+
+class XlsxResponse(Response):
+    media_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _language(request: Request, lang: Language | None) -> Language:
+    if lang is not None:
+        return lang
+    wanted = request.headers.get("accept-language", "").strip().lower()
+    return "de" if wanted.startswith("de") else "en"
+
+
+async def _receipts(request: Request, team_id: str, status: ReceiptStatus) -> list[Expense]:
+    await _team(request, team_id)
+    async with _host(request).db.sessions() as session:
+        items = await BudgetQueries(session).expenses_of_team(team_id)
+    return [e for e in items if status == "all" or e.status == status]
+
+
 @router.get(
     "/teams/{team_id}/receipts.csv",
     tags=["exports"],
     response_class=CsvResponse,
     responses=_CSV_DOC,
+    description="The receipt list (Belegliste) with a subtotal per budget line and a total. "
+    + _RECEIPTS_QUERY,
 )
 async def receipts_csv(
     team_id: Id,
     request: Request,
     _: Finance,
-    sep: Separator = ",",
-    decimal: DecimalMark = "point",
+    lang: Language | None = None,
+    status: ReceiptStatus = "approved",
+    sep: Separator | None = None,
+    decimal: DecimalMark | None = None,
 ) -> CsvResponse:
-    await _team(request, team_id)
-    async with _host(request).db.sessions() as session:
-        items = await BudgetQueries(session).expenses_of_team(team_id)
-    return _csv(exports.receipt_list(items, sep=sep, decimal=decimal), f"belegliste-{team_id}.csv")
+    language = _language(request, lang)
+    german = language == "de"
+    text = receipt_list_csv(
+        await _receipts(request, team_id, status),
+        language,
+        sep=sep or (";" if german else ","),
+        decimal=decimal or ("comma" if german else "point"),
+    )
+    return _csv(text, f"{'belegliste' if german else 'receipts'}-{team_id}.csv")
+
+
+@router.get(
+    "/teams/{team_id}/receipts.xlsx",
+    tags=["exports"],
+    response_class=XlsxResponse,
+    responses={200: {"description": "One sheet; amounts are numbers, dates are dates."}},
+    description="The receipt list as a spreadsheet. " + _RECEIPTS_QUERY,
+)
+async def receipts_xlsx(
+    team_id: Id,
+    request: Request,
+    _: Finance,
+    lang: Language | None = None,
+    status: ReceiptStatus = "approved",
+) -> XlsxResponse:
+    language = _language(request, lang)
+    team = await _team(request, team_id)
+    title = f"{'Belegliste' if language == 'de' else 'Receipt list'}: {team.title}"
+    data = receipt_list_xlsx(await _receipts(request, team_id, status), language, title=title)
+    name = f"{'belegliste' if language == 'de' else 'receipts'}-{team_id}.xlsx"
+    return XlsxResponse(data, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @router.get(

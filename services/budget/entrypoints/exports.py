@@ -1,4 +1,4 @@
-"""CSV exports for finance: the receipt list (Belegliste) and a call's ledger.
+"""CSV exports for finance: a call's ledger, and the pieces the receipt list shares.
 
 German spreadsheets want ``;`` between fields and a decimal comma; ``sep`` and ``decimal``
 query parameters switch to that, the defaults are plain CSV with a decimal point.
@@ -17,7 +17,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 from cimis_chassis.money import format_eur
-from services.budget.domain.expenses import Expense
 
 Separator = Literal[",", ";"]
 DecimalMark = Literal["point", "comma"]
@@ -51,44 +50,6 @@ def render_csv(header: Sequence[str], rows: Iterable[Sequence[Any]], sep: Separa
     writer.writerow(header)
     writer.writerows(rows)
     return buffer.getvalue()
-
-
-def receipt_list(expenses: Sequence[Expense], *, sep: Separator, decimal: DecimalMark) -> str:
-    """One row per receipt, in date order within each budget position (Kostenplan-Position)."""
-    ordered = sorted(
-        expenses,
-        key=lambda e: (list(POSITION_LABELS).index(e.position), e.receipt_date, e.receipt_number),
-    )
-    header = [
-        "position",
-        "position_label",
-        "receipt_number",
-        "receipt_date",
-        "payee",
-        "purpose",
-        "net_eur",
-        "vat_eur",
-        "gross_eur",
-        "fundable_eur",
-        "status",
-    ]
-    rows = (
-        [
-            e.position,
-            POSITION_LABELS[e.position],
-            inert(e.receipt_number),
-            e.receipt_date.isoformat(),
-            inert(e.payee),
-            inert(e.purpose),
-            _money(e.net_cents, decimal),
-            _money(e.vat_cents, decimal),
-            _money(e.gross_cents, decimal),
-            _money(e.fundable_cents, decimal),
-            e.status,
-        ]
-        for e in ordered
-    )
-    return render_csv(header, rows, sep)
 
 
 def call_ledger(entries: Sequence[Any], *, sep: Separator, decimal: DecimalMark) -> str:

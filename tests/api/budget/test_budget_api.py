@@ -8,6 +8,7 @@ import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import openpyxl
 import pytest
 from sqlalchemy import select
 
@@ -499,19 +500,78 @@ class TestLedgerAndExports:
         await submit(budget, team_id, position="material", receipt_date="2024-07-01", net="10.00")
         response = await budget.client.get(
             f"/api/v1/teams/{team_id}/receipts.csv",
-            params={"sep": ";", "decimal": "comma"},
+            params={"status": "all"},
             headers=budget.auth("finance"),
         )
         assert response.headers["content-type"].startswith("text/csv")
-        rows = list(csv.DictReader(io.StringIO(response.text.lstrip("\ufeff")), delimiter=";"))
-        assert [(r["position"], r["receipt_date"]) for r in rows] == [
-            ("material", "2024-07-01"),
-            ("material", "2024-07-20"),
-            ("travel", "2024-07-02"),
+        rows = list(csv.DictReader(io.StringIO(response.text.lstrip("\ufeff"))))
+        assert [(r["No."], r["Budget line"], r["Receipt date"], r["Net"]) for r in rows] == [
+            ("1", "Material", "2024-07-01", "10.00"),
+            ("2", "Material", "2024-07-20", "80.50"),
+            ("", "Subtotal Material", "", "90.50"),
+            ("3", "Travel", "2024-07-02", "100.00"),
+            ("", "Subtotal Travel", "", "100.00"),
+            ("", "Total", "", "190.50"),
         ]
-        assert rows[1]["net_eur"] == "80,50"
-        assert rows[1]["position_label"] == "Material"
-        assert rows[0]["payee"] == "Agentur Erzgebirge GmbH"
+        assert rows[0]["Payee"] == "Agentur Erzgebirge GmbH"
+        assert rows[0]["Status"] == "submitted"
+
+    async def test_the_german_receipt_list_is_the_one_an_auditor_files(
+        self, budget: RunningService
+    ) -> None:
+        _, team_id = await accepted_team(budget)
+        approved = (await submit(budget, team_id, position="travel", net="1234.50")).json()
+        await budget.client.post(
+            f"/api/v1/expenses/{approved['id']}/approve", headers=budget.auth("finance")
+        )
+        await submit(budget, team_id, position="material", net="80.00")  # not yet approved
+
+        response = await budget.client.get(
+            f"/api/v1/teams/{team_id}/receipts.csv",
+            headers=budget.auth("finance") | {"Accept-Language": "de-DE,de;q=0.9"},
+        )
+        assert "belegliste-" in response.headers["content-disposition"]
+        lines = response.text.lstrip("\ufeff").splitlines()
+        assert lines[0] == (
+            "lfd. Nr.;Belegdatum;Zahlungsdatum;Beleg-Nr.;Zahlungsempfänger;Zweck;Kostenposition;"
+            "Netto;USt;Brutto;förderfähig;Status;geprüft von/am"
+        )
+        rows = list(csv.reader(lines[1:], delimiter=";"))
+        [receipt, subtotal, total] = rows
+        assert receipt[:2] == ["1", "30.07.2024"]
+        assert receipt[6:] == [
+            "Reisekosten",
+            "1234,50",
+            "190,00",
+            "1424,50",
+            "1424,50",
+            "als förderfähig anerkannt",
+            "finance, 01.08.2024",
+        ]
+        assert subtotal[6:11] == ["Summe Reisekosten", "1234,50", "190,00", "1424,50", "1424,50"]
+        assert total[6:8] == ["Gesamtsumme", "1234,50"]
+
+    async def test_the_receipt_list_as_a_spreadsheet_keeps_numbers_and_dates(
+        self, budget: RunningService
+    ) -> None:
+        _, team_id = await accepted_team(budget)
+        await submit(budget, team_id, position="material", net="80.50", vat="15.30")
+        response = await budget.client.get(
+            f"/api/v1/teams/{team_id}/receipts.xlsx",
+            params={"lang": "de", "status": "all"},
+            headers=budget.auth("finance"),
+        )
+        assert response.status_code == 200, response.text
+        sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+        assert sheet is not None
+        rows = [list(r) for r in sheet.iter_rows(min_row=3, values_only=True)]
+        assert rows[0][:2] == ["lfd. Nr.", "Belegdatum"]
+        receipt, subtotal, total = rows[1:]
+        assert receipt[0] == 1
+        assert receipt[1] == datetime(2024, 7, 30)
+        assert receipt[7:11] == [80.5, 15.3, 95.8, 95.8]
+        assert subtotal[6:8] == ["Summe Material", 80.5]
+        assert total[6:11] == ["Gesamtsumme", 80.5, 15.3, 95.8, 95.8]
 
     async def test_the_call_ledger_csv_has_two_entries_per_transfer(
         self, budget: RunningService

@@ -6,6 +6,7 @@ import csv
 import io
 from typing import Any, ClassVar
 
+import openpyxl
 import pytest
 
 from tests.api.budget.conftest import accepted_team, expense_body
@@ -229,18 +230,33 @@ class TestExportsAreInert:
         await submit(budget, team_id, payee="-2+3", purpose="=1+1", receipt_number="-7")
         response = await budget.client.get(
             f"/api/v1/teams/{team_id}/receipts.csv",
-            params={"sep": ";", "decimal": "comma"},
+            params={"sep": ";", "decimal": "comma", "status": "all"},
             headers=budget.auth("finance"),
         )
         rows = csv_rows(response, ";")
-        first = next(r for r in rows if r["payee"].startswith("'="))
-        assert {f: first[f] for f in self.FORMULAS} == {
+        columns = {"payee": "Payee", "purpose": "Purpose", "receipt_number": "Receipt no."}
+        first = next(r for r in rows if r["Payee"].startswith("'="))
+        assert {f: first[c] for f, c in columns.items()} == {
             f: "'" + v for f, v in self.FORMULAS.items()
         }
-        second = next(r for r in rows if r["receipt_number"] == "'-7")
-        assert (second["payee"], second["purpose"]) == ("'-2+3", "'=1+1")
+        second = next(r for r in rows if r["Receipt no."] == "'-7")
+        assert (second["Payee"], second["Purpose"]) == ("'-2+3", "'=1+1")
         # Amounts the service writes stay numbers.
-        assert first["net_eur"] == "1000,00"
+        assert first["Net"] == "1000,00"
+
+    async def test_the_spreadsheet_keeps_formula_text_as_text(self, budget: RunningService) -> None:
+        _, team_id = await accepted_team(budget)
+        await submit(budget, team_id, **self.FORMULAS)
+        response = await budget.client.get(
+            f"/api/v1/teams/{team_id}/receipts.xlsx",
+            params={"status": "all"},
+            headers=budget.auth("finance"),
+        )
+        sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+        assert sheet is not None
+        cells = {cell.value: cell.data_type for row in sheet.iter_rows() for cell in row}
+        for text in self.FORMULAS.values():
+            assert cells[text] == "s"
 
     async def test_negative_amounts_in_the_call_ledger_stay_numbers(
         self, budget: RunningService

@@ -10,7 +10,8 @@ from types import SimpleNamespace
 import pytest
 
 from services.budget.domain.expenses import Expense
-from services.budget.entrypoints.exports import call_ledger, inert, receipt_list
+from services.budget.entrypoints.exports import call_ledger, inert
+from services.budget.entrypoints.receipt_list import receipt_list_csv
 
 AT = datetime(2024, 8, 1, 8, 0, tzinfo=UTC)
 
@@ -55,14 +56,19 @@ def an_expense(**overrides: object) -> Expense:
 
 
 def test_the_receipt_list_neutralises_text_but_not_amounts() -> None:
-    text = receipt_list([an_expense()], sep=";", decimal="comma")
-    [row] = csv.DictReader(io.StringIO(text), delimiter=";")
-    assert (row["receipt_number"], row["payee"], row["purpose"]) == ("'=RE-1", "'@Payee", "'+Zweck")
-    assert (row["net_eur"], row["gross_eur"], row["receipt_date"]) == (
-        "10,00",
-        "11,90",
-        "2024-07-01",
+    text = receipt_list_csv([an_expense()], "de", sep=";", decimal="comma")
+    [row, _, _] = csv.DictReader(io.StringIO(text), delimiter=";")
+    assert (row["Beleg-Nr."], row["Zahlungsempfänger"], row["Zweck"]) == (
+        "'=RE-1",
+        "'@Payee",
+        "'+Zweck",
     )
+    assert (row["Netto"], row["Brutto"], row["Belegdatum"]) == ("10,00", "11,90", "01.07.2024")
+
+
+def test_an_empty_receipt_list_still_has_its_total() -> None:
+    lines = receipt_list_csv([], "en", sep=",", decimal="point").splitlines()
+    assert lines[1:] == [",,,,,,Total,0.00,0.00,0.00,0.00,,"]
 
 
 def test_the_call_ledger_keeps_negative_amounts_as_numbers() -> None:
