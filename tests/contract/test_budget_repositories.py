@@ -125,10 +125,12 @@ class BudgetRepositoryContract:
             uow.teams.add(a_team("t-done", accepted_at=AT - timedelta(hours=1)))
             done = await uow.teams.get("t-done")
             assert done is not None
-            uow.teams.put(replace(done, status=budgets.REFUSED))
-            waiting = await uow.teams.awaiting_call("c1")
+            uow.teams.put(replace(done, status=budgets.WAITING))
+            waiting = await uow.teams.in_line("c1", AWAITING_CALL)
+            for_money = await uow.teams.in_line("c1", budgets.WAITING)
         assert [t.team_id for t in waiting] == ["t-early", "t-late"]
         assert all(t.status == AWAITING_CALL for t in waiting)
+        assert [t.team_id for t in for_money] == ["t-done"]
 
     async def test_early_completions_are_taken_once(self, units: Units) -> None:
         async with units() as uow:

@@ -281,9 +281,15 @@ class BudgetBooks(RuleBasedStateMachine):
                         earlier = set(keys[: keys.index(trigger) + 1])
                         assert earlier <= completed, (team.team_id, trigger, completed)
                     assert team.approved_cents + team.pending_cents <= team.allocated_cents
+                statuses = [
+                    (t.call_id, t.status) for t in (await session.execute(select(team_budgets)))
+                ]
                 for pot in (await session.execute(select(pots))).all():
                     assert 0 <= pot.available_cents <= pot.total_cents
                     assert pot.available_cents + pot.allocated_cents == pot.total_cents
+                    # The pot's count of its waiting list is the list.
+                    waiting = statuses.count((pot.call_id, "waiting"))
+                    assert pot.waiting_teams == waiting, (pot.call_id, pot.waiting_teams)
                 crossings = (
                     await session.execute(
                         select(chassis.outbox.c.payload).where(

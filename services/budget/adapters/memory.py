@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from cimis_chassis.memory import MemoryRepository
-from services.budget.domain.budgets import AWAITING_CALL, Pot, TeamBudget
+from services.budget.domain.budgets import Pot, TeamBudget
 from services.budget.domain.expenses import ACTIVE, Expense, payee_key, receipt_key
 from services.budget.domain.ledger import Books, Transfer
 
@@ -56,10 +56,8 @@ class MemoryTeams(MemoryRepository):
             raise KeyError(f"team_budgets {team.team_id} was not read in this unit of work")
         self.teams[team.team_id] = team
 
-    async def awaiting_call(self, call_id: str) -> list[TeamBudget]:
-        waiting = [
-            t for t in self.teams.values() if t.call_id == call_id and t.status == AWAITING_CALL
-        ]
+    async def in_line(self, call_id: str, status: str) -> list[TeamBudget]:
+        waiting = [t for t in self.teams.values() if t.call_id == call_id and t.status == status]
         return sorted(waiting, key=lambda t: (t.accepted_at, t.team_id))
 
 

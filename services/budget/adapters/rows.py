@@ -21,6 +21,7 @@ def pot_from_row(r: Row[Any]) -> Pot:
         available_cents=r.available_cents,
         allocated_cents=r.allocated_cents,
         settlement_days=r.settlement_days,
+        waiting_teams=r.waiting_teams,
     )
 
 
@@ -47,6 +48,7 @@ def pot_row(pot: Pot) -> dict[str, Any]:
         "available_cents": pot.available_cents,
         "allocated_cents": pot.allocated_cents,
         "settlement_days": pot.settlement_days,
+        "waiting_teams": pot.waiting_teams,
     }
 
 

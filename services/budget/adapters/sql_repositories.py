@@ -19,7 +19,7 @@ from services.budget.adapters.rows import (
     team_row,
 )
 from services.budget.adapters.tables import early_completions, expenses, pots, team_budgets
-from services.budget.domain.budgets import AWAITING_CALL, Pot, TeamBudget
+from services.budget.domain.budgets import Pot, TeamBudget
 from services.budget.domain.expenses import ACTIVE, Expense, payee_key, receipt_key
 
 
@@ -61,11 +61,11 @@ class SqlTeams:
     def put(self, team: TeamBudget) -> None:
         self._rows.put(team.team_id, team)
 
-    async def awaiting_call(self, call_id: str) -> list[TeamBudget]:
+    async def in_line(self, call_id: str, status: str) -> list[TeamBudget]:
         t = team_budgets
         return await self._rows.select_where(
             select(t)
-            .where(and_(t.c.call_id == call_id, t.c.status == AWAITING_CALL))
+            .where(and_(t.c.call_id == call_id, t.c.status == status))
             .order_by(t.c.accepted_at, t.c.team_id)
             .with_for_update()
         )

@@ -34,6 +34,7 @@ pots = Table(
     Column("available_cents", BigInteger, nullable=False),
     Column("allocated_cents", BigInteger, nullable=False),
     Column("settlement_days", Integer, nullable=False, server_default=text("90")),
+    Column("waiting_teams", Integer, nullable=False, server_default=text("0")),
     Column("opened_at", UtcDateTime(), nullable=False),
 )
 

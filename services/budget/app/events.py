@@ -73,7 +73,7 @@ async def on_call_opened(uow: BudgetUnitOfWork, payload: CallOpenedV1, event: Cl
     uow.ledger.book([funded], at=now, cause=f"event:{event.id}")
     await uow.audit("pot.opened", "pot", pot.call_id, before=None, after=_pot_view(pot))
     # Team acceptances that overtook their call's opening wait for it, in acceptance order.
-    for team in await uow.teams.awaiting_call(payload.call_id):
+    for team in await uow.teams.in_line(payload.call_id, budgets.AWAITING_CALL):
         pot = await _allocate(uow, team, pot, event)
 
 
@@ -102,9 +102,11 @@ async def on_team_accepted(
 async def _allocate(uow: BudgetUnitOfWork, team: TeamBudget, pot: Pot, event: CloudEvent) -> Pot:
     outcome = budgets.allocate(team, pot)
     assert outcome.pot is not None
+    if not outcome.changed:
+        return pot
     await _store(uow, outcome, before=team, event=event, action="budget.allocated")
     now = uow.clock.now()
-    if outcome.team.status == budgets.REFUSED:
+    if outcome.team.status in (budgets.REFUSED, budgets.WAITING):
         await uow.emit(
             AllocationRefusedV1(
                 team_id=team.team_id,
@@ -202,6 +204,18 @@ async def on_team_withdrawn(
             closed_at=uow.clock.now(),
         )
     )
+    if outcome.pot is not None and outcome.notes.get("returned_cents", 0):
+        await _allocate_waiting(uow, outcome.pot, event)
+
+
+async def _allocate_waiting(uow: BudgetUnitOfWork, pot: Pot, event: CloudEvent) -> None:
+    """Money came back to the pot: allocate the waiting teams it can now carry, strictly in
+    acceptance order (a later, smaller team does not overtake an earlier one)."""
+    for team in await uow.teams.in_line(pot.call_id, budgets.WAITING):
+        before = pot
+        pot = await _allocate(uow, team, pot, event)
+        if pot is before:  # still waiting: those behind it wait too
+            return
 
 
 async def _store(

@@ -36,8 +36,9 @@ class Teams(Protocol):
 
     def put(self, team: TeamBudget) -> None: ...
 
-    async def awaiting_call(self, call_id: str) -> list[TeamBudget]:
-        """The call's teams waiting for its pot, in acceptance order, locked."""
+    async def in_line(self, call_id: str, status: str) -> list[TeamBudget]:
+        """The call's teams with ``status`` (waiting for its pot to open, or for money), in
+        acceptance order, locked."""
         ...
 
 

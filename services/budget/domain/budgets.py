@@ -17,6 +17,9 @@ from services.budget.domain.ledger import Transfer
 from services.budget.domain.tranches import TrancheRule, due, tranche_amounts
 
 AWAITING_CALL, ALLOCATED, REFUSED, CLOSED = "awaiting_call", "allocated", "refused", "closed"
+# Accepted, but the pot cannot carry the team yet: it is allocated, in acceptance order, as
+# soon as money comes back to the pot (a withdrawal).
+WAITING = "waiting"
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,8 @@ class Pot:
     allocated_cents: int = 0  # net of what closed teams gave back
     # After a plan's end, costs still count for this long (Abrechnungsfrist).
     settlement_days: int = 90
+    # Teams on the waiting list: while there are any, a newly accepted team queues behind them.
+    waiting_teams: int = 0
 
 
 @dataclass(frozen=True)
@@ -147,8 +152,9 @@ def open_pot(
 
 
 def allocate(team: TeamBudget, pot: Pot) -> Outcome:
-    """Reserve the team's budget from the pot and release what its triggers allow, or refuse."""
-    if team.status != AWAITING_CALL:
+    """Reserve the team's budget from the pot and release what its triggers allow; put it on
+    the waiting list while the pot cannot carry it; refuse it above the per-team maximum."""
+    if team.status not in (AWAITING_CALL, WAITING):
         return Outcome(team, pot, changed=False)
     if team.requested_cents > pot.max_team_cents:
         return _refuse(
@@ -158,13 +164,23 @@ def allocate(team: TeamBudget, pot: Pot) -> Outcome:
             f"The team budget of {_eur(team.requested_cents)} EUR exceeds the call's per-team "
             f"maximum of {_eur(pot.max_team_cents)} EUR.",
         )
+    if team.status == AWAITING_CALL and pot.waiting_teams:
+        return _wait(
+            team,
+            pot,
+            "waiting-list",
+            f"{pot.waiting_teams} team(s) accepted earlier wait for money on the call's waiting "
+            "list; the team queues behind them.",
+        )
     if team.requested_cents > pot.available_cents:
-        return _refuse(
+        if team.status == WAITING:
+            return Outcome(team, pot, changed=False)
+        return _wait(
             team,
             pot,
             "pot-exhausted",
             f"The call's pot has {_eur(pot.available_cents)} EUR left; the team needs "
-            f"{_eur(team.requested_cents)} EUR.",
+            f"{_eur(team.requested_cents)} EUR. It waits for money to come back.",
         )
     amount = team.requested_cents
     reserve = Transfer(
@@ -176,11 +192,19 @@ def allocate(team: TeamBudget, pot: Pot) -> Outcome:
         call_id=pot.call_id,
         team_id=team.team_id,
     )
-    allocated = replace(team, status=ALLOCATED, allocated_cents=amount, reserved_cents=amount)
+    allocated = replace(
+        team,
+        status=ALLOCATED,
+        allocated_cents=amount,
+        reserved_cents=amount,
+        refusal_code=None,
+        refusal_reason=None,
+    )
     new_pot = replace(
         pot,
         available_cents=pot.available_cents - amount,
         allocated_cents=pot.allocated_cents + amount,
+        waiting_teams=pot.waiting_teams - (1 if team.status == WAITING else 0),
     )
     # Milestones may have been completed before the allocation was processed: release them too.
     released = _release(allocated, new_pot, due(pot.plan, team.completed_milestones))
@@ -190,6 +214,11 @@ def allocate(team: TeamBudget, pot: Pot) -> Outcome:
         transfers=(reserve, *released.transfers),
         releases=released.releases,
     )
+
+
+def _wait(team: TeamBudget, pot: Pot, code: str, reason: str) -> Outcome:
+    waiting = replace(team, status=WAITING, refusal_code=code, refusal_reason=reason)
+    return Outcome(waiting, replace(pot, waiting_teams=pot.waiting_teams + 1))
 
 
 def _refuse(team: TeamBudget, pot: Pot, code: str, reason: str) -> Outcome:
@@ -245,6 +274,9 @@ def close(team: TeamBudget, pot: Pot | None, now: datetime) -> Outcome:
     """Withdrawal: return what is neither approved nor pending to the pot; pending stays pending."""
     if team.status == CLOSED:
         return Outcome(team, pot, changed=False)
+    if team.status == WAITING and pot is not None:
+        left = replace(pot, waiting_teams=pot.waiting_teams - 1)
+        return Outcome(replace(team, status=CLOSED, closed_at=now), left)
     if team.status != ALLOCATED or pot is None:
         return Outcome(replace(team, status=CLOSED, closed_at=now), pot)
     transfers = []

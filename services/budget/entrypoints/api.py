@@ -24,7 +24,7 @@ from cimis_chassis.text import same_ident
 from services.budget.adapters.queries import BudgetQueries
 from services.budget.app import expenses as handlers
 from services.budget.app.ports import BudgetUnitOfWork
-from services.budget.domain.budgets import TeamBudget
+from services.budget.domain.budgets import WAITING, TeamBudget
 from services.budget.domain.expenses import Expense
 from services.budget.entrypoints import exports
 from services.budget.entrypoints.receipt_list import (
@@ -49,6 +49,7 @@ Reader = Annotated[Principal, Depends(require(*READ_ALL))]
 TeamReader = Annotated[Principal, Depends(require(*READ_ALL, Role.AGENT))]
 Submitter = Annotated[Principal, Depends(require(Role.STAFF, Role.FINANCE, Role.AGENT))]
 Finance = Annotated[Principal, Depends(require(Role.FINANCE))]
+StaffOrFinance = Annotated[Principal, Depends(require(Role.STAFF, Role.FINANCE))]
 Separator = Annotated[exports.Separator, Query(description="',' (default) or ';'")]
 DecimalMark = Annotated[exports.DecimalMark, Query(description="'point' (default) or 'comma'")]
 
@@ -88,6 +89,35 @@ async def call_budget(call_id: Id, request: Request, _: Reader) -> dict[str, Any
     if pot is None:
         raise Problem(404, "not-found", f"No budget for call {call_id} (not opened yet?).")
     return call_budget_out(pot, teams)
+
+
+@router.get("/calls/{call_id}/waiting-list", tags=["budgets"])
+async def waiting_list(call_id: Id, request: Request, _: StaffOrFinance) -> dict[str, Any]:
+    """Teams accepted but not yet funded, in the order they will be allocated."""
+    async with _host(request).db.sessions() as session:
+        repo = BudgetQueries(session)
+        pot = await repo.get_pot(call_id)
+        teams = await repo.teams_of_call(call_id)
+    if pot is None:
+        raise Problem(404, "not-found", f"No budget for call {call_id} (not opened yet?).")
+    waiting = sorted(
+        (t for t in teams if t.status == WAITING), key=lambda t: (t.accepted_at, t.team_id)
+    )
+    return {
+        "call_id": call_id,
+        "available": format_eur(pot.available_cents),
+        "items": [
+            {
+                "place": place,
+                "team_id": t.team_id,
+                "title": t.title,
+                "requested": format_eur(t.requested_cents),
+                "accepted_at": ts(t.accepted_at),
+                "reason_code": t.refusal_code,
+            }
+            for place, t in enumerate(waiting, start=1)
+        ],
+    }
 
 
 @router.post("/teams/{team_id}/expenses", status_code=201, tags=["expenses"])

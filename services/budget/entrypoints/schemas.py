@@ -106,7 +106,7 @@ def call_budget_out(pot: Pot, teams: list[TeamBudget]) -> dict[str, Any]:
         "available": format_eur(pot.available_cents),
         "teams": {
             status: sum(1 for t in teams if t.status == status)
-            for status in ("allocated", "refused", "closed", "awaiting_call")
+            for status in ("allocated", "waiting", "refused", "closed", "awaiting_call")
         },
     }
 

@@ -72,15 +72,36 @@ class TestBudgets:
             "de.cimis.budget.tranche_released.v1",
         ]
 
-    async def test_a_refused_allocation_says_why(self, budget: RunningService) -> None:
+    async def test_a_team_the_pot_cannot_carry_waits_and_says_why(
+        self, budget: RunningService
+    ) -> None:
         call_id = await open_call(budget, total_cents=10_000_00)
         _, team_id = await accepted_team(budget, call_id=call_id)
         body = (
             await budget.client.get(f"/api/v1/teams/{team_id}/budget", headers=budget.auth("staff"))
         ).json()
-        assert body["status"] == "refused"
+        assert body["status"] == "waiting"
         assert "10000.00" in body["refusal_reason"]
         assert await outbox_types(budget, team_id) == ["de.cimis.budget.allocation_refused.v1"]
+
+    async def test_the_waiting_list_shows_who_is_funded_next(self, budget: RunningService) -> None:
+        call_id = await open_call(budget, total_cents=50_000_00)
+        await accepted_team(budget, call_id=call_id, budget_cents=45_000_00)
+        budget.clock.advance(timedelta(minutes=1))
+        _, first = await accepted_team(budget, call_id=call_id, budget_cents=40_000_00)
+        budget.clock.advance(timedelta(minutes=1))
+        _, second = await accepted_team(budget, call_id=call_id, budget_cents=5_000_00)
+        url = f"/api/v1/calls/{call_id}/waiting-list"
+
+        body = (await budget.client.get(url, headers=budget.auth("finance"))).json()
+        assert body["available"] == "5000.00"
+        assert [(i["place"], i["team_id"], i["reason_code"]) for i in body["items"]] == [
+            (1, first, "pot-exhausted"),
+            (2, second, "waiting-list"),  # fits, but queues behind the first
+        ]
+        assert_problem(
+            await budget.client.get(url, headers=budget.auth("agent-anna")), 403, "forbidden"
+        )
 
     async def test_the_call_budget_adds_up(self, budget: RunningService) -> None:
         call_id = await open_call(budget)

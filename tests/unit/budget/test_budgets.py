@@ -90,14 +90,14 @@ class TestAllocation:
         assert books.total() == 0
         assert [r.trigger for r in outcome.releases] == ["acceptance"]
 
-    def test_refuses_when_the_pot_cannot_cover_it(self) -> None:
+    def test_a_team_the_pot_cannot_cover_waits(self) -> None:
         pot, _ = a_pot(total=40_000_00, max_team=50_000_00)
         outcome = budgets.allocate(a_team(), pot)
-        assert outcome.team.status == "refused"
+        assert outcome.team.status == budgets.WAITING
         assert outcome.team.refusal_code == "pot-exhausted"
         assert "40000.00" in (outcome.team.refusal_reason or "")
         assert outcome.transfers == ()
-        assert outcome.pot == pot
+        assert outcome.pot == replace(pot, waiting_teams=1)
 
     def test_refuses_above_the_per_team_maximum(self) -> None:
         pot, _ = a_pot(max_team=30_000_00)

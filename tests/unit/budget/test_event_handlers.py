@@ -189,7 +189,7 @@ class TestTeamAccepted:
         [tranche] = budget.events(TrancheReleasedV1)
         assert (tranche["trigger"], tranche["amount_cents"]) == ("acceptance", 16_000_00)
 
-    async def test_a_team_the_pot_cannot_fund_is_refused_and_keeps_no_money(
+    async def test_a_team_the_pot_cannot_fund_waits_and_keeps_no_money(
         self, budget: Budget
     ) -> None:
         await budget.apply(
@@ -198,7 +198,7 @@ class TestTeamAccepted:
             team_accepted("t2", 40_000_00, minutes=1),
         )
 
-        assert budget.team("t2").status == budgets.REFUSED
+        assert budget.team("t2").status == budgets.WAITING
         assert budget.team("t2").allocated_cents == 0
         [refused] = budget.events(AllocationRefusedV1)
         assert (refused["team_id"], refused["pot_available_cents"]) == ("t2", 10_000_00)
@@ -219,8 +219,61 @@ class TestTeamAccepted:
         await budget.apply(call_opened(total=50_000_00))
 
         assert budget.team("early").status == budgets.ALLOCATED
-        assert budget.team("late").status == budgets.REFUSED
+        assert budget.team("late").status == budgets.WAITING
         assert [e["team_id"] for e in budget.events(BudgetAllocatedV1)] == ["early"]
+
+    async def test_a_withdrawal_funds_the_waiting_teams_in_acceptance_order(
+        self, budget: Budget
+    ) -> None:
+        await budget.apply(
+            call_opened(total=100_000_00),
+            team_accepted("t1", 50_000_00),
+            team_accepted("t2", 40_000_00, minutes=1),
+            team_accepted("big", 30_000_00, minutes=2),  # waits: 10,000 EUR left
+            team_accepted("small", 10_000_00, minutes=3),  # fits, but waits behind "big"
+        )
+        assert budget.team("big").status == budgets.WAITING
+        assert budget.team("small").status == budgets.WAITING
+        assert [e["team_id"] for e in budget.events(AllocationRefusedV1)] == ["big", "small"]
+
+        await budget.apply(withdrawn("t2"))  # 40,000 EUR back: 50,000 EUR in the pot
+
+        assert budget.team("big").status == budgets.ALLOCATED
+        assert budget.team("small").status == budgets.ALLOCATED
+        assert [e["team_id"] for e in budget.events(BudgetAllocatedV1)][-2:] == ["big", "small"]
+        assert budget.pot().available_cents == 10_000_00
+        assert budget.uow.ledger.books.total() == 0
+
+    async def test_the_head_of_the_waiting_list_is_not_overtaken(self, budget: Budget) -> None:
+        await budget.apply(
+            call_opened(total=60_000_00),
+            team_accepted("t1", 50_000_00),
+            team_accepted("big", 40_000_00, minutes=1),
+            team_accepted("small", 15_000_00, minutes=2),
+        )
+        await budget.apply(withdrawn("t1"))  # 60,000 EUR: "big" fits, then 20,000 for "small"
+        assert budget.team("big").status == budgets.ALLOCATED
+        assert budget.team("small").status == budgets.ALLOCATED
+
+        await budget.apply(
+            team_accepted("t4", 50_000_00, minutes=3),  # 5,000 EUR left: waits
+            team_accepted("t5", 5_000_00, minutes=4),  # would fit, waits behind t4
+        )
+        assert budget.team("t5").status == budgets.WAITING
+        await budget.apply(withdrawn("small"))  # 20,000 EUR: still not enough for t4
+        assert budget.team("t4").status == budgets.WAITING
+        assert budget.team("t5").status == budgets.WAITING
+
+    async def test_a_waiting_team_that_withdraws_leaves_the_list(self, budget: Budget) -> None:
+        await budget.apply(
+            call_opened(total=50_000_00),
+            team_accepted("t1", 40_000_00),
+            team_accepted("t2", 40_000_00, minutes=1),
+        )
+        await budget.apply(withdrawn("t2"))
+        assert budget.team("t2").status == budgets.CLOSED
+        assert budget.team("t2").allocated_cents == 0
+        assert budget.pot().available_cents == 10_000_00
 
     async def test_a_call_and_its_waiting_teams_in_one_batch_fund_them_once(
         self, budget: Budget

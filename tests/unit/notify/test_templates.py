@@ -118,7 +118,13 @@ class TestRendering:
             (
                 "pot-exhausted",
                 "Grund: Im Topf des Aufrufs sind nur noch 12.500,00 € frei; "
-                "das Team benötigt 45.000,00 €.",
+                "das Team benötigt 45.000,00 €. Es steht auf der Warteliste des Aufrufs und "
+                "erhält sein Budget, sobald Geld in den Topf zurückfließt.",
+            ),
+            (
+                "waiting-list",
+                "Grund: Auf der Warteliste des Aufrufs stehen bereits früher angenommene Teams; "
+                "das Team erhält sein Budget nach ihnen, in der Reihenfolge der Annahme.",
             ),
             (
                 "above-team-maximum",
