@@ -204,7 +204,8 @@ async def on_team_withdrawn(
             closed_at=uow.clock.now(),
         )
     )
-    if outcome.pot is not None and outcome.notes.get("returned_cents", 0):
+    # Money came back, or the head of the waiting list left it: those behind may fit now.
+    if outcome.pot is not None and outcome.pot.waiting_teams:
         await _allocate_waiting(uow, outcome.pot, event)
 
 

@@ -24,7 +24,7 @@ from cimis_chassis.text import same_ident
 from services.budget.adapters.queries import BudgetQueries
 from services.budget.app import expenses as handlers
 from services.budget.app.ports import BudgetUnitOfWork
-from services.budget.domain.budgets import WAITING, TeamBudget
+from services.budget.domain.budgets import WAITING, Pot, TeamBudget
 from services.budget.domain.expenses import Expense
 from services.budget.entrypoints import exports
 from services.budget.entrypoints.receipt_list import (
@@ -80,26 +80,25 @@ async def team_budget(team_id: Id, request: Request, principal: TeamReader) -> d
     return team_budget_out(team, expenses)
 
 
-@router.get("/calls/{call_id}/budget", tags=["budgets"])
-async def call_budget(call_id: Id, request: Request, _: Reader) -> dict[str, Any]:
+async def _pot_and_teams(request: Request, call_id: str) -> tuple[Pot, list[TeamBudget]]:
     async with _host(request).db.sessions() as session:
         repo = BudgetQueries(session)
         pot = await repo.get_pot(call_id)
         teams = await repo.teams_of_call(call_id)
     if pot is None:
         raise Problem(404, "not-found", f"No budget for call {call_id} (not opened yet?).")
-    return call_budget_out(pot, teams)
+    return pot, teams
+
+
+@router.get("/calls/{call_id}/budget", tags=["budgets"])
+async def call_budget(call_id: Id, request: Request, _: Reader) -> dict[str, Any]:
+    return call_budget_out(*await _pot_and_teams(request, call_id))
 
 
 @router.get("/calls/{call_id}/waiting-list", tags=["budgets"])
 async def waiting_list(call_id: Id, request: Request, _: StaffOrFinance) -> dict[str, Any]:
     """Teams accepted but not yet funded, in the order they will be allocated."""
-    async with _host(request).db.sessions() as session:
-        repo = BudgetQueries(session)
-        pot = await repo.get_pot(call_id)
-        teams = await repo.teams_of_call(call_id)
-    if pot is None:
-        raise Problem(404, "not-found", f"No budget for call {call_id} (not opened yet?).")
+    pot, teams = await _pot_and_teams(request, call_id)
     waiting = sorted(
         (t for t in teams if t.status == WAITING), key=lambda t: (t.accepted_at, t.team_id)
     )

@@ -274,6 +274,23 @@ class TestTeamAccepted:
         assert budget.team("t2").status == budgets.CLOSED
         assert budget.team("t2").allocated_cents == 0
         assert budget.pot().available_cents == 10_000_00
+        assert budget.pot().waiting_teams == 0
+
+    async def test_when_the_head_of_the_list_withdraws_the_next_one_may_fit(
+        self, budget: Budget
+    ) -> None:
+        await budget.apply(
+            call_opened(total=50_000_00),
+            team_accepted("t1", 40_000_00),
+            team_accepted("head", 40_000_00, minutes=1),
+            team_accepted("next", 10_000_00, minutes=2),
+        )
+        assert budget.team("next").status == budgets.WAITING
+
+        await budget.apply(withdrawn("head"))
+
+        assert budget.team("next").status == budgets.ALLOCATED
+        assert budget.pot().available_cents == 0
 
     async def test_a_call_and_its_waiting_teams_in_one_batch_fund_them_once(
         self, budget: Budget
