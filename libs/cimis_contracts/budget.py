@@ -32,6 +32,8 @@ class BudgetAllocatedV1(_TeamEvent):
     allocated_cents: int = Field(gt=0)
     pot_available_cents: int = Field(ge=0)
     allocated_at: AwareDatetime
+    # Funded from the call's waiting list, after an allocation_refused (the team waited).
+    from_waiting_list: bool = False
 
 
 @contract

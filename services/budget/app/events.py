@@ -127,6 +127,7 @@ async def _allocate(uow: BudgetUnitOfWork, team: TeamBudget, pot: Pot, event: Cl
             allocated_cents=outcome.team.allocated_cents,
             pot_available_cents=outcome.pot.available_cents,
             allocated_at=now,
+            from_waiting_list=team.status == budgets.WAITING,
         )
     )
     await _emit_releases(uow, outcome)

@@ -19,7 +19,7 @@ from services.notify.adapters.metrics import NotifyMetrics
 from services.notify.adapters.templates import TemplateRenderer
 from services.notify.app.ports import NotifyUnitOfWork
 from services.notify.domain.agents import STAFF
-from services.notify.domain.alerts import TeamContact, alert_for, team_of
+from services.notify.domain.alerts import Alert, TeamContact, alerts_for, raises_alerts, team_of
 from services.notify.domain.delivery import INBOX, routes_for
 from services.notify.domain.formatting import DEFAULT_LANGUAGE, Language
 from services.notify.domain.notifications import Notification, plan_deliveries
@@ -75,6 +75,8 @@ class Alerts:
     async def on_team_event(
         self, uow: NotifyUnitOfWork, payload: EventData, event: CloudEvent
     ) -> None:
+        if not raises_alerts(payload):
+            return
         team_id = _team_id(payload)
         team = await uow.teams.get(team_id)
         if team is None:
@@ -91,8 +93,11 @@ class Alerts:
         event: CloudEvent,
         team: TeamContact,
     ) -> None:
+        for alert in alerts_for(payload, team):
+            await self._notify_one(uow, alert, event)
+
+    async def _notify_one(self, uow: NotifyUnitOfWork, alert: Alert, event: CloudEvent) -> None:
         now = uow.clock.now()
-        alert = alert_for(payload, team)
         agent = None if alert.recipient == STAFF else await uow.agents.get(alert.recipient)
         if alert.recipient == STAFF:
             language, name = self._staff.language, None

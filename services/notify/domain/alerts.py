@@ -7,7 +7,12 @@ from typing import Any
 
 from cimis_chassis.text import comparison_key
 from cimis_contracts.base import EventData
-from cimis_contracts.budget import AllocationRefusedV1, ExpenseRejectedV1, ThresholdCrossedV1
+from cimis_contracts.budget import (
+    AllocationRefusedV1,
+    BudgetAllocatedV1,
+    ExpenseRejectedV1,
+    ThresholdCrossedV1,
+)
 from cimis_contracts.intake import TeamAcceptedV1
 from cimis_contracts.milestones import MilestoneOverdueV1, PlanCompletedV1
 from services.notify.domain.agents import STAFF
@@ -18,6 +23,8 @@ EXPENSE_REJECTED = "expense_rejected"
 MILESTONE_OVERDUE = "milestone_overdue"
 PLAN_COMPLETED = "plan_completed"
 ALLOCATION_REFUSED = "allocation_refused"
+BUDGET_WAITING = "budget_waiting"
+BUDGET_ALLOCATED = "budget_allocated"
 KINDS = (
     TEAM_ASSIGNED,
     THRESHOLD_CROSSED,
@@ -25,7 +32,11 @@ KINDS = (
     MILESTONE_OVERDUE,
     PLAN_COMPLETED,
     ALLOCATION_REFUSED,
+    BUDGET_WAITING,
+    BUDGET_ALLOCATED,
 )
+# Refusals that put the team on the call's waiting list (its agent hears of those too).
+WAITING_CODES = ("pot-exhausted", "waiting-list")
 
 # Events about a team that are alerted once notify knows the team (from its team_accepted).
 TEAM_ALERT_EVENTS: tuple[type[EventData], ...] = (
@@ -34,6 +45,7 @@ TEAM_ALERT_EVENTS: tuple[type[EventData], ...] = (
     MilestoneOverdueV1,
     PlanCompletedV1,
     AllocationRefusedV1,
+    BudgetAllocatedV1,
 )
 
 
@@ -65,8 +77,47 @@ def team_of(accepted: TeamAcceptedV1) -> TeamContact:
     )
 
 
+def raises_alerts(event: EventData) -> bool:
+    """Whether ``event`` is one notify tells anyone about (an ordinary allocation is not)."""
+    return not isinstance(event, BudgetAllocatedV1) or event.from_waiting_list
+
+
+def alerts_for(event: EventData, team: TeamContact) -> list[Alert]:
+    """The alerts an event raises: agents hear about their own teams, staff about the rest
+    and about money the programme office has to act on."""
+    base = {"team_title": team.title, "team_id": team.team_id, "call_id": team.call_id}
+    match event:
+        case AllocationRefusedV1() if event.reason_code in WAITING_CODES:
+            facts = _refusal_facts(event, team)
+            return [
+                Alert(ALLOCATION_REFUSED, STAFF, team.team_id, base | facts),
+                Alert(BUDGET_WAITING, team.agent_id, team.team_id, base | facts),
+            ]
+        case BudgetAllocatedV1() if event.from_waiting_list:
+            facts = {"allocated_cents": event.allocated_cents, "allocated_at": event.allocated_at}
+            return [
+                Alert(BUDGET_ALLOCATED, team.agent_id, team.team_id, base | facts),
+                Alert(BUDGET_ALLOCATED, STAFF, team.team_id, base | facts),
+            ]
+        case BudgetAllocatedV1():
+            return []
+    return [alert_for(event, team)]
+
+
+def _refusal_facts(event: AllocationRefusedV1, team: TeamContact) -> dict[str, Any]:
+    return {
+        "agent_id": team.agent_id,
+        "requested_cents": event.requested_cents,
+        "pot_available_cents": event.pot_available_cents,
+        "reason_code": event.reason_code,
+        "max_team_budget_cents": event.max_team_budget_cents,
+        "reason": event.reason,
+        "refused_at": event.refused_at,
+    }
+
+
 def alert_for(event: EventData, team: TeamContact) -> Alert:
-    """The alert an event raises: agents hear about their own teams, staff about the rest."""
+    """The one alert most events raise (see :func:`alerts_for` for all of them)."""
     base = {"team_title": team.title, "team_id": team.team_id, "call_id": team.call_id}
     match event:
         case TeamAcceptedV1():
@@ -103,15 +154,7 @@ def alert_for(event: EventData, team: TeamContact) -> Alert:
         case AllocationRefusedV1():
             # No agent owns a refusal: the programme office has to act on it.
             kind, recipient = ALLOCATION_REFUSED, STAFF
-            facts = {
-                "agent_id": team.agent_id,
-                "requested_cents": event.requested_cents,
-                "pot_available_cents": event.pot_available_cents,
-                "reason_code": event.reason_code,
-                "max_team_budget_cents": event.max_team_budget_cents,
-                "reason": event.reason,
-                "refused_at": event.refused_at,
-            }
+            facts = _refusal_facts(event, team)
         case _:
             raise ValueError(f"{type(event).__name__} raises no alert")
     return Alert(kind=kind, recipient=recipient, team_id=team.team_id, facts=base | facts)

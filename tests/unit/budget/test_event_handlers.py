@@ -241,6 +241,12 @@ class TestTeamAccepted:
         assert budget.team("big").status == budgets.ALLOCATED
         assert budget.team("small").status == budgets.ALLOCATED
         assert [e["team_id"] for e in budget.events(BudgetAllocatedV1)][-2:] == ["big", "small"]
+        assert [e["from_waiting_list"] for e in budget.events(BudgetAllocatedV1)] == [
+            False,
+            False,
+            True,
+            True,
+        ]
         assert budget.pot().available_cents == 10_000_00
         assert budget.uow.ledger.books.total() == 0
 

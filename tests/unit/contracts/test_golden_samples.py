@@ -9,7 +9,7 @@ import pytest
 
 from cimis_chassis.envelope import parse_event
 from cimis_contracts.base import decode_data
-from cimis_contracts.budget import AllocationRefusedV1
+from cimis_contracts.budget import AllocationRefusedV1, BudgetAllocatedV1
 from cimis_contracts.catalog import registered_types
 from cimis_contracts.intake import CallOpenedV1
 
@@ -47,3 +47,11 @@ def test_a_call_opened_before_calls_had_a_settlement_period_gets_the_default() -
     payload = decode_data(parse_event(json.dumps(raw)))
     assert isinstance(payload, CallOpenedV1)
     assert payload.settlement_days == 90
+
+
+def test_an_allocation_published_before_the_waiting_list_reads_as_an_ordinary_one() -> None:
+    raw = json.loads((SAMPLES / "de.cimis.budget.allocated.v1.json").read_text())
+    del raw["data"]["from_waiting_list"]
+    payload = decode_data(parse_event(json.dumps(raw)))
+    assert isinstance(payload, BudgetAllocatedV1)
+    assert payload.from_waiting_list is False

@@ -10,7 +10,12 @@ from typing import Any
 
 from cimis_chassis.envelope import CloudEvent, make_event
 from cimis_contracts.base import EventData
-from cimis_contracts.budget import AllocationRefusedV1, ExpenseRejectedV1, ThresholdCrossedV1
+from cimis_contracts.budget import (
+    AllocationRefusedV1,
+    BudgetAllocatedV1,
+    ExpenseRejectedV1,
+    ThresholdCrossedV1,
+)
 from cimis_contracts.intake import TeamAcceptedV1
 from cimis_contracts.milestones import MilestoneOverdueV1, PlanCompletedV1
 from services.notify.adapters.resolver import ResolutionFailed
@@ -93,6 +98,18 @@ def allocation_refused(team_id: str, **overrides: Any) -> AllocationRefusedV1:
         "refused_at": NOW,
     }
     return AllocationRefusedV1(**(fields | overrides))
+
+
+def budget_allocated(team_id: str, **overrides: Any) -> BudgetAllocatedV1:
+    fields: dict[str, Any] = {
+        "team_id": team_id,
+        "call_id": "call-1",
+        "allocated_cents": 45_000_00,
+        "pot_available_cents": 5_000_00,
+        "allocated_at": NOW,
+        "from_waiting_list": True,
+    }
+    return BudgetAllocatedV1(**(fields | overrides))
 
 
 def envelope(payload: EventData, *, event_id: str | None = None, at: datetime = NOW) -> CloudEvent:

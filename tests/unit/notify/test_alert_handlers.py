@@ -22,6 +22,7 @@ from tests.unit.notify.builders import (
     NOW,
     allocation_refused,
     an_agent,
+    budget_allocated,
     envelope,
     expense_rejected,
     milestone_overdue,
@@ -242,6 +243,37 @@ async def test_a_refused_allocation_goes_to_the_staff_mailbox(harness: Harness) 
         (INBOX, None),
         (EMAIL, "office@example.org"),
     ]
+
+
+async def test_a_team_on_the_waiting_list_is_news_for_its_agent_and_its_funding_too(
+    harness: Harness,
+) -> None:
+    await harness.apply(team_accepted("team-1", agent_id="anna"))
+    [assigned] = harness.notifications("anna")
+    assert "beträgt" not in assigned.body  # it says what was requested, not that it is funded
+
+    await harness.apply(allocation_refused("team-1", reason_code="pot-exhausted"))
+    [_, waiting] = harness.notifications("anna")
+    assert waiting.kind == "budget_waiting"
+    assert waiting.title == "Team auf der Warteliste: Terminbuchung 2.0"
+    assert "im Topf des Aufrufs sind nur noch 12.500,00 € frei" in waiting.body
+    assert [n.kind for n in harness.notifications("staff")] == ["allocation_refused"]
+
+    await harness.apply(budget_allocated("team-1"))
+    assert [n.kind for n in harness.notifications("anna")][-1] == "budget_allocated"
+    assert [n.kind for n in harness.notifications("staff")][-1] == "budget_allocated"
+
+
+async def test_an_ordinary_allocation_raises_nothing_and_is_not_parked(
+    harness: Harness,
+) -> None:
+    await harness.apply(budget_allocated("team-unknown", from_waiting_list=False))
+    await harness.apply(
+        team_accepted("team-1"), budget_allocated("team-1", from_waiting_list=False)
+    )
+
+    assert harness.parked() == 0
+    assert [n.kind for n in harness.notifications()] == ["team_assigned"]
 
 
 async def test_without_a_staff_mailbox_a_refusal_stays_in_the_inbox() -> None:
