@@ -19,6 +19,7 @@ OWNERS: dict[str, str] = {
 # The topics each consuming service reads: its subscriptions and its Kafka read permissions
 # (ACLs) both come from here.
 CONSUMES: dict[str, tuple[str, ...]] = {
+    "intake": (BUDGET,),
     "budget": (INTAKE, MILESTONES),
     "milestones": (INTAKE,),
     "notify": (INTAKE, BUDGET, MILESTONES),

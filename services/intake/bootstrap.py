@@ -1,4 +1,4 @@
-"""Wires the intake service: settings, database, broker, relay and HTTP app."""
+"""Wires the intake service: settings, database, broker, relay, budget consumer and HTTP app."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from cimis_contracts.intake import CallOpenedV1, TeamAcceptedV1, TeamWithdrawnV1
 from services.intake.adapters.tables import chassis
 from services.intake.adapters.unit_of_work import SqlIntakeUnitOfWork
 from services.intake.entrypoints.api import router
+from services.intake.entrypoints.consumer import CONSUMED_TOPICS, budget_consumer
 from services.intake.settings import IntakeSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -21,13 +22,16 @@ settings_class = IntakeSettings
 
 
 def build_host(settings: IntakeSettings, clock: Clock) -> ServiceHost:
-    return build_service_host(
+    host = build_service_host(
         settings,
         clock,
         chassis,
         publishes=[CallOpenedV1, TeamAcceptedV1, TeamWithdrawnV1],
+        consumes=CONSUMED_TOPICS,
         unit_of_work=SqlIntakeUnitOfWork,
     )
+    budget_consumer(host).register(host.broker)
+    return host
 
 
 def create_app(settings: IntakeSettings | None = None, clock: Clock | None = None) -> FastAPI:

@@ -112,6 +112,7 @@ def team_row(team: Team) -> dict[str, Any]:
         "accepted_at": team.accepted_at,
         "withdrawn_at": team.withdrawn_at,
         "withdrawal_reason": team.withdrawal_reason,
+        "budget_status": team.budget_status,
     }
 
 
@@ -138,4 +139,5 @@ def team_from_row(r: Row[Any], creatives: Sequence[str]) -> Team:
         accepted_at=r.accepted_at,
         withdrawn_at=r.withdrawn_at,
         withdrawal_reason=r.withdrawal_reason,
+        budget_status=r.budget_status,
     )

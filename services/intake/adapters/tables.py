@@ -74,6 +74,7 @@ teams = Table(
     Column("accepted_at", UtcDateTime(), nullable=True),
     Column("withdrawn_at", UtcDateTime(), nullable=True),
     Column("withdrawal_reason", Text, nullable=True),
+    Column("budget_status", String(20), nullable=False, server_default=text("'pending'")),
 )
 Index("ix_teams_listing", teams.c.call_id, teams.c.created_at)
 

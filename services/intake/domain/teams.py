@@ -30,6 +30,8 @@ class Team:
     accepted_at: datetime | None = None
     withdrawn_at: datetime | None = None
     withdrawal_reason: str | None = None
+    # What budget made of the team, as its events told: pending until the first arrives.
+    budget_status: str = "pending"
 
     @property
     def application_ids(self) -> tuple[str, ...]:

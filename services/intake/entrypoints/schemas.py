@@ -230,4 +230,6 @@ def team_out(team: Team) -> dict[str, Any]:
         "accepted_at": _ts(team.accepted_at),
         "withdrawn_at": _ts(team.withdrawn_at),
         "withdrawal_reason": team.withdrawal_reason,
+        # pending | allocated | waiting | refused | closed, from budget's events.
+        "budget_status": team.budget_status,
     }

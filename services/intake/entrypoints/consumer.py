@@ -1,0 +1,26 @@
+"""Subscribes the intake service to budget's events (allocations, refusals, closures)."""
+
+from __future__ import annotations
+
+from cimis_chassis.consumer import EventConsumer, Handler
+from cimis_chassis.service_host import ServiceHost
+from cimis_contracts import topics
+from cimis_contracts.base import EventData
+from cimis_contracts.budget import AllocationRefusedV1, BudgetAllocatedV1, BudgetClosedV1
+from services.intake.app.budget_events import (
+    on_allocation_refused,
+    on_budget_allocated,
+    on_budget_closed,
+)
+
+CONSUMED_TOPICS = topics.CONSUMES["intake"]
+
+HANDLERS: dict[type[EventData], Handler] = {
+    BudgetAllocatedV1: on_budget_allocated,
+    AllocationRefusedV1: on_allocation_refused,
+    BudgetClosedV1: on_budget_closed,
+}
+
+
+def budget_consumer(host: ServiceHost) -> EventConsumer:
+    return EventConsumer(host, topics=CONSUMED_TOPICS, handlers=HANDLERS)
