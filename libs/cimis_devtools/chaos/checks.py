@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from cimis_contracts.topics import CONSUMES, dead_letter_topic
 from cimis_devtools.chaos.broker_state import dead_letters
 from cimis_devtools.chaos.client import Api
 from cimis_devtools.chaos.oracle import Expectation
@@ -15,7 +16,8 @@ from cimis_devtools.chaos.poison import Injected
 from cimis_devtools.chaos.runner import Runner, eur
 from cimis_devtools.chaos.workload import STAFF, Withdraw, Workload
 
-DLQS = ("cimis.budget.dlq", "cimis.milestones.dlq", "cimis.notify.dlq")
+# Every consuming service's dead-letter topic.
+DLQS = tuple(dead_letter_topic(service) for service in CONSUMES)
 
 
 @dataclass
