@@ -51,6 +51,13 @@ class AllocationRefusedV1(_TeamEvent):
     reason: Reason
     refused_at: AwareDatetime
 
+    # Refusals after which budget keeps the team on the call's waiting list.
+    WAITING_LIST_CODES: ClassVar[frozenset[str]] = frozenset({"pot-exhausted", "waiting-list"})
+
+    @property
+    def team_waits(self) -> bool:
+        return self.reason_code in self.WAITING_LIST_CODES
+
 
 @contract
 class TrancheReleasedV1(_TeamEvent):

@@ -74,7 +74,7 @@ async def on_call_opened(uow: BudgetUnitOfWork, payload: CallOpenedV1, event: Cl
     await uow.audit("pot.opened", "pot", pot.call_id, before=None, after=_pot_view(pot))
     # Team acceptances that overtook their call's opening wait for it, in acceptance order.
     for team in await uow.teams.in_line(payload.call_id, budgets.AWAITING_CALL):
-        pot = await _allocate(uow, team, pot, event)
+        pot, _ = await _allocate(uow, team, pot, event)
 
 
 async def on_team_accepted(
@@ -99,11 +99,15 @@ async def on_team_accepted(
         await _allocate(uow, team, pot, event)
 
 
-async def _allocate(uow: BudgetUnitOfWork, team: TeamBudget, pot: Pot, event: CloudEvent) -> Pot:
+async def _allocate(
+    uow: BudgetUnitOfWork, team: TeamBudget, pot: Pot, event: CloudEvent
+) -> tuple[Pot, TeamBudget]:
+    """Allocate ``team`` from ``pot`` (or put it on the waiting list, or refuse it) and
+    announce it; returns the pot and the team as they are now."""
     outcome = budgets.allocate(team, pot)
     assert outcome.pot is not None
     if not outcome.changed:
-        return pot
+        return pot, team
     await _store(uow, outcome, before=team, event=event, action="budget.allocated")
     now = uow.clock.now()
     if outcome.team.status in (budgets.REFUSED, budgets.WAITING):
@@ -119,7 +123,7 @@ async def _allocate(uow: BudgetUnitOfWork, team: TeamBudget, pot: Pot, event: Cl
                 refused_at=now,
             )
         )
-        return outcome.pot
+        return outcome.pot, outcome.team
     await uow.emit(
         BudgetAllocatedV1(
             team_id=team.team_id,
@@ -131,7 +135,7 @@ async def _allocate(uow: BudgetUnitOfWork, team: TeamBudget, pot: Pot, event: Cl
         )
     )
     await _emit_releases(uow, outcome)
-    return outcome.pot
+    return outcome.pot, outcome.team
 
 
 async def on_milestone_completed(
@@ -214,9 +218,8 @@ async def _allocate_waiting(uow: BudgetUnitOfWork, pot: Pot, event: CloudEvent) 
     """Money came back to the pot: allocate the waiting teams it can now carry, strictly in
     acceptance order (a later, smaller team does not overtake an earlier one)."""
     for team in await uow.teams.in_line(pot.call_id, budgets.WAITING):
-        before = pot
-        pot = await _allocate(uow, team, pot, event)
-        if pot is before:  # still waiting: those behind it wait too
+        pot, after = await _allocate(uow, team, pot, event)
+        if after.status == budgets.WAITING:  # those behind it wait too
             return
 
 

@@ -20,6 +20,8 @@ AWAITING_CALL, ALLOCATED, REFUSED, CLOSED = "awaiting_call", "allocated", "refus
 # Accepted, but the pot cannot carry the team yet: it is allocated, in acceptance order, as
 # soon as money comes back to the pot (a withdrawal).
 WAITING = "waiting"
+# The programme's settlement period when a call does not set its own (DOMAIN.md).
+DEFAULT_SETTLEMENT_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,7 @@ class Pot:
     available_cents: int
     allocated_cents: int = 0  # net of what closed teams gave back
     # After a plan's end, costs still count for this long (Abrechnungsfrist).
-    settlement_days: int = 90
+    settlement_days: int = DEFAULT_SETTLEMENT_DAYS
     # Teams on the waiting list: while there are any, a newly accepted team queues behind them.
     waiting_teams: int = 0
 
@@ -117,7 +119,7 @@ def funding_period(team: TeamBudget, pot: Pot | None) -> FundingPeriod:
     starts_on = team.accepted_at.astimezone(BERLIN).date()
     if team.plan_ends_on is None:
         return FundingPeriod(starts_on, None)
-    settlement = pot.settlement_days if pot is not None else Pot.settlement_days
+    settlement = pot.settlement_days if pot is not None else DEFAULT_SETTLEMENT_DAYS
     return FundingPeriod(starts_on, team.plan_ends_on + timedelta(days=settlement))
 
 
@@ -128,7 +130,7 @@ def open_pot(
     total_cents: int,
     max_team_cents: int,
     plan: tuple[TrancheRule, ...],
-    settlement_days: int = 90,
+    settlement_days: int = DEFAULT_SETTLEMENT_DAYS,
 ) -> tuple[Pot, Transfer]:
     """The call's pot, funded in full from the call's funding account."""
     funded = Transfer(

@@ -39,7 +39,7 @@ def inert(text: str) -> str:
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
-def _money(cents: int, decimal: DecimalMark) -> str:
+def money_text(cents: int, decimal: DecimalMark) -> str:
     text = format_eur(cents)
     return text.replace(".", ",") if decimal == "comma" else text
 
@@ -73,7 +73,7 @@ def call_ledger(entries: Sequence[Any], *, sep: Separator, decimal: DecimalMark)
             inert(e.team_id or ""),
             inert(e.expense_id or ""),
             inert(e.account),
-            _money(e.amount_cents, decimal),
+            money_text(e.amount_cents, decimal),
         ]
         for e in entries
     )

@@ -20,7 +20,6 @@ from typing import Literal
 
 import xlsxwriter
 
-from cimis_chassis.money import format_eur
 from services.budget.domain.calendar import BERLIN
 from services.budget.domain.expenses import Expense
 from services.budget.entrypoints.exports import (
@@ -28,6 +27,7 @@ from services.budget.entrypoints.exports import (
     DecimalMark,
     Separator,
     inert,
+    money_text,
     render_csv,
 )
 
@@ -168,43 +168,26 @@ def _checked(expense: Expense, language: Language) -> str:
     return f"{expense.decided_by}, {_day(expense.decided_at.astimezone(BERLIN).date(), language)}"
 
 
-def _texts(receipt: Receipt, language: Language) -> list[str]:
-    """Receipt number, payee, purpose and budget line, neutralised for a CSV cell."""
-    e = receipt.expense
-    return [
-        inert(e.receipt_number),
-        inert(e.payee),
-        inert(e.purpose),
-        LINE_LABELS[language][e.position],
-    ]
-
-
 def receipt_list_csv(
     expenses: Sequence[Expense], language: Language, *, sep: Separator, decimal: DecimalMark
 ) -> str:
-    def money(cents: int) -> str:
-        text = format_eur(cents)
-        return text.replace(".", ",") if decimal == "comma" else text
-
     table: list[list[str]] = []
     for row in receipt_rows(expenses, language):
+        amounts = [money_text(cents, decimal) for cents in row.amounts.cents()]
         if isinstance(row, Sum):
-            table.append(
-                ["", "", "", "", "", "", row.label, *map(money, row.amounts.cents()), "", ""]
-            )
+            table.append(["", "", "", "", "", "", row.label, *amounts, "", ""])
             continue
         e = row.expense
-        number, payee, purpose, line = _texts(row, language)
         table.append(
             [
                 str(row.number),
                 _day(e.receipt_date, language),
                 "",  # paid out: payment requests are not kept yet
-                number,
-                payee,
-                purpose,
-                line,
-                *map(money, row.amounts.cents()),
+                inert(e.receipt_number),
+                inert(e.payee),
+                inert(e.purpose),
+                LINE_LABELS[language][e.position],
+                *amounts,
                 STATUS_LABELS[language][e.status],
                 inert(_checked(e, language)),
             ]

@@ -9,8 +9,6 @@ from cimis_contracts.budget import AllocationRefusedV1, BudgetAllocatedV1, Budge
 from services.intake.app.ports import IntakeUnitOfWork
 
 ALLOCATED, WAITING, REFUSED, CLOSED = "allocated", "waiting", "refused", "closed"
-# Refusals after which budget keeps the team on the call's waiting list.
-WAITING_CODES = ("pot-exhausted", "waiting-list")
 
 
 async def on_budget_allocated(
@@ -22,7 +20,7 @@ async def on_budget_allocated(
 async def on_allocation_refused(
     uow: IntakeUnitOfWork, payload: AllocationRefusedV1, event: CloudEvent
 ) -> None:
-    status = WAITING if payload.reason_code in WAITING_CODES else REFUSED
+    status = WAITING if payload.team_waits else REFUSED
     await _note(uow, payload.team_id, status, event)
 
 

@@ -35,8 +35,6 @@ KINDS = (
     BUDGET_WAITING,
     BUDGET_ALLOCATED,
 )
-# Refusals that put the team on the call's waiting list (its agent hears of those too).
-WAITING_CODES = ("pot-exhausted", "waiting-list")
 
 # Events about a team that are alerted once notify knows the team (from its team_accepted).
 TEAM_ALERT_EVENTS: tuple[type[EventData], ...] = (
@@ -87,7 +85,7 @@ def alerts_for(event: EventData, team: TeamContact) -> list[Alert]:
     and about money the programme office has to act on."""
     base = {"team_title": team.title, "team_id": team.team_id, "call_id": team.call_id}
     match event:
-        case AllocationRefusedV1() if event.reason_code in WAITING_CODES:
+        case AllocationRefusedV1() if event.team_waits:
             facts = _refusal_facts(event, team)
             return [
                 Alert(ALLOCATION_REFUSED, STAFF, team.team_id, base | facts),
