@@ -65,6 +65,8 @@ class CallOpenedV1(EventData):
     phase_plan: PhasePlan
     # Costs count from a team's acceptance to its plan's end plus these days (Abrechnungsfrist).
     settlement_days: int = Field(default=90, ge=0, le=730)
+    # A team may shift this share of a cost plan line without a second staff member's approval.
+    cost_plan_tolerance_percent: int = Field(default=20, ge=0, le=100)
 
     def subject(self) -> str:
         return self.call_id

@@ -28,6 +28,7 @@ def call_row(call: Call) -> dict[str, Any]:
             for s in call.phase_plan
         ],
         "settlement_days": call.settlement_days,
+        "cost_plan_tolerance_percent": call.cost_plan_tolerance_percent,
         "created_at": call.created_at,
     }
 
@@ -46,6 +47,7 @@ def call_from_row(r: Row[Any]) -> Call:
             PhaseStep(s["key"], s["title"], s["days_after_acceptance"]) for s in r.phase_plan
         ),
         settlement_days=r.settlement_days,
+        cost_plan_tolerance_percent=r.cost_plan_tolerance_percent,
         created_at=r.created_at,
     )
 

@@ -39,6 +39,7 @@ async def open_call(uow: IntakeUnitOfWork, cmd: OpenCall) -> Call:
                 for s in call.phase_plan
             ],
             settlement_days=call.settlement_days,
+            cost_plan_tolerance_percent=call.cost_plan_tolerance_percent,
         )
     )
     return call

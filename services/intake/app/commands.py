@@ -20,6 +20,7 @@ class OpenCall:
     tranches: list[TrancheRule] | None
     phase_plan: list[PhaseStep] | None
     settlement_days: int | None = None
+    cost_plan_tolerance_percent: int | None = None
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,8 @@ DEFAULT_TRANCHES: tuple[TrancheRule, ...] = (
 # After the plan's end, costs still count for this long (the settlement period, a call setting).
 DEFAULT_SETTLEMENT_DAYS = 90
 MAX_SETTLEMENT_DAYS = 730
+# A cost plan line may move by this share of its planned amount without a second approval.
+DEFAULT_COST_PLAN_TOLERANCE_PERCENT = 20
 
 DEFAULT_PHASE_PLAN: tuple[PhaseStep, ...] = (
     PhaseStep("kickoff", "Kick-off", 14),
@@ -62,6 +64,7 @@ class Call:
     tranches: tuple[TrancheRule, ...] = DEFAULT_TRANCHES
     phase_plan: tuple[PhaseStep, ...] = DEFAULT_PHASE_PLAN
     settlement_days: int = DEFAULT_SETTLEMENT_DAYS
+    cost_plan_tolerance_percent: int = DEFAULT_COST_PLAN_TOLERANCE_PERCENT
     created_at: datetime | None = field(default=None, compare=False)
 
     def window_state(self, now: datetime) -> str:
@@ -86,6 +89,7 @@ def new_call(
     phase_plan: list[PhaseStep] | None,
     now: datetime,
     settlement_days: int | None = None,
+    cost_plan_tolerance_percent: int | None = None,
 ) -> Call:
     """Validate a call's terms and fill in the programme's default plans."""
     if not title.strip():
@@ -112,6 +116,15 @@ def new_call(
             "invalid-call",
             f"The settlement period is between 0 and {MAX_SETTLEMENT_DAYS} days.",
         )
+    tolerance = (
+        DEFAULT_COST_PLAN_TOLERANCE_PERCENT
+        if cost_plan_tolerance_percent is None
+        else cost_plan_tolerance_percent
+    )
+    if not 0 <= tolerance <= 100:
+        raise IntakeRuleViolation(
+            "invalid-call", "The cost plan tolerance is between 0 and 100 percent."
+        )
     return Call(
         id=call_id,
         title=title.strip(),
@@ -123,6 +136,7 @@ def new_call(
         tranches=rules,
         phase_plan=plan,
         settlement_days=settlement,
+        cost_plan_tolerance_percent=tolerance,
         created_at=now,
     )
 

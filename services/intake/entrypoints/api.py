@@ -71,6 +71,7 @@ async def open_call(
         if body.phase_plan
         else None,
         settlement_days=body.settlement_days,
+        cost_plan_tolerance_percent=body.cost_plan_tolerance_percent,
     )
 
     async def work(uow: IntakeUnitOfWork) -> dict[str, Any]:

@@ -128,6 +128,13 @@ class CallIn(Strict):
         description="Days after the plan's end during which a team's costs still count "
         "(settlement period); default 90.",
     )
+    cost_plan_tolerance_percent: int | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="How far (percent of a line's planned amount) a team's cost plan may "
+        "shift without a second staff member's approval; default 20.",
+    )
 
 
 class ApplicationIn(Strict):
@@ -182,6 +189,7 @@ def call_out(call: Call, now: datetime) -> dict[str, Any]:
             for s in call.phase_plan
         ],
         "settlement_days": call.settlement_days,
+        "cost_plan_tolerance_percent": call.cost_plan_tolerance_percent,
         "created_at": _ts(call.created_at),
     }
 

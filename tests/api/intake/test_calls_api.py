@@ -26,6 +26,7 @@ class TestOpenCall:
         assert call["closes_at"] == "2024-09-20T21:59:59.999999Z"
         assert call["state"] == "open"
         assert call["settlement_days"] == 90
+        assert call["cost_plan_tolerance_percent"] == 20
 
     async def test_the_settlement_period_is_a_call_setting_budget_hears_of(
         self, intake: RunningService
@@ -34,6 +35,14 @@ class TestOpenCall:
         assert call["settlement_days"] == 30
         [event] = await outbox_events(intake, call["id"])
         assert event["data"]["settlement_days"] == 30
+
+    async def test_the_cost_plan_tolerance_is_a_call_setting_budget_hears_of(
+        self, intake: RunningService
+    ) -> None:
+        call = await open_call(intake, cost_plan_tolerance_percent=10)
+        assert call["cost_plan_tolerance_percent"] == 10
+        [event] = await outbox_events(intake, call["id"])
+        assert event["data"]["cost_plan_tolerance_percent"] == 10
 
     async def test_opening_emits_call_opened_with_the_plans(self, intake: RunningService) -> None:
         call = await open_call(intake)
@@ -68,6 +77,7 @@ class TestOpenCall:
             ({"tranches": [{"milestone": None, "percent": 50}]}, "invalid-tranches"),
             ({"settlement_days": 731}, "validation-error"),
             ({"settlement_days": -1}, "validation-error"),
+            ({"cost_plan_tolerance_percent": 101}, "validation-error"),
         ],
     )
     async def test_bad_input_is_refused_and_changes_nothing(

@@ -49,6 +49,14 @@ def test_a_call_opened_before_calls_had_a_settlement_period_gets_the_default() -
     assert payload.settlement_days == 90
 
 
+def test_a_call_opened_before_cost_plans_had_a_tolerance_gets_the_default() -> None:
+    raw = json.loads((SAMPLES / "de.cimis.intake.call_opened.v1.json").read_text())
+    del raw["data"]["cost_plan_tolerance_percent"]
+    payload = decode_data(parse_event(json.dumps(raw)))
+    assert isinstance(payload, CallOpenedV1)
+    assert payload.cost_plan_tolerance_percent == 20
+
+
 def test_an_allocation_published_before_the_waiting_list_reads_as_an_ordinary_one() -> None:
     raw = json.loads((SAMPLES / "de.cimis.budget.allocated.v1.json").read_text())
     del raw["data"]["from_waiting_list"]
