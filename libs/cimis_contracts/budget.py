@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from cimis_contracts import topics
 from cimis_contracts.base import EventData, Identifier, Reason, Title, contract
@@ -147,3 +147,29 @@ class BudgetClosedV1(_TeamEvent):
     returned_cents: int = Field(ge=0)
     approved_cents: int = Field(ge=0)
     closed_at: AwareDatetime
+
+
+class CostPlanLine(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    position: Position
+    planned_cents: int = Field(ge=0)
+
+
+@contract
+class CostPlanChangedV1(_TeamEvent):
+    """A version of the team's cost plan was proposed, or came into force.
+
+    Within the call's tolerance a version is in force as it is set; above it, it is first
+    published ``pending_approval`` and again ``in_force`` once a second person approved it.
+    """
+
+    TYPE: ClassVar[str] = "de.cimis.budget.cost_plan_changed.v1"
+
+    version: int = Field(ge=1)
+    status: Literal["in_force", "pending_approval"]
+    lines: list[CostPlanLine] = Field(max_length=10)
+    reason: Reason
+    proposed_by: Identifier
+    decided_by: Identifier | None = None
+    changed_at: AwareDatetime

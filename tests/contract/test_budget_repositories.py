@@ -23,8 +23,9 @@ from services.budget.adapters.memory import DuplicateReceipt
 from services.budget.adapters.tables import chassis
 from services.budget.adapters.unit_of_work import MemoryBudgetUnitOfWork, SqlBudgetUnitOfWork
 from services.budget.app.ports import BudgetUnitOfWork
-from services.budget.domain import budgets, expenses, ledger
+from services.budget.domain import budgets, cost_plans, expenses, ledger
 from services.budget.domain.budgets import AWAITING_CALL, Pot
+from services.budget.domain.cost_plans import CostPlan
 from services.budget.domain.tranches import DEFAULT_PLAN
 from tests.contract.databases import DatabaseContract, OnPostgres, OnSqlite
 from tests.unit.budget.test_budgets import a_team
@@ -50,6 +51,16 @@ def a_pot(call_id: str = "c1", total: int = 100_000_00) -> tuple[Pot, ledger.Tra
     return budgets.open_pot(
         call_id=call_id, title="CIMIS II", total_cents=total, max_team_cents=50_000_00,
         plan=DEFAULT_PLAN,
+    )  # fmt: skip
+
+
+def a_cost_plan(team_id: str, version: int, status: str = "pending_approval") -> CostPlan:
+    return CostPlan(
+        team_id=team_id, call_id="c1", version=version,
+        lines=(("personnel", 600_00), ("travel", 400_00)), reason="Kostenplan",
+        proposed_by="sabine", proposed_at=AT, status=status,
+        decided_by="sabine" if status == "in_force" else None,
+        decided_at=AT if status == "in_force" else None,
     )  # fmt: skip
 
 
@@ -233,6 +244,52 @@ class BudgetRepositoryContract:
         async with units() as uow:
             standing = await uow.expenses.standing_with_receipt("c1", "R-1", "müller gmbh")
             assert [e.id for e in standing] == ["e3"]
+
+    async def test_committed_money_is_summed_per_line_with_this_units_expenses(
+        self, units: Units
+    ) -> None:
+        first = an_expense("t1", "e1", "R-1")
+        async with units() as uow:
+            uow.teams.add(a_team("t1"))
+            uow.teams.add(a_team("t2"))
+            uow.expenses.add(first)
+            uow.expenses.add(replace(an_expense("t1", "e2", "R-2"), position="travel"))
+            uow.expenses.add(an_expense("t2", "e3", "R-1"))
+        async with units() as uow:
+            await uow.expenses.get("e1", lock=True)
+            uow.expenses.put(replace(first, status=expenses.REJECTED))
+            uow.expenses.add(an_expense("t1", "e4", "R-4"))
+            assert await uow.expenses.committed_by_position("t1") == {
+                "material": 119,
+                "travel": 119,
+            }
+            assert await uow.expenses.committed_by_position("nobody") == {}
+
+    async def test_cost_plan_versions_are_kept_in_order_and_changed_in_place(
+        self, units: Units
+    ) -> None:
+        first = a_cost_plan("t1", 1, status=cost_plans.IN_FORCE)
+        async with units() as uow:
+            uow.teams.add(a_team("t1"))
+            uow.cost_plans.add(first)
+        async with units() as uow:
+            history = await uow.cost_plans.of_team("t1", lock=True)
+            assert history == [first]
+            uow.cost_plans.put(replace(first, status=cost_plans.SUPERSEDED))
+            uow.cost_plans.add(a_cost_plan("t1", 2, status=cost_plans.IN_FORCE))
+        async with units() as uow:
+            history = await uow.cost_plans.of_team("t1")
+            assert await uow.cost_plans.of_team("t2") == []
+        assert [(p.version, p.status) for p in history] == [(1, "superseded"), (2, "in_force")]
+        assert history[1].lines == (("personnel", 600_00), ("travel", 400_00))
+
+    async def test_a_cost_plan_version_exists_once(self, units: Units) -> None:
+        async with units() as uow:
+            uow.teams.add(a_team("t1"))
+            uow.cost_plans.add(a_cost_plan("t1", 1))
+        with pytest.raises((IntegrityError, ValueError)):
+            async with units() as uow:
+                uow.cost_plans.add(a_cost_plan("t1", 1))
 
     async def test_a_failed_unit_leaves_nothing_behind(self, units: Units) -> None:
         pot, funded = a_pot()

@@ -2,8 +2,10 @@
 
 A hypothesis state machine drives budget's real handlers on a real SQLite database with random
 sequences of call openings, acceptances, milestone completions, withdrawals, expenses,
-approvals and rejections, and replays events it already delivered. After every step:
-reconciliation finds nothing, no team spent more than was released to it, no pot is negative.
+approvals and rejections, cost plans and their shifts, and replays events it already
+delivered. After every step: reconciliation finds nothing, no team spent more than was
+released to it, no pot is negative, and a cost plan in force adds up to the allocation with
+no line carrying more than its planned amount plus the tolerance.
 """
 
 from __future__ import annotations
@@ -47,10 +49,15 @@ from cimis_contracts.intake import (
 )
 from cimis_contracts.milestones import MilestoneCompletedV1
 from services.budget.adapters.ledger_store import reconcile
-from services.budget.adapters.tables import chassis, metadata, pots, team_budgets
+from services.budget.adapters.rows import cost_plan_from_row, expense_from_row
+from services.budget.adapters.tables import chassis, cost_plans, metadata, pots, team_budgets
+from services.budget.adapters.tables import expenses as expense_rows
 from services.budget.adapters.unit_of_work import SqlBudgetUnitOfWork
+from services.budget.app import cost_plans as cost_plan_commands
 from services.budget.app import expenses as commands
 from services.budget.domain.calendar import BERLIN
+from services.budget.domain.cost_plans import IN_FORCE, PENDING_APPROVAL, in_force
+from services.budget.domain.expenses import POSITIONS, committed_by_position
 from services.budget.entrypoints.consumer import HANDLERS
 
 START = datetime(2024, 10, 1, 8, 0, tzinfo=UTC)
@@ -67,6 +74,8 @@ STEPS = [
 AGENT = Principal("agent-anna", Role.AGENT, "k1")
 FINANCE = Principal("fiona", Role.FINANCE, "k2")
 FINANCE_2 = Principal("frank", Role.FINANCE, "k3")
+STAFF = Principal("sabine", Role.STAFF, "k4")
+STAFF_2 = Principal("stefan", Role.STAFF, "k5")
 
 
 class BudgetBooks(RuleBasedStateMachine):
@@ -204,11 +213,12 @@ class BudgetBooks(RuleBasedStateMachine):
         team=teams,
         net=st.integers(min_value=0, max_value=8_000_00),
         vat=st.integers(min_value=0, max_value=1_500_00),
+        position=st.sampled_from(POSITIONS),
     )
-    def submit_an_expense(self, team: str, net: int, vat: int) -> Any:
+    def submit_an_expense(self, team: str, net: int, vat: int, position: str = "material") -> Any:
         cmd = commands.SubmitExpense(
             team_id=team,
-            position="material",
+            position=position,
             net_cents=net,
             vat_cents=vat,
             receipt_number=uuid.uuid4().hex[:10],
@@ -257,6 +267,35 @@ class BudgetBooks(RuleBasedStateMachine):
             )
             event("expense reversed")
 
+    @rule(
+        team=teams,
+        weights=st.lists(st.integers(min_value=0, max_value=5), min_size=5, max_size=5),
+        by=st.sampled_from([STAFF, STAFF_2]),
+    )
+    def set_a_cost_plan(self, team: str, weights: list[int], by: Principal) -> None:
+        """Split the allocation over the lines by ``weights``, to the cent."""
+
+        async def work(uow: Any) -> Any:
+            budget = await uow.teams.get(team)
+            total, shares = budget.allocated_cents, sum(weights) or 1
+            lines = [(p, total * w // shares) for p, w in zip(POSITIONS, weights, strict=True)]
+            lines[0] = (lines[0][0], total - sum(c for _, c in lines[1:]))
+            return await cost_plan_commands.set_cost_plan(uow, team, lines, "Plan", by)
+
+        try:
+            view = self.run(self._in_unit(work))
+            event(f"cost plan {'waits' if view.pending else 'in force'}")
+        except DomainError as refused:
+            event(f"cost plan refused: {refused.code}")
+
+    @rule(team=teams, by=st.sampled_from([STAFF, STAFF_2]))
+    def approve_a_cost_plan(self, team: str, by: Principal) -> None:
+        try:
+            self.run(self._in_unit(lambda uow: cost_plan_commands.approve_cost_plan(uow, team, by)))
+            event("cost plan change approved")
+        except DomainError as refused:
+            event(f"cost plan approval refused: {refused.code}")
+
     @rule(index=st.integers(min_value=0))
     def replay_a_delivered_event(self, index: int) -> None:
         payload, event = self.delivered[index % len(self.delivered)]
@@ -290,6 +329,7 @@ class BudgetBooks(RuleBasedStateMachine):
                     # The pot's count of its waiting list is the list.
                     waiting = statuses.count((pot.call_id, "waiting"))
                     assert pot.waiting_teams == waiting, (pot.call_id, pot.waiting_teams)
+                await self._cost_plans_hold(session)
                 crossings = (
                     await session.execute(
                         select(chassis.outbox.c.payload).where(
@@ -304,6 +344,25 @@ class BudgetBooks(RuleBasedStateMachine):
                 assert len(seen) == len(set(seen)), "a threshold was announced twice"
 
         self.run(check())
+
+    async def _cost_plans_hold(self, session: Any) -> None:
+        plans = (await session.execute(select(cost_plans))).all()
+        for team in (await session.execute(select(team_budgets))).all():
+            history = [cost_plan_from_row(r) for r in plans if r.team_id == team.team_id]
+            assert sum(p.status == IN_FORCE for p in history) <= 1, team.team_id
+            assert sum(p.status == PENDING_APPROVAL for p in history) <= 1, team.team_id
+            plan = in_force(history)
+            if plan is None:
+                continue
+            assert sum(cents for _, cents in plan.lines) == team.allocated_cents
+            standing = (
+                await session.execute(
+                    select(expense_rows).where(expense_rows.c.team_id == team.team_id)
+                )
+            ).all()
+            committed = committed_by_position(expense_from_row(r) for r in standing)
+            for position, cents in committed.items():
+                assert cents <= plan.limit(position, 20), (team.team_id, position, cents)
 
 
 BudgetBooks.TestCase.settings = settings(

@@ -56,6 +56,11 @@ VALID: dict[str, dict[str, Any]] = {
         "purpose": "Zweck",
     },
     "RejectIn": {"reason": "nein"},
+    "CostPlanIn": {
+        "lines": [{"position": "travel", "planned": "100.00"}],
+        "reason": "Erster Kostenplan",
+    },
+    "CostPlanLineIn": {"position": "travel", "planned": "100.00"},
     "CompleteIn": {"note": "fertig", "evidence_url": "https://example.org/x"},
     "RescheduleIn": {"due_date": "2030-01-02", "reason": "Urlaub"},
     "QuietHoursIn": {"start": "20:00", "end": "07:00"},

@@ -9,7 +9,14 @@ from datetime import datetime
 
 from cimis_chassis.memory import MemoryRepository
 from services.budget.domain.budgets import Pot, TeamBudget
-from services.budget.domain.expenses import ACTIVE, Expense, payee_key, receipt_key
+from services.budget.domain.cost_plans import CostPlan
+from services.budget.domain.expenses import (
+    ACTIVE,
+    Expense,
+    committed_by_position,
+    payee_key,
+    receipt_key,
+)
 from services.budget.domain.ledger import Books, Transfer
 
 
@@ -105,6 +112,9 @@ class MemoryExpenses(MemoryRepository):
     ) -> list[Expense]:
         return self._standing(call_id, receipt_number, payee)
 
+    async def committed_by_position(self, team_id: str) -> dict[str, int]:
+        return committed_by_position(e for e in self.expenses.values() if e.team_id == team_id)
+
     def _standing(self, call_id: str, receipt_number: str, payee: str) -> list[Expense]:
         wanted = (receipt_key(receipt_number), payee_key(payee))
         return [
@@ -114,6 +124,26 @@ class MemoryExpenses(MemoryRepository):
             and e.status in ACTIVE
             and (receipt_key(e.receipt_number), payee_key(e.payee)) == wanted
         ]
+
+
+class MemoryCostPlans(MemoryRepository):
+    def __init__(self) -> None:
+        self.plans: dict[str, CostPlan] = {}
+
+    async def of_team(self, team_id: str, *, lock: bool = False) -> list[CostPlan]:
+        return sorted(
+            (p for p in self.plans.values() if p.team_id == team_id), key=lambda p: p.version
+        )
+
+    def add(self, plan: CostPlan) -> None:
+        if plan.id in self.plans:
+            raise ValueError(f"cost_plans {plan.id} exists already")
+        self.plans[plan.id] = plan
+
+    def put(self, plan: CostPlan) -> None:
+        if plan.id not in self.plans:
+            raise KeyError(f"cost_plans {plan.id} was not read in this unit of work")
+        self.plans[plan.id] = plan
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,14 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cimis_chassis.keyset import Page, keyset_page
-from services.budget.adapters.rows import expense_from_row, pot_from_row, team_from_row
+from services.budget.adapters.rows import (
+    cost_plan_from_row,
+    expense_from_row,
+    pot_from_row,
+    team_from_row,
+)
 from services.budget.adapters.tables import (
+    cost_plans,
     expenses,
     ledger_entries,
     ledger_transfers,
@@ -20,6 +26,7 @@ from services.budget.adapters.tables import (
     team_budgets,
 )
 from services.budget.domain.budgets import Pot, TeamBudget
+from services.budget.domain.cost_plans import CostPlan
 from services.budget.domain.expenses import Expense
 
 
@@ -65,6 +72,12 @@ class BudgetQueries:
             .order_by(expenses.c.position, expenses.c.receipt_date, expenses.c.receipt_number)
         )
         return [expense_from_row(r) for r in rows.all()]
+
+    async def cost_plans_of_team(self, team_id: str) -> list[CostPlan]:
+        rows = await self.session.execute(
+            select(cost_plans).where(cost_plans.c.team_id == team_id).order_by(cost_plans.c.version)
+        )
+        return [cost_plan_from_row(r) for r in rows.all()]
 
     async def expenses_by_ids(self, ids: Sequence[str]) -> dict[str, Expense]:
         if not ids:

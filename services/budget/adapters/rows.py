@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.engine import Row
 
 from services.budget.domain.budgets import Pot, TeamBudget
+from services.budget.domain.cost_plans import CostPlan
 from services.budget.domain.expenses import Expense, payee_key, receipt_key
 from services.budget.domain.tranches import TrancheRule, plan_in_order
 
@@ -22,6 +23,7 @@ def pot_from_row(r: Row[Any]) -> Pot:
         allocated_cents=r.allocated_cents,
         settlement_days=r.settlement_days,
         waiting_teams=r.waiting_teams,
+        cost_plan_tolerance_percent=r.cost_plan_tolerance_percent,
     )
 
 
@@ -49,6 +51,7 @@ def pot_row(pot: Pot) -> dict[str, Any]:
         "allocated_cents": pot.allocated_cents,
         "settlement_days": pot.settlement_days,
         "waiting_teams": pot.waiting_teams,
+        "cost_plan_tolerance_percent": pot.cost_plan_tolerance_percent,
     }
 
 
@@ -159,4 +162,35 @@ def expense_row(expense: Expense) -> dict[str, Any]:
         "reversed_by": expense.reversed_by,
         "reversed_at": expense.reversed_at,
         "reversal_reason": expense.reversal_reason,
+    }
+
+
+def cost_plan_from_row(r: Row[Any]) -> CostPlan:
+    return CostPlan(
+        team_id=r.team_id,
+        call_id=r.call_id,
+        version=r.version,
+        lines=tuple((line["position"], line["planned_cents"]) for line in r.lines),
+        reason=r.reason,
+        proposed_by=r.proposed_by,
+        proposed_at=r.proposed_at,
+        status=r.status,
+        decided_by=r.decided_by,
+        decided_at=r.decided_at,
+    )
+
+
+def cost_plan_row(plan: CostPlan) -> dict[str, Any]:
+    return {
+        "id": plan.id,
+        "team_id": plan.team_id,
+        "call_id": plan.call_id,
+        "version": plan.version,
+        "status": plan.status,
+        "lines": [{"position": p, "planned_cents": cents} for p, cents in plan.lines],
+        "reason": plan.reason,
+        "proposed_by": plan.proposed_by,
+        "proposed_at": plan.proposed_at,
+        "decided_by": plan.decided_by,
+        "decided_at": plan.decided_at,
     }

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import and_, delete, select
+from sqlalchemy import and_, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cimis_chassis.bulk import insert_rows
 from cimis_chassis.row_store import CHUNK, RowStore
 from services.budget.adapters.rows import (
+    cost_plan_from_row,
+    cost_plan_row,
     expense_from_row,
     expense_row,
     pot_from_row,
@@ -18,8 +20,15 @@ from services.budget.adapters.rows import (
     team_from_row,
     team_row,
 )
-from services.budget.adapters.tables import early_completions, expenses, pots, team_budgets
+from services.budget.adapters.tables import (
+    cost_plans,
+    early_completions,
+    expenses,
+    pots,
+    team_budgets,
+)
 from services.budget.domain.budgets import Pot, TeamBudget
+from services.budget.domain.cost_plans import CostPlan
 from services.budget.domain.expenses import ACTIVE, Expense, payee_key, receipt_key
 
 
@@ -156,6 +165,38 @@ class SqlExpenses:
                 )
             )
         )
+
+    async def flush(self) -> None:
+        await self._rows.flush()
+
+    async def committed_by_position(self, team_id: str) -> dict[str, int]:
+        await self._rows.flush()
+        e = expenses
+        rows = await self._session.execute(
+            select(e.c.position, func.sum(e.c.fundable_cents))
+            .where(and_(e.c.team_id == team_id, e.c.status.in_(ACTIVE)))
+            .group_by(e.c.position)
+        )
+        return {position: int(total) for position, total in rows.all()}
+
+
+class SqlCostPlans:
+    def __init__(self, session: AsyncSession) -> None:
+        self._rows = RowStore(
+            session, cost_plans, key="id", to_row=cost_plan_row, from_row=cost_plan_from_row
+        )
+
+    async def of_team(self, team_id: str, *, lock: bool = False) -> list[CostPlan]:
+        query = (
+            select(cost_plans).where(cost_plans.c.team_id == team_id).order_by(cost_plans.c.version)
+        )
+        return await self._rows.select_where(query.with_for_update() if lock else query)
+
+    def add(self, plan: CostPlan) -> None:
+        self._rows.add(plan.id, plan)
+
+    def put(self, plan: CostPlan) -> None:
+        self._rows.put(plan.id, plan)
 
     async def flush(self) -> None:
         await self._rows.flush()

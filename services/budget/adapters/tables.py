@@ -35,6 +35,7 @@ pots = Table(
     Column("allocated_cents", BigInteger, nullable=False),
     Column("settlement_days", Integer, nullable=False, server_default=text("90")),
     Column("waiting_teams", Integer, nullable=False, server_default=text("0")),
+    Column("cost_plan_tolerance_percent", Integer, nullable=False, server_default=text("20")),
     Column("opened_at", UtcDateTime(), nullable=False),
 )
 
@@ -116,6 +117,24 @@ Index(
 # The same invoice in another team of the call.
 Index("ix_expenses_call_receipt", expenses.c.call_id, expenses.c.receipt_key)
 Index("ix_expenses_receipts", expenses.c.team_id, expenses.c.position, expenses.c.receipt_date)
+
+# Every version of every team's cost plan; the one in force is the latest with that status.
+cost_plans = Table(
+    "cost_plans",
+    metadata,
+    Column("id", String(60), primary_key=True),
+    Column("team_id", String(36), ForeignKey("team_budgets.team_id"), nullable=False),
+    Column("call_id", String(36), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("lines", JSON, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("proposed_by", String(200), nullable=False),
+    Column("proposed_at", UtcDateTime(), nullable=False),
+    Column("decided_by", String(200), nullable=True),
+    Column("decided_at", UtcDateTime(), nullable=True),
+)
+Index("uq_cost_plans_version", cost_plans.c.team_id, cost_plans.c.version, unique=True)
 
 # The ledger is append-only: rows are inserted, never updated or deleted (migration 0006 has
 # the database refuse UPDATE, DELETE and TRUNCATE with triggers, on PostgreSQL and SQLite).

@@ -9,6 +9,7 @@ from cimis_chassis.memory import MemoryRepository
 from cimis_chassis.unit_of_work import Cause, Flushable, InMemoryUnitOfWork, SqlUnitOfWork
 from services.budget.adapters.ledger_store import SqlLedger
 from services.budget.adapters.memory import (
+    MemoryCostPlans,
     MemoryEarlyCompletions,
     MemoryExpenses,
     MemoryLedger,
@@ -16,6 +17,7 @@ from services.budget.adapters.memory import (
     MemoryTeams,
 )
 from services.budget.adapters.sql_repositories import (
+    SqlCostPlans,
     SqlEarlyCompletions,
     SqlExpenses,
     SqlPots,
@@ -28,6 +30,7 @@ class SqlBudgetUnitOfWork(SqlUnitOfWork):
     teams: SqlTeams
     early_completions: SqlEarlyCompletions
     expenses: SqlExpenses
+    cost_plans: SqlCostPlans
     ledger: SqlLedger
 
     def open_repositories(self, session: AsyncSession) -> None:
@@ -35,11 +38,19 @@ class SqlBudgetUnitOfWork(SqlUnitOfWork):
         self.teams = SqlTeams(session)
         self.early_completions = SqlEarlyCompletions(session)
         self.expenses = SqlExpenses(session)
+        self.cost_plans = SqlCostPlans(session)
         self.ledger = SqlLedger(session)
 
     def stores(self) -> tuple[Flushable, ...]:
-        # Expenses refer to their team's row, so teams are written first.
-        return (self.pots, self.teams, self.early_completions, self.expenses, self.ledger)
+        # Expenses and cost plans refer to their team's row, so teams are written first.
+        return (
+            self.pots,
+            self.teams,
+            self.early_completions,
+            self.expenses,
+            self.cost_plans,
+            self.ledger,
+        )
 
 
 class MemoryBudgetUnitOfWork(InMemoryUnitOfWork):
@@ -51,7 +62,15 @@ class MemoryBudgetUnitOfWork(InMemoryUnitOfWork):
         self.teams = MemoryTeams()
         self.early_completions = MemoryEarlyCompletions()
         self.expenses = MemoryExpenses()
+        self.cost_plans = MemoryCostPlans()
         self.ledger = MemoryLedger()
 
     def repositories(self) -> tuple[MemoryRepository, ...]:
-        return (self.pots, self.teams, self.early_completions, self.expenses, self.ledger)
+        return (
+            self.pots,
+            self.teams,
+            self.early_completions,
+            self.expenses,
+            self.cost_plans,
+            self.ledger,
+        )

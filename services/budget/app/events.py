@@ -67,6 +67,7 @@ async def on_call_opened(uow: BudgetUnitOfWork, payload: CallOpenedV1, event: Cl
             phase_plan=[step.key for step in payload.phase_plan],
         ),
         settlement_days=payload.settlement_days,
+        cost_plan_tolerance_percent=payload.cost_plan_tolerance_percent,
     )
     now = uow.clock.now()
     uow.pots.add(pot, opened_at=now)

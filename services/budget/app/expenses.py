@@ -19,7 +19,7 @@ from cimis_contracts.budget import (
     ThresholdCrossedV1,
 )
 from services.budget.app.ports import BudgetUnitOfWork
-from services.budget.domain import budgets
+from services.budget.domain import budgets, cost_plans
 from services.budget.domain import expenses as rules
 from services.budget.domain.budgets import Pot, TeamBudget
 from services.budget.domain.calendar import BERLIN
@@ -65,7 +65,8 @@ async def submit_expense(uow: BudgetUnitOfWork, cmd: SubmitExpense, by: Principa
             "may be entered again.",
         )
     now = uow.clock.now()
-    period = budgets.funding_period(team, await uow.pots.get(team.call_id))
+    pot = await uow.pots.get(team.call_id)
+    period = budgets.funding_period(team, pot)
     expense, updated, moved = rules.submit(
         team,
         expense_id=str(uuid.uuid4()),
@@ -82,6 +83,18 @@ async def submit_expense(uow: BudgetUnitOfWork, cmd: SubmitExpense, by: Principa
         period=period,
         possible_duplicates=tuple(sorted(e.id for e in standing)),
     )
+    plan = cost_plans.in_force(await uow.cost_plans.of_team(team.team_id))
+    if plan is not None:
+        committed = await uow.expenses.committed_by_position(team.team_id)
+        cost_plans.check_expense(
+            plan,
+            position=expense.position,
+            fundable_cents=expense.fundable_cents,
+            committed_cents=committed.get(expense.position, 0),
+            tolerance_percent=pot.cost_plan_tolerance_percent
+            if pot
+            else budgets.DEFAULT_COST_PLAN_TOLERANCE_PERCENT,
+        )
     uow.expenses.add(expense)
     uow.teams.put(updated)
     uow.ledger.book([moved], at=now, cause=uow.cause.actor)

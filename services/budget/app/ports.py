@@ -13,6 +13,7 @@ from typing import Protocol
 
 from cimis_chassis.unit_of_work import UnitOfWorkPort
 from services.budget.domain.budgets import Pot, TeamBudget
+from services.budget.domain.cost_plans import CostPlan
 from services.budget.domain.expenses import Expense
 from services.budget.domain.ledger import Transfer
 
@@ -68,6 +69,20 @@ class Expenses(Protocol):
         whatever spelling), in any team."""
         ...
 
+    async def committed_by_position(self, team_id: str) -> dict[str, int]:
+        """Fundable cents of the team's submitted and approved expenses, per budget line."""
+        ...
+
+
+class CostPlans(Protocol):
+    async def of_team(self, team_id: str, *, lock: bool = False) -> list[CostPlan]:
+        """Every version of the team's cost plan, oldest first."""
+        ...
+
+    def add(self, plan: CostPlan) -> None: ...
+
+    def put(self, plan: CostPlan) -> None: ...
+
 
 class Ledger(Protocol):
     def book(self, transfers: Sequence[Transfer], *, at: datetime, cause: str) -> None:
@@ -94,6 +109,9 @@ class BudgetUnitOfWork(UnitOfWorkPort, Protocol):
 
     @property
     def expenses(self) -> Expenses: ...
+
+    @property
+    def cost_plans(self) -> CostPlans: ...
 
     @property
     def ledger(self) -> Ledger: ...

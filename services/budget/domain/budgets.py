@@ -22,6 +22,7 @@ AWAITING_CALL, ALLOCATED, REFUSED, CLOSED = "awaiting_call", "allocated", "refus
 WAITING = "waiting"
 # The programme's settlement period when a call does not set its own (DOMAIN.md).
 DEFAULT_SETTLEMENT_DAYS = 90
+DEFAULT_COST_PLAN_TOLERANCE_PERCENT = 20
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class Pot:
     settlement_days: int = DEFAULT_SETTLEMENT_DAYS
     # Teams on the waiting list: while there are any, a newly accepted team queues behind them.
     waiting_teams: int = 0
+    # How far a cost plan line may move, or be overrun, as a share of its planned amount.
+    cost_plan_tolerance_percent: int = DEFAULT_COST_PLAN_TOLERANCE_PERCENT
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,7 @@ def open_pot(
     max_team_cents: int,
     plan: tuple[TrancheRule, ...],
     settlement_days: int = DEFAULT_SETTLEMENT_DAYS,
+    cost_plan_tolerance_percent: int = DEFAULT_COST_PLAN_TOLERANCE_PERCENT,
 ) -> tuple[Pot, Transfer]:
     """The call's pot, funded in full from the call's funding account."""
     funded = Transfer(
@@ -149,6 +153,7 @@ def open_pot(
         plan=plan,
         available_cents=total_cents,
         settlement_days=settlement_days,
+        cost_plan_tolerance_percent=cost_plan_tolerance_percent,
     )
     return pot, funded
 

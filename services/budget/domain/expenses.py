@@ -6,6 +6,7 @@ submissions can never overrun what was released; approval moves it on to spent, 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
@@ -82,6 +83,15 @@ def check_receipt_number(receipt_number: str) -> str:
             "once normalised.",
         )
     return key
+
+
+def committed_by_position(expenses: Iterable[Expense]) -> dict[str, int]:
+    """Fundable cents of the standing (submitted or approved) expenses, per budget line."""
+    committed: dict[str, int] = {}
+    for e in expenses:
+        if e.status in ACTIVE:
+            committed[e.position] = committed.get(e.position, 0) + e.fundable_cents
+    return committed
 
 
 def fundable_amount(net_cents: int, vat_cents: int, input_vat_deductible: bool) -> int:

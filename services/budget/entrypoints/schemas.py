@@ -11,7 +11,8 @@ from cimis_chassis.money import NonNegativeEurCents, format_eur
 from cimis_chassis.text import AS_IDENT, LINE_BREAKS_ONLY, NO_CONTROLS
 from cimis_chassis.times import CalendarDate, Rfc3339Time
 from services.budget.domain.budgets import Pot, TeamBudget
-from services.budget.domain.expenses import Expense
+from services.budget.domain.cost_plans import IN_FORCE, PENDING_APPROVAL, CostPlan
+from services.budget.domain.expenses import POSITIONS, Expense
 
 Position = Literal["personnel", "material", "external_services", "travel", "other"]
 # Ids compare in any case and Unicode form; path, query and body alike.
@@ -40,6 +41,21 @@ class ExpenseIn(BaseModel):
     receipt_date: CalendarDate
     payee: Annotated[str, Field(min_length=1, max_length=300), NO_CONTROLS]
     purpose: Annotated[str, Field(min_length=1, max_length=2000), LINE_BREAKS_ONLY]
+
+
+class CostPlanLineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    position: Position
+    planned: NonNegativeEurCents
+
+
+class CostPlanIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Each budget line at most once (checked with the team's budget, as 422 invalid-cost-plan).
+    lines: list[CostPlanLineIn] = Field(min_length=1, max_length=len(POSITIONS))
+    reason: Reason
 
 
 class RejectIn(BaseModel):
@@ -82,7 +98,7 @@ def team_budget_out(team: TeamBudget, positions: list[Expense]) -> dict[str, Any
                 "approved": format_eur(by_position.get(name, {}).get("approved", 0)),
                 "pending": format_eur(by_position.get(name, {}).get("pending", 0)),
             }
-            for name in ("personnel", "material", "external_services", "travel", "other")
+            for name in POSITIONS
         ],
     }
     if team.refusal_reason:
@@ -135,4 +151,58 @@ def expense_out(expense: Expense) -> dict[str, Any]:
         "reversal_reason": expense.reversal_reason,
         # The same receipt standing in other teams of the call when this one was submitted.
         "possible_duplicates": list(expense.possible_duplicates),
+    }
+
+
+def cost_plan_out(
+    team: TeamBudget,
+    in_force: CostPlan | None,
+    pending: CostPlan | None,
+    committed: dict[str, int],
+    tolerance_percent: int,
+) -> dict[str, Any]:
+    """The plan in force line by line (with what each line carries and may still take), and
+    a proposal that waits for a second person's approval."""
+    status = PENDING_APPROVAL if pending else IN_FORCE if in_force else "none"
+    lines = []
+    for position in POSITIONS:
+        planned = in_force.planned(position) if in_force else 0
+        limit = in_force.limit(position, tolerance_percent) if in_force else None
+        used = committed.get(position, 0)
+        if not planned and not used:
+            continue
+        lines.append(
+            {
+                "position": position,
+                "planned": format_eur(planned),
+                "committed": format_eur(used),
+                "limit": None if limit is None else format_eur(limit),
+                "remaining": None if limit is None else format_eur(max(limit - used, 0)),
+            }
+        )
+    return {
+        "team_id": team.team_id,
+        "status": status,
+        "allocated": format_eur(team.allocated_cents),
+        "tolerance_percent": tolerance_percent,
+        "version": in_force.version if in_force else None,
+        "reason": in_force.reason if in_force else None,
+        "proposed_by": in_force.proposed_by if in_force else None,
+        "decided_by": in_force.decided_by if in_force else None,
+        "in_force_since": ts(in_force.decided_at) if in_force else None,
+        "lines": lines,
+        "pending": None
+        if pending is None
+        else {
+            "version": pending.version,
+            "lines": [{"position": p, "planned": format_eur(cents)} for p, cents in pending.lines],
+            "shifts": [
+                {"position": p, "change": format_eur(pending.planned(p) - before)}
+                for p in POSITIONS
+                if pending.planned(p) != (before := in_force.planned(p) if in_force else 0)
+            ],
+            "reason": pending.reason,
+            "proposed_by": pending.proposed_by,
+            "proposed_at": ts(pending.proposed_at),
+        },
     }
