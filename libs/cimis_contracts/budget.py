@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -172,4 +173,33 @@ class CostPlanChangedV1(_TeamEvent):
     reason: Reason
     proposed_by: Identifier
     decided_by: Identifier | None = None
+    changed_at: AwareDatetime
+
+
+class PaidPosition(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    position: Position
+    amount_cents: int = Field(ge=0)
+
+
+@contract
+class PaymentRequestChangedV1(_TeamEvent):
+    """A payment request (Mittelabruf) of the team's approved expenses changed state:
+    requested, approved (four eyes), exported in a SEPA run, paid with the bank's value date,
+    cancelled before export, or returned by the bank (the money is approved and unpaid again).
+    """
+
+    TYPE: ClassVar[str] = "de.cimis.budget.payment_request_changed.v1"
+
+    request_id: Identifier
+    status: Literal["requested", "approved", "exported", "paid", "cancelled", "returned"]
+    amount_cents: int = Field(gt=0)
+    positions: list[PaidPosition] = Field(max_length=10)
+    expense_count: int = Field(ge=1)
+    run_id: Identifier | None = None
+    value_date: date | None = None
+    reason: Reason | None = None
+    paid_total_cents: int = Field(ge=0)
+    changed_by: Identifier
     changed_at: AwareDatetime

@@ -19,6 +19,7 @@ from cimis_contracts.budget import (
     ExpenseRejectedV1,
     ExpenseReversedV1,
     ExpenseSubmittedV1,
+    PaymentRequestChangedV1,
     ThresholdCrossedV1,
     TrancheReleasedV1,
 )
@@ -49,6 +50,7 @@ def build_host(settings: BudgetSettings, clock: Clock) -> ServiceHost:
             ThresholdCrossedV1,
             BudgetClosedV1,
             CostPlanChangedV1,
+            PaymentRequestChangedV1,
         ],
         consumes=CONSUMED_TOPICS,
         unit_of_work=SqlBudgetUnitOfWork,

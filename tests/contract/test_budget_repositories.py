@@ -23,7 +23,7 @@ from services.budget.adapters.memory import DuplicateReceipt
 from services.budget.adapters.tables import chassis
 from services.budget.adapters.unit_of_work import MemoryBudgetUnitOfWork, SqlBudgetUnitOfWork
 from services.budget.app.ports import BudgetUnitOfWork
-from services.budget.domain import budgets, cost_plans, expenses, ledger
+from services.budget.domain import budgets, cost_plans, expenses, ledger, payouts
 from services.budget.domain.budgets import AWAITING_CALL, Pot
 from services.budget.domain.cost_plans import CostPlan
 from services.budget.domain.tranches import DEFAULT_PLAN
@@ -61,6 +61,14 @@ def a_cost_plan(team_id: str, version: int, status: str = "pending_approval") ->
         proposed_by="sabine", proposed_at=AT, status=status,
         decided_by="sabine" if status == "in_force" else None,
         decided_at=AT if status == "in_force" else None,
+    )  # fmt: skip
+
+
+def a_payment(request_id: str, at: datetime) -> payouts.PaymentRequest:
+    return payouts.PaymentRequest(
+        id=request_id, team_id="t1", call_id="c1", status="requested", amount_cents=119,
+        expense_ids=("e1",), positions=(("material", 119),), requested_by="sabine",
+        requested_at=at,
     )  # fmt: skip
 
 
@@ -290,6 +298,59 @@ class BudgetRepositoryContract:
         with pytest.raises((IntegrityError, ValueError)):
             async with units() as uow:
                 uow.cost_plans.add(a_cost_plan("t1", 1))
+
+    async def test_a_bank_account_is_added_then_replaced(self, units: Units) -> None:
+        account = payouts.bank_account(
+            "t1", account_holder="A", iban="DE02120300000000202051", bic=None, by="s", now=AT
+        )
+        async with units() as uow:
+            uow.teams.add(a_team("t1"))
+            await uow.bank_accounts.put(account)
+        async with units() as uow:
+            assert await uow.bank_accounts.get("t1") == account
+            await uow.bank_accounts.put(replace(account, account_holder="B"))
+        async with units() as uow:
+            assert await uow.bank_accounts.of_teams(["t1", "t2"]) == {
+                "t1": replace(account, account_holder="B")
+            }
+
+    async def test_payment_requests_round_trip_and_are_found_by_status(self, units: Units) -> None:
+        first = a_payment("p1", AT)
+        async with units() as uow:
+            uow.teams.add(a_team("t1"))
+            uow.payment_requests.add(first)
+            uow.payment_requests.add(a_payment("p2", AT - timedelta(hours=1)))
+            uow.payment_runs.add(
+                payouts.PaymentRun("r1", date(2024, 10, 2), ("p1",), 119, "fiona", AT)
+            )
+        async with units() as uow:
+            assert await uow.payment_requests.get("p1", lock=True) == first
+            uow.payment_requests.put(replace(first, status="approved", approved_by="frank"))
+            run = await uow.payment_runs.get("r1")
+        assert run is not None
+        assert run.request_ids == ("p1",)
+        async with units() as uow:
+            approved = await uow.payment_requests.with_status("approved")
+            waiting = await uow.payment_requests.with_status("requested")
+        assert [p.id for p in approved] == ["p1"]
+        assert approved[0].positions == (("material", 119),)
+        assert [p.id for p in waiting] == ["p2"]
+
+    async def test_approved_expenses_in_no_request_are_the_ones_to_pay(self, units: Units) -> None:
+        async with units() as uow:
+            uow.teams.add(a_team("t1"))
+            uow.expenses.add(replace(an_expense("t1", "e1", "R-1"), status="approved"))
+            uow.expenses.add(an_expense("t1", "e2", "R-2"))
+            uow.expenses.add(
+                replace(an_expense("t1", "e3", "R-3"), status="approved", payment_request_id="p")
+            )
+        async with units() as uow:
+            unpaid = await uow.expenses.approved_unrequested("t1")
+            await uow.expenses.load(["e3", "e9"], lock=True)
+            held = await uow.expenses.get("e3")
+        assert [e.id for e in unpaid] == ["e1"]
+        assert held is not None
+        assert held.payment_request_id == "p"
 
     async def test_a_failed_unit_leaves_nothing_behind(self, units: Units) -> None:
         pot, funded = a_pot()

@@ -127,6 +127,7 @@ def test_the_programme_dashboard_shows_the_books_per_call_milestones_and_notific
         "cimis_budget_allocated_cents",
         "cimis_budget_released_cents",
         "cimis_budget_spent_cents",
+        "cimis_budget_paid_cents",
         "cimis_budget_ledger_imbalance_cents",
         "cimis_milestones_overdue",
         "cimis_notify_deliveries_total",

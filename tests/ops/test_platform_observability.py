@@ -77,6 +77,7 @@ BUSINESS_SERIES = {
         "cimis_budget_allocated_cents",
         "cimis_budget_released_cents",
         "cimis_budget_spent_cents",
+        "cimis_budget_paid_cents",
         "cimis_budget_pot_available_cents",
         "cimis_budget_ledger_imbalance_cents",
         "cimis_budget_reconcile_problems",
@@ -407,6 +408,8 @@ async def test_the_scenario_shows_in_the_business_and_dead_letter_series(
         f'cimis_budget_allocated_cents{{call="{call}"}}': 9_000_000,
         f'cimis_budget_released_cents{{call="{call}"}}': 3_600_000,
         f'cimis_budget_spent_cents{{call="{call}"}}': 119_000,
+        # Approved, not yet paid out: the two figures stay apart.
+        f'cimis_budget_paid_cents{{call="{call}"}}': 0,
         "cimis_budget_ledger_imbalance_cents": 0,
     }
     seen: dict[str, Any] = {}

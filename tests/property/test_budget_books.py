@@ -2,10 +2,11 @@
 
 A hypothesis state machine drives budget's real handlers on a real SQLite database with random
 sequences of call openings, acceptances, milestone completions, withdrawals, expenses,
-approvals and rejections, cost plans and their shifts, and replays events it already
-delivered. After every step: reconciliation finds nothing, no team spent more than was
-released to it, no pot is negative, and a cost plan in force adds up to the allocation with
-no line carrying more than its planned amount plus the tolerance.
+approvals and rejections, cost plans and their shifts, payment requests, SEPA runs, paid and
+returned payments, and replays events it already delivered. After every step: reconciliation
+finds nothing, no team spent more than was released to it, no pot is negative, a cost plan in
+force adds up to the allocation with no line carrying more than its planned amount plus the
+tolerance, and every approved expense is in at most one standing payment request.
 """
 
 from __future__ import annotations
@@ -49,15 +50,28 @@ from cimis_contracts.intake import (
 )
 from cimis_contracts.milestones import MilestoneCompletedV1
 from services.budget.adapters.ledger_store import reconcile
-from services.budget.adapters.rows import cost_plan_from_row, expense_from_row
-from services.budget.adapters.tables import chassis, cost_plans, metadata, pots, team_budgets
+from services.budget.adapters.rows import (
+    cost_plan_from_row,
+    expense_from_row,
+    payment_request_from_row,
+)
+from services.budget.adapters.tables import (
+    chassis,
+    cost_plans,
+    metadata,
+    payment_requests,
+    pots,
+    team_budgets,
+)
 from services.budget.adapters.tables import expenses as expense_rows
 from services.budget.adapters.unit_of_work import SqlBudgetUnitOfWork
 from services.budget.app import cost_plans as cost_plan_commands
 from services.budget.app import expenses as commands
+from services.budget.app import payouts as payout_commands
 from services.budget.domain.calendar import BERLIN
 from services.budget.domain.cost_plans import IN_FORCE, PENDING_APPROVAL, in_force
 from services.budget.domain.expenses import POSITIONS, committed_by_position
+from services.budget.domain.payouts import PAID, STANDING
 from services.budget.entrypoints.consumer import HANDLERS
 
 START = datetime(2024, 10, 1, 8, 0, tzinfo=UTC)
@@ -81,6 +95,7 @@ STAFF_2 = Principal("stefan", Role.STAFF, "k5")
 class BudgetBooks(RuleBasedStateMachine):
     teams = Bundle("teams")
     expenses = Bundle("expenses")
+    payments = Bundle("payments")
 
     def __init__(self) -> None:
         super().__init__()
@@ -296,6 +311,68 @@ class BudgetBooks(RuleBasedStateMachine):
         except DomainError as refused:
             event(f"cost plan approval refused: {refused.code}")
 
+    @rule(target=payments, team=teams, by=st.sampled_from([STAFF, AGENT]))
+    def request_a_payment(self, team: str, by: Principal) -> Any:
+        async def work(uow: Any) -> Any:
+            if await uow.bank_accounts.get(team) is None:
+                cmd = payout_commands.SetBankAccount(team, "Team", "DE02120300000000202051", None)
+                await payout_commands.set_bank_account(uow, cmd, STAFF)
+            payment, _ = await payout_commands.request_payment(uow, team, by)
+            return payment.id
+
+        try:
+            payment_id = self.run(self._in_unit(work))
+        except DomainError as refused:
+            event(f"payment request refused: {refused.code}")
+            return multiple()
+        event("payment requested")
+        return payment_id
+
+    @rule(target=payments, team=teams)
+    def pay_out(self, team: str) -> Any:
+        """Request, approve, export and pay in one go, so that paid money is common."""
+        payment = self.request_a_payment(team, STAFF)
+        if isinstance(payment, str):
+            self.approve_a_payment(payment, FINANCE)
+            self.export_the_approved_payments()
+            self.the_bank_pays(payment)
+        return payment
+
+    @rule(payment=payments, by=st.sampled_from([FINANCE, FINANCE_2]))
+    def approve_a_payment(self, payment: str, by: Principal) -> None:
+        self._payout(lambda uow: payout_commands.approve_payment(uow, payment, by), "approve")
+
+    @rule(payment=payments)
+    def cancel_a_payment(self, payment: str) -> None:
+        self._payout(
+            lambda uow: payout_commands.cancel_payment(uow, payment, "storniert", FINANCE),
+            "cancel",
+        )
+
+    @rule()
+    def export_the_approved_payments(self) -> None:
+        today = self.clock.now().astimezone(BERLIN).date()
+        self._payout(lambda uow: payout_commands.export_payments(uow, today, FINANCE), "export")
+
+    @rule(payment=payments)
+    def the_bank_pays(self, payment: str) -> None:
+        today = self.clock.now().astimezone(BERLIN).date()
+        self._payout(lambda uow: payout_commands.mark_paid(uow, payment, today, FINANCE), "paid")
+
+    @rule(payment=payments)
+    def the_bank_returns(self, payment: str) -> None:
+        self._payout(
+            lambda uow: payout_commands.mark_returned(uow, payment, "Konto erloschen", FINANCE),
+            "returned",
+        )
+
+    def _payout(self, work: Any, step: str) -> None:
+        try:
+            self.run(self._in_unit(work))
+            event(f"payment {step}")
+        except DomainError as refused:
+            event(f"payment {step} refused: {refused.code}")
+
     @rule(index=st.integers(min_value=0))
     def replay_a_delivered_event(self, index: int) -> None:
         payload, event = self.delivered[index % len(self.delivered)]
@@ -330,6 +407,7 @@ class BudgetBooks(RuleBasedStateMachine):
                     waiting = statuses.count((pot.call_id, "waiting"))
                     assert pot.waiting_teams == waiting, (pot.call_id, pot.waiting_teams)
                 await self._cost_plans_hold(session)
+                await self._payments_hold(session)
                 crossings = (
                     await session.execute(
                         select(chassis.outbox.c.payload).where(
@@ -344,6 +422,26 @@ class BudgetBooks(RuleBasedStateMachine):
                 assert len(seen) == len(set(seen)), "a threshold was announced twice"
 
         self.run(check())
+
+    async def _payments_hold(self, session: Any) -> None:
+        """An expense is in at most one standing payment request, the one it names, and a
+        team's paid figure is the sum of its paid requests."""
+        requests = [
+            payment_request_from_row(r) for r in (await session.execute(select(payment_requests)))
+        ]
+        holder: dict[str, str] = {}
+        for payment in requests:
+            if payment.status in STANDING:
+                for expense_id in payment.expense_ids:
+                    assert expense_id not in holder, (expense_id, payment.id)
+                    holder[expense_id] = payment.id
+        for row in (await session.execute(select(expense_rows))).all():
+            assert row.payment_request_id == holder.get(row.id), row.id
+        for team in (await session.execute(select(team_budgets))).all():
+            paid = sum(
+                p.amount_cents for p in requests if p.team_id == team.team_id and p.status == PAID
+            )
+            assert team.paid_cents == paid, team.team_id
 
     async def _cost_plans_hold(self, session: Any) -> None:
         plans = (await session.execute(select(cost_plans))).all()

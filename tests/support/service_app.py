@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -56,11 +57,12 @@ async def running_service(
     tmp_path: Path,
     database_url: str | None = None,
     clock: ManualClock | None = None,
+    **settings: Any,
 ) -> AsyncIterator[RunningService]:
     keys_file = tmp_path / "api-keys.json"
     keys = make_keys(keys_file)
     clock = clock or ManualClock(START)
-    settings = settings_cls(
+    service_settings = settings_cls(
         database_url=database_url or f"sqlite:///{tmp_path / 'service.db'}",
         cimis_api_keys_file=keys_file,
         var_dir=tmp_path,
@@ -68,8 +70,9 @@ async def running_service(
         # publish from its outbox: the process never connects to a broker.
         consume_events=False,
         publish_events=False,
+        **settings,
     )
-    app = create_app(settings, clock)
+    app = create_app(service_settings, clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:

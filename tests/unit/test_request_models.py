@@ -61,6 +61,13 @@ VALID: dict[str, dict[str, Any]] = {
         "reason": "Erster Kostenplan",
     },
     "CostPlanLineIn": {"position": "travel", "planned": "100.00"},
+    "BankAccountIn": {
+        "account_holder": "Möbel-Konfigurator GbR",
+        "iban": "DE02 1203 0000 0000 2020 51",
+        "bic": "BYLADEM1001",
+    },
+    "PaymentRunIn": {"execution_date": "2024-10-02"},
+    "PaidIn": {"value_date": "2024-10-02"},
     "CompleteIn": {"note": "fertig", "evidence_url": "https://example.org/x"},
     "RescheduleIn": {"due_date": "2030-01-02", "reason": "Urlaub"},
     "QuietHoursIn": {"start": "20:00", "end": "07:00"},

@@ -191,7 +191,8 @@ async def _figures_match_accounts(session: AsyncSession, balances: dict[str, Any
             ledger.reserved(row.team_id): row.reserved_cents,
             ledger.released(row.team_id): row.available_cents,
             ledger.pending(row.team_id): row.pending_cents,
-            ledger.spent(row.team_id): row.approved_cents,
+            ledger.spent(row.team_id): row.approved_cents - row.paid_cents,
+            ledger.paid(row.team_id): row.paid_cents,
         }
         for account, figure in expected.items():
             if int(balances.get(account) or 0) != figure:

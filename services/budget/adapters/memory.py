@@ -12,12 +12,14 @@ from services.budget.domain.budgets import Pot, TeamBudget
 from services.budget.domain.cost_plans import CostPlan
 from services.budget.domain.expenses import (
     ACTIVE,
+    APPROVED,
     Expense,
     committed_by_position,
     payee_key,
     receipt_key,
 )
 from services.budget.domain.ledger import Books, Transfer
+from services.budget.domain.payouts import BankAccount, PaymentRequest, PaymentRun
 
 
 class MemoryPots(MemoryRepository):
@@ -115,6 +117,19 @@ class MemoryExpenses(MemoryRepository):
     async def committed_by_position(self, team_id: str) -> dict[str, int]:
         return committed_by_position(e for e in self.expenses.values() if e.team_id == team_id)
 
+    async def approved_unrequested(self, team_id: str) -> list[Expense]:
+        return sorted(
+            (
+                e
+                for e in self.expenses.values()
+                if e.team_id == team_id and e.status == APPROVED and e.payment_request_id is None
+            ),
+            key=lambda e: (e.submitted_at, e.id),
+        )
+
+    async def load(self, expense_ids: Iterable[str], *, lock: bool = False) -> None:
+        """Everything is loaded already."""
+
     def _standing(self, call_id: str, receipt_number: str, payee: str) -> list[Expense]:
         wanted = (receipt_key(receipt_number), payee_key(payee))
         return [
@@ -144,6 +159,57 @@ class MemoryCostPlans(MemoryRepository):
         if plan.id not in self.plans:
             raise KeyError(f"cost_plans {plan.id} was not read in this unit of work")
         self.plans[plan.id] = plan
+
+
+class MemoryBankAccounts(MemoryRepository):
+    def __init__(self) -> None:
+        self.accounts: dict[str, BankAccount] = {}
+
+    async def get(self, team_id: str) -> BankAccount | None:
+        return self.accounts.get(team_id)
+
+    async def of_teams(self, team_ids: Iterable[str]) -> dict[str, BankAccount]:
+        return {t: self.accounts[t] for t in team_ids if t in self.accounts}
+
+    async def put(self, account: BankAccount) -> None:
+        self.accounts[account.team_id] = account
+
+
+class MemoryPaymentRequests(MemoryRepository):
+    def __init__(self) -> None:
+        self.requests: dict[str, PaymentRequest] = {}
+
+    async def get(self, request_id: str, *, lock: bool = False) -> PaymentRequest | None:
+        return self.requests.get(request_id)
+
+    async def with_status(self, status: str) -> list[PaymentRequest]:
+        return sorted(
+            (p for p in self.requests.values() if p.status == status),
+            key=lambda p: (p.requested_at, p.id),
+        )
+
+    def add(self, payment: PaymentRequest) -> None:
+        if payment.id in self.requests:
+            raise ValueError(f"payment_requests {payment.id} exists already")
+        self.requests[payment.id] = payment
+
+    def put(self, payment: PaymentRequest) -> None:
+        if payment.id not in self.requests:
+            raise KeyError(f"payment_requests {payment.id} was not read in this unit of work")
+        self.requests[payment.id] = payment
+
+
+class MemoryPaymentRuns(MemoryRepository):
+    def __init__(self) -> None:
+        self.runs: dict[str, PaymentRun] = {}
+
+    async def get(self, run_id: str) -> PaymentRun | None:
+        return self.runs.get(run_id)
+
+    def add(self, run: PaymentRun) -> None:
+        if run.id in self.runs:
+            raise ValueError(f"payment_runs {run.id} exists already")
+        self.runs[run.id] = run
 
 
 @dataclass(frozen=True)

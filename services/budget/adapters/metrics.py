@@ -35,6 +35,12 @@ class BudgetGauges:
         self.spent = Gauge(
             "cimis_budget_spent_cents", "Approved spending per call.", ["call"], registry=r
         )
+        self.paid = Gauge(
+            "cimis_budget_paid_cents",
+            "Approved spending paid out to the teams per call (the rest is approved, unpaid).",
+            ["call"],
+            registry=r,
+        )
         self.available = Gauge(
             "cimis_budget_pot_available_cents", "Left in the pot per call.", ["call"], registry=r
         )
@@ -61,6 +67,7 @@ class BudgetGauges:
                     sum(t.available_cents + t.pending_cents + t.approved_cents for t in teams)
                 )
                 self.spent.labels(pot.call_id).set(sum(t.approved_cents for t in teams))
+                self.paid.labels(pot.call_id).set(sum(t.paid_cents for t in teams))
         # Its own transaction: reconciliation reads every table from one snapshot.
         async with db.sessions() as session:
             report = await reconcile(session)

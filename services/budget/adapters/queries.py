@@ -12,22 +12,29 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cimis_chassis.keyset import Page, keyset_page
 from services.budget.adapters.rows import (
+    bank_account_from_row,
     cost_plan_from_row,
     expense_from_row,
+    payment_request_from_row,
+    payment_run_from_row,
     pot_from_row,
     team_from_row,
 )
 from services.budget.adapters.tables import (
+    bank_accounts,
     cost_plans,
     expenses,
     ledger_entries,
     ledger_transfers,
+    payment_requests,
+    payment_runs,
     pots,
     team_budgets,
 )
 from services.budget.domain.budgets import Pot, TeamBudget
 from services.budget.domain.cost_plans import CostPlan
 from services.budget.domain.expenses import Expense
+from services.budget.domain.payouts import BankAccount, PaymentRequest, PaymentRun
 
 
 class BudgetQueries:
@@ -78,6 +85,49 @@ class BudgetQueries:
             select(cost_plans).where(cost_plans.c.team_id == team_id).order_by(cost_plans.c.version)
         )
         return [cost_plan_from_row(r) for r in rows.all()]
+
+    async def bank_account(self, team_id: str) -> BankAccount | None:
+        query = select(bank_accounts).where(bank_accounts.c.team_id == team_id)
+        row = (await self.session.execute(query)).first()
+        return None if row is None else bank_account_from_row(row)
+
+    async def payment_request(self, request_id: str) -> PaymentRequest | None:
+        query = select(payment_requests).where(payment_requests.c.id == request_id)
+        row = (await self.session.execute(query)).first()
+        return None if row is None else payment_request_from_row(row)
+
+    async def page_of_payment_requests(
+        self, *, team_id: str | None, status: str | None, page: Page[datetime]
+    ) -> list[PaymentRequest]:
+        """Payment requests in the order they were made, after (requested_at, id)."""
+        p = payment_requests
+        query = select(p)
+        if team_id is not None:
+            query = query.where(p.c.team_id == team_id)
+        if status is not None:
+            query = query.where(p.c.status == status)
+        query = keyset_page(query, p.c.requested_at, p.c.id, page)
+        return [payment_request_from_row(r) for r in (await self.session.execute(query)).all()]
+
+    async def payment_requests_of_team(self, team_id: str) -> list[PaymentRequest]:
+        p = payment_requests
+        rows = await self.session.execute(
+            select(p).where(p.c.team_id == team_id).order_by(p.c.requested_at, p.c.id)
+        )
+        return [payment_request_from_row(r) for r in rows.all()]
+
+    async def payment_run(self, run_id: str) -> tuple[PaymentRun, list[PaymentRequest]] | None:
+        row = (
+            await self.session.execute(select(payment_runs).where(payment_runs.c.id == run_id))
+        ).first()
+        if row is None:
+            return None
+        run = payment_run_from_row(row)
+        rows = await self.session.execute(
+            select(payment_requests).where(payment_requests.c.run_id == run_id)
+        )
+        by_id = {r.id: payment_request_from_row(r) for r in rows.all()}
+        return run, [by_id[i] for i in run.request_ids if i in by_id]
 
     async def expenses_by_ids(self, ids: Sequence[str]) -> dict[str, Expense]:
         if not ids:

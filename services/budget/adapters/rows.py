@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
 from sqlalchemy.engine import Row
@@ -9,6 +10,7 @@ from sqlalchemy.engine import Row
 from services.budget.domain.budgets import Pot, TeamBudget
 from services.budget.domain.cost_plans import CostPlan
 from services.budget.domain.expenses import Expense, payee_key, receipt_key
+from services.budget.domain.payouts import BankAccount, PaymentRequest, PaymentRun
 from services.budget.domain.tranches import TrancheRule, plan_in_order
 
 
@@ -72,6 +74,7 @@ def team_from_row(r: Row[Any]) -> TeamBudget:
         pending_cents=r.pending_cents,
         approved_cents=r.approved_cents,
         returned_cents=r.returned_cents,
+        paid_cents=r.paid_cents,
         released_triggers=frozenset(r.released_triggers),
         completed_milestones=frozenset(r.completed_milestones),
         thresholds_crossed=frozenset(r.thresholds_crossed),
@@ -99,6 +102,7 @@ def team_row(team: TeamBudget) -> dict[str, Any]:
         "pending_cents": team.pending_cents,
         "approved_cents": team.approved_cents,
         "returned_cents": team.returned_cents,
+        "paid_cents": team.paid_cents,
         "released_triggers": sorted(team.released_triggers),
         "completed_milestones": sorted(team.completed_milestones),
         "thresholds_crossed": sorted(team.thresholds_crossed),
@@ -133,6 +137,7 @@ def expense_from_row(r: Row[Any]) -> Expense:
         reversed_at=r.reversed_at,
         reversal_reason=r.reversal_reason,
         possible_duplicates=tuple(r.possible_duplicates or ()),
+        payment_request_id=r.payment_request_id,
     )
 
 
@@ -162,6 +167,7 @@ def expense_row(expense: Expense) -> dict[str, Any]:
         "reversed_by": expense.reversed_by,
         "reversed_at": expense.reversed_at,
         "reversal_reason": expense.reversal_reason,
+        "payment_request_id": expense.payment_request_id,
     }
 
 
@@ -194,3 +200,37 @@ def cost_plan_row(plan: CostPlan) -> dict[str, Any]:
         "decided_by": plan.decided_by,
         "decided_at": plan.decided_at,
     }
+
+
+def bank_account_from_row(r: Row[Any]) -> BankAccount:
+    return BankAccount(**{f.name: getattr(r, f.name) for f in fields(BankAccount)})
+
+
+def bank_account_row(account: BankAccount) -> dict[str, Any]:
+    return {f.name: getattr(account, f.name) for f in fields(BankAccount)}
+
+
+def payment_request_from_row(r: Row[Any]) -> PaymentRequest:
+    values = {f.name: getattr(r, f.name) for f in fields(PaymentRequest)}
+    values["expense_ids"] = tuple(r.expense_ids)
+    values["positions"] = tuple((p["position"], p["amount_cents"]) for p in r.positions)
+    return PaymentRequest(**values)
+
+
+def payment_request_row(payment: PaymentRequest) -> dict[str, Any]:
+    row = {f.name: getattr(payment, f.name) for f in fields(PaymentRequest)}
+    row["expense_ids"] = list(payment.expense_ids)
+    row["positions"] = [{"position": p, "amount_cents": c} for p, c in payment.positions]
+    return row
+
+
+def payment_run_from_row(r: Row[Any]) -> PaymentRun:
+    values = {f.name: getattr(r, f.name) for f in fields(PaymentRun)}
+    values["request_ids"] = tuple(r.request_ids)
+    return PaymentRun(**values)
+
+
+def payment_run_row(run: PaymentRun) -> dict[str, Any]:
+    row = {f.name: getattr(run, f.name) for f in fields(PaymentRun)}
+    row["request_ids"] = list(run.request_ids)
+    return row

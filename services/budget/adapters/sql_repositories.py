@@ -11,25 +11,35 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cimis_chassis.bulk import insert_rows
 from cimis_chassis.row_store import CHUNK, RowStore
 from services.budget.adapters.rows import (
+    bank_account_from_row,
+    bank_account_row,
     cost_plan_from_row,
     cost_plan_row,
     expense_from_row,
     expense_row,
+    payment_request_from_row,
+    payment_request_row,
+    payment_run_from_row,
+    payment_run_row,
     pot_from_row,
     pot_row,
     team_from_row,
     team_row,
 )
 from services.budget.adapters.tables import (
+    bank_accounts,
     cost_plans,
     early_completions,
     expenses,
+    payment_requests,
+    payment_runs,
     pots,
     team_budgets,
 )
 from services.budget.domain.budgets import Pot, TeamBudget
 from services.budget.domain.cost_plans import CostPlan
-from services.budget.domain.expenses import ACTIVE, Expense, payee_key, receipt_key
+from services.budget.domain.expenses import ACTIVE, APPROVED, Expense, payee_key, receipt_key
+from services.budget.domain.payouts import BankAccount, PaymentRequest, PaymentRun
 
 
 class SqlPots:
@@ -169,6 +179,24 @@ class SqlExpenses:
     async def flush(self) -> None:
         await self._rows.flush()
 
+    async def approved_unrequested(self, team_id: str) -> list[Expense]:
+        e = expenses
+        return await self._rows.select_where(
+            select(e)
+            .where(
+                and_(
+                    e.c.team_id == team_id,
+                    e.c.status == APPROVED,
+                    e.c.payment_request_id.is_(None),
+                )
+            )
+            .order_by(e.c.submitted_at, e.c.id)
+            .with_for_update()
+        )
+
+    async def load(self, expense_ids: Iterable[str], *, lock: bool = False) -> None:
+        await self._rows.load(expense_ids, lock=lock)
+
     async def committed_by_position(self, team_id: str) -> dict[str, int]:
         await self._rows.flush()
         e = expenses
@@ -197,6 +225,83 @@ class SqlCostPlans:
 
     def put(self, plan: CostPlan) -> None:
         self._rows.put(plan.id, plan)
+
+    async def flush(self) -> None:
+        await self._rows.flush()
+
+
+class SqlBankAccounts:
+    def __init__(self, session: AsyncSession) -> None:
+        self._rows = RowStore(
+            session,
+            bank_accounts,
+            key="team_id",
+            to_row=bank_account_row,
+            from_row=bank_account_from_row,
+        )
+
+    async def get(self, team_id: str) -> BankAccount | None:
+        return await self._rows.get(team_id)
+
+    async def of_teams(self, team_ids: Iterable[str]) -> dict[str, BankAccount]:
+        wanted = sorted(set(team_ids))
+        await self._rows.load(wanted)
+        found = {t: await self._rows.get(t) for t in wanted}
+        return {t: a for t, a in found.items() if a is not None}
+
+    async def put(self, account: BankAccount) -> None:
+        if await self._rows.get(account.team_id, lock=True) is None:
+            self._rows.add(account.team_id, account)
+        else:
+            self._rows.put(account.team_id, account)
+
+    async def flush(self) -> None:
+        await self._rows.flush()
+
+
+class SqlPaymentRequests:
+    def __init__(self, session: AsyncSession) -> None:
+        self._rows = RowStore(
+            session,
+            payment_requests,
+            key="id",
+            to_row=payment_request_row,
+            from_row=payment_request_from_row,
+        )
+
+    async def get(self, request_id: str, *, lock: bool = False) -> PaymentRequest | None:
+        return await self._rows.get(request_id, lock=lock)
+
+    async def with_status(self, status: str) -> list[PaymentRequest]:
+        p = payment_requests
+        return await self._rows.select_where(
+            select(p)
+            .where(p.c.status == status)
+            .order_by(p.c.requested_at, p.c.id)
+            .with_for_update()
+        )
+
+    def add(self, payment: PaymentRequest) -> None:
+        self._rows.add(payment.id, payment)
+
+    def put(self, payment: PaymentRequest) -> None:
+        self._rows.put(payment.id, payment)
+
+    async def flush(self) -> None:
+        await self._rows.flush()
+
+
+class SqlPaymentRuns:
+    def __init__(self, session: AsyncSession) -> None:
+        self._rows = RowStore(
+            session, payment_runs, key="id", to_row=payment_run_row, from_row=payment_run_from_row
+        )
+
+    async def get(self, run_id: str) -> PaymentRun | None:
+        return await self._rows.get(run_id)
+
+    def add(self, run: PaymentRun) -> None:
+        self._rows.add(run.id, run)
 
     async def flush(self) -> None:
         await self._rows.flush()

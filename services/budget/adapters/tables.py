@@ -57,6 +57,7 @@ team_budgets = Table(
     Column("pending_cents", BigInteger, nullable=False),
     Column("approved_cents", BigInteger, nullable=False),
     Column("returned_cents", BigInteger, nullable=False),
+    Column("paid_cents", BigInteger, nullable=False, server_default=text("0")),
     Column("released_triggers", JSON, nullable=False),
     Column("completed_milestones", JSON, nullable=False),
     Column("thresholds_crossed", JSON, nullable=False),
@@ -102,6 +103,7 @@ expenses = Table(
     Column("reversed_at", UtcDateTime(), nullable=True),
     Column("reversal_reason", Text, nullable=True),
     Column("possible_duplicates", JSON, nullable=True),
+    Column("payment_request_id", String(36), nullable=True),
 )
 # A receipt (number and payee, in any spelling) stands once per team, even against two racing
 # submissions; rejected or reversed, it may be entered again.
@@ -135,6 +137,56 @@ cost_plans = Table(
     Column("decided_at", UtcDateTime(), nullable=True),
 )
 Index("uq_cost_plans_version", cost_plans.c.team_id, cost_plans.c.version, unique=True)
+
+bank_accounts = Table(
+    "bank_accounts",
+    metadata,
+    Column("team_id", String(36), ForeignKey("team_budgets.team_id"), primary_key=True),
+    Column("account_holder", String(140), nullable=False),
+    Column("iban", String(34), nullable=False),
+    Column("bic", String(11), nullable=True),
+    Column("set_by", String(200), nullable=False),
+    Column("set_at", UtcDateTime(), nullable=False),
+)
+
+payment_requests = Table(
+    "payment_requests",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("team_id", String(36), ForeignKey("team_budgets.team_id"), nullable=False),
+    Column("call_id", String(36), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("expense_ids", JSON, nullable=False),
+    Column("positions", JSON, nullable=False),
+    Column("requested_by", String(200), nullable=False),
+    Column("requested_at", UtcDateTime(), nullable=False),
+    Column("approved_by", String(200), nullable=True),
+    Column("approved_at", UtcDateTime(), nullable=True),
+    Column("run_id", String(36), nullable=True),
+    Column("account_holder", String(140), nullable=True),
+    Column("iban", String(34), nullable=True),
+    Column("bic", String(11), nullable=True),
+    Column("value_date", Date, nullable=True),
+    Column("paid_by", String(200), nullable=True),
+    Column("paid_at", UtcDateTime(), nullable=True),
+    Column("ended_by", String(200), nullable=True),
+    Column("ended_at", UtcDateTime(), nullable=True),
+    Column("end_reason", Text, nullable=True),
+)
+Index("ix_payment_requests_team", payment_requests.c.team_id, payment_requests.c.requested_at)
+Index("ix_payment_requests_status", payment_requests.c.status, payment_requests.c.requested_at)
+
+payment_runs = Table(
+    "payment_runs",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("execution_date", Date, nullable=False),
+    Column("request_ids", JSON, nullable=False),
+    Column("total_cents", BigInteger, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
 
 # The ledger is append-only: rows are inserted, never updated or deleted (migration 0006 has
 # the database refuse UPDATE, DELETE and TRUNCATE with triggers, on PostgreSQL and SQLite).

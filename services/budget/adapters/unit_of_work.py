@@ -9,17 +9,23 @@ from cimis_chassis.memory import MemoryRepository
 from cimis_chassis.unit_of_work import Cause, Flushable, InMemoryUnitOfWork, SqlUnitOfWork
 from services.budget.adapters.ledger_store import SqlLedger
 from services.budget.adapters.memory import (
+    MemoryBankAccounts,
     MemoryCostPlans,
     MemoryEarlyCompletions,
     MemoryExpenses,
     MemoryLedger,
+    MemoryPaymentRequests,
+    MemoryPaymentRuns,
     MemoryPots,
     MemoryTeams,
 )
 from services.budget.adapters.sql_repositories import (
+    SqlBankAccounts,
     SqlCostPlans,
     SqlEarlyCompletions,
     SqlExpenses,
+    SqlPaymentRequests,
+    SqlPaymentRuns,
     SqlPots,
     SqlTeams,
 )
@@ -31,6 +37,9 @@ class SqlBudgetUnitOfWork(SqlUnitOfWork):
     early_completions: SqlEarlyCompletions
     expenses: SqlExpenses
     cost_plans: SqlCostPlans
+    bank_accounts: SqlBankAccounts
+    payment_requests: SqlPaymentRequests
+    payment_runs: SqlPaymentRuns
     ledger: SqlLedger
 
     def open_repositories(self, session: AsyncSession) -> None:
@@ -39,6 +48,9 @@ class SqlBudgetUnitOfWork(SqlUnitOfWork):
         self.early_completions = SqlEarlyCompletions(session)
         self.expenses = SqlExpenses(session)
         self.cost_plans = SqlCostPlans(session)
+        self.bank_accounts = SqlBankAccounts(session)
+        self.payment_requests = SqlPaymentRequests(session)
+        self.payment_runs = SqlPaymentRuns(session)
         self.ledger = SqlLedger(session)
 
     def stores(self) -> tuple[Flushable, ...]:
@@ -49,6 +61,9 @@ class SqlBudgetUnitOfWork(SqlUnitOfWork):
             self.early_completions,
             self.expenses,
             self.cost_plans,
+            self.bank_accounts,
+            self.payment_requests,
+            self.payment_runs,
             self.ledger,
         )
 
@@ -63,6 +78,9 @@ class MemoryBudgetUnitOfWork(InMemoryUnitOfWork):
         self.early_completions = MemoryEarlyCompletions()
         self.expenses = MemoryExpenses()
         self.cost_plans = MemoryCostPlans()
+        self.bank_accounts = MemoryBankAccounts()
+        self.payment_requests = MemoryPaymentRequests()
+        self.payment_runs = MemoryPaymentRuns()
         self.ledger = MemoryLedger()
 
     def repositories(self) -> tuple[MemoryRepository, ...]:
@@ -72,5 +90,8 @@ class MemoryBudgetUnitOfWork(InMemoryUnitOfWork):
             self.early_completions,
             self.expenses,
             self.cost_plans,
+            self.bank_accounts,
+            self.payment_requests,
+            self.payment_runs,
             self.ledger,
         )

@@ -16,6 +16,7 @@ from services.budget.domain.budgets import Pot, TeamBudget
 from services.budget.domain.cost_plans import CostPlan
 from services.budget.domain.expenses import Expense
 from services.budget.domain.ledger import Transfer
+from services.budget.domain.payouts import BankAccount, PaymentRequest, PaymentRun
 
 
 class Pots(Protocol):
@@ -73,6 +74,12 @@ class Expenses(Protocol):
         """Fundable cents of the team's submitted and approved expenses, per budget line."""
         ...
 
+    async def approved_unrequested(self, team_id: str) -> list[Expense]:
+        """The team's approved expenses in no payment request, locked, oldest first."""
+        ...
+
+    async def load(self, expense_ids: Iterable[str], *, lock: bool = False) -> None: ...
+
 
 class CostPlans(Protocol):
     async def of_team(self, team_id: str, *, lock: bool = False) -> list[CostPlan]:
@@ -82,6 +89,34 @@ class CostPlans(Protocol):
     def add(self, plan: CostPlan) -> None: ...
 
     def put(self, plan: CostPlan) -> None: ...
+
+
+class BankAccounts(Protocol):
+    async def get(self, team_id: str) -> BankAccount | None: ...
+
+    async def of_teams(self, team_ids: Iterable[str]) -> dict[str, BankAccount]: ...
+
+    async def put(self, account: BankAccount) -> None:
+        """Add or replace the team's account."""
+        ...
+
+
+class PaymentRequests(Protocol):
+    async def get(self, request_id: str, *, lock: bool = False) -> PaymentRequest | None: ...
+
+    async def with_status(self, status: str) -> list[PaymentRequest]:
+        """Every request in ``status``, locked, oldest first."""
+        ...
+
+    def add(self, payment: PaymentRequest) -> None: ...
+
+    def put(self, payment: PaymentRequest) -> None: ...
+
+
+class PaymentRuns(Protocol):
+    async def get(self, run_id: str) -> PaymentRun | None: ...
+
+    def add(self, run: PaymentRun) -> None: ...
 
 
 class Ledger(Protocol):
@@ -112,6 +147,15 @@ class BudgetUnitOfWork(UnitOfWorkPort, Protocol):
 
     @property
     def cost_plans(self) -> CostPlans: ...
+
+    @property
+    def bank_accounts(self) -> BankAccounts: ...
+
+    @property
+    def payment_requests(self) -> PaymentRequests: ...
+
+    @property
+    def payment_runs(self) -> PaymentRuns: ...
 
     @property
     def ledger(self) -> Ledger: ...

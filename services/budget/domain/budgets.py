@@ -59,6 +59,8 @@ class TeamBudget:
     pending_cents: int = 0
     approved_cents: int = 0
     returned_cents: int = 0
+    # Of the approved money, what was paid out (the rest is approved and unpaid).
+    paid_cents: int = 0
     released_triggers: frozenset[str] = frozenset()
     completed_milestones: frozenset[str] = frozenset()
     thresholds_crossed: frozenset[int] = frozenset()
@@ -78,6 +80,7 @@ class TeamBudget:
             + self.returned_cents
         ), f"team {self.team_id}: allocation does not add up"
         assert min(self.reserved_cents, self.available_cents, self.pending_cents) >= 0
+        assert 0 <= self.paid_cents <= self.approved_cents, f"team {self.team_id}: overpaid"
 
     @property
     def spent_percent(self) -> float:

@@ -54,6 +54,8 @@ class Expense:
     # Standing expenses of other teams in the call with the same receipt (number and payee)
     # when this one was submitted: shown to finance, who decide whether it is billed twice.
     possible_duplicates: tuple[str, ...] = ()
+    # The payment request that holds this approved expense, until it is cancelled or returned.
+    payment_request_id: str | None = None
 
 
 def receipt_key(receipt_number: str) -> str:
@@ -262,6 +264,12 @@ def reverse(
     if by == expense.decided_by:
         raise FourEyesViolation(
             "four-eyes", "Four eyes: the approver must not reverse their own approval."
+        )
+    if expense.payment_request_id is not None:
+        raise BudgetStateConflict(
+            "expense-in-payment-request",
+            f"The expense is part of payment request {expense.payment_request_id}; cancel the "
+            "request first (money already paid out is recovered outside this service).",
         )
     if not reason.strip():
         raise BudgetRuleViolation("reason-missing", "Give a reason for the reversal.")

@@ -34,8 +34,13 @@ def pending(team_id: str) -> str:
 
 
 def spent(team_id: str) -> str:
-    """Approved expenses."""
+    """Approved expenses not yet paid out."""
     return f"team:{team_id}:spent"
+
+
+def paid(team_id: str) -> str:
+    """Approved expenses paid out to the team's bank account."""
+    return f"team:{team_id}:paid"
 
 
 @dataclass(frozen=True)

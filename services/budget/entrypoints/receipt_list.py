@@ -11,7 +11,7 @@ is ever run as a formula (the CSV neutralises such cells, see ``exports.inert``)
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -169,8 +169,15 @@ def _checked(expense: Expense, language: Language) -> str:
 
 
 def receipt_list_csv(
-    expenses: Sequence[Expense], language: Language, *, sep: Separator, decimal: DecimalMark
+    expenses: Sequence[Expense],
+    language: Language,
+    *,
+    sep: Separator,
+    decimal: DecimalMark,
+    paid_on: Mapping[str, date] | None = None,
 ) -> str:
+    """``paid_on``: the bank's value date of each paid expense (Zahlungsdatum)."""
+    paid_on = paid_on or {}
     table: list[list[str]] = []
     for row in receipt_rows(expenses, language):
         amounts = [money_text(cents, decimal) for cents in row.amounts.cents()]
@@ -182,7 +189,7 @@ def receipt_list_csv(
             [
                 str(row.number),
                 _day(e.receipt_date, language),
-                "",  # paid out: payment requests are not kept yet
+                _day(paid_on.get(e.id), language),
                 inert(e.receipt_number),
                 inert(e.payee),
                 inert(e.purpose),
@@ -201,7 +208,14 @@ def _euros(cents: int) -> Decimal:
     return Decimal(cents).scaleb(-2)
 
 
-def receipt_list_xlsx(expenses: Sequence[Expense], language: Language, *, title: str) -> bytes:
+def receipt_list_xlsx(
+    expenses: Sequence[Expense],
+    language: Language,
+    *,
+    title: str,
+    paid_on: Mapping[str, date] | None = None,
+) -> bytes:
+    paid_on = paid_on or {}
     buffer = io.BytesIO()
     # Strings are written as strings: never a formula, whatever a payee is called.
     workbook = xlsxwriter.Workbook(
@@ -224,6 +238,8 @@ def receipt_list_xlsx(expenses: Sequence[Expense], language: Language, *, title:
             e = row.expense
             sheet.write_number(at, 0, row.number)
             sheet.write_datetime(at, 1, e.receipt_date, day)
+            if e.id in paid_on:
+                sheet.write_datetime(at, 2, paid_on[e.id], day)
             sheet.write_string(at, 3, e.receipt_number)
             sheet.write_string(at, 4, e.payee)
             sheet.write_string(at, 5, e.purpose)

@@ -13,6 +13,7 @@ from cimis_chassis.times import CalendarDate, Rfc3339Time
 from services.budget.domain.budgets import Pot, TeamBudget
 from services.budget.domain.cost_plans import IN_FORCE, PENDING_APPROVAL, CostPlan
 from services.budget.domain.expenses import POSITIONS, Expense
+from services.budget.domain.payouts import BankAccount, PaymentRequest, PaymentRun
 
 Position = Literal["personnel", "material", "external_services", "travel", "other"]
 # Ids compare in any case and Unicode form; path, query and body alike.
@@ -58,6 +59,32 @@ class CostPlanIn(BaseModel):
     reason: Reason
 
 
+class BankAccountIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    account_holder: Annotated[str, Field(min_length=1, max_length=70), NO_CONTROLS]
+    iban: Annotated[
+        str, Field(min_length=1, max_length=50, description="Spaces allowed; checked."), NO_CONTROLS
+    ]
+    bic: Annotated[str, Field(min_length=1, max_length=20), NO_CONTROLS] | None = None
+
+
+class PaymentRunIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    execution_date: Annotated[
+        CalendarDate, Field(description="The day the bank is to execute the transfers.")
+    ]
+
+
+class PaidIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    value_date: Annotated[
+        CalendarDate, Field(description="The bank's value date (Wertstellung) of the payment.")
+    ]
+
+
 class RejectIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -88,6 +115,9 @@ def team_budget_out(team: TeamBudget, positions: list[Expense]) -> dict[str, Any
         "pending": format_eur(team.pending_cents),
         "available": format_eur(team.available_cents),
         "returned": format_eur(team.returned_cents),
+        # Approved money is either still to be paid out or paid: two figures, never one.
+        "approved_unpaid": format_eur(team.approved_cents - team.paid_cents),
+        "paid": format_eur(team.paid_cents),
         "spent_percent": team.spent_percent,
         "input_vat_deductible": team.input_vat_deductible,
         "released_tranches": sorted(team.released_triggers),
@@ -118,6 +148,7 @@ def call_budget_out(pot: Pot, teams: list[TeamBudget]) -> dict[str, Any]:
             sum(t.available_cents + t.pending_cents + t.approved_cents for t in teams)
         ),
         "spent": format_eur(sum(t.approved_cents for t in teams)),
+        "paid": format_eur(sum(t.paid_cents for t in teams)),
         "pending": format_eur(sum(t.pending_cents for t in teams)),
         "available": format_eur(pot.available_cents),
         "teams": {
@@ -151,6 +182,7 @@ def expense_out(expense: Expense) -> dict[str, Any]:
         "reversal_reason": expense.reversal_reason,
         # The same receipt standing in other teams of the call when this one was submitted.
         "possible_duplicates": list(expense.possible_duplicates),
+        "payment_request_id": expense.payment_request_id,
     }
 
 
@@ -205,4 +237,51 @@ def cost_plan_out(
             "proposed_by": pending.proposed_by,
             "proposed_at": ts(pending.proposed_at),
         },
+    }
+
+
+def bank_account_out(account: BankAccount) -> dict[str, Any]:
+    return {
+        "team_id": account.team_id,
+        "account_holder": account.account_holder,
+        "iban": account.iban,
+        "bic": account.bic,
+        "set_by": account.set_by,
+        "set_at": ts(account.set_at),
+    }
+
+
+def payment_request_out(payment: PaymentRequest) -> dict[str, Any]:
+    return {
+        "id": payment.id,
+        "team_id": payment.team_id,
+        "call_id": payment.call_id,
+        "status": payment.status,
+        "amount": format_eur(payment.amount_cents),
+        "expense_ids": list(payment.expense_ids),
+        "positions": [
+            {"position": p, "amount": format_eur(cents)} for p, cents in payment.positions
+        ],
+        "requested_by": payment.requested_by,
+        "requested_at": ts(payment.requested_at),
+        "approved_by": payment.approved_by,
+        "approved_at": ts(payment.approved_at),
+        "run_id": payment.run_id,
+        "value_date": payment.value_date.isoformat() if payment.value_date else None,
+        "paid_by": payment.paid_by,
+        "paid_at": ts(payment.paid_at),
+        "ended_by": payment.ended_by,
+        "ended_at": ts(payment.ended_at),
+        "reason": payment.end_reason,
+    }
+
+
+def payment_run_out(run: PaymentRun) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "execution_date": run.execution_date.isoformat(),
+        "request_ids": list(run.request_ids),
+        "total": format_eur(run.total_cents),
+        "created_by": run.created_by,
+        "created_at": ts(run.created_at),
     }

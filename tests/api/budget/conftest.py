@@ -26,6 +26,9 @@ async def budget(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runn
         create_app,
         BudgetSettings,
         tmp_path=tmp_path_factory.mktemp("budget"),
+        # Payouts leave from here (Commerzbank's documentation IBAN).
+        programme_iban="DE89 3704 0044 0532 0130 00",
+        programme_bic="COBADEFFXXX",
     ) as service:
         yield service
 
