@@ -12,8 +12,8 @@ from tests.api.milestones.steps import (
     assert_problem,
     deliver,
     get_ok,
-    intake_event,
     outbox_events,
+    published_event,
     withdraw_team,
 )
 from tests.support.service_app import RunningService
@@ -106,7 +106,7 @@ class TestTeamMilestones:
         assert plan["items"][0]["status"] == "overdue"
         assert plan["progress"] == {"completed": 0, "total": 5, "overdue": 1}
 
-    async def test_a_withdrawn_teams_milestones_show_cancelled(
+    async def test_a_withdrawn_teams_plan_is_closed_and_its_milestones_show_cancelled(
         self, milestones: RunningService
     ) -> None:
         team = await accept_team(milestones)
@@ -114,14 +114,14 @@ class TestTeamMilestones:
 
         plan = await get_ok(milestones, f"/api/v1/teams/{team.id}/milestones")
 
-        assert plan["plan_status"] == "cancelled"
+        assert plan["plan_status"] == "closed"
         assert {m["status"] for m in plan["items"]} == {"cancelled"}
 
     async def test_the_same_event_delivered_twice_is_applied_once(
         self, milestones: RunningService
     ) -> None:
         team = await accept_team(milestones)
-        withdrawal = intake_event(
+        withdrawal = published_event(
             milestones,
             TeamWithdrawnV1(
                 team_id=team.id,
