@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from cimis_contracts.intake import TeamWithdrawnV1
-from cimis_contracts.milestones import PlanCancelledV1, PlanCreatedV1
+from cimis_contracts.milestones import MilestoneRescheduledV1, PlanCancelledV1, PlanCreatedV1
 from services.milestones.domain.calendar import overdue_from
 from tests.api.milestones.steps import (
     accept_team,
     assert_problem,
     deliver,
+    fund_team,
     get_ok,
     outbox_events,
     published_event,
@@ -51,6 +52,50 @@ class TestTeamMilestones:
         assert plan["plan_status"] == "active"
         assert plan["template"] == "call"
         assert plan["next_cursor"] is None
+
+    async def test_the_plan_waits_for_budget_and_runs_from_the_allocation(
+        self, milestones: RunningService
+    ) -> None:
+        # Accepted so long ago that every due date has passed.
+        accepted_at = milestones.clock.now() - timedelta(days=400)
+        team = await accept_team(milestones, accepted_at=accepted_at, funded=False)
+        path = f"/api/v1/teams/{team.id}/milestones"
+
+        waiting = await get_ok(milestones, path)
+
+        assert (waiting["plan_status"], waiting["started_at"]) == ("pending_budget", None)
+        assert {m["status"] for m in waiting["items"]} == {"open"}
+        overview = await get_ok(milestones, "/api/v1/milestones", status="overdue", team_id=team.id)
+        assert overview["items"] == []
+
+        await fund_team(milestones, team, allocated_at=accepted_at)
+
+        running = await get_ok(milestones, path)
+        assert running["plan_status"] == "active"
+        assert running["started_at"] == waiting["accepted_at"]
+        assert running["progress"]["overdue"] == 5
+
+    async def test_a_team_funded_from_the_waiting_list_starts_on_moved_dates(
+        self, milestones: RunningService
+    ) -> None:
+        team = await accept_team(milestones, funded=False)
+        path = f"/api/v1/teams/{team.id}/milestones"
+        before = await get_ok(milestones, path)
+
+        await fund_team(
+            milestones,
+            team,
+            allocated_at=milestones.clock.now() + timedelta(days=21),
+            from_waiting_list=True,
+        )
+
+        after = await get_ok(milestones, path)
+        assert after["plan_status"] == "active"
+        assert [date.fromisoformat(m["due_date"]) for m in after["items"]] == [
+            date.fromisoformat(m["due_date"]) + timedelta(days=21) for m in before["items"]
+        ]
+        moves = await outbox_events(milestones, team.id, MilestoneRescheduledV1.TYPE)
+        assert len(moves) == 5
 
     async def test_accepting_queues_one_plan_created_naming_every_milestone(
         self, milestones: RunningService
