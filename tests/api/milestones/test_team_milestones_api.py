@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from cimis_contracts.budget import BudgetAllocatedV1
 from cimis_contracts.intake import TeamWithdrawnV1
 from cimis_contracts.milestones import MilestoneRescheduledV1, PlanCancelledV1, PlanCreatedV1
 from services.milestones.domain.calendar import overdue_from
 from tests.api.milestones.steps import (
     accept_team,
     assert_problem,
+    audit_entries,
     deliver,
     fund_team,
     get_ok,
@@ -96,6 +98,32 @@ class TestTeamMilestones:
         ]
         moves = await outbox_events(milestones, team.id, MilestoneRescheduledV1.TYPE)
         assert len(moves) == 5
+
+    async def test_budgets_allocation_delivered_twice_moves_the_dates_once(
+        self, milestones: RunningService
+    ) -> None:
+        team = await accept_team(milestones, funded=False)
+        allocation = published_event(
+            milestones,
+            BudgetAllocatedV1(
+                team_id=team.id,
+                call_id=team.call_id,
+                allocated_cents=45_000_00,
+                pot_available_cents=0,
+                allocated_at=milestones.clock.now() + timedelta(days=10),
+                from_waiting_list=True,
+            ),
+        )
+
+        await deliver(milestones, allocation)
+        await deliver(milestones, allocation)
+
+        moves = await outbox_events(milestones, team.id, MilestoneRescheduledV1.TYPE)
+        assert len(moves) == 5
+        started = [
+            e for e in await audit_entries(milestones, team.id) if e["action"] == "plan.started"
+        ]
+        assert len(started) == 1
 
     async def test_accepting_queues_one_plan_created_naming_every_milestone(
         self, milestones: RunningService
