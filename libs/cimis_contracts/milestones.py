@@ -92,7 +92,7 @@ class PlanCompletedV1(_TeamEvent):
 
 @contract
 class PlanCancelledV1(_TeamEvent):
-    """The team withdrew; its open milestones were cancelled."""
+    """The plan closed (withdrawal, budget refusal or closure); open milestones were cancelled."""
 
     TYPE: ClassVar[str] = "de.cimis.milestones.plan_cancelled.v1"
 

@@ -21,7 +21,7 @@ OWNERS: dict[str, str] = {
 CONSUMES: dict[str, tuple[str, ...]] = {
     "intake": (BUDGET,),
     "budget": (INTAKE, MILESTONES),
-    "milestones": (INTAKE,),
+    "milestones": (INTAKE, BUDGET),
     "notify": (INTAKE, BUDGET, MILESTONES),
 }
 

@@ -1,4 +1,4 @@
-"""Wires the milestones service: database, broker, intake consumer, overdue scheduler, HTTP app."""
+"""Wires the milestones service: database, broker, event consumer, overdue scheduler, HTTP app."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from services.milestones.adapters.tables import chassis
 from services.milestones.adapters.unit_of_work import SqlMilestonesUnitOfWork
 from services.milestones.app.overdue import OverdueScan
 from services.milestones.entrypoints.api import router
-from services.milestones.entrypoints.consumer import CONSUMED_TOPICS, intake_consumer
+from services.milestones.entrypoints.consumer import CONSUMED_TOPICS, event_consumer
 from services.milestones.entrypoints.scheduler import OverdueScheduler
 from services.milestones.settings import MilestonesSettings
 
@@ -53,7 +53,7 @@ def build_host(settings: MilestonesSettings, clock: Clock) -> ServiceHost:
         consumes=CONSUMED_TOPICS,
         unit_of_work=SqlMilestonesUnitOfWork,
     )
-    intake_consumer(host).register(host.broker)
+    event_consumer(host).register(host.broker)
     overdue_gauge = Gauge(
         "cimis_milestones_overdue",
         "Milestones past their due day (Europe/Berlin), not completed, of running plans.",

@@ -1,4 +1,4 @@
-"""The intake consumer applies a batch in a handful of statements, however many events it holds.
+"""The consumer applies a batch in a handful of statements, however many events it holds.
 
 Statements are counted on the service's engine while the consumer applies records handed to it
 as the broker would; no Kafka is needed for that. A count, not a time: how fast is the
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +22,15 @@ from cimis_chassis.service_host import ServiceHost
 from cimis_contracts.base import EventData
 from services.milestones.adapters.queries import MilestoneQueries
 from services.milestones.bootstrap import build_host
-from services.milestones.domain.plans import CANCELLED, Plan
-from services.milestones.entrypoints.consumer import intake_consumer
+from services.milestones.domain.plans import ACTIVE, CLOSED, Plan
+from services.milestones.entrypoints.consumer import event_consumer
 from services.milestones.settings import MilestonesSettings
 from tests.api.milestones.steps import record_of
 from tests.contract.databases import DatabaseContract, OnPostgres, OnSqlite
 from tests.unit.milestones.builders import (
     ACCEPTED_AT,
     FIVE_STEPS,
+    allocated,
     call_opened,
     envelope,
     team_accepted,
@@ -62,7 +64,7 @@ class ConsumerBatchContract(DatabaseContract):
         engine = host.db.engine.sync_engine
         event.listen(engine, "before_cursor_execute", count)
         try:
-            await intake_consumer(host).process([record_of(e, n) for n, e in enumerate(events)])
+            await event_consumer(host).process([record_of(e, n) for n, e in enumerate(events)])
         finally:
             event.remove(engine, "before_cursor_execute", count)
         return len(counted)
@@ -80,9 +82,9 @@ class ConsumerBatchContract(DatabaseContract):
             plan = await _plan(host, teams[-1].team_id)
             assert len(plan.milestones) == 5
 
-        # Inbox, four reads (call plans, waiting teams, withdrawals, plans), and one write per
-        # table: call plans, plans, milestones, audit log, outbox.
-        assert costs == [10, 10]
+        # Inbox, five reads (call plans, waiting teams, withdrawals, budget's word, plans), and
+        # one write per table: call plans, plans, milestones, budget's word, audit log, outbox.
+        assert costs == [12, 12]
 
     async def test_withdrawals_cost_the_same_statements_for_ten_teams_as_for_two_hundred(
         self, host: ServiceHost
@@ -97,7 +99,7 @@ class ConsumerBatchContract(DatabaseContract):
                     host, *(team_withdrawn(t.team_id, call_id=call_id) for t in teams)
                 )
             )
-            assert (await _plan(host, teams[0].team_id)).status == CANCELLED
+            assert (await _plan(host, teams[0].team_id)).status == CLOSED
 
         # Inbox, the locked plans and their milestones, one UPDATE of each, one DELETE of
         # waiting teams, one INSERT of withdrawals, audit log, outbox.
@@ -111,8 +113,36 @@ class ConsumerBatchContract(DatabaseContract):
         waiting = await self.statements(host, *teams)
         opening = await self.statements(host, call_opened(call_id, phase_plan=FIVE_STEPS))
 
-        assert (waiting, opening) == (6, 10)
+        assert (waiting, opening) == (6, 12)
         assert len((await _plan(host, teams[-1].team_id)).milestones) == 5
+
+    async def test_late_allocations_cost_the_same_statements_for_ten_teams_as_for_two_hundred(
+        self, host: ServiceHost
+    ) -> None:
+        costs = []
+        later = ACCEPTED_AT + timedelta(days=30)
+        for size in (10, 200):
+            call_id = str(uuid.uuid4())
+            teams = [team_accepted(str(uuid.uuid4()), call_id=call_id) for _ in range(size)]
+            await self.statements(host, call_opened(call_id, phase_plan=FIVE_STEPS), *teams)
+            costs.append(
+                await self.statements(
+                    host,
+                    *(
+                        allocated(
+                            t.team_id, call_id=call_id, allocated_at=later, from_waiting_list=True
+                        )
+                        for t in teams
+                    ),
+                )
+            )
+            plan = await _plan(host, teams[-1].team_id)
+            assert plan.status == ACTIVE
+            assert plan.milestones[0].due_date == date(2024, 9, 14)
+
+        # Inbox, budget's word and the plans locked, their milestones, one UPDATE of each of
+        # the three tables, audit log, outbox (the moved due dates).
+        assert costs == [9, 9]
 
 
 async def _plan(host: ServiceHost, team_id: str) -> Plan:

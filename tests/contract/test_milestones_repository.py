@@ -15,30 +15,47 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from cimis_chassis.clock import ManualClock
 from cimis_chassis.database import Database
 from cimis_chassis.keyset import Page
 from cimis_chassis.unit_of_work import Cause
+from cimis_contracts.budget import BudgetAllocatedV1
+from cimis_contracts.intake import TeamAcceptedV1
 from services.milestones.adapters.queries import MilestoneFilter, MilestoneQueries
 from services.milestones.adapters.tables import chassis, metadata
 from services.milestones.adapters.unit_of_work import (
     MemoryMilestonesUnitOfWork,
     SqlMilestonesUnitOfWork,
 )
+from services.milestones.app.budget_events import on_budget_allocated
+from services.milestones.app.intake_events import on_call_opened, on_team_accepted
 from services.milestones.app.overdue import OverdueScan
 from services.milestones.app.ports import Alert, MilestoneCounts, MilestonesUnitOfWork
+from services.milestones.domain.funding import ALLOCATED, PENDING, WAITING, Funding
 from services.milestones.domain.plans import (
+    ACTIVE,
     CANCELLED,
+    CLOSED,
     COMPLETED,
     AcceptedTeam,
     PhaseStep,
     Plan,
     cancel,
     complete,
+    start,
 )
 from tests.contract.databases import DatabaseContract, OnPostgres, OnSqlite, ServiceSchemaContract
-from tests.unit.milestones.builders import ACCEPTED_AT, a_plan
+from tests.unit.milestones.builders import (
+    ACCEPTED_AT,
+    FIVE_STEPS,
+    a_plan,
+    allocated,
+    call_opened,
+    envelope,
+    team_accepted,
+)
 
 # 1 September 2024: the kick-off (due 15 August) and the workshop (due 12 September) of a team
 # accepted on 1 August differ: one overdue, one open.
@@ -157,7 +174,25 @@ class PlansContract:
             await uow.plans.save(cancel(plan, now=NOW).plan)
         found = await plan_of(unit, plan.team_id)
         assert found is not None
-        assert found.status == CANCELLED
+        assert found.status == CLOSED
+
+    async def test_a_waiting_plan_started_late_keeps_its_start_and_moved_dates(
+        self, unit: Unit
+    ) -> None:
+        waiting = a_plan(funded=False)
+        await store(unit, waiting)
+        assert await plan_of(unit, waiting.team_id) == waiting
+        started = start(waiting, allocated_at=NOW, from_waiting_list=True)
+        async with unit as uow:
+            read = await uow.plans.get(waiting.team_id, lock=True)
+            assert read == waiting
+            await uow.plans.save(started.plan)
+
+        found = await plan_of(unit, waiting.team_id)
+        assert found == started.plan
+        assert found is not None
+        assert (found.status, found.started_at) == (ACTIVE, NOW)
+        assert found.milestones[0].due_date == date(2024, 9, 15)  # 31 days later
 
     async def test_a_team_has_one_plan(self, unit: Unit) -> None:
         await store(unit, a_plan())
@@ -206,6 +241,35 @@ class WithdrawalsContract:
             await uow.withdrawals.load(["team-1", "team-2"])
             assert await uow.withdrawals.is_withdrawn("team-1")
             assert not await uow.withdrawals.is_withdrawn("team-2")
+
+
+class FundingsContract:
+    async def test_budgets_word_on_a_team_is_kept_and_replaced(self, unit: Unit) -> None:
+        waits = Funding("team-1", "call-1", WAITING, ACCEPTED_AT)
+        funded = Funding("team-1", "call-1", ALLOCATED, NOW, from_waiting_list=True)
+        async with unit as uow:
+            await uow.funding.load(["team-1", "team-2"], lock=True)
+            assert await uow.funding.get("team-1") is None
+            await uow.funding.put(Funding("team-2", "call-1"))
+            await uow.funding.put(waits)
+            assert await uow.funding.get("team-1", lock=True) == waits
+        async with unit as uow:
+            assert await uow.funding.get("team-1", lock=True) == waits
+            await uow.funding.put(funded)
+        async with unit as uow:
+            await uow.funding.load(["team-1", "team-2"])
+            assert await uow.funding.get("team-1") == funded
+            assert await uow.funding.get("team-2") == Funding("team-2", "call-1", PENDING)
+            assert await uow.funding.get("team-3") is None
+
+    async def test_a_word_put_twice_in_one_unit_is_stored_once_as_the_last(
+        self, unit: Unit
+    ) -> None:
+        async with unit as uow:
+            await uow.funding.put(Funding("team-1", "call-1"))
+            await uow.funding.put(Funding("team-1", "call-1", ALLOCATED, NOW))
+        async with unit as uow:
+            assert await uow.funding.get("team-1") == Funding("team-1", "call-1", ALLOCATED, NOW)
 
 
 class AwaitingTeamsContract:
@@ -297,10 +361,19 @@ class OverdueAlertsContract:
         self, unit: Unit, counts: MilestoneCounts
     ) -> None:
         await store(
-            unit, a_plan("team-1"), a_plan("team-2"), cancel(a_plan("team-3"), now=NOW).plan
+            unit,
+            a_plan("team-1"),
+            a_plan("team-2"),
+            cancel(a_plan("team-3"), now=NOW).plan,
+            a_plan("team-4", funded=False),
         )
         assert await counts.count_overdue(today=TODAY) == 2
         assert await counts.count_overdue(today=date(2024, 8, 15)) == 0
+
+    async def test_a_plan_waiting_for_budget_has_no_candidates(self, unit: Unit) -> None:
+        await store(unit, a_plan("team-1", funded=False))
+        async with unit as uow:
+            assert await uow.overdue.candidates(today=date(2025, 6, 1), limit=10) == []
 
 
 class TestPlansInMemory(InMemory, PlansContract):
@@ -336,6 +409,18 @@ class TestWithdrawalsOnSqlite(OnSqlite, InDatabase, WithdrawalsContract):
 
 
 class TestWithdrawalsOnPostgres(OnPostgres, InDatabase, WithdrawalsContract):
+    pass
+
+
+class TestFundingsInMemory(InMemory, FundingsContract):
+    pass
+
+
+class TestFundingsOnSqlite(OnSqlite, InDatabase, FundingsContract):
+    pass
+
+
+class TestFundingsOnPostgres(OnPostgres, InDatabase, FundingsContract):
     pass
 
 
@@ -392,16 +477,22 @@ class MilestonesDatabaseContract(ServiceSchemaContract):
             active, active.milestones[1].id, by="staff", now=NOW, note=None, evidence_url=None
         )
         withdrawn = cancel(a_plan("team-w"), now=NOW)
-        await store(sql_unit(db), done.plan, withdrawn.plan)
+        await store(sql_unit(db), done.plan, withdrawn.plan, a_plan("team-p", funded=False))
 
         assert await self.listed(db, MilestoneFilter(status="overdue")) == [("team-a", "kickoff")]
         assert await self.listed(db, MilestoneFilter(status="completed")) == [
             ("team-a", "workshop")
         ]
+        # A plan waiting for budget has only open milestones, however late.
         assert await self.listed(db, MilestoneFilter(status="open")) == [
+            ("team-p", "kickoff"),
+            ("team-p", "workshop"),
             ("team-a", "prototype"),
+            ("team-p", "prototype"),
             ("team-a", "test"),
+            ("team-p", "test"),
             ("team-a", "final"),
+            ("team-p", "final"),
         ]
         assert len(await self.listed(db, MilestoneFilter(status="cancelled"))) == 5
         # The Berlin day decides: on the kick-off's due day it is still open.
@@ -493,6 +584,50 @@ class MilestonesDatabaseContract(ServiceSchemaContract):
         raised = [e.data["milestone_id"] for events in results for e in events]
         assert len(raised) == len(set(raised)) == 60
         assert await _outbox_count(db) == 60
+
+    @pytest.mark.parametrize("first", ["plan", "allocation"])
+    async def test_a_plan_and_its_allocation_applied_at_once_by_two_instances_meet(
+        self, db: Database, database_url: str, first: str
+    ) -> None:
+        opened, accepted, funded = call_opened(phase_plan=FIVE_STEPS), team_accepted(), allocated()
+        async with sql_unit(db) as uow:
+            await on_call_opened(uow, opened, envelope(opened))
+
+        async def apply(d: Database, payload: TeamAcceptedV1 | BudgetAllocatedV1) -> None:
+            async with sql_unit(d) as uow:
+                if isinstance(payload, TeamAcceptedV1):
+                    await on_team_accepted(uow, payload, envelope(payload))
+                else:
+                    await on_budget_allocated(uow, payload, envelope(payload))
+
+        held, rival = (accepted, funded) if first == "plan" else (funded, accepted)
+        other = Database(database_url)
+
+        async def rival_instance() -> None:
+            try:
+                await apply(other, rival)
+            except IntegrityError:
+                # PostgreSQL: it waited for the held unit's row of budget's word and lost on
+                # its key; the consumer reads such a batch again.
+                await apply(other, rival)
+
+        try:
+            async with sql_unit(db) as uow:
+                if isinstance(held, TeamAcceptedV1):
+                    await on_team_accepted(uow, held, envelope(held))
+                else:
+                    await on_budget_allocated(uow, held, envelope(held))
+                await uow.flush()
+                # The rival reads before this unit commits (PostgreSQL) or waits for the write
+                # lock (SQLite); either way it must not miss what this unit holds.
+                racing = asyncio.create_task(rival_instance())
+                await asyncio.sleep(0.3)
+            await racing
+        finally:
+            await other.dispose()
+        plan = await MilestoneQueries(db).plan(accepted.team_id)
+        assert plan is not None
+        assert plan.status == ACTIVE
 
 
 async def _outbox_count(db: Database) -> int:

@@ -1,4 +1,5 @@
-"""Two milestones processes on one PostgreSQL database and Kafka: plans out, each alert once."""
+"""Two milestones processes on one PostgreSQL database and Kafka: plans out, started by budget's
+allocation, each alert once."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from cimis_chassis.envelope import CloudEvent, make_event, parse_event
 from cimis_chassis.kafka_client import aiokafka_options
 from cimis_contracts import topics
 from cimis_contracts.base import EventData, decode_data
+from cimis_contracts.budget import BudgetAllocatedV1
 from cimis_contracts.intake import CallOpenedV1, PhaseStep, TeamAcceptedV1
 from cimis_contracts.milestones import MilestoneOverdueV1, PlanCreatedV1
 from services.milestones.adapters.tables import call_plans
@@ -112,21 +114,22 @@ def _process(
 
 
 async def publish(bootstrap_servers: str, *payloads: EventData) -> list[CloudEvent]:
-    """Publish intake's events as intake would: CloudEvents keyed by their subject."""
+    """Publish intake's or budget's events as they would: CloudEvents keyed by their subject,
+    on their own topic."""
     producer = AIOKafkaProducer(**aiokafka_options(bootstrap_servers), enable_idempotence=True)
     await producer.start()
     sent = []
     try:
         for payload in payloads:
             event = make_event(
-                source="cimis/intake",
+                source=topics.OWNERS[payload.TOPIC],
                 type_=payload.TYPE,
                 subject=payload.subject(),
                 time=datetime.now(UTC),
                 data=payload.model_dump(mode="json"),
             )
             await producer.send_and_wait(
-                topics.INTAKE, event.to_json_bytes(), key=payload.subject().encode()
+                payload.TOPIC, event.to_json_bytes(), key=payload.subject().encode()
             )
             sent.append(event)
     finally:
@@ -159,6 +162,17 @@ def team_accepted(call_id: str, accepted_at: datetime) -> TeamAcceptedV1:
         company_application_id=str(uuid.uuid4()),
         creative_application_ids=[str(uuid.uuid4())],
         accepted_at=accepted_at,
+    )
+
+
+def allocated(accepted: TeamAcceptedV1) -> BudgetAllocatedV1:
+    """Budget's allocation of the team's money, on acceptance: its plan runs from then."""
+    return BudgetAllocatedV1(
+        team_id=accepted.team_id,
+        call_id=accepted.call_id,
+        allocated_cents=accepted.budget_cents,
+        pot_available_cents=0,
+        allocated_at=accepted.accepted_at,
     )
 
 
@@ -229,16 +243,24 @@ async def test_a_team_accepted_in_gives_one_plan_created_out(platform: Platform)
         response = await platform.plan(accepted.team_id, instance)
         assert response.status_code == 200, response.text
         assert response.json()["template"] == "call"
+        # Nothing from budget yet: the plan waits for the team's money.
+        assert response.json()["plan_status"] == "pending_budget"
 
 
 async def test_two_instances_alert_each_overdue_milestone_once_across_restart_and_clock_move(
     platform: Platform,
 ) -> None:
-    # Accepted 16 days ago on the five-step plan: the kick-off (14 days) is overdue already,
-    # the workshop (42 days) only once the clock has moved 30 days on. The acceptance goes
-    # first: its plan waits for the call's.
+    # Accepted and funded 16 days ago on the five-step plan: the kick-off (14 days) is overdue
+    # already, the workshop (42 days) only once the clock has moved 30 days on. The acceptance
+    # goes first: its plan waits for the call's; budget's allocation, on its own topic, may
+    # come before or after either.
     accepted = team_accepted(str(uuid.uuid4()), datetime.now(UTC) - timedelta(days=16))
-    await publish(platform.bootstrap_servers, accepted, call_opened(accepted.call_id, FIVE_STEPS))
+    await publish(
+        platform.bootstrap_servers,
+        accepted,
+        allocated(accepted),
+        call_opened(accepted.call_id, FIVE_STEPS),
+    )
 
     records = await read_topic_until(
         platform.bootstrap_servers,

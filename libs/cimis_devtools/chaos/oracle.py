@@ -16,7 +16,9 @@ from cimis_devtools.chaos.workload import (
 )
 
 # The milestones service's clock is moved this far at the end, so that exactly the open
-# kick-off (14 days) and workshop (42 days) milestones of running plans are overdue.
+# kick-off (14 days) and workshop (42 days) milestones of running plans are overdue. Every
+# team is allocated on acceptance (the pots have room to spare), so every plan runs from
+# then, on its call's dates; a withdrawn team's plan is closed.
 OVERDUE_OFFSET_DAYS = 50
 OVERDUE_KEYS = ("kickoff", "workshop")
 EXPENSE_STATUS = {
@@ -112,7 +114,7 @@ def _team(team: TeamPlan) -> TeamExpectation:
         plan_status = "completed"
         alerts["plan_completed"] = 1
     elif withdrawn:
-        plan_status = "cancelled"
+        plan_status = "closed"
     else:
         plan_status = "active"
         alerts["milestone_overdue"] = sum(1 for key in OVERDUE_KEYS if key not in completed)

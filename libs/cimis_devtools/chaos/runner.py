@@ -234,13 +234,7 @@ class Runner:
         )
 
     async def _complete(self, team: TeamPlan, team_id: str, step: Complete) -> None:
-        plan = await self.api.request(
-            "milestones",
-            "GET",
-            f"/api/v1/teams/{team_id}/milestones",
-            principal=STAFF,
-            wait_on=(404,),
-        )
+        plan = await self.wait_for_plan(team_id)
         [milestone] = [m for m in plan["items"] if m["key"] == step.key]
         await self.api.command(
             "milestones",
@@ -253,6 +247,24 @@ class Runner:
         if step.key in ("prototype", "final"):
             # Spending beyond a tranche, and a withdrawal, must wait until budget released it.
             await self.wait_for_budget(team_id, step.key)
+
+    async def wait_for_plan(self, team_id: str) -> dict[str, Any]:
+        """The team's plan once it runs: milestones hears of the allocation from budget's topic
+        and may do so after budget shows it (409 plan-not-active until then)."""
+        deadline = time.monotonic() + WAIT_SECONDS
+        while True:
+            plan = await self.api.request(
+                "milestones",
+                "GET",
+                f"/api/v1/teams/{team_id}/milestones",
+                principal=STAFF,
+                wait_on=(404,),
+            )
+            if plan["plan_status"] != "pending_budget":
+                return plan
+            if time.monotonic() >= deadline:
+                raise CommandFailed(f"team {team_id}: plan never started: {plan}")
+            await asyncio.sleep(0.3)
 
     async def wait_for_budget(self, team_id: str, trigger: str) -> None:
         deadline = time.monotonic() + WAIT_SECONDS

@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from cimis_chassis.memory import MemoryRepository
 from services.milestones.app.ports import Alert, MilestoneView
+from services.milestones.domain.funding import Funding
 from services.milestones.domain.plans import (
     ACTIVE,
     OPEN,
@@ -68,6 +69,20 @@ class MemoryWithdrawals(MemoryRepository):
 
     async def is_withdrawn(self, team_id: str) -> bool:
         return team_id in self.withdrawn
+
+
+class MemoryFundings(MemoryRepository):
+    def __init__(self) -> None:
+        self.fundings: dict[str, Funding] = {}
+
+    async def load(self, team_ids: Iterable[str], *, lock: bool = False) -> None:
+        """Everything is loaded already, and one unit runs at a time."""
+
+    async def get(self, team_id: str, *, lock: bool = False) -> Funding | None:
+        return self.fundings.get(team_id)
+
+    async def put(self, funding: Funding) -> None:
+        self.fundings[funding.team_id] = funding
 
 
 class MemoryPlans(MemoryRepository):

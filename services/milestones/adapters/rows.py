@@ -1,4 +1,5 @@
-"""How plans, milestones and waiting teams map to rows, and the SQL form of a shown status."""
+"""How plans, milestones, waiting teams and budget's word map to rows, and the SQL form of a
+shown status."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from services.milestones.adapters.tables import milestones, plans
 from services.milestones.app.ports import MilestoneView
+from services.milestones.domain.funding import Funding
 from services.milestones.domain.plans import ACTIVE, OPEN, OVERDUE, AcceptedTeam, Milestone, Plan
 
 
@@ -24,6 +26,7 @@ def plan_row(plan: Plan) -> dict[str, Any]:
         "status": plan.status,
         "accepted_at": plan.accepted_at,
         "created_at": plan.created_at,
+        "started_at": plan.started_at,
         "completed_at": plan.completed_at,
         "cancelled_at": plan.cancelled_at,
     }
@@ -56,6 +59,7 @@ def plan_of(r: Row[Any], items: list[Milestone]) -> Plan:
         created_at=r.created_at,
         milestones=tuple(items),
         status=r.status,
+        started_at=r.started_at,
         completed_at=r.completed_at,
         cancelled_at=r.cancelled_at,
     )
@@ -84,6 +88,26 @@ def team_of(r: Row[Any]) -> AcceptedTeam:
         agent_id=r.agent_id,
         title=r.team_title,
         accepted_at=r.accepted_at,
+    )
+
+
+def funding_row(f: Funding) -> dict[str, Any]:
+    return {
+        "team_id": f.team_id,
+        "call_id": f.call_id,
+        "status": f.status,
+        "decided_at": f.decided_at,
+        "from_waiting_list": f.from_waiting_list,
+    }
+
+
+def funding_of(r: Row[Any]) -> Funding:
+    return Funding(
+        team_id=r.team_id,
+        call_id=r.call_id,
+        status=r.status,
+        decided_at=r.decided_at,
+        from_waiting_list=r.from_waiting_list,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     Date,
     ForeignKey,
@@ -52,6 +53,18 @@ withdrawn_teams = Table(
     Column("withdrawn_at", UtcDateTime(), nullable=False),
 )
 
+# Budget's latest word on a team (domain.funding), whether or not its plan exists yet: budget's
+# and intake's events are keyed apart, so an allocation may arrive before the acceptance.
+team_funding = Table(
+    "team_funding",
+    metadata,
+    Column("team_id", String(36), primary_key=True),
+    Column("call_id", String(36), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("decided_at", UtcDateTime(), nullable=True),
+    Column("from_waiting_list", Boolean, nullable=False),
+)
+
 plans = Table(
     "plans",
     metadata,
@@ -60,9 +73,11 @@ plans = Table(
     Column("agent_id", String(200), nullable=False),
     Column("team_title", String(300), nullable=False),
     Column("template", String(20), nullable=False),
+    # pending_budget, active, completed or closed (domain.plans).
     Column("status", String(20), nullable=False),
     Column("accepted_at", UtcDateTime(), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+    Column("started_at", UtcDateTime(), nullable=True),
     Column("completed_at", UtcDateTime(), nullable=True),
     Column("cancelled_at", UtcDateTime(), nullable=True),
 )

@@ -10,10 +10,12 @@ from cimis_chassis.unit_of_work import Cause, Flushable, InMemoryUnitOfWork, Sql
 from services.milestones.adapters.memory import (
     MemoryAwaitingTeams,
     MemoryCallPlans,
+    MemoryFundings,
     MemoryOverdueAlerts,
     MemoryPlans,
     MemoryWithdrawals,
 )
+from services.milestones.adapters.sql_funding import SqlFundings
 from services.milestones.adapters.sql_intake_state import (
     SqlAwaitingTeams,
     SqlCallPlans,
@@ -28,6 +30,7 @@ class SqlMilestonesUnitOfWork(SqlUnitOfWork):
     plans: SqlPlans
     awaiting: SqlAwaitingTeams
     withdrawals: SqlWithdrawals
+    funding: SqlFundings
     overdue: SqlOverdueAlerts
 
     def open_repositories(self, session: AsyncSession) -> None:
@@ -35,11 +38,12 @@ class SqlMilestonesUnitOfWork(SqlUnitOfWork):
         self.plans = SqlPlans(session)
         self.awaiting = SqlAwaitingTeams(session)
         self.withdrawals = SqlWithdrawals(session)
+        self.funding = SqlFundings(session)
         self.overdue = SqlOverdueAlerts(session, self.plans)
 
     def stores(self) -> tuple[Flushable, ...]:
         # Plans before anything that refers to their milestones (the alert claims write at once).
-        return (self.call_plans, self.plans, self.awaiting, self.withdrawals)
+        return (self.call_plans, self.plans, self.awaiting, self.withdrawals, self.funding)
 
 
 class MemoryMilestonesUnitOfWork(InMemoryUnitOfWork):
@@ -51,7 +55,15 @@ class MemoryMilestonesUnitOfWork(InMemoryUnitOfWork):
         self.plans = MemoryPlans()
         self.awaiting = MemoryAwaitingTeams()
         self.withdrawals = MemoryWithdrawals()
+        self.funding = MemoryFundings()
         self.overdue = MemoryOverdueAlerts(self.plans)
 
     def repositories(self) -> tuple[MemoryRepository, ...]:
-        return (self.call_plans, self.plans, self.awaiting, self.withdrawals, self.overdue)
+        return (
+            self.call_plans,
+            self.plans,
+            self.awaiting,
+            self.withdrawals,
+            self.funding,
+            self.overdue,
+        )

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from cimis_chassis.audit import snapshot
-from cimis_contracts.milestones import (
-    MilestoneCompletedV1,
-    MilestoneRescheduledV1,
-    PlanCompletedV1,
-)
+from cimis_contracts.milestones import MilestoneCompletedV1, PlanCompletedV1
 from services.milestones.app.commands import Actor, CompleteMilestone, RescheduleMilestone
+from services.milestones.app.plan_changes import announce_rescheduling
 from services.milestones.app.ports import MilestonesUnitOfWork
 from services.milestones.domain import plans as plan_rules
 from services.milestones.domain.errors import NotFound, NotYourTeam
@@ -93,25 +90,13 @@ async def reschedule_milestone(
     if not moved.changed:
         return plan, moved.after
     await uow.plans.save(moved.plan)
-    reason = cmd.reason.strip()
-    await uow.audit(
-        "milestone.rescheduled",
-        "milestone",
-        moved.after.id,
-        before={"due_date": moved.before.due_date.isoformat()},
-        after={"due_date": moved.after.due_date.isoformat(), "reason": reason},
-    )
-    await uow.emit(
-        MilestoneRescheduledV1(
-            team_id=plan.team_id,
-            call_id=plan.call_id,
-            milestone_id=moved.after.id,
-            key=moved.after.key,
-            previous_due_date=moved.before.due_date,
-            due_date=moved.after.due_date,
-            reason=reason,
-            rescheduled_by=cmd.actor.name,
-            rescheduled_at=now,
-        )
+    await announce_rescheduling(
+        uow,
+        moved.plan,
+        moved.before,
+        moved.after,
+        reason=cmd.reason.strip(),
+        by=cmd.actor.name,
+        now=now,
     )
     return moved.plan, moved.after

@@ -1,8 +1,9 @@
-"""Handlers of intake's events: keep call plans, plan accepted teams, cancel withdrawn ones.
+"""Handlers of intake's events: keep call plans, plan accepted teams, close withdrawn ones.
 
 Events arrive at least once, and a call's events (keyed by call id) may overtake or trail its
 teams' events (keyed by team id), so every handler is idempotent and tolerates either order:
-a team accepted before its call was opened here waits for the call's plan.
+a team accepted before its call was opened here waits for the call's plan, and a plan made
+after budget's word on its team follows that word at once.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ from cimis_chassis.envelope import CloudEvent
 from cimis_chassis.text import comparison_key
 from cimis_contracts.base import EventData
 from cimis_contracts.intake import CallOpenedV1, TeamAcceptedV1, TeamWithdrawnV1
-from cimis_contracts.milestones import PlanCancelledV1, PlanCreatedV1, PlannedMilestone
+from cimis_contracts.milestones import PlanCreatedV1, PlannedMilestone
+from services.milestones.app.budget_events import budget_teams
+from services.milestones.app.plan_changes import close_plan, follow_funding
 from services.milestones.app.ports import MilestonesUnitOfWork
 from services.milestones.domain import plans as plan_rules
+from services.milestones.domain.funding import Funding
 from services.milestones.domain.plans import AcceptedTeam, PhaseStep
 
 log = logging.getLogger(__name__)
@@ -31,16 +35,27 @@ def _new_id() -> str:
 async def prepare_batch(
     uow: MilestonesUnitOfWork, batch: Sequence[tuple[EventData, CloudEvent]]
 ) -> None:
-    """Read what a batch of intake's events will ask for: one query per table, not per event."""
+    """Read what a batch of intake's and budget's events will ask for: one query per table,
+    not per event."""
     opened = [p.call_id for p, _ in batch if isinstance(p, CallOpenedV1)]
     accepted = [p for p, _ in batch if isinstance(p, TeamAcceptedV1)]
     withdrawn = [p.team_id for p, _ in batch if isinstance(p, TeamWithdrawnV1)]
+    funded = budget_teams(batch)
     await uow.call_plans.load([*opened, *(p.call_id for p in accepted)])
     await uow.awaiting.load_calls(opened)
     await uow.withdrawals.load(p.team_id for p in accepted)
+    # Teams whose call's plan is unknown here wait for it: their plan is not made yet.
+    planned = [
+        p.team_id
+        for p in accepted
+        if p.call_id in opened or await uow.call_plans.get(p.call_id) is not None
+    ]
+    # Budget's word is locked before the plans are read, in one query in key order, whether
+    # budget's event or a new plan is about to change it (see ports.Fundings).
+    await uow.funding.load([*funded, *planned], lock=True)
     await uow.plans.load(p.team_id for p in accepted)
-    # A withdrawal changes its team's plan: those rows are locked now, all in one query.
-    await uow.plans.load(withdrawn, lock=True)
+    # A withdrawal or budget's word changes its team's plan: those rows are locked now.
+    await uow.plans.load([*withdrawn, *funded], lock=True)
 
 
 async def on_call_opened(
@@ -59,6 +74,7 @@ async def on_call_opened(
         after={"phase_plan": [snapshot(s) for s in steps]},
     )
     waiting = await uow.awaiting.take(payload.call_id)
+    await uow.funding.load((t.team_id for t in waiting), lock=True)
     await uow.plans.load(t.team_id for t in waiting)
     for team in waiting:
         await _plan(uow, team, steps)
@@ -127,6 +143,13 @@ async def _plan(
             created_at=plan.created_at,
         )
     )
+    funding = await uow.funding.get(plan.team_id, lock=True)
+    if funding is None:
+        # Not a change of state, so not audited: the row a budget event for this team,
+        # applied at the same moment elsewhere, must meet (see ports.Fundings).
+        await uow.funding.put(Funding(plan.team_id, plan.call_id))
+    else:
+        await follow_funding(uow, plan, funding)
 
 
 async def on_team_withdrawn(
@@ -136,26 +159,5 @@ async def on_team_withdrawn(
     # A team still waiting for its call's plan never gets one.
     await uow.awaiting.remove([payload.team_id])
     plan = await uow.plans.get(payload.team_id, lock=True)
-    if plan is None:
-        return
-    cancellation = plan_rules.cancel(plan, now=uow.clock.now())
-    if not cancellation.changed:
-        return
-    updated = cancellation.plan
-    assert updated.cancelled_at is not None
-    await uow.plans.save(updated)
-    await uow.audit(
-        "plan.cancelled",
-        "plan",
-        plan.team_id,
-        before={"status": plan.status, "open": [m.id for m in cancellation.cancelled]},
-        after={"status": updated.status, "reason": payload.reason},
-    )
-    await uow.emit(
-        PlanCancelledV1(
-            team_id=plan.team_id,
-            call_id=plan.call_id,
-            cancelled_milestones=len(cancellation.cancelled),
-            cancelled_at=updated.cancelled_at,
-        )
-    )
+    if plan is not None:
+        await close_plan(uow, plan, reason=payload.reason)

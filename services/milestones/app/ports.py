@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Protocol
 
 from cimis_chassis.unit_of_work import Cause, UnitOfWorkPort
+from services.milestones.domain.funding import Funding
 from services.milestones.domain.plans import AcceptedTeam, Milestone, PhaseStep, Plan
 
 
@@ -73,6 +74,23 @@ class Withdrawals(Protocol):
     async def is_withdrawn(self, team_id: str) -> bool: ...
 
 
+class Fundings(Protocol):
+    """Budget's latest word on each team, one row per team that either side announced.
+
+    A plan's creation writes the team's row too (pending, if budget has said nothing yet), so
+    that it and a budget event for the same team, applied at once by two instances, always
+    meet on that row: one waits for the other's lock or fails on its insert and is read again.
+    """
+
+    async def load(self, team_ids: Iterable[str], *, lock: bool = False) -> None: ...
+
+    async def get(self, team_id: str, *, lock: bool = False) -> Funding | None: ...
+
+    async def put(self, funding: Funding) -> None:
+        """Keep ``funding`` as its team's: a new row, or the new state of the row read."""
+        ...
+
+
 class Plans(Protocol):
     """Team plans with their milestones; ``lock`` serialises changes to one team's plan."""
 
@@ -123,6 +141,9 @@ class MilestonesUnitOfWork(UnitOfWorkPort, Protocol):
 
     @property
     def withdrawals(self) -> Withdrawals: ...
+
+    @property
+    def funding(self) -> Fundings: ...
 
     @property
     def overdue(self) -> OverdueAlerts: ...

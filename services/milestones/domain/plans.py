@@ -1,10 +1,10 @@
-"""A team's phase plan: its milestones, due dates, completion, rescheduling and cancellation."""
+"""A team's phase plan: its milestones, due dates, start, completion, rescheduling and closing."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from cimis_chassis.text import same_ident
 from services.milestones.domain.calendar import berlin_day, due_date_after, is_past_due
@@ -15,8 +15,10 @@ FINAL = "final"
 # Stored milestone states; "overdue" is shown, never stored: it follows from the clock.
 OPEN, COMPLETED, CANCELLED = "open", "completed", "cancelled"
 OVERDUE = "overdue"
-# Plan states.
-ACTIVE = "active"
+# Plan states. A plan is made on acceptance but runs only once budget has allocated the team's
+# money (DOMAIN.md: "Its plan starts when the budget is allocated"); it ends completed, or
+# closed when the team withdrew or budget refused or closed its money.
+PENDING_BUDGET, ACTIVE, CLOSED = "pending_budget", "active", "closed"
 # Where a plan's steps came from: always its call's plan, as call-opened carried it. (Plans
 # made before a team waited for its call may say "default": the programme default then used.)
 FROM_CALL = "call"
@@ -77,8 +79,11 @@ class Plan:
     accepted_at: datetime
     created_at: datetime
     milestones: tuple[Milestone, ...]
-    status: str = ACTIVE
+    status: str = PENDING_BUDGET
+    # When budget allocated the team's money, and so the plan began to run.
+    started_at: datetime | None = None
     completed_at: datetime | None = None
+    # When the plan closed (its open milestones were cancelled then).
     cancelled_at: datetime | None = None
 
     def milestone(self, milestone_id: str) -> Milestone:
@@ -109,7 +114,8 @@ class Plan:
 
 
 def is_overdue(milestone_status: str, plan_status: str, due_date: date, now: datetime) -> bool:
-    """Open, past its Berlin due day, in a plan still running (a finished plan alerts no one)."""
+    """Open, past its Berlin due day, in a plan running: one waiting for budget's allocation
+    (its dates may yet move) or finished alerts no one."""
     return milestone_status == OPEN and plan_status == ACTIVE and is_past_due(due_date, now)
 
 
@@ -125,7 +131,7 @@ def create_plan(
     new_id: Callable[[], str],
 ) -> Plan:
     """The team's milestones from its call's plan, each due ``days_after_acceptance`` Berlin
-    days after acceptance."""
+    days after acceptance; the plan waits for budget's allocation (see :func:`start`)."""
     milestones = tuple(
         Milestone(
             id=new_id(),
@@ -146,7 +152,45 @@ def create_plan(
         accepted_at=accepted_at,
         created_at=now,
         milestones=milestones,
+        status=PENDING_BUDGET,
     )
+
+
+@dataclass(frozen=True)
+class Start:
+    plan: Plan
+    # (before, after) of each milestone whose due date moved with the late start.
+    moved: tuple[tuple[Milestone, Milestone], ...]
+    changed: bool
+    # Berlin days between acceptance and allocation that the plan's dates moved by.
+    waited_days: int = 0
+
+
+def start(plan: Plan, *, allocated_at: datetime, from_waiting_list: bool) -> Start:
+    """Budget allocated the team's money: a plan waiting for it runs from now on.
+
+    A team that waited on the call's waiting list lost that time, and its plan starts on the
+    allocation's Berlin day instead of the acceptance's: each open milestone moves by the days
+    between the two, so it stays as many days after the start as the call's plan says.
+    """
+    if plan.status != PENDING_BUDGET:
+        return Start(plan, (), changed=False)
+    waited_days = (berlin_day(allocated_at) - berlin_day(plan.accepted_at)).days
+    if not from_waiting_list or waited_days < 0:
+        waited_days = 0
+    moved = tuple(
+        (m, replace(m, due_date=m.due_date + timedelta(days=waited_days)))
+        for m in plan.milestones
+        if m.status == OPEN and waited_days
+    )
+    after = {new.id: new for _, new in moved}
+    started = replace(
+        plan,
+        status=ACTIVE,
+        started_at=allocated_at,
+        milestones=tuple(after.get(m.id, m) for m in plan.milestones),
+    )
+    return Start(started, moved, changed=True, waited_days=waited_days)
 
 
 @dataclass(frozen=True)
@@ -170,8 +214,7 @@ def complete(
     milestone = plan.milestone(milestone_id)
     if milestone.status == COMPLETED:
         return Completion(plan, milestone, changed=False, plan_completed=False)
-    if milestone.status == CANCELLED or plan.status == CANCELLED:
-        raise StateConflict("plan-cancelled", "The team withdrew; its milestones are cancelled.")
+    _refuse_unless_running(plan, milestone)
     done = replace(
         milestone,
         status=COMPLETED,
@@ -185,6 +228,22 @@ def complete(
     if finishes:
         updated = replace(updated, status=COMPLETED, completed_at=now)
     return Completion(updated, done, changed=True, plan_completed=finishes)
+
+
+def _refuse_unless_running(plan: Plan, milestone: Milestone) -> None:
+    if milestone.status == CANCELLED or plan.status == CLOSED:
+        raise StateConflict(
+            "plan-cancelled",
+            "The plan is closed (the team withdrew, or budget refused or closed its money); "
+            "its open milestones are cancelled.",
+        )
+    if plan.status == PENDING_BUDGET:
+        # Its due dates may still move with a late allocation: nothing is done against them.
+        raise StateConflict(
+            "plan-not-active",
+            "The plan starts when budget has allocated the team's money; until then its "
+            "milestones can be neither completed nor rescheduled.",
+        )
 
 
 @dataclass(frozen=True)
@@ -207,8 +266,7 @@ def reschedule(
         raise MilestoneRuleViolation("invalid-reschedule", "Give a reason for the new due date.")
     if milestone.status == COMPLETED:
         raise StateConflict("milestone-completed", "A completed milestone keeps its date.")
-    if milestone.status == CANCELLED or plan.status == CANCELLED:
-        raise StateConflict("plan-cancelled", "The team withdrew; its milestones are cancelled.")
+    _refuse_unless_running(plan, milestone)
     if plan.status != ACTIVE:
         raise StateConflict("plan-completed", "The plan is completed; its dates are final.")
     if due_date == milestone.due_date:
@@ -237,14 +295,15 @@ class Cancellation:
 
 
 def cancel(plan: Plan, *, now: datetime) -> Cancellation:
-    """The team withdrew: its open milestones are cancelled; a finished plan stays as it is."""
-    if plan.status != ACTIVE:
+    """The team withdrew, or budget refused or closed its money: the plan closes, waiting or
+    running, and its open milestones are cancelled; a completed or closed plan stays as it is."""
+    if plan.status not in (PENDING_BUDGET, ACTIVE):
         return Cancellation(plan, (), changed=False)
     cancelled = tuple(replace(m, status=CANCELLED) for m in plan.milestones if m.status == OPEN)
     by_id = {m.id: m for m in cancelled}
     updated = replace(
         plan,
-        status=CANCELLED,
+        status=CLOSED,
         cancelled_at=now,
         milestones=tuple(by_id.get(m.id, m) for m in plan.milestones),
     )

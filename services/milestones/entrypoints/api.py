@@ -102,7 +102,16 @@ async def get_milestone(
 
 @router.get("/teams/{team_id}/milestones")
 async def team_milestones(team_id: Id, request: Request, principal: TeamReader) -> dict[str, Any]:
-    """The team's plan with its progress; a withdrawn team's milestones show as cancelled."""
+    """The team's plan with its progress.
+
+    `plan_status` is `pending_budget` from acceptance until budget has allocated the team's
+    money, then `active` (`started_at` says since when; only then can milestones be completed
+    or rescheduled, and only then are they ever overdue), `completed` once `final` is
+    completed, or `closed` when the team withdrew or budget refused or closed its money (its
+    open milestones then show `cancelled`). A team that waited on the call's waiting list
+    starts late: its due dates move by the days it waited, each move announced as a
+    rescheduling.
+    """
     host = _host(request)
     plan = await MilestoneQueries(host.db).plan(team_id)
     if plan is None:
@@ -119,7 +128,11 @@ async def complete_milestone(
     body: CompleteIn | None = None,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    """Staff or the team's own agent; completing a completed milestone changes nothing."""
+    """Staff or the team's own agent; completing a completed milestone changes nothing.
+
+    409 `plan-not-active` while the plan waits for budget's allocation (`pending_budget`),
+    409 `plan-cancelled` once it is closed.
+    """
     given = body or CompleteIn()
     cmd = CompleteMilestone(
         milestone_id=milestone_id,
@@ -149,6 +162,11 @@ async def reschedule_milestone(
     principal: Staff,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
+    """Staff move an open milestone of an active plan to a new Berlin day, today or later.
+
+    409 `plan-not-active` while the plan waits for budget's allocation (`pending_budget`),
+    409 `plan-cancelled` once it is closed, 409 `plan-completed` once it is completed.
+    """
     cmd = RescheduleMilestone(
         milestone_id=milestone_id,
         due_date=body.due_date,

@@ -1,4 +1,5 @@
-"""Subscribes the milestones service to intake's events (call opened, team accepted, withdrawn)."""
+"""Subscribes the milestones service to intake's events (call opened, team accepted, withdrawn)
+and budget's (allocated, allocation refused, closed), in one consumer group with one inbox."""
 
 from __future__ import annotations
 
@@ -6,7 +7,13 @@ from cimis_chassis.consumer import EventConsumer, Handler
 from cimis_chassis.service_host import ServiceHost
 from cimis_contracts import topics
 from cimis_contracts.base import EventData
+from cimis_contracts.budget import AllocationRefusedV1, BudgetAllocatedV1, BudgetClosedV1
 from cimis_contracts.intake import CallOpenedV1, TeamAcceptedV1, TeamWithdrawnV1
+from services.milestones.app.budget_events import (
+    on_allocation_refused,
+    on_budget_allocated,
+    on_budget_closed,
+)
 from services.milestones.app.intake_events import (
     on_call_opened,
     on_team_accepted,
@@ -20,8 +27,11 @@ HANDLERS: dict[type[EventData], Handler] = {
     CallOpenedV1: on_call_opened,
     TeamAcceptedV1: on_team_accepted,
     TeamWithdrawnV1: on_team_withdrawn,
+    BudgetAllocatedV1: on_budget_allocated,
+    AllocationRefusedV1: on_allocation_refused,
+    BudgetClosedV1: on_budget_closed,
 }
 
 
-def intake_consumer(host: ServiceHost) -> EventConsumer:
+def event_consumer(host: ServiceHost) -> EventConsumer:
     return EventConsumer(host, topics=CONSUMED_TOPICS, handlers=HANDLERS, prepare=prepare_batch)

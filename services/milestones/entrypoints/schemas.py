@@ -110,10 +110,12 @@ def plan_out(plan: Plan, now: datetime) -> dict[str, Any]:
         "call_id": plan.call_id,
         "agent_id": plan.agent_id,
         "team_title": plan.team_title,
+        # pending_budget (until budget allocates the team), active, completed or closed.
         "plan_status": plan.status,
         "template": plan.template,
         "accepted_at": _ts(plan.accepted_at),
         "created_at": _ts(plan.created_at),
+        "started_at": _ts(plan.started_at),
         "completed_at": _ts(plan.completed_at),
         "cancelled_at": _ts(plan.cancelled_at),
         "progress": {

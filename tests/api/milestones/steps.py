@@ -1,4 +1,5 @@
-"""Steps that seed the milestones service through its intake consumer and drive it over HTTP."""
+"""Steps that seed the milestones service through its consumer (intake's and budget's events)
+and drive it over HTTP."""
 
 from __future__ import annotations
 
@@ -13,11 +14,12 @@ from aiokafka import ConsumerRecord
 from sqlalchemy import select
 
 from cimis_chassis.envelope import CloudEvent, make_event
-from cimis_contracts import topics
-from cimis_contracts.base import EventData
+from cimis_contracts.base import EventData, registered_types
+from cimis_contracts.budget import BudgetAllocatedV1
 from cimis_contracts.intake import TeamAcceptedV1, TeamWithdrawnV1
+from cimis_contracts.topics import OWNERS
 from services.milestones.adapters.tables import chassis
-from services.milestones.entrypoints.consumer import intake_consumer
+from services.milestones.entrypoints.consumer import event_consumer
 from tests.support.service_app import RunningService
 from tests.unit.milestones.builders import FIVE_STEPS, call_opened
 
@@ -31,21 +33,22 @@ class Team:
 
 
 def record_of(event: CloudEvent, offset: int = 0) -> ConsumerRecord[bytes, bytes]:
+    """The record of ``event`` on its type's topic (intake's or budget's)."""
     value = event.to_json_bytes()
     key = (event.subject or "").encode()
-    return ConsumerRecord(
-        topics.INTAKE, 0, offset, 0, 0, key, value, None, len(key), len(value), []
-    )
+    topic = registered_types()[event.type].TOPIC
+    return ConsumerRecord(topic, 0, offset, 0, 0, key, value, None, len(key), len(value), [])
 
 
 async def deliver(svc: RunningService, *events: CloudEvent) -> None:
-    """Hand records to the service's intake consumer, as the broker would."""
-    await intake_consumer(svc.host).process([record_of(e, n) for n, e in enumerate(events)])
+    """Hand records to the service's consumer, as the broker would."""
+    await event_consumer(svc.host).process([record_of(e, n) for n, e in enumerate(events)])
 
 
-def intake_event(svc: RunningService, payload: EventData) -> CloudEvent:
+def published_event(svc: RunningService, payload: EventData) -> CloudEvent:
+    """The event its producer (intake or budget) would publish now."""
     return make_event(
-        source="cimis/intake",
+        source=OWNERS[payload.TOPIC],
         type_=payload.TYPE,
         subject=payload.subject(),
         time=svc.clock.now(),
@@ -59,8 +62,10 @@ async def accept_team(
     agent_id: str = "agent-anna",
     call_id: str | None = None,
     accepted_at: datetime | None = None,
+    funded: bool = True,
 ) -> Team:
-    """A new team of a new (or the given) call, accepted now, on the call's five-step plan."""
+    """A new team of a new (or the given) call, accepted now, on the call's five-step plan;
+    budget allocated its money at once unless not ``funded`` (its plan then waits)."""
     team_id = str(uuid.uuid4())
     call_id = call_id or str(uuid.uuid4())
     payload = TeamAcceptedV1(
@@ -76,9 +81,31 @@ async def accept_team(
     )
     # Intake announces the call before its teams; a second announcement changes nothing.
     opened = call_opened(call_id, phase_plan=FIVE_STEPS)
-    await deliver(svc, intake_event(svc, opened), intake_event(svc, payload))
+    await deliver(svc, published_event(svc, opened), published_event(svc, payload))
+    team = Team(team_id, call_id, agent_id, {})
+    if funded:
+        await fund_team(svc, team, allocated_at=payload.accepted_at)
     plan = await get_ok(svc, f"/api/v1/teams/{team_id}/milestones")
     return Team(team_id, call_id, agent_id, {m["key"]: m["id"] for m in plan["items"]})
+
+
+async def fund_team(
+    svc: RunningService,
+    team: Team,
+    *,
+    allocated_at: datetime | None = None,
+    from_waiting_list: bool = False,
+) -> None:
+    """Budget allocates the team's money (now, unless told when)."""
+    payload = BudgetAllocatedV1(
+        team_id=team.id,
+        call_id=team.call_id,
+        allocated_cents=45_000_00,
+        pot_available_cents=0,
+        allocated_at=allocated_at or svc.clock.now(),
+        from_waiting_list=from_waiting_list,
+    )
+    await deliver(svc, published_event(svc, payload))
 
 
 async def withdraw_team(svc: RunningService, team: Team) -> None:
@@ -89,7 +116,7 @@ async def withdraw_team(svc: RunningService, team: Team) -> None:
         was_accepted=True,
         withdrawn_at=svc.clock.now(),
     )
-    await deliver(svc, intake_event(svc, payload))
+    await deliver(svc, published_event(svc, payload))
 
 
 async def get_ok(svc: RunningService, path: str, who: str = "staff", **params: Any) -> Any:

@@ -145,6 +145,19 @@ class TestComplete:
         assert_problem(response, 422, "validation-error")
         assert await outbox_events(milestones, team.id, COMPLETED) == []
 
+    async def test_a_plan_waiting_for_budget_is_409_and_stays_open(
+        self, milestones: RunningService
+    ) -> None:
+        team = await accept_team(milestones, funded=False)
+
+        response = await complete(milestones, team.milestones["kickoff"])
+
+        body = assert_problem(response, 409, "plan-not-active")
+        assert "budget" in body["detail"]
+        assert await outbox_events(milestones, team.id, COMPLETED) == []
+        plan = await get_ok(milestones, f"/api/v1/teams/{team.id}/milestones")
+        assert plan["items"][0]["status"] == "open"
+
     async def test_a_withdrawn_teams_milestone_cannot_be_completed(
         self, milestones: RunningService
     ) -> None:

@@ -14,6 +14,7 @@ from tests.api.milestones.steps import (
     assert_problem,
     audit_entries,
     complete,
+    fund_team,
     get_ok,
     outbox_events,
     reschedule,
@@ -118,6 +119,20 @@ class TestReschedule:
         day = (today(milestones) + timedelta(days=3)).isoformat()
         response = await reschedule(milestones, team.milestones["kickoff"], day)
         assert_problem(response, 409, "milestone-completed")
+
+    async def test_a_plan_waiting_for_budget_is_409_until_the_allocation(
+        self, milestones: RunningService
+    ) -> None:
+        team = await accept_team(milestones, funded=False)
+        day = (today(milestones) + timedelta(days=30)).isoformat()
+
+        response = await reschedule(milestones, team.milestones["kickoff"], day)
+
+        assert_problem(response, 409, "plan-not-active")
+        assert await outbox_events(milestones, team.id, RESCHEDULED) == []
+        await fund_team(milestones, team)
+        response = await reschedule(milestones, team.milestones["kickoff"], day)
+        assert response.status_code == 200, response.text
 
     async def test_a_reschedule_re_arms_the_overdue_alert(self, milestones: RunningService) -> None:
         team = await accept_team(milestones)

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from cimis_contracts.budget import BudgetAllocatedV1
 from cimis_contracts.intake import TeamWithdrawnV1
-from cimis_contracts.milestones import PlanCancelledV1, PlanCreatedV1
+from cimis_contracts.milestones import MilestoneRescheduledV1, PlanCancelledV1, PlanCreatedV1
 from services.milestones.domain.calendar import overdue_from
 from tests.api.milestones.steps import (
     accept_team,
     assert_problem,
+    audit_entries,
     deliver,
+    fund_team,
     get_ok,
-    intake_event,
     outbox_events,
+    published_event,
     withdraw_team,
 )
 from tests.support.service_app import RunningService
@@ -51,6 +54,76 @@ class TestTeamMilestones:
         assert plan["plan_status"] == "active"
         assert plan["template"] == "call"
         assert plan["next_cursor"] is None
+
+    async def test_the_plan_waits_for_budget_and_runs_from_the_allocation(
+        self, milestones: RunningService
+    ) -> None:
+        # Accepted so long ago that every due date has passed.
+        accepted_at = milestones.clock.now() - timedelta(days=400)
+        team = await accept_team(milestones, accepted_at=accepted_at, funded=False)
+        path = f"/api/v1/teams/{team.id}/milestones"
+
+        waiting = await get_ok(milestones, path)
+
+        assert (waiting["plan_status"], waiting["started_at"]) == ("pending_budget", None)
+        assert {m["status"] for m in waiting["items"]} == {"open"}
+        overview = await get_ok(milestones, "/api/v1/milestones", status="overdue", team_id=team.id)
+        assert overview["items"] == []
+
+        await fund_team(milestones, team, allocated_at=accepted_at)
+
+        running = await get_ok(milestones, path)
+        assert running["plan_status"] == "active"
+        assert running["started_at"] == waiting["accepted_at"]
+        assert running["progress"]["overdue"] == 5
+
+    async def test_a_team_funded_from_the_waiting_list_starts_on_moved_dates(
+        self, milestones: RunningService
+    ) -> None:
+        team = await accept_team(milestones, funded=False)
+        path = f"/api/v1/teams/{team.id}/milestones"
+        before = await get_ok(milestones, path)
+
+        await fund_team(
+            milestones,
+            team,
+            allocated_at=milestones.clock.now() + timedelta(days=21),
+            from_waiting_list=True,
+        )
+
+        after = await get_ok(milestones, path)
+        assert after["plan_status"] == "active"
+        assert [date.fromisoformat(m["due_date"]) for m in after["items"]] == [
+            date.fromisoformat(m["due_date"]) + timedelta(days=21) for m in before["items"]
+        ]
+        moves = await outbox_events(milestones, team.id, MilestoneRescheduledV1.TYPE)
+        assert len(moves) == 5
+
+    async def test_budgets_allocation_delivered_twice_moves_the_dates_once(
+        self, milestones: RunningService
+    ) -> None:
+        team = await accept_team(milestones, funded=False)
+        allocation = published_event(
+            milestones,
+            BudgetAllocatedV1(
+                team_id=team.id,
+                call_id=team.call_id,
+                allocated_cents=45_000_00,
+                pot_available_cents=0,
+                allocated_at=milestones.clock.now() + timedelta(days=10),
+                from_waiting_list=True,
+            ),
+        )
+
+        await deliver(milestones, allocation)
+        await deliver(milestones, allocation)
+
+        moves = await outbox_events(milestones, team.id, MilestoneRescheduledV1.TYPE)
+        assert len(moves) == 5
+        started = [
+            e for e in await audit_entries(milestones, team.id) if e["action"] == "plan.started"
+        ]
+        assert len(started) == 1
 
     async def test_accepting_queues_one_plan_created_naming_every_milestone(
         self, milestones: RunningService
@@ -106,7 +179,7 @@ class TestTeamMilestones:
         assert plan["items"][0]["status"] == "overdue"
         assert plan["progress"] == {"completed": 0, "total": 5, "overdue": 1}
 
-    async def test_a_withdrawn_teams_milestones_show_cancelled(
+    async def test_a_withdrawn_teams_plan_is_closed_and_its_milestones_show_cancelled(
         self, milestones: RunningService
     ) -> None:
         team = await accept_team(milestones)
@@ -114,14 +187,14 @@ class TestTeamMilestones:
 
         plan = await get_ok(milestones, f"/api/v1/teams/{team.id}/milestones")
 
-        assert plan["plan_status"] == "cancelled"
+        assert plan["plan_status"] == "closed"
         assert {m["status"] for m in plan["items"]} == {"cancelled"}
 
     async def test_the_same_event_delivered_twice_is_applied_once(
         self, milestones: RunningService
     ) -> None:
         team = await accept_team(milestones)
-        withdrawal = intake_event(
+        withdrawal = published_event(
             milestones,
             TeamWithdrawnV1(
                 team_id=team.id,

@@ -1,4 +1,5 @@
-"""Small builders for milestones tests: intake's events and plans, stating only what matters."""
+"""Small builders for milestones tests: intake's and budget's events and plans, stating only
+what matters."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from typing import Any
 
 from cimis_chassis.envelope import CloudEvent, make_event
 from cimis_contracts.base import EventData
+from cimis_contracts.budget import AllocationRefusedV1, BudgetAllocatedV1, BudgetClosedV1
 from cimis_contracts.intake import CallOpenedV1, PhaseStep, TeamAcceptedV1, TeamWithdrawnV1
+from cimis_contracts.topics import OWNERS
 from services.milestones.domain import plans
-from services.milestones.domain.plans import Plan, create_plan
+from services.milestones.domain.plans import Plan, create_plan, start
 
 # 10:00 in Berlin (CEST) on 1 August 2024.
 ACCEPTED_AT = datetime(2024, 8, 1, 8, 0, tzinfo=UTC)
@@ -73,10 +76,53 @@ def team_withdrawn(team_id: str = "team-1", *, call_id: str = "call-1") -> TeamW
     )
 
 
+def allocated(
+    team_id: str = "team-1",
+    *,
+    call_id: str = "call-1",
+    allocated_at: datetime = ACCEPTED_AT,
+    from_waiting_list: bool = False,
+) -> BudgetAllocatedV1:
+    return BudgetAllocatedV1(
+        team_id=team_id,
+        call_id=call_id,
+        allocated_cents=45_000_00,
+        pot_available_cents=100_000_00,
+        allocated_at=allocated_at,
+        from_waiting_list=from_waiting_list,
+    )
+
+
+def refused(
+    team_id: str = "team-1", *, call_id: str = "call-1", code: str = "pot-exhausted"
+) -> AllocationRefusedV1:
+    """Budget's refusal: ``pot-exhausted`` and ``waiting-list`` keep the team waiting."""
+    return AllocationRefusedV1(
+        team_id=team_id,
+        call_id=call_id,
+        requested_cents=45_000_00,
+        pot_available_cents=5_000_00,
+        reason_code=code,
+        max_team_budget_cents=50_000_00,
+        reason="x",
+        refused_at=ACCEPTED_AT,
+    )
+
+
+def budget_closed(team_id: str = "team-1", *, call_id: str = "call-1") -> BudgetClosedV1:
+    return BudgetClosedV1(
+        team_id=team_id,
+        call_id=call_id,
+        returned_cents=45_000_00,
+        approved_cents=0,
+        closed_at=datetime(2024, 9, 1, 8, 0, tzinfo=UTC),
+    )
+
+
 def envelope(payload: EventData, **overrides: Any) -> CloudEvent:
-    """The CloudEvent intake would publish for ``payload``."""
+    """The CloudEvent the payload's producer (intake or budget) would publish."""
     return make_event(
-        source="cimis/intake",
+        source=OWNERS[payload.TOPIC],
         type_=payload.TYPE,
         subject=payload.subject(),
         time=overrides.pop("time", ACCEPTED_AT),
@@ -86,8 +132,14 @@ def envelope(payload: EventData, **overrides: Any) -> CloudEvent:
 
 
 def a_plan(
-    team_id: str = "team-1", *, accepted_at: datetime = ACCEPTED_AT, **overrides: Any
+    team_id: str = "team-1",
+    *,
+    accepted_at: datetime = ACCEPTED_AT,
+    funded: bool = True,
+    **overrides: Any,
 ) -> Plan:
+    """A plan on the five-step template; running, as budget allocated on acceptance, unless
+    ``funded`` is False (then it waits for budget)."""
     counter = iter(range(1, 100))
     terms: dict[str, Any] = {
         "team_id": team_id,
@@ -100,4 +152,7 @@ def a_plan(
         "new_id": lambda: f"{team_id}-m{next(counter)}",
     }
     terms.update(overrides)
-    return create_plan(**terms)
+    plan = create_plan(**terms)
+    if not funded:
+        return plan
+    return start(plan, allocated_at=accepted_at, from_waiting_list=False).plan

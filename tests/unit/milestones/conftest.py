@@ -15,12 +15,19 @@ from cimis_chassis.unit_of_work import Cause
 from cimis_contracts.base import EventData
 from cimis_contracts.intake import TeamAcceptedV1
 from services.milestones.adapters.unit_of_work import MemoryMilestonesUnitOfWork
+from services.milestones.app.budget_events import on_budget_allocated
 from services.milestones.app.intake_events import on_call_opened, on_team_accepted, prepare_batch
 from services.milestones.app.overdue import OverdueScan
 from services.milestones.app.ports import MilestonesUnitOfWork
 from services.milestones.domain.plans import Plan
 from services.milestones.entrypoints.consumer import HANDLERS
-from tests.unit.milestones.builders import ACCEPTED_AT, FIVE_STEPS, call_opened, envelope
+from tests.unit.milestones.builders import (
+    ACCEPTED_AT,
+    FIVE_STEPS,
+    allocated,
+    call_opened,
+    envelope,
+)
 
 T = TypeVar("T")
 
@@ -58,10 +65,16 @@ class Harness:
                 uow.caused_by(Cause(f"event:{event.id}", event.id, event.id))
                 await HANDLERS[type(payload)](uow, payload, event)
 
-    async def accept(self, accepted: TeamAcceptedV1) -> Plan:
-        """The team's plan once its call (with the five-step plan) opened and it was accepted."""
+    async def accept(self, accepted: TeamAcceptedV1, *, funded: bool = True) -> Plan:
+        """The team's plan once its call (with the five-step plan) opened and it was accepted;
+        running, as budget allocated the team's money on acceptance, unless not ``funded``."""
         await self.apply(on_call_opened, call_opened(accepted.call_id, phase_plan=FIVE_STEPS))
         await self.apply(on_team_accepted, accepted)
+        if funded:
+            on_time = allocated(
+                accepted.team_id, call_id=accepted.call_id, allocated_at=accepted.accepted_at
+            )
+            await self.apply(on_budget_allocated, on_time)
         return await self.plan(accepted.team_id)
 
     async def plan(self, team_id: str = "team-1") -> Plan:

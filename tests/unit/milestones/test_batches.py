@@ -15,7 +15,7 @@ from services.milestones.adapters.unit_of_work import MemoryMilestonesUnitOfWork
 from services.milestones.app.commands import Actor, CompleteMilestone
 from services.milestones.app.handlers import complete_milestone
 from services.milestones.app.intake_events import on_team_accepted
-from services.milestones.domain.plans import CANCELLED
+from services.milestones.domain.plans import CLOSED
 from tests.unit.milestones.builders import (
     ACCEPTED_AT,
     FIVE_STEPS,
@@ -60,12 +60,12 @@ class TestOneBatch:
         assert not await harness.has_plan("team-gone")
         assert harness.unit.awaiting.waiting == {}
 
-    async def test_a_team_accepted_and_withdrawn_in_one_batch_ends_cancelled(
+    async def test_a_team_accepted_and_withdrawn_in_one_batch_ends_closed(
         self, harness: Harness
     ) -> None:
         await harness.apply_batch(call_opened(), team_accepted(), team_withdrawn())
 
-        assert (await harness.plan()).status == CANCELLED
+        assert (await harness.plan()).status == CLOSED
         assert [e["type"] for e in await harness.events(key="team-1")] == [
             CREATED,
             CANCELLED_TYPE,

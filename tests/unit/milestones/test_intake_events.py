@@ -17,7 +17,7 @@ from services.milestones.app.intake_events import (
     on_team_accepted,
     on_team_withdrawn,
 )
-from services.milestones.domain.plans import CANCELLED, COMPLETED, FROM_CALL
+from services.milestones.domain.plans import CANCELLED, CLOSED, COMPLETED, FROM_CALL
 from tests.unit.milestones.builders import call_opened, team_accepted, team_withdrawn
 from tests.unit.milestones.conftest import Harness
 
@@ -121,20 +121,22 @@ class TestTeamAccepted:
 
 
 class TestTeamWithdrawn:
-    async def test_withdrawal_cancels_the_open_milestones(self, harness: Harness) -> None:
+    async def test_withdrawal_closes_the_plan_and_cancels_its_open_milestones(
+        self, harness: Harness
+    ) -> None:
         await harness.accept(team_accepted())
 
         await harness.apply(on_team_withdrawn, team_withdrawn())
 
         plan = await harness.plan()
-        assert plan.status == CANCELLED
+        assert plan.status == CLOSED
         assert {m.status for m in plan.milestones} == {CANCELLED}
         [event] = await harness.events(CANCELLED_TYPE)
         assert event["data"]["cancelled_milestones"] == 5
         assert event["data"]["call_id"] == "call-1"
         [audit] = await harness.audit("plan.cancelled")
         assert audit["before"]["status"] == "active"
-        assert audit["after"] == {"status": "cancelled", "reason": "Unternehmen insolvent"}
+        assert audit["after"] == {"status": "closed", "reason": "Unternehmen insolvent"}
 
     async def test_a_second_withdrawal_changes_nothing(self, harness: Harness) -> None:
         await harness.accept(team_accepted())

@@ -1,4 +1,5 @@
-"""A team's plan: due dates from the template, completion once, the final milestone, reschedules."""
+"""A team's plan: due dates from the template, waiting for budget, completion once, the final
+milestone, reschedules, closing."""
 
 from __future__ import annotations
 
@@ -10,15 +11,18 @@ from services.milestones.domain.errors import MilestoneRuleViolation, NotFound, 
 from services.milestones.domain.plans import (
     ACTIVE,
     CANCELLED,
+    CLOSED,
     COMPLETED,
     OPEN,
     OVERDUE,
+    PENDING_BUDGET,
     PhaseStep,
     Plan,
     Progress,
     cancel,
     complete,
     reschedule,
+    start,
 )
 from tests.unit.milestones.builders import ACCEPTED_AT, a_plan
 
@@ -53,6 +57,65 @@ class TestCreatePlan:
             ("kickoff", "Auftakt", date(2024, 8, 8)),
             ("final", "Abschluss", date(2024, 10, 30)),
         ]
+
+
+class TestStart:
+    def test_a_new_plan_waits_for_budget_and_is_never_overdue_meanwhile(self) -> None:
+        plan = a_plan(funded=False)
+        assert (plan.status, plan.started_at) == (PENDING_BUDGET, None)
+        years_later = ACCEPTED_AT + timedelta(days=1000)
+        assert {plan.shown_status(m, years_later) for m in plan.milestones} == {OPEN}
+        assert plan.progress(years_later).overdue == 0
+
+    def test_an_allocation_on_time_starts_the_plan_on_its_dates(self) -> None:
+        plan = a_plan(funded=False)
+        started = start(plan, allocated_at=LATER, from_waiting_list=False)
+        assert started.changed
+        assert (started.plan.status, started.plan.started_at) == (ACTIVE, LATER)
+        assert started.moved == ()
+        assert started.plan.milestones == plan.milestones
+
+    def test_an_allocation_from_the_waiting_list_moves_the_dates_by_the_days_waited(
+        self,
+    ) -> None:
+        plan = a_plan(funded=False)  # accepted on 1 August 2024 (Berlin)
+        # 23:30 UTC on 9 September is 10 September in Berlin: 40 days after acceptance.
+        started = start(
+            plan, allocated_at=datetime(2024, 9, 9, 23, 30, tzinfo=UTC), from_waiting_list=True
+        )
+        assert started.waited_days == 40
+        assert [(m.key, m.due_date) for m in started.plan.milestones] == [
+            ("kickoff", date(2024, 9, 24)),
+            ("workshop", date(2024, 10, 22)),
+            ("prototype", date(2025, 1, 8)),
+            ("test", date(2025, 2, 7)),
+            ("final", date(2025, 3, 9)),
+        ]
+        before, after = started.moved[0]
+        assert (before.due_date, after.due_date) == (date(2024, 8, 15), date(2024, 9, 24))
+        assert [a for _, a in started.moved] == list(started.plan.milestones)
+
+    def test_a_waiting_list_allocation_on_the_day_of_acceptance_moves_nothing(self) -> None:
+        plan = a_plan(funded=False)
+        started = start(plan, allocated_at=ACCEPTED_AT + timedelta(hours=5), from_waiting_list=True)
+        assert (started.plan.status, started.moved, started.waited_days) == (ACTIVE, (), 0)
+
+    def test_a_running_completed_or_closed_plan_does_not_start_again(self) -> None:
+        running = a_plan()
+        closed = cancel(a_plan(funded=False), now=LATER).plan
+        for plan in (running, closed):
+            again = start(plan, allocated_at=LATER, from_waiting_list=True)
+            assert not again.changed
+            assert again.plan == plan
+
+    def test_a_waiting_plans_milestones_can_be_neither_completed_nor_moved(self) -> None:
+        plan = a_plan(funded=False)
+        kickoff = by_key(plan, "kickoff")
+        with pytest.raises(StateConflict) as completing:
+            complete(plan, kickoff, by="staff", now=LATER, note=None, evidence_url=None)
+        with pytest.raises(StateConflict) as moving:
+            reschedule(plan, kickoff, due_date=date(2024, 9, 1), reason="x", now=LATER)
+        assert completing.value.code == moving.value.code == "plan-not-active"
 
 
 class TestComplete:
@@ -216,8 +279,14 @@ class TestCancel:
         cancellation = cancel(plan, now=LATER)
         assert cancellation.changed
         assert len(cancellation.cancelled) == 4
-        assert (cancellation.plan.status, cancellation.plan.cancelled_at) == (CANCELLED, LATER)
+        assert (cancellation.plan.status, cancellation.plan.cancelled_at) == (CLOSED, LATER)
         assert [m.status for m in cancellation.plan.milestones] == [COMPLETED, *[CANCELLED] * 4]
+
+    def test_a_plan_waiting_for_budget_closes_with_all_its_milestones(self) -> None:
+        cancellation = cancel(a_plan(funded=False), now=LATER)
+        assert cancellation.changed
+        assert cancellation.plan.status == CLOSED
+        assert {m.status for m in cancellation.plan.milestones} == {CANCELLED}
 
     def test_cancelling_twice_or_a_completed_plan_changes_nothing(self) -> None:
         cancelled = cancel(a_plan(), now=LATER).plan

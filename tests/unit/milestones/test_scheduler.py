@@ -30,6 +30,7 @@ from services.milestones.settings import MilestonesSettings
 from tests.unit.milestones.builders import (
     ACCEPTED_AT,
     FIVE_STEPS,
+    allocated,
     call_opened,
     envelope,
     team_accepted,
@@ -92,7 +93,7 @@ async def overdue_events(host: ServiceHost) -> int:
 async def plan_a_team(host: ServiceHost) -> None:
     assert isinstance(host.clock, ManualClock)
     unit = units(host)
-    for payload in (call_opened(phase_plan=FIVE_STEPS), team_accepted()):
+    for payload in (call_opened(phase_plan=FIVE_STEPS), team_accepted(), allocated()):
         async with unit(Cause("test", "corr-1")) as uow:
             await HANDLERS[type(payload)](uow, payload, envelope(payload))
     host.clock.set(PAST_EVERYTHING)
