@@ -26,7 +26,7 @@ from cimis_contracts.budget import (
 from services.budget.adapters.metrics import BudgetGauges
 from services.budget.adapters.tables import chassis
 from services.budget.adapters.unit_of_work import SqlBudgetUnitOfWork
-from services.budget.entrypoints.api import router
+from services.budget.entrypoints import api, cost_plan_api, export_api, payout_api
 from services.budget.entrypoints.consumer import CONSUMED_TOPICS, budget_consumer
 from services.budget.settings import BudgetSettings
 
@@ -73,5 +73,5 @@ def create_app(settings: BudgetSettings | None = None, clock: Clock | None = Non
         host,
         title="CIMIS budget",
         description="The programme pot, team allocations, tranches, expenses and the ledger.",
-        routers=[router],
+        routers=[api.router, cost_plan_api.router, payout_api.router, export_api.router],
     )

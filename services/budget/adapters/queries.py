@@ -34,6 +34,7 @@ from services.budget.adapters.tables import (
 from services.budget.domain.budgets import Pot, TeamBudget
 from services.budget.domain.cost_plans import CostPlan
 from services.budget.domain.expenses import Expense
+from services.budget.domain.final_statement import Booking
 from services.budget.domain.payouts import BankAccount, PaymentRequest, PaymentRun
 
 
@@ -155,6 +156,17 @@ class BudgetQueries:
         if after_position is not None:
             query = query.where(t.c.position > after_position)
         return list((await self.session.execute(query.order_by(t.c.position).limit(limit))).all())
+
+    async def bookings_of_team(self, team_id: str) -> list[Booking]:
+        """The team's ledger transfers in booking order, each with its expense's budget line."""
+        t, e = ledger_transfers, expenses
+        rows = await self.session.execute(
+            select(t.c.transfer_id, t.c.kind, t.c.amount_cents, t.c.booked_at, e.c.position)
+            .outerjoin(e, e.c.id == t.c.expense_id)
+            .where(t.c.team_id == team_id)
+            .order_by(t.c.position)
+        )
+        return [Booking(*row) for row in rows.all()]
 
     async def entries_of_call(self, call_id: str) -> list[Row[Any]]:
         t, e = ledger_transfers, ledger_entries
