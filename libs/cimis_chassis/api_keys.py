@@ -1,7 +1,9 @@
 """The API keys file: key hashes with role, principal, expiry and revocation; and their last use.
 
 The file (``CIMIS_API_KEYS_FILE``) is ``{"keys": [{"id", "sha256", "role", "principal",
-"created_at", "expires_at"?, "revoked_at"?}]}`` and only ``cimis keys`` writes it. Services
+"person"?, "created_at", "expires_at"?, "revoked_at"?}]}`` and only ``cimis keys`` writes it.
+Four eyes compare principals, so a principal must stand for one person: a person's live keys
+all carry one principal name, and a principal name holds one role. Services
 record when they last saw each key in ``<keys file>.last-used/<service>.json`` instead, so a
 request never rewrites the keys file; ``cimis keys list`` merges those sidecars.
 """
@@ -22,6 +24,8 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+
+from cimis_chassis.text import comparison_key
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +76,7 @@ class KeyRecord:
     expires_at: datetime | None
     revoked_at: datetime | None
     last_used_at: datetime | None = None
+    person: str | None = None  # who holds it, when not named by the principal itself
 
     def status(self, now: datetime) -> str:
         if self.revoked_at is not None:
@@ -142,19 +147,39 @@ def _live_roles(entries: Iterable[dict[str, Any]]) -> dict[str, set[str]]:
     roles: dict[str, set[str]] = {}
     for entry in entries:
         if not entry.get("revoked_at"):
-            roles.setdefault(str(entry.get("principal")), set()).add(str(entry.get("role")))
+            principal = comparison_key(str(entry.get("principal")))
+            roles.setdefault(principal, set()).add(str(entry.get("role")))
     return roles
 
 
+def _live_principals(entries: Iterable[dict[str, Any]]) -> dict[str, set[str]]:
+    """The principal names each person uses through keys that are not revoked."""
+    names: dict[str, set[str]] = {}
+    for entry in entries:
+        if not entry.get("revoked_at"):
+            principal = str(entry.get("principal"))
+            person = comparison_key(str(entry.get("person") or principal))
+            names.setdefault(person, set()).add(principal)
+    return names
+
+
 def create_key(
-    path: Path, *, role: Role, principal: str, expires_in_days: int | None = None
+    path: Path,
+    *,
+    role: Role,
+    principal: str,
+    expires_in_days: int | None = None,
+    person: str | None = None,
 ) -> str:
     """Create a key, store only its hash in ``path`` and return the token (shown once).
 
     A principal name belongs to one role: a name that has live keys under another role is
     refused (``KeyFileError``), since services scope data by the name (an agent key named
-    ``staff`` would read what is addressed to staff). Keys carry 256 random bits, so a plain
-    SHA-256 is as safe as a slow password hash here.
+    ``staff`` would read what is addressed to staff). Names compare in any case and Unicode
+    form. ``person`` (default: the principal) is who holds the key: a person with live keys
+    under one principal name gets no key under another, or four eyes (which compare
+    principals) could be passed by one person with a staff and a finance key. Keys carry 256
+    random bits, so a plain SHA-256 is as safe as a slow password hash here.
     """
     if not principal.strip():
         raise ValueError("principal must not be empty")
@@ -164,12 +189,24 @@ def create_key(
     token = f"{TOKEN_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
     now = _utc_now()
     with _locked(path) as data:
-        other_roles = _live_roles(data["keys"]).get(principal, set()) - {role.value}
+        other_roles = _live_roles(data["keys"]).get(comparison_key(principal), set()) - {role.value}
         if other_roles:
             raise KeyFileError(
                 f"principal {principal!r} already has keys as {', '.join(sorted(other_roles))}; "
                 "a principal name belongs to one role (choose another name, or revoke those "
                 "keys first with 'cimis keys revoke KEY_ID')"
+            )
+        holder = person.strip() if person and person.strip() else principal
+        other_names = {
+            name
+            for name in _live_principals(data["keys"]).get(comparison_key(holder), set())
+            if comparison_key(name) != comparison_key(principal)
+        }
+        if other_names:
+            raise KeyFileError(
+                f"person {holder!r} already holds keys as {', '.join(sorted(other_names))}; "
+                "one person acts under one principal, so that four eyes see two different "
+                "people (revoke those keys first with 'cimis keys revoke KEY_ID')"
             )
         entry: dict[str, Any] = {
             "id": key_id,
@@ -178,6 +215,8 @@ def create_key(
             "principal": principal,
             "created_at": _stamp(now),
         }
+        if holder != principal:
+            entry["person"] = holder
         if expires_in_days is not None:
             entry["expires_at"] = _stamp(now + timedelta(days=expires_in_days))
         data["keys"].append(entry)
@@ -203,6 +242,7 @@ def _record(entry: dict[str, Any], last_used_at: datetime | None = None) -> KeyR
         expires_at=_parse_time(entry.get("expires_at")),
         revoked_at=_parse_time(entry.get("revoked_at")),
         last_used_at=last_used_at,
+        person=str(entry["person"]) if entry.get("person") else None,
     )
 
 
@@ -296,6 +336,7 @@ class KeyStore:
         self._version: tuple[int, int, int] | None = None
         self._by_id: dict[str, dict[str, Any]] = {}
         self._clashing: set[str] = set()
+        self._split: set[str] = set()
         self._last_use = _LastUse(last_used_dir(path) / f"{service}.json") if service else None
 
     def _refresh(self) -> None:
@@ -315,8 +356,21 @@ class KeyStore:
                 self._path,
                 ", ".join(sorted(clashing)),
             )
+        split = {
+            person
+            for person, names in _live_principals(entries).items()
+            if len({comparison_key(n) for n in names}) > 1
+        }
+        if split:
+            log.error(
+                "keys file %s gives person(s) %s keys under more than one principal; their "
+                "keys are refused until the wrong ones are revoked",
+                self._path,
+                ", ".join(sorted(split)),
+            )
         self._by_id = {str(e.get("id")): e for e in entries}
         self._clashing = clashing
+        self._split = split
         self._version = version
 
     def check(self, token: str) -> Principal:
@@ -336,10 +390,16 @@ class KeyStore:
             expires_at = _parse_time(entry["expires_at"])
             if expires_at is None or now >= expires_at:
                 raise KeyRefused("The API key has expired.")
-        if entry.get("principal") in self._clashing:
+        principal_key = comparison_key(str(entry.get("principal")))
+        if principal_key in self._clashing:
             raise KeyRefused(
                 "The API key's principal has keys under more than one role; an administrator "
                 "must revoke the wrong ones."
+            )
+        if comparison_key(str(entry.get("person") or entry.get("principal"))) in self._split:
+            raise KeyRefused(
+                "The API key's holder has keys under more than one principal; an "
+                "administrator must revoke the wrong ones."
             )
         try:
             principal = Principal(

@@ -34,11 +34,22 @@ def keys_create(
     expires_in_days: Annotated[
         int | None, typer.Option(min=1, help="The key stops working after this many days")
     ] = None,
+    person: Annotated[
+        str | None,
+        typer.Option(
+            help="Who holds the key (e.g. an e-mail address; default: the principal); a "
+            "person's keys all use one principal, so four eyes compare people"
+        ),
+    ] = None,
 ) -> None:
     """Create a key and print it once; store only its hash."""
     try:
         token = create_key(
-            keys_file, role=role, principal=principal, expires_in_days=expires_in_days
+            keys_file,
+            role=role,
+            principal=principal,
+            expires_in_days=expires_in_days,
+            person=person,
         )
     except KeyFileError as refused:
         typer.echo(f"refused: {refused}", err=True)
@@ -59,6 +70,7 @@ def _key_row(key: KeyRecord, now: datetime) -> list[str]:
         key.id,
         key.role,
         key.principal,
+        key.person or key.principal,
         _when(key.created_at),
         _when(key.last_used_at) if key.last_used_at else "never",
         _when(key.expires_at) if key.expires_at else "never",
@@ -70,7 +82,7 @@ def _key_row(key: KeyRecord, now: datetime) -> list[str]:
 def keys_list(keys_file: KeysFile = Path("var/api-keys.json")) -> None:
     """List the keys (never the keys themselves): role, principal, use, expiry, status (UTC)."""
     now = datetime.now(UTC)
-    header = ["ID", "ROLE", "PRINCIPAL", "CREATED", "LAST USED", "EXPIRES", "STATUS"]
+    header = ["ID", "ROLE", "PRINCIPAL", "PERSON", "CREATED", "LAST USED", "EXPIRES", "STATUS"]
     rows = [header] + [_key_row(key, now) for key in list_keys(keys_file)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     for row in rows:

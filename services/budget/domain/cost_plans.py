@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from cimis_chassis.money import format_eur
+from cimis_chassis.text import same_ident
 from services.budget.domain.budgets import ALLOCATED, CLOSED, TeamBudget
 from services.budget.domain.errors import (
     BudgetRuleViolation,
@@ -198,7 +199,7 @@ def approve(
         raise BudgetStateConflict(
             "no-pending-cost-plan", "No change of the cost plan waits for approval."
         )
-    if by == proposal.proposed_by:
+    if same_ident(by, proposal.proposed_by):
         raise FourEyesViolation(
             "four-eyes", "Four eyes: the cost plan change must be approved by someone else."
         )

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from cimis_chassis.text import clip, comparison_key
+from cimis_chassis.text import clip, comparison_key, same_ident
 from services.budget.domain import ledger
 from services.budget.domain.budgets import ALLOCATED, CLOSED, FundingPeriod, Pot, TeamBudget
 from services.budget.domain.errors import (
@@ -196,7 +196,7 @@ def approve(
         raise BudgetStateConflict(
             f"expense-{expense.status}", f"The expense is {expense.status}; it cannot be approved."
         )
-    if approver == expense.submitted_by:
+    if same_ident(approver, expense.submitted_by):
         raise FourEyesViolation(
             "four-eyes", "Four eyes: the approver must not be the one who submitted the expense."
         )
@@ -261,7 +261,7 @@ def reverse(
         raise BudgetStateConflict(
             "expense-not-approved", "Only an approved expense can be reversed; reject it instead."
         )
-    if by == expense.decided_by:
+    if expense.decided_by is not None and same_ident(by, expense.decided_by):
         raise FourEyesViolation(
             "four-eyes", "Four eyes: the approver must not reverse their own approval."
         )

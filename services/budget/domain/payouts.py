@@ -19,6 +19,7 @@ from datetime import date, datetime
 from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
 
+from cimis_chassis.text import same_ident
 from services.budget.domain import ledger
 from services.budget.domain.budgets import TeamBudget
 from services.budget.domain.errors import (
@@ -157,7 +158,7 @@ def approve(payment: PaymentRequest, *, by: str, now: datetime) -> PaymentReques
     if payment.status == APPROVED_FOR_PAYMENT:
         return None
     _must_be(payment, REQUESTED, "approved")
-    if by == payment.requested_by:
+    if same_ident(by, payment.requested_by):
         raise FourEyesViolation(
             "four-eyes", "Four eyes: the payment request must be approved by someone else."
         )

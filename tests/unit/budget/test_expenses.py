@@ -87,6 +87,12 @@ class TestApproveAndReject:
         with pytest.raises(FourEyesViolation):
             expenses.approve(expense, team, approver="agent-anna", now=AT)
 
+    def test_four_eyes_see_one_person_in_any_spelling_of_the_name(self) -> None:
+        expense, team, _ = submit(allocated(), 1_000_00)
+        for same in ("Agent-Anna", "AGENT‐ANNA", "ａｇｅｎｔ-ａｎｎａ"):
+            with pytest.raises(FourEyesViolation):
+                expenses.approve(expense, team, approver=same, now=AT)
+
     def test_approval_moves_pending_to_spent(self) -> None:
         expense, team, _ = submit(allocated(), 1_000_00)
         approved, team, moved, crossed = expenses.approve(expense, team, approver="fiona", now=AT)

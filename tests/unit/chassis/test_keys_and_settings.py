@@ -135,6 +135,45 @@ class TestOnePrincipalOneRole:
         create_key(keys_file, role=Role.STAFF, principal="staff")  # a second key, same role
         assert len(json.loads(keys_file.read_text())["keys"]) == 2
 
+    def test_names_compare_in_any_case_and_unicode_form(self, tmp_path: Path) -> None:
+        keys_file = tmp_path / "keys.json"
+        create_key(keys_file, role=Role.FINANCE, principal="Fiona")
+        with pytest.raises(KeyFileError, match="belongs to one role"):
+            create_key(keys_file, role=Role.STAFF, principal="ＦＩＯＮＡ")
+
+    def test_one_person_acts_under_one_principal(self, tmp_path: Path) -> None:
+        keys_file = tmp_path / "keys.json"
+        create_key(keys_file, role=Role.STAFF, principal="sabine", person="s.rosner@example.org")
+        # A finance key for the same person under another name would let her approve what
+        # she submitted as staff: four eyes compare principals.
+        with pytest.raises(KeyFileError, match="one person acts under one principal"):
+            create_key(
+                keys_file, role=Role.FINANCE, principal="sabine-fin", person="S.Rosner@example.org"
+            )
+        create_key(keys_file, role=Role.STAFF, principal="Sabine", person="s.rosner@example.org")
+        create_key(keys_file, role=Role.FINANCE, principal="frank", person="f.berg@example.org")
+        stored = json.loads(keys_file.read_text())["keys"]
+        assert [k.get("person") for k in stored] == [
+            "s.rosner@example.org",
+            "s.rosner@example.org",
+            "f.berg@example.org",
+        ]
+
+    def test_a_file_giving_one_person_two_principals_refuses_their_keys(
+        self, tmp_path: Path
+    ) -> None:
+        keys_file = tmp_path / "keys.json"
+        staff = create_key(keys_file, role=Role.STAFF, principal="sabine", person="s@example.org")
+        other = create_key(
+            tmp_path / "old.json", role=Role.FINANCE, principal="sab", person="s@example.org"
+        )
+        data = json.loads(keys_file.read_text())
+        data["keys"] += json.loads((tmp_path / "old.json").read_text())["keys"]
+        keys_file.write_text(json.dumps(data))
+        store = KeyStore(keys_file)
+        assert store.verify(staff) is None
+        assert store.verify(other) is None
+
     def test_once_its_keys_are_revoked_the_name_is_free(self, tmp_path: Path) -> None:
         keys_file = tmp_path / "keys.json"
         token = create_key(keys_file, role=Role.AGENT, principal="staff")
@@ -223,14 +262,17 @@ class TestKeysCommands:
 
         assert result.exit_code == 0, result.output
         header, *rows = result.stdout.splitlines()
-        columns = ["ID", "ROLE", "PRINCIPAL", "CREATED", "LAST USED", "EXPIRES", "STATUS"]
+        columns = [
+            "ID", "ROLE", "PRINCIPAL", "PERSON", "CREATED", "LAST USED", "EXPIRES", "STATUS"
+        ]  # fmt: skip
         assert re.split(r"\s{2,}", header) == columns
         by_principal = {row.split()[2]: row.split() for row in rows}
         today = datetime.now(UTC).strftime("%Y-%m-%d")
-        # id, role, principal, created (day, time), last used (day, time), expires, status
-        assert by_principal["sam"][:4] == [sam.key_id, "staff", "sam", today]
-        assert (by_principal["sam"][5], by_principal["sam"][7:]) == (today, ["never", "active"])
-        assert by_principal["olga"][5] == "never"
+        # id, role, principal, person, created (day, time), last used (day, time), expires,
+        # status
+        assert by_principal["sam"][:5] == [sam.key_id, "staff", "sam", "sam", today]
+        assert (by_principal["sam"][6], by_principal["sam"][8:]) == (today, ["never", "active"])
+        assert by_principal["olga"][6] == "never"
         assert by_principal["olga"][-1] == "active"
         assert by_principal["fiona"][-3:-1] == ["revoked", today]
         assert used not in result.stdout
