@@ -92,6 +92,24 @@ class TeamAcceptedV1(EventData):
 
 
 @contract
+class CallBudgetIncreasedV1(EventData):
+    """Staff added money to a call's budget; teams on its waiting list may be funded now."""
+
+    TYPE: ClassVar[str] = "de.cimis.intake.call_budget_increased.v1"
+    TOPIC: ClassVar[str] = topics.INTAKE
+
+    call_id: Identifier
+    added_cents: int = Field(gt=0)
+    total_budget_cents: int = Field(gt=0)
+    reason: Reason
+    increased_by: Identifier
+    increased_at: AwareDatetime
+
+    def subject(self) -> str:
+        return self.call_id
+
+
+@contract
 class TeamWithdrawnV1(EventData):
     TYPE: ClassVar[str] = "de.cimis.intake.team_withdrawn.v1"
     TOPIC: ClassVar[str] = topics.INTAKE

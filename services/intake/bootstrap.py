@@ -10,7 +10,12 @@ from cimis_chassis.clock import Clock, SystemClock
 from cimis_chassis.host_factory import build_service_host
 from cimis_chassis.migrations import upgrade_to_head
 from cimis_chassis.service_host import ServiceHost, create_http_app
-from cimis_contracts.intake import CallOpenedV1, TeamAcceptedV1, TeamWithdrawnV1
+from cimis_contracts.intake import (
+    CallBudgetIncreasedV1,
+    CallOpenedV1,
+    TeamAcceptedV1,
+    TeamWithdrawnV1,
+)
 from services.intake.adapters.tables import chassis
 from services.intake.adapters.unit_of_work import SqlIntakeUnitOfWork
 from services.intake.entrypoints.api import router
@@ -26,7 +31,7 @@ def build_host(settings: IntakeSettings, clock: Clock) -> ServiceHost:
         settings,
         clock,
         chassis,
-        publishes=[CallOpenedV1, TeamAcceptedV1, TeamWithdrawnV1],
+        publishes=[CallOpenedV1, CallBudgetIncreasedV1, TeamAcceptedV1, TeamWithdrawnV1],
         consumes=CONSUMED_TOPICS,
         unit_of_work=SqlIntakeUnitOfWork,
     )

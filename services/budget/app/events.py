@@ -12,20 +12,23 @@ from cimis_chassis.envelope import CloudEvent
 from cimis_chassis.text import comparison_key
 from cimis_contracts.base import EventData
 from cimis_contracts.budget import (
-    AllocationRefusedV1,
-    BudgetAllocatedV1,
     BudgetClosedV1,
-    TrancheReleasedV1,
 )
-from cimis_contracts.intake import CallOpenedV1, TeamAcceptedV1, TeamWithdrawnV1
+from cimis_contracts.intake import (
+    CallBudgetIncreasedV1,
+    CallOpenedV1,
+    TeamAcceptedV1,
+    TeamWithdrawnV1,
+)
 from cimis_contracts.milestones import (
     MilestoneCompletedV1,
     MilestoneRescheduledV1,
     PlanCreatedV1,
 )
+from services.budget.app.allocation import allocate, allocate_waiting, emit_releases, store
 from services.budget.app.ports import BudgetUnitOfWork
 from services.budget.domain import budgets
-from services.budget.domain.budgets import Outcome, Pot, TeamBudget
+from services.budget.domain.budgets import Pot, TeamBudget
 from services.budget.domain.tranches import ACCEPTANCE, plan_in_order
 
 
@@ -35,7 +38,7 @@ async def load_batch(uow: BudgetUnitOfWork, batch: list[tuple[EventData, CloudEv
     team_ids: set[str] = set()
     call_ids: set[str] = set()
     for payload, _ in batch:
-        if isinstance(payload, CallOpenedV1):
+        if isinstance(payload, CallOpenedV1 | CallBudgetIncreasedV1):
             call_ids.add(payload.call_id)
         elif isinstance(payload, TeamAcceptedV1):
             team_ids.add(payload.team_id)
@@ -75,7 +78,30 @@ async def on_call_opened(uow: BudgetUnitOfWork, payload: CallOpenedV1, event: Cl
     await uow.audit("pot.opened", "pot", pot.call_id, before=None, after=_pot_view(pot))
     # Team acceptances that overtook their call's opening wait for it, in acceptance order.
     for team in await uow.teams.in_line(payload.call_id, budgets.AWAITING_CALL):
-        pot, _ = await _allocate(uow, team, pot, event)
+        pot, _ = await allocate(uow, team, pot, f"event:{event.id}")
+
+
+async def on_call_budget_increased(
+    uow: BudgetUnitOfWork, payload: CallBudgetIncreasedV1, event: CloudEvent
+) -> None:
+    pot = await uow.pots.get(payload.call_id, lock=True)
+    if pot is None:
+        # The call's opening comes first on the call's partition; without it (a dead letter)
+        # there is no pot to grow, and its replay brings the increased total anyway.
+        return
+    grown = budgets.increase_pot(
+        pot, added_cents=payload.added_cents, total_cents=payload.total_budget_cents
+    )
+    if grown is None:
+        return
+    pot, funded = grown
+    uow.pots.put(pot)
+    uow.ledger.book([funded], at=uow.clock.now(), cause=f"event:{event.id}")
+    await uow.audit(
+        "pot.increased", "pot", pot.call_id, before=None, after={"added_cents": funded.amount_cents}
+    )
+    if pot.waiting_teams:
+        await allocate_waiting(uow, pot, f"event:{event.id}")
 
 
 async def on_team_accepted(
@@ -97,46 +123,7 @@ async def on_team_accepted(
     uow.teams.add(team)
     pot = await uow.pots.get(payload.call_id, lock=True)
     if pot is not None:
-        await _allocate(uow, team, pot, event)
-
-
-async def _allocate(
-    uow: BudgetUnitOfWork, team: TeamBudget, pot: Pot, event: CloudEvent
-) -> tuple[Pot, TeamBudget]:
-    """Allocate ``team`` from ``pot`` (or put it on the waiting list, or refuse it) and
-    announce it; returns the pot and the team as they are now."""
-    outcome = budgets.allocate(team, pot)
-    assert outcome.pot is not None
-    if not outcome.changed:
-        return pot, team
-    await _store(uow, outcome, before=team, event=event, action="budget.allocated")
-    now = uow.clock.now()
-    if outcome.team.status in (budgets.REFUSED, budgets.WAITING):
-        await uow.emit(
-            AllocationRefusedV1(
-                team_id=team.team_id,
-                call_id=team.call_id,
-                requested_cents=team.requested_cents,
-                pot_available_cents=pot.available_cents,
-                reason_code=outcome.team.refusal_code or "refused",
-                max_team_budget_cents=pot.max_team_cents,
-                reason=outcome.team.refusal_reason or "",
-                refused_at=now,
-            )
-        )
-        return outcome.pot, outcome.team
-    await uow.emit(
-        BudgetAllocatedV1(
-            team_id=team.team_id,
-            call_id=team.call_id,
-            allocated_cents=outcome.team.allocated_cents,
-            pot_available_cents=outcome.pot.available_cents,
-            allocated_at=now,
-            from_waiting_list=team.status == budgets.WAITING,
-        )
-    )
-    await _emit_releases(uow, outcome)
-    return outcome.pot, outcome.team
+        await allocate(uow, team, pot, f"event:{event.id}")
 
 
 async def on_milestone_completed(
@@ -150,8 +137,8 @@ async def on_milestone_completed(
     outcome = budgets.complete_milestone(team, pot, payload.key)
     if not outcome.changed:
         return
-    await _store(uow, outcome, before=team, event=event, action="tranche.released")
-    await _emit_releases(uow, outcome)
+    await store(uow, outcome, before=team, cause=f"event:{event.id}", action="tranche.released")
+    await emit_releases(uow, outcome)
 
 
 async def on_plan_created(uow: BudgetUnitOfWork, payload: PlanCreatedV1, event: CloudEvent) -> None:
@@ -200,7 +187,7 @@ async def on_team_withdrawn(
     outcome = budgets.close(team, pot, uow.clock.now())
     if not outcome.changed:
         return
-    await _store(uow, outcome, before=team, event=event, action="budget.closed")
+    await store(uow, outcome, before=team, cause=f"event:{event.id}", action="budget.closed")
     await uow.emit(
         BudgetClosedV1(
             team_id=team.team_id,
@@ -212,65 +199,7 @@ async def on_team_withdrawn(
     )
     # Money came back, or the head of the waiting list left it: those behind may fit now.
     if outcome.pot is not None and outcome.pot.waiting_teams:
-        await _allocate_waiting(uow, outcome.pot, event)
-
-
-async def _allocate_waiting(uow: BudgetUnitOfWork, pot: Pot, event: CloudEvent) -> None:
-    """Money came back to the pot: allocate the waiting teams it can now carry, strictly in
-    acceptance order (a later, smaller team does not overtake an earlier one)."""
-    for team in await uow.teams.in_line(pot.call_id, budgets.WAITING):
-        pot, after = await _allocate(uow, team, pot, event)
-        if after.status == budgets.WAITING:  # those behind it wait too
-            return
-
-
-async def _store(
-    uow: BudgetUnitOfWork,
-    outcome: Outcome,
-    *,
-    before: TeamBudget,
-    event: CloudEvent,
-    action: str,
-) -> None:
-    uow.teams.put(outcome.team)
-    if outcome.pot is not None:
-        uow.pots.put(outcome.pot)
-    uow.ledger.book(outcome.transfers, at=uow.clock.now(), cause=f"event:{event.id}")
-    await uow.audit(
-        action,
-        "team_budget",
-        before.team_id,
-        before=_team_view(before),
-        after=_team_view(outcome.team),
-    )
-
-
-async def _emit_releases(uow: BudgetUnitOfWork, outcome: Outcome) -> None:
-    for release in outcome.releases:
-        await uow.emit(
-            TrancheReleasedV1(
-                team_id=outcome.team.team_id,
-                call_id=outcome.team.call_id,
-                trigger=release.trigger,
-                percent=release.percent,
-                amount_cents=release.amount_cents,
-                released_total_cents=outcome.team.released_cents,
-                released_at=uow.clock.now(),
-            )
-        )
-
-
-def _team_view(team: TeamBudget) -> dict[str, object]:
-    return {
-        "status": team.status,
-        "allocated_cents": team.allocated_cents,
-        "released_cents": team.released_cents,
-        "available_cents": team.available_cents,
-        "pending_cents": team.pending_cents,
-        "approved_cents": team.approved_cents,
-        "returned_cents": team.returned_cents,
-        "released_triggers": sorted(team.released_triggers),
-    }
+        await allocate_waiting(uow, outcome.pot, f"event:{event.id}")
 
 
 def _pot_view(pot: Pot) -> dict[str, object]:

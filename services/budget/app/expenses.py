@@ -18,6 +18,7 @@ from cimis_contracts.budget import (
     ExpenseSubmittedV1,
     ThresholdCrossedV1,
 )
+from services.budget.app.allocation import allocate_waiting
 from services.budget.app.ports import BudgetUnitOfWork
 from services.budget.domain import budgets, cost_plans
 from services.budget.domain import expenses as rules
@@ -179,12 +180,15 @@ async def _give_back(
         return None
     uow.expenses.put(decided)
     uow.teams.put(updated)
-    if new_pot is not None:
-        uow.pots.put(new_pot)
     uow.ledger.book([moved], at=uow.clock.now(), cause=uow.cause.actor)
     await uow.audit(
         action, "expense", expense.id, before=snapshot(expense), after=snapshot(decided)
     )
+    if new_pot is not None:
+        uow.pots.put(new_pot)
+        # A closed team's money went back to the pot: teams waiting for money may fit now.
+        if new_pot.waiting_teams and new_pot != pot:
+            await allocate_waiting(uow, new_pot, uow.cause.actor)
     return expense, decided, updated
 
 

@@ -161,6 +161,27 @@ def open_pot(
     return pot, funded
 
 
+def increase_pot(pot: Pot, *, added_cents: int, total_cents: int) -> tuple[Pot, Transfer] | None:
+    """More money from the call's funding account; None when this increase is booked already
+    (a call's total only grows, so each total names one increase)."""
+    if total_cents <= pot.total_cents:
+        return None
+    funded = Transfer(
+        id=f"pot-increased:{pot.call_id}:{total_cents}",
+        kind="pot_increased",
+        from_account=ledger.funding(pot.call_id),
+        to_account=ledger.pot(pot.call_id),
+        amount_cents=added_cents,
+        call_id=pot.call_id,
+    )
+    grown = replace(
+        pot,
+        total_cents=pot.total_cents + added_cents,
+        available_cents=pot.available_cents + added_cents,
+    )
+    return grown, funded
+
+
 def allocate(team: TeamBudget, pot: Pot) -> Outcome:
     """Reserve the team's budget from the pot and release what its triggers allow; put it on
     the waiting list while the pot cannot carry it; refuse it above the per-team maximum."""

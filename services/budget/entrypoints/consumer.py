@@ -6,10 +6,16 @@ from cimis_chassis.consumer import EventConsumer, Handler
 from cimis_chassis.service_host import ServiceHost
 from cimis_contracts import topics
 from cimis_contracts.base import EventData
-from cimis_contracts.intake import CallOpenedV1, TeamAcceptedV1, TeamWithdrawnV1
+from cimis_contracts.intake import (
+    CallBudgetIncreasedV1,
+    CallOpenedV1,
+    TeamAcceptedV1,
+    TeamWithdrawnV1,
+)
 from cimis_contracts.milestones import MilestoneCompletedV1, MilestoneRescheduledV1, PlanCreatedV1
 from services.budget.app.events import (
     load_batch,
+    on_call_budget_increased,
     on_call_opened,
     on_milestone_completed,
     on_milestone_rescheduled,
@@ -22,6 +28,7 @@ CONSUMED_TOPICS = topics.CONSUMES["budget"]
 
 HANDLERS: dict[type[EventData], Handler] = {
     CallOpenedV1: on_call_opened,
+    CallBudgetIncreasedV1: on_call_budget_increased,
     TeamAcceptedV1: on_team_accepted,
     TeamWithdrawnV1: on_team_withdrawn,
     MilestoneCompletedV1: on_milestone_completed,

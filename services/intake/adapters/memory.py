@@ -35,8 +35,13 @@ class MemoryCalls(MemoryRepository):
             raise ValueError(f"call {call.id} exists already")
         self.by_id[call.id] = as_stored(call)
 
-    async def get(self, call_id: str) -> Call | None:
+    async def get(self, call_id: str, *, lock: bool = False) -> Call | None:
         return self.by_id.get(call_id)
+
+    def put(self, call: Call) -> None:
+        if call.id not in self.by_id:
+            raise KeyError(f"call {call.id} was not read in this unit of work")
+        self.by_id[call.id] = as_stored(call)
 
 
 class MemoryApplications(MemoryRepository):

@@ -43,8 +43,11 @@ class SqlCalls:
     def add(self, call: Call) -> None:
         self._rows.add(call.id, call)
 
-    async def get(self, call_id: str) -> Call | None:
-        return await self._rows.get(call_id)
+    async def get(self, call_id: str, *, lock: bool = False) -> Call | None:
+        return await self._rows.get(call_id, lock=lock)
+
+    def put(self, call: Call) -> None:
+        self._rows.put(call.id, call)
 
     async def flush(self) -> None:
         await self._rows.flush()

@@ -6,12 +6,12 @@ import dataclasses
 import uuid
 
 from cimis_chassis.audit import snapshot
-from cimis_contracts.intake import CallOpenedV1
+from cimis_contracts.intake import CallBudgetIncreasedV1, CallOpenedV1
 from cimis_contracts.intake import PhaseStep as PhaseStepContract
 from cimis_contracts.intake import TrancheRule as TrancheRuleContract
 from services.intake.app.commands import OpenCall
 from services.intake.app.ports import Calls, IntakeUnitOfWork
-from services.intake.domain.calls import Call, new_call
+from services.intake.domain.calls import Call, increase_budget, new_call
 from services.intake.domain.errors import NotFound
 
 
@@ -50,3 +50,31 @@ async def existing_call(calls: Calls, call_id: str) -> Call:
     if call is None:
         raise NotFound("call", call_id)
     return call
+
+
+async def increase_call_budget(
+    uow: IntakeUnitOfWork, call_id: str, added_cents: int, reason: str, by: str
+) -> Call:
+    call = await uow.calls.get(call_id, lock=True)
+    if call is None:
+        raise NotFound("call", call_id)
+    increased = increase_budget(call, added_cents, reason)
+    uow.calls.put(increased)
+    await uow.audit(
+        "call.budget_increased",
+        "call",
+        call.id,
+        before={"total_budget_cents": call.total_budget_cents},
+        after={"total_budget_cents": increased.total_budget_cents, "reason": reason.strip()},
+    )
+    await uow.emit(
+        CallBudgetIncreasedV1(
+            call_id=call.id,
+            added_cents=added_cents,
+            total_budget_cents=increased.total_budget_cents,
+            reason=reason.strip(),
+            increased_by=by,
+            increased_at=uow.clock.now(),
+        )
+    )
+    return increased

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -202,3 +202,12 @@ def _check_tranches(rules: tuple[TrancheRule, ...], plan: tuple[PhaseStep, ...])
             "invalid-tranches",
             f"Tranches name milestones not in the phase plan: {', '.join(missing)}.",
         )
+
+
+def increase_budget(call: Call, added_cents: int, reason: str) -> Call:
+    """More money for the call's pot; a budget is never reduced here (teams hold it)."""
+    if added_cents <= 0:
+        raise IntakeRuleViolation("invalid-amount", "The increase must be more than 0.00 EUR.")
+    if not reason.strip():
+        raise IntakeRuleViolation("reason-missing", "Give a reason for the increase.")
+    return replace(call, total_budget_cents=call.total_budget_cents + added_cents)

@@ -28,6 +28,7 @@ from services.intake.domain.calls import PhaseStep, TrancheRule
 from services.intake.domain.eligibility import ApplicantFacts
 from services.intake.entrypoints.schemas import (
     ApplicationIn,
+    BudgetIncreaseIn,
     CallIn,
     Id,
     TeamIn,
@@ -82,6 +83,32 @@ async def open_call(
         principal,
         work,
         status=201,
+        idempotency_key=idempotency_key,
+        body=body.model_dump(mode="json"),
+    )
+
+
+@router.post("/calls/{call_id}/budget-increase", tags=["calls"])
+async def increase_call_budget(
+    call_id: Id,
+    body: BudgetIncreaseIn,
+    request: Request,
+    principal: Staff,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Add money to the call's budget (never take it away: teams hold it). Budget funds the
+    teams on the call's waiting list that the larger pot can now carry, in acceptance order."""
+
+    async def work(uow: IntakeUnitOfWork) -> dict[str, Any]:
+        call = await calls.increase_call_budget(
+            uow, call_id, body.amount, body.reason, principal.name
+        )
+        return call_out(call, uow.clock.now())
+
+    return await run_command(
+        request,
+        principal,
+        work,
         idempotency_key=idempotency_key,
         body=body.model_dump(mode="json"),
     )

@@ -137,6 +137,11 @@ class CallIn(Strict):
     )
 
 
+class BudgetIncreaseIn(Strict):
+    amount: PositiveEurCents
+    reason: Annotated[str, Field(min_length=1, max_length=2000), LINE_BREAKS_ONLY]
+
+
 class ApplicationIn(Strict):
     call_id: Id
     kind: Literal["company", "organisation", "creative"]

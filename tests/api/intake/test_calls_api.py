@@ -92,6 +92,52 @@ class TestOpenCall:
         assert len(after.json()["items"]) == len(before.json()["items"])
 
 
+class TestBudgetIncrease:
+    async def test_staff_add_money_and_budget_hears_of_it(self, intake: RunningService) -> None:
+        call = await open_call(intake)
+        response = await intake.client.post(
+            f"/api/v1/calls/{call['id']}/budget-increase",
+            json={"amount": "90000.00", "reason": "Restmittel umgeschichtet"},
+            headers=intake.auth("staff"),
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["total_budget"] == "590000.00"
+        [_, increased] = await outbox_events(intake, call["id"])
+        assert increased["type"] == "de.cimis.intake.call_budget_increased.v1"
+        assert (increased["data"]["added_cents"], increased["data"]["total_budget_cents"]) == (
+            90_000_00,
+            590_000_00,
+        )
+
+    @pytest.mark.parametrize(
+        ("body", "status", "slug"),
+        [
+            ({"amount": "0.00", "reason": "x"}, 422, "validation-error"),
+            ({"amount": "-5.00", "reason": "x"}, 422, "validation-error"),
+            ({"amount": "5.00"}, 422, "validation-error"),
+        ],
+    )
+    async def test_bad_input_changes_nothing(
+        self, intake: RunningService, body: dict[str, str], status: int, slug: str
+    ) -> None:
+        call = await open_call(intake)
+        url = f"/api/v1/calls/{call['id']}/budget-increase"
+        response = await intake.client.post(url, json=body, headers=intake.auth("staff"))
+        assert_problem(response, status, slug)
+        assert len(await outbox_events(intake, call["id"])) == 1
+
+    async def test_only_staff_and_only_known_calls(self, intake: RunningService) -> None:
+        body = {"amount": "5.00", "reason": "x"}
+        call = await open_call(intake)
+        url = f"/api/v1/calls/{call['id']}/budget-increase"
+        finance = await intake.client.post(url, json=body, headers=intake.auth("finance"))
+        assert finance.status_code == 403
+        missing = await intake.client.post(
+            "/api/v1/calls/nope/budget-increase", json=body, headers=intake.auth("staff")
+        )
+        assert missing.status_code == 404
+
+
 class TestAccess:
     async def test_no_key_is_401_with_a_bearer_challenge(self, intake: RunningService) -> None:
         response = await intake.client.post("/api/v1/calls", json=CALL_BODY)

@@ -23,6 +23,7 @@ from cimis_contracts.budget import (
     TrancheReleasedV1,
 )
 from cimis_contracts.intake import (
+    CallBudgetIncreasedV1,
     CallOpenedV1,
     PhaseStep,
     TeamAcceptedV1,
@@ -248,6 +249,29 @@ class TestTeamAccepted:
             True,
         ]
         assert budget.pot().available_cents == 10_000_00
+        assert budget.uow.ledger.books.total() == 0
+
+    async def test_a_larger_pot_funds_the_waiting_teams_once(self, budget: Budget) -> None:
+        await budget.apply(
+            call_opened(total=60_000_00),
+            team_accepted("t1", 50_000_00),
+            team_accepted("t2", 30_000_00, minutes=1),  # 10,000 EUR left: waits
+        )
+        increase = CallBudgetIncreasedV1(
+            call_id="call-1",
+            added_cents=20_000_00,
+            total_budget_cents=80_000_00,
+            reason="Restmittel umgeschichtet",
+            increased_by="sabine",
+            increased_at=START,
+        )
+        await budget.apply(increase)
+        await budget.apply(increase)  # delivered again: nothing more
+
+        assert budget.team("t2").status == budgets.ALLOCATED
+        assert (budget.pot().total_cents, budget.pot().available_cents) == (80_000_00, 0)
+        assert budget.events(BudgetAllocatedV1)[-1]["from_waiting_list"] is True
+        assert budget.uow.ledger.books.balance(ledger.funding("call-1")) == -80_000_00
         assert budget.uow.ledger.books.total() == 0
 
     async def test_the_head_of_the_waiting_list_is_not_overtaken(self, budget: Budget) -> None:

@@ -9,6 +9,7 @@ import pytest
 from cimis_chassis.auth import Principal, Role
 from cimis_chassis.unit_of_work import Cause
 from cimis_contracts.budget import (
+    BudgetAllocatedV1,
     ExpenseApprovedV1,
     ExpenseRejectedV1,
     ExpenseReversedV1,
@@ -35,6 +36,7 @@ from tests.unit.budget.test_event_handlers import (
     call_opened,
     milestone_completed,
     team_accepted,
+    withdrawn,
 )
 
 AGENT = Principal("agent-anna", Role.AGENT, "k1")
@@ -170,3 +172,24 @@ class TestDecide:
         assert budget.balance(ledger.spent("t1")) == 0
         assert len(budget.events(ExpenseReversedV1)) == 1
         assert budget.uow.ledger.books.total() == 0
+
+
+class TestMoneyBackToThePot:
+    async def test_a_closed_teams_rejected_expense_funds_the_next_team_waiting(
+        self, budget: Budget
+    ) -> None:
+        # t1 holds 40,000 of the 100,000 EUR pot; t2 takes 50,000; t3 needs 45,000 and waits.
+        await budget.apply(team_accepted("t2", 50_000_00), team_accepted("t3", 45_000_00))
+        assert budget.team("t3").status == "waiting"
+        pending = await submit(budget, receipt(net=10_000_00, vat=0))
+        # t1 withdraws: 30,000 EUR go back (10,000 + 30,000 < 45,000: t3 still waits), the
+        # 10,000 EUR under review stay pending until finance decides.
+        await budget.apply(withdrawn("t1"))
+        assert budget.team("t3").status == "waiting"
+        async with budget.uow as uow:
+            uow.caused_by(Cause("api:fiona", "corr"))
+            await reject_expense(uow, pending.id, "kein Beleg", FINANCE)
+        assert budget.team("t3").status == "allocated"
+        [allocated] = [e for e in budget.events(BudgetAllocatedV1) if e["team_id"] == "t3"]
+        assert allocated["from_waiting_list"] is True
+        assert budget.pot().waiting_teams == 0
