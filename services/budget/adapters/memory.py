@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from cimis_chassis.memory import MemoryRepository
 from services.budget.domain.budgets import Pot, TeamBudget
@@ -116,6 +116,13 @@ class MemoryExpenses(MemoryRepository):
 
     async def committed_by_position(self, team_id: str) -> dict[str, int]:
         return committed_by_position(e for e in self.expenses.values() if e.team_id == team_id)
+
+    async def standing_receipt_dates(self, team_id: str) -> list[date]:
+        return [
+            e.receipt_date
+            for e in self.expenses.values()
+            if e.team_id == team_id and e.status in ACTIVE
+        ]
 
     async def approved_unrequested(self, team_id: str) -> list[Expense]:
         return sorted(

@@ -82,6 +82,7 @@ def team_from_row(r: Row[Any]) -> TeamBudget:
         refusal_reason=r.refusal_reason,
         closed_at=r.closed_at,
         plan_ends_on=r.plan_ends_on,
+        funding_starts_on=r.funding_starts_on,
     )
 
 
@@ -110,6 +111,7 @@ def team_row(team: TeamBudget) -> dict[str, Any]:
         "refusal_reason": team.refusal_reason,
         "closed_at": team.closed_at,
         "plan_ends_on": team.plan_ends_on,
+        "funding_starts_on": team.funding_starts_on,
     }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import and_, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -178,6 +178,14 @@ class SqlExpenses:
 
     async def flush(self) -> None:
         await self._rows.flush()
+
+    async def standing_receipt_dates(self, team_id: str) -> list[date]:
+        await self._rows.flush()
+        e = expenses
+        rows = await self._session.execute(
+            select(e.c.receipt_date).where(and_(e.c.team_id == team_id, e.c.status.in_(ACTIVE)))
+        )
+        return list(rows.scalars())
 
     async def approved_unrequested(self, team_id: str) -> list[Expense]:
         e = expenses

@@ -65,6 +65,7 @@ team_budgets = Table(
     Column("refusal_reason", Text, nullable=True),
     Column("closed_at", UtcDateTime(), nullable=True),
     Column("plan_ends_on", Date, nullable=True),
+    Column("funding_starts_on", Date, nullable=True),
 )
 
 # Milestones completed before budget learned of the team (events of two topics race).

@@ -8,7 +8,7 @@ Writes (``add``, ``put``, ``book``) take effect when the unit commits.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
 from cimis_chassis.unit_of_work import UnitOfWorkPort
@@ -72,6 +72,10 @@ class Expenses(Protocol):
 
     async def committed_by_position(self, team_id: str) -> dict[str, int]:
         """Fundable cents of the team's submitted and approved expenses, per budget line."""
+        ...
+
+    async def standing_receipt_dates(self, team_id: str) -> list[date]:
+        """The receipt dates of the team's submitted and approved expenses."""
         ...
 
     async def approved_unrequested(self, team_id: str) -> list[Expense]:

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 
 from services.budget.domain import ledger
 from services.budget.domain.calendar import BERLIN
+from services.budget.domain.errors import BudgetRuleViolation, BudgetStateConflict
 from services.budget.domain.ledger import Transfer
 from services.budget.domain.tranches import TrancheRule, due, tranche_amounts
 
@@ -69,6 +70,8 @@ class TeamBudget:
     closed_at: datetime | None = None
     # The due date of the plan's last milestone, as milestones last announced it.
     plan_ends_on: date | None = None
+    # The first day whose costs count, when staff set one (else the day of acceptance).
+    funding_starts_on: date | None = None
 
     def __post_init__(self) -> None:
         # The team's money is always somewhere: TigerBeetle-style, assert where it must hold.
@@ -121,8 +124,9 @@ class FundingPeriod:
 
 
 def funding_period(team: TeamBudget, pot: Pot | None) -> FundingPeriod:
-    """From the day of acceptance to the plan's end plus the call's settlement period."""
-    starts_on = team.accepted_at.astimezone(BERLIN).date()
+    """From the day of acceptance (or the start staff set) to the plan's end plus the call's
+    settlement period."""
+    starts_on = team.funding_starts_on or team.accepted_at.astimezone(BERLIN).date()
     if team.plan_ends_on is None:
         return FundingPeriod(starts_on, None)
     settlement = pot.settlement_days if pot is not None else DEFAULT_SETTLEMENT_DAYS
@@ -346,3 +350,29 @@ def close(team: TeamBudget, pot: Pot | None, now: datetime) -> Outcome:
 
 def _eur(cents: int) -> str:
     return f"{cents // 100}.{cents % 100:02d}"
+
+
+def set_funding_start(
+    team: TeamBudget, pot: Pot | None, starts_on: date, *, standing_receipt_dates: list[date]
+) -> TeamBudget:
+    """Staff move the start of the funding period (an agreed early or late start). Receipts
+    already submitted or approved must stay inside it: reject or reverse them first."""
+    if team.status not in (ALLOCATED, WAITING, AWAITING_CALL):
+        raise BudgetStateConflict(
+            f"budget-{team.status}", f"The team's budget is {team.status}; its period is fixed."
+        )
+    period = replace(funding_period(team, pot), starts_on=starts_on)
+    if period.ends_on is not None and starts_on > period.ends_on:
+        raise BudgetRuleViolation(
+            "invalid-funding-start",
+            f"The start {starts_on.isoformat()} lies after the period's end "
+            f"{period.ends_on.isoformat()}.",
+        )
+    outside = sorted(d for d in standing_receipt_dates if not period.covers(d))
+    if outside:
+        raise BudgetRuleViolation(
+            "funding-start-excludes-expenses",
+            f"{len(outside)} submitted or approved receipt(s) from {outside[0].isoformat()} "
+            "would fall outside the period; reject or reverse them first.",
+        )
+    return replace(team, funding_starts_on=starts_on)

@@ -20,15 +20,19 @@ from cimis_chassis.pagination import (
 from cimis_chassis.problems import Problem
 from services.budget.adapters.queries import BudgetQueries
 from services.budget.app import expenses as handlers
+from services.budget.app import funding_period
 from services.budget.app.ports import BudgetUnitOfWork
+from services.budget.domain import budgets
 from services.budget.domain.budgets import (
     WAITING,
+    FundingPeriod,
     Pot,
     TeamBudget,
 )
 from services.budget.entrypoints.api_support import (
     Finance,
     Reader,
+    Staff,
     StaffOrFinance,
     Submitter,
     TeamReader,
@@ -38,6 +42,7 @@ from services.budget.entrypoints.api_support import (
 )
 from services.budget.entrypoints.schemas import (
     ExpenseIn,
+    FundingStartIn,
     Id,
     RejectIn,
     UtcMoment,
@@ -67,6 +72,55 @@ async def _pot_and_teams(request: Request, call_id: str) -> tuple[Pot, list[Team
     if pot is None:
         raise Problem(404, "not-found", f"No budget for call {call_id} (not opened yet?).")
     return pot, teams
+
+
+def _period_out(team_id: str, period: FundingPeriod) -> dict[str, Any]:
+    return {
+        "team_id": team_id,
+        "starts_on": period.starts_on.isoformat(),
+        # Open while budget has not yet heard of the team's plan.
+        "ends_on": period.ends_on.isoformat() if period.ends_on else None,
+    }
+
+
+@router.get("/teams/{team_id}/funding-period", tags=["budgets"])
+async def get_funding_period(
+    team_id: Id, request: Request, principal: TeamReader
+) -> dict[str, Any]:
+    """The days whose costs count: from acceptance (or the start staff set) to the plan's end
+    plus the call's settlement period."""
+    team = await known_team(request, team_id)
+    own_team_only(principal, team)
+    async with host(request).db.sessions() as session:
+        pot = await BudgetQueries(session).get_pot(team.call_id)
+    return _period_out(team_id, budgets.funding_period(team, pot))
+
+
+@router.put("/teams/{team_id}/funding-period", tags=["budgets"])
+async def set_funding_start(
+    team_id: Id,
+    body: FundingStartIn,
+    request: Request,
+    principal: Staff,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Staff set the first day whose costs count (an agreed earlier or later start); receipts
+    already submitted or approved must stay inside the period (else 422
+    `funding-start-excludes-expenses`)."""
+
+    async def work(uow: BudgetUnitOfWork) -> dict[str, Any]:
+        period = await funding_period.set_funding_start(
+            uow, team_id, body.starts_on, body.reason, principal
+        )
+        return _period_out(team_id, period)
+
+    return await run_command(
+        request,
+        principal,
+        work,
+        idempotency_key=idempotency_key,
+        body=body.model_dump(mode="json"),
+    )
 
 
 @router.get("/calls/{call_id}/budget", tags=["budgets"])

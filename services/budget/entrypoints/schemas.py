@@ -85,6 +85,13 @@ class PaidIn(BaseModel):
     ]
 
 
+class FundingStartIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    starts_on: Annotated[CalendarDate, Field(description="The first day whose costs count.")]
+    reason: Reason
+
+
 class RejectIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -283,6 +283,26 @@ class TestSubmitExpense:
         ).json()
         assert figures["pending"] == "1190.00"
 
+    async def test_staff_set_an_earlier_start_and_cannot_move_it_past_standing_receipts(
+        self, budget: RunningService
+    ) -> None:
+        _, team_id = await accepted_team(budget)  # accepted on 2 June 2024
+        url = f"/api/v1/teams/{team_id}/funding-period"
+        too_early = await submit(budget, team_id, receipt_date="2024-05-20")
+        assert_problem(too_early, 422, "outside-funding-period")
+        earlier = {"starts_on": "2024-05-01", "reason": "vorzeitiger Maßnahmebeginn genehmigt"}
+        by_agent = await budget.client.put(url, json=earlier, headers=budget.auth("agent-anna"))
+        assert by_agent.status_code == 403
+        response = await budget.client.put(url, json=earlier, headers=budget.auth("staff"))
+        assert response.status_code == 200, response.text
+        assert response.json() == {"team_id": team_id, "starts_on": "2024-05-01", "ends_on": None}
+        assert (await submit(budget, team_id, receipt_date="2024-05-20")).status_code == 201
+        later = {"starts_on": "2024-06-01", "reason": "doch später"}
+        refused = await budget.client.put(url, json=later, headers=budget.auth("staff"))
+        assert_problem(refused, 422, "funding-start-excludes-expenses")
+        shown = await budget.client.get(url, headers=budget.auth("agent-anna"))
+        assert shown.json()["starts_on"] == "2024-05-01"
+
     async def test_the_period_ends_with_the_plan_plus_the_settlement_days_and_moves_with_it(
         self, budget: RunningService
     ) -> None:
