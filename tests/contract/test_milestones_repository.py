@@ -192,7 +192,8 @@ class PlansContract:
         assert found == started.plan
         assert found is not None
         assert (found.status, found.started_at) == (ACTIVE, NOW)
-        assert found.milestones[0].due_date == date(2024, 9, 15)  # 31 days later
+        # 31 days later is Sunday 15 September: due on Monday.
+        assert found.milestones[0].due_date == date(2024, 9, 16)
 
     async def test_a_team_has_one_plan(self, unit: Unit) -> None:
         await store(unit, a_plan())

@@ -250,11 +250,12 @@ async def test_a_team_accepted_in_gives_one_plan_created_out(platform: Platform)
 async def test_two_instances_alert_each_overdue_milestone_once_across_restart_and_clock_move(
     platform: Platform,
 ) -> None:
-    # Accepted and funded 16 days ago on the five-step plan: the kick-off (14 days) is overdue
-    # already, the workshop (42 days) only once the clock has moved 30 days on. The acceptance
+    # Accepted and funded 20 days ago on the five-step plan: the kick-off (14 days, at most 4
+    # more to the next Saxon working day) is overdue already, the workshop (42 days) only once
+    # the clock has moved 30 days on. The acceptance
     # goes first: its plan waits for the call's; budget's allocation, on its own topic, may
     # come before or after either.
-    accepted = team_accepted(str(uuid.uuid4()), datetime.now(UTC) - timedelta(days=16))
+    accepted = team_accepted(str(uuid.uuid4()), datetime.now(UTC) - timedelta(days=20))
     await publish(
         platform.bootstrap_servers,
         accepted,

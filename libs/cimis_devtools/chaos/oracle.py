@@ -16,7 +16,8 @@ from cimis_devtools.chaos.workload import (
 )
 
 # The milestones service's clock is moved this far at the end, so that exactly the open
-# kick-off (14 days) and workshop (42 days) milestones of running plans are overdue. Every
+# kick-off (14 days) and workshop (42 days) milestones of running plans are overdue (a due
+# date moves at most 4 days to the next Saxon working day, Easter's). Every
 # team is allocated on acceptance (the pots have room to spare), so every plan runs from
 # then, on its call's dates; a withdrawn team's plan is closed.
 OVERDUE_OFFSET_DAYS = 50

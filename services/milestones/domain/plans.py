@@ -7,7 +7,13 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from cimis_chassis.text import same_ident
-from services.milestones.domain.calendar import berlin_day, due_date_after, is_past_due
+from services.milestones.domain.calendar import (
+    berlin_day,
+    due_date_after,
+    is_past_due,
+    is_working_day,
+    next_working_day,
+)
 from services.milestones.domain.errors import MilestoneRuleViolation, NotFound, StateConflict
 
 FINAL = "final"
@@ -179,7 +185,7 @@ def start(plan: Plan, *, allocated_at: datetime, from_waiting_list: bool) -> Sta
     if not from_waiting_list or waited_days < 0:
         waited_days = 0
     moved = tuple(
-        (m, replace(m, due_date=m.due_date + timedelta(days=waited_days)))
+        (m, replace(m, due_date=next_working_day(m.due_date + timedelta(days=waited_days))))
         for m in plan.milestones
         if m.status == OPEN and waited_days
     )
@@ -283,8 +289,37 @@ def reschedule(
             f"The new due date {due_date.isoformat()} is before today ({today.isoformat()}, "
             "Europe/Berlin).",
         )
+    if not is_working_day(due_date):
+        raise MilestoneRuleViolation(
+            "not-a-working-day",
+            f"{due_date.isoformat()} is a weekend day or a public holiday in Saxony; the next "
+            f"working day is {next_working_day(due_date).isoformat()}.",
+        )
+    _keep_plan_order(plan, milestone, due_date)
     moved = replace(milestone, due_date=due_date)
     return Rescheduling(plan.with_milestone(moved), milestone, moved)
+
+
+def _keep_plan_order(plan: Plan, milestone: Milestone, due_date: date) -> None:
+    """A milestone stays between its neighbours in the plan: moving it past a later one (the
+    final one included) or before an earlier open one needs those moved first."""
+    index = plan.milestones.index(milestone)
+    later = [m for m in plan.milestones[index + 1 :] if m.status == OPEN]
+    earlier = [m for m in plan.milestones[:index] if m.status == OPEN]
+    if later and due_date > later[0].due_date:
+        raise MilestoneRuleViolation(
+            "out-of-plan-order",
+            f"{due_date.isoformat()} is after {later[0].key!r} "
+            f"({later[0].due_date.isoformat()}), which comes later in the plan; move that one "
+            "first.",
+        )
+    if earlier and due_date < earlier[-1].due_date:
+        raise MilestoneRuleViolation(
+            "out-of-plan-order",
+            f"{due_date.isoformat()} is before {earlier[-1].key!r} "
+            f"({earlier[-1].due_date.isoformat()}), which comes earlier in the plan; move that "
+            "one first.",
+        )
 
 
 @dataclass(frozen=True)

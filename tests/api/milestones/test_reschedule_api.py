@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from cimis_contracts.milestones import MilestoneOverdueV1, MilestoneRescheduledV1
-from services.milestones.domain.calendar import berlin_day, overdue_from
+from services.milestones.domain.calendar import berlin_day, next_working_day, overdue_from
 from tests.api.milestones.steps import (
     accept_team,
     assert_problem,
@@ -124,7 +124,7 @@ class TestReschedule:
         self, milestones: RunningService
     ) -> None:
         team = await accept_team(milestones, funded=False)
-        day = (today(milestones) + timedelta(days=30)).isoformat()
+        day = next_working_day(today(milestones) + timedelta(days=30)).isoformat()
 
         response = await reschedule(milestones, team.milestones["kickoff"], day)
 

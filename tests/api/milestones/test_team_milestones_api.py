@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from cimis_contracts.budget import BudgetAllocatedV1
 from cimis_contracts.intake import TeamWithdrawnV1
 from cimis_contracts.milestones import MilestoneRescheduledV1, PlanCancelledV1, PlanCreatedV1
-from services.milestones.domain.calendar import overdue_from
+from services.milestones.domain.calendar import next_working_day, overdue_from
 from tests.api.milestones.steps import (
     accept_team,
     assert_problem,
@@ -93,8 +93,10 @@ class TestTeamMilestones:
 
         after = await get_ok(milestones, path)
         assert after["plan_status"] == "active"
+        # Three weeks later, on the next Saxon working day (3 October is a holiday).
         assert [date.fromisoformat(m["due_date"]) for m in after["items"]] == [
-            date.fromisoformat(m["due_date"]) + timedelta(days=21) for m in before["items"]
+            next_working_day(date.fromisoformat(m["due_date"]) + timedelta(days=21))
+            for m in before["items"]
         ]
         moves = await outbox_events(milestones, team.id, MilestoneRescheduledV1.TYPE)
         assert len(moves) == 5

@@ -54,19 +54,20 @@ RESCHEDULED, OVERDUE = MilestoneRescheduledV1.TYPE, MilestoneOverdueV1.TYPE
 STAFF = Actor("staff", is_agent=False)
 # 10 September 2024 in Berlin, 40 days after the acceptance on 1 August.
 FROM_WAITING_LIST_AT = datetime(2024, 9, 10, 7, 0, tzinfo=UTC)
+# Saxon working days: a due date on a weekend or holiday moves to the next working day.
 ON_THE_ORIGINAL_DATES = [
     date(2024, 8, 15),
     date(2024, 9, 12),
     date(2024, 11, 29),
-    date(2024, 12, 29),
+    date(2024, 12, 30),  # 150 days: Sunday 29 December
     date(2025, 1, 28),
 ]
 FORTY_DAYS_LATER = [
     date(2024, 9, 24),
     date(2024, 10, 22),
     date(2025, 1, 8),
-    date(2025, 2, 7),
-    date(2025, 3, 9),
+    date(2025, 2, 10),  # Saturday 8 February
+    date(2025, 3, 10),  # Sunday 9 March
 ]
 LONG_AFTER = datetime(2026, 1, 1, tzinfo=UTC)
 

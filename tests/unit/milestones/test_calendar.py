@@ -1,4 +1,5 @@
-"""Due dates are Berlin calendar days: the day boundary and DST changes fall where staff expect."""
+"""Due dates are Berlin calendar days on Saxon working days: the day boundary, DST changes,
+weekends and Saxony's holidays fall where staff expect."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from services.milestones.domain.calendar import (
     berlin_day,
     due_date_after,
     is_past_due,
+    is_working_day,
+    next_working_day,
     overdue_from,
 )
 
@@ -40,6 +43,31 @@ class TestDueDates:
         assert due_date_after(accepted_at, 14) == date(2025, 4, 3)
         accepted_at = datetime(2024, 10, 20, 22, 30, tzinfo=UTC)  # 00:30 CEST on 21 October
         assert due_date_after(accepted_at, 14) == date(2024, 11, 4)
+
+    @pytest.mark.parametrize(
+        ("accepted", "days", "due"),
+        [
+            # Sunday 9 March 2025 moves to Monday.
+            (date(2024, 11, 9), 120, date(2025, 3, 10)),
+            # 1 May (Tag der Arbeit) is a Thursday in 2025: the prototype is due on Friday.
+            (date(2024, 12, 2), 150, date(2025, 5, 2)),
+            # Reformationstag and Buß- und Bettag are holidays in Saxony, not in Berlin.
+            (date(2024, 10, 17), 14, date(2024, 11, 1)),
+            (date(2024, 11, 6), 14, date(2024, 11, 21)),
+            # Christmas: 25 and 26 December, then a weekend.
+            (date(2026, 12, 11), 14, date(2026, 12, 28)),
+        ],
+    )
+    def test_a_due_date_nobody_works_on_moves_to_the_next_saxon_working_day(
+        self, accepted: date, days: int, due: date
+    ) -> None:
+        accepted_at = datetime.combine(accepted, datetime.min.time(), UTC) + timedelta(hours=10)
+        assert due_date_after(accepted_at, days) == due
+        assert is_working_day(due)
+
+    def test_a_working_day_stays_where_it_is(self) -> None:
+        assert next_working_day(date(2024, 11, 19)) == date(2024, 11, 19)
+        assert not is_working_day(date(2024, 11, 20))
 
 
 class TestOverdue:

@@ -114,7 +114,7 @@ class TestWhenAMilestoneBecomesOverdue:
             ("kickoff", "2024-08-15"),
             ("workshop", "2024-09-12"),
             ("prototype", "2024-11-29"),
-            ("test", "2024-12-29"),
+            ("test", "2024-12-30"),  # 150 days is a Sunday
             ("final", "2025-01-28"),
         ]
         assert await harness.scan(batch_size=2).run_once() == []
@@ -170,30 +170,31 @@ class TestRescheduling:
     ) -> None:
         plan = await accepted(harness)
         harness.clock.set(datetime(2024, 8, 10, tzinfo=UTC))
-        cmd = RescheduleMilestone(plan.milestones[0].id, date(2024, 8, 25), "später", STAFF)
+        cmd = RescheduleMilestone(plan.milestones[0].id, date(2024, 8, 26), "später", STAFF)
         await harness.run(lambda uow: reschedule_milestone(uow, cmd))
 
-        harness.clock.set(datetime(2024, 8, 26, tzinfo=UTC))
-        assert keys(await harness.scan().run_once()) == [("kickoff", "2024-08-25")]
+        harness.clock.set(datetime(2024, 8, 27, tzinfo=UTC))
+        assert keys(await harness.scan().run_once()) == [("kickoff", "2024-08-26")]
 
 
 class TestAcrossDaylightSavingChanges:
     @pytest.mark.parametrize(
         ("accepted_at", "due", "last_moment", "overdue_at"),
         [
-            # Kick-off due on the spring-forward day: its midnight is 22:00 UTC (CEST).
+            # Kick-off 14 days after acceptance is the spring-forward Sunday, so it is due on
+            # Monday: that midnight is 22:00 UTC (CEST), not 23:00 as the week before.
             (
                 datetime(2025, 3, 16, 10, 0, tzinfo=UTC),
-                "2025-03-30",
-                datetime(2025, 3, 30, 21, 59, 59, tzinfo=UTC),
-                datetime(2025, 3, 30, 22, 0, tzinfo=UTC),
+                "2025-03-31",
+                datetime(2025, 3, 31, 21, 59, 59, tzinfo=UTC),
+                datetime(2025, 3, 31, 22, 0, tzinfo=UTC),
             ),
-            # Kick-off due on the fall-back day: its midnight is 23:00 UTC (CET).
+            # The fall-back Sunday moves it to Monday: that midnight is 23:00 UTC (CET).
             (
                 datetime(2024, 10, 13, 10, 0, tzinfo=UTC),
-                "2024-10-27",
-                datetime(2024, 10, 27, 22, 59, 59, tzinfo=UTC),
-                datetime(2024, 10, 27, 23, 0, tzinfo=UTC),
+                "2024-10-28",
+                datetime(2024, 10, 28, 22, 59, 59, tzinfo=UTC),
+                datetime(2024, 10, 28, 23, 0, tzinfo=UTC),
             ),
         ],
         ids=["spring-forward", "fall-back"],

@@ -40,7 +40,7 @@ class TestCreatePlan:
             ("kickoff", date(2024, 8, 15), 1),
             ("workshop", date(2024, 9, 12), 2),
             ("prototype", date(2024, 11, 29), 3),
-            ("test", date(2024, 12, 29), 4),
+            ("test", date(2024, 12, 30), 4),  # 150 days is Sunday 29 December
             ("final", date(2025, 1, 28), 5),
         ]
         assert plan.status == ACTIVE
@@ -88,8 +88,8 @@ class TestStart:
             ("kickoff", date(2024, 9, 24)),
             ("workshop", date(2024, 10, 22)),
             ("prototype", date(2025, 1, 8)),
-            ("test", date(2025, 2, 7)),
-            ("final", date(2025, 3, 9)),
+            ("test", date(2025, 2, 10)),  # Saturday 8 February moves to Monday
+            ("final", date(2025, 3, 10)),  # Sunday 9 March moves to Monday
         ]
         before, after = started.moved[0]
         assert (before.due_date, after.due_date) == (date(2024, 8, 15), date(2024, 9, 24))
@@ -241,13 +241,44 @@ class TestReschedule:
 
     def test_today_in_berlin_is_allowed_but_yesterday_is_not(self) -> None:
         plan = a_plan()
-        now = datetime(2024, 8, 9, 22, 30, tzinfo=UTC)  # already 10 August in Berlin
+        now = datetime(2024, 8, 12, 22, 30, tzinfo=UTC)  # already Tuesday 13 August in Berlin
         assert reschedule(
-            plan, plan.milestones[0].id, due_date=date(2024, 8, 10), reason="x", now=now
+            plan, plan.milestones[0].id, due_date=date(2024, 8, 13), reason="x", now=now
         ).changed
         with pytest.raises(MilestoneRuleViolation) as caught:
-            reschedule(plan, plan.milestones[0].id, due_date=date(2024, 8, 9), reason="x", now=now)
+            reschedule(plan, plan.milestones[0].id, due_date=date(2024, 8, 12), reason="x", now=now)
         assert caught.value.code == "due-date-in-past"
+
+    @pytest.mark.parametrize(
+        ("day", "next_working_day"),
+        [
+            (date(2024, 8, 17), "2024-08-19"),  # Saturday
+            (date(2024, 10, 31), "2024-11-01"),  # Reformationstag, a holiday in Saxony
+            (date(2024, 11, 20), "2024-11-21"),  # Buß- und Bettag, only in Saxony
+        ],
+    )
+    def test_a_day_nobody_works_in_saxony_is_refused_with_the_next_working_day(
+        self, day: date, next_working_day: str
+    ) -> None:
+        plan = a_plan()
+        with pytest.raises(MilestoneRuleViolation) as caught:
+            reschedule(plan, by_key(plan, "prototype"), due_date=day, reason="x", now=LATER)
+        assert caught.value.code == "not-a-working-day"
+        assert next_working_day in str(caught.value)
+
+    def test_a_milestone_is_not_moved_past_a_later_one_or_before_an_earlier_one(self) -> None:
+        plan = a_plan()  # kickoff 15 Aug, workshop 12 Sep, prototype 29 Nov
+        with pytest.raises(MilestoneRuleViolation) as later:
+            reschedule(
+                plan, by_key(plan, "workshop"), due_date=date(2024, 12, 2), reason="x", now=LATER
+            )
+        assert later.value.code == "out-of-plan-order"
+        assert "prototype" in str(later.value)
+        with pytest.raises(MilestoneRuleViolation) as earlier:
+            reschedule(
+                plan, by_key(plan, "workshop"), due_date=date(2024, 8, 14), reason="x", now=LATER
+            )
+        assert "kickoff" in str(earlier.value)
 
     def test_a_reason_is_required(self) -> None:
         plan = a_plan()
