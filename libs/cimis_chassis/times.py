@@ -8,10 +8,10 @@ OpenAPI says ``format: date-time`` and ``format: date``, and these types take ex
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BeforeValidator
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 
 from cimis_chassis.text import clip
 
@@ -47,3 +47,14 @@ Rfc3339Time = Annotated[AwareDatetime, BeforeValidator(rfc3339_time)]
 
 CalendarDate = Annotated[date, BeforeValidator(calendar_day)]
 """An RFC 3339 full-date (``format: date``); numbers and date-times are refused."""
+
+
+def _in_utc(moment: datetime) -> datetime:
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("is not a time that exists in UTC (year 1 to 9999)") from exc
+
+
+UtcMoment = Annotated[Rfc3339Time, AfterValidator(_in_utc)]
+"""An RFC 3339 time with its offset, converted to UTC; one beyond UTC's range is refused."""

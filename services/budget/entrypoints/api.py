@@ -18,6 +18,7 @@ from cimis_chassis.pagination import (
     next_cursor,
 )
 from cimis_chassis.problems import Problem
+from cimis_chassis.times import UtcMoment
 from services.budget.adapters.queries import BudgetQueries
 from services.budget.app import expenses as handlers
 from services.budget.app import funding_period
@@ -45,7 +46,6 @@ from services.budget.entrypoints.schemas import (
     FundingStartIn,
     Id,
     RejectIn,
-    UtcMoment,
     call_budget_out,
     expense_out,
     team_budget_out,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from cimis_chassis.money import NonNegativeEurCents, format_eur
 from cimis_chassis.text import AS_IDENT, LINE_BREAKS_ONLY, NO_CONTROLS
-from cimis_chassis.times import CalendarDate, Rfc3339Time
+from cimis_chassis.times import CalendarDate
 from services.budget.domain.budgets import Pot, TeamBudget
 from services.budget.domain.cost_plans import IN_FORCE, PENDING_APPROVAL, CostPlan
 from services.budget.domain.expenses import POSITIONS, Expense
@@ -19,17 +19,6 @@ Position = Literal["personnel", "material", "external_services", "travel", "othe
 # Ids compare in any case and Unicode form; path, query and body alike.
 Id = Annotated[str, StringConstraints(min_length=1, max_length=100), AS_IDENT]
 Reason = Annotated[str, Field(min_length=1, max_length=2000), LINE_BREAKS_ONLY]
-
-
-def _in_utc(moment: datetime) -> datetime:
-    try:
-        return moment.astimezone(UTC)
-    except OverflowError as exc:
-        raise ValueError("is not a time that exists in UTC (year 1 to 9999)") from exc
-
-
-UtcMoment = Annotated[Rfc3339Time, AfterValidator(_in_utc)]
-"""An RFC 3339 time with its offset, converted to UTC; one beyond UTC's range is refused."""
 
 
 class ExpenseIn(BaseModel):

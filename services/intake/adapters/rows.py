@@ -72,6 +72,8 @@ def application_row(app: Application) -> dict[str, Any]:
             {"code": r.code, "message": r.message} for r in app.eligibility.reasons
         ],
         "submitted_at": app.submitted_at,
+        "entered_at": app.entered_at,
+        "entered_by": app.entered_by,
     }
 
 
@@ -95,6 +97,8 @@ def application_from_row(r: Row[Any]) -> Application:
             tuple(Reason(x["code"], x["message"]) for x in r.eligibility_reasons)
         ),
         submitted_at=r.submitted_at,
+        entered_at=r.entered_at,
+        entered_by=r.entered_by,
     )
 
 

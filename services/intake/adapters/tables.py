@@ -56,6 +56,8 @@ applications = Table(
     Column("status", String(20), nullable=False),
     Column("eligibility_reasons", JSON, nullable=False),
     Column("submitted_at", UtcDateTime(), nullable=False),
+    Column("entered_at", UtcDateTime(), nullable=True),
+    Column("entered_by", String(200), nullable=True),
 )
 Index("ix_applications_listing", applications.c.call_id, applications.c.submitted_at)
 

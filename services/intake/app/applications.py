@@ -13,13 +13,16 @@ from services.intake.domain.applications import Application, submit_application
 
 async def submit(uow: IntakeUnitOfWork, cmd: SubmitApplication) -> Application:
     call = await existing_call(uow.calls, cmd.call_id)
+    now = uow.clock.now()
     application = submit_application(
         application_id=str(uuid.uuid4()),
         call=call,
         name=cmd.name,
         contact_email=cmd.contact_email,
         facts=cmd.facts,
-        received_at=uow.clock.now(),
+        received_at=cmd.received_at or now,
+        entered_at=now,
+        entered_by=cmd.entered_by,
     )
     uow.applications.add(application)
     await uow.audit(

@@ -29,6 +29,9 @@ class SubmitApplication:
     name: str
     contact_email: str
     facts: ApplicantFacts
+    # Staff entering an application that arrived earlier (by post or mail); None: now.
+    received_at: datetime | None = None
+    entered_by: str | None = None
 
 
 @dataclass(frozen=True)

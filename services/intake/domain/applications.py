@@ -22,7 +22,11 @@ class Application:
     contact_email: str
     facts: ApplicantFacts
     eligibility: Eligibility
+    # When the application reached the office: it decides the deadline.
     submitted_at: datetime
+    # When and by whom it was entered, if later (by post, by mail): kept for the audit.
+    entered_at: datetime | None = None
+    entered_by: str | None = None
 
     @property
     def kind(self) -> str:
@@ -41,8 +45,18 @@ def submit_application(
     contact_email: str,
     facts: ApplicantFacts,
     received_at: datetime,
+    entered_at: datetime | None = None,
+    entered_by: str | None = None,
 ) -> Application:
-    """Take in an application at the server's receipt time; keep ineligible ones with reasons."""
+    """Take in an application as of the time it was received (the server's time unless staff
+    entered one that arrived by post or mail); keep ineligible ones with reasons."""
+    if entered_at is not None and received_at > entered_at:
+        raise IntakeRuleViolation(
+            "received-in-future",
+            "An application cannot have been received after it is entered: received_at "
+            f"{received_at.astimezone(BERLIN).strftime('%d.%m.%Y %H:%M')} (Europe/Berlin) lies "
+            "in the future.",
+        )
     state = call.window_state(received_at)
     if state == "closed":
         deadline = call.closes_at.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M")
@@ -69,4 +83,6 @@ def submit_application(
         facts=facts,
         eligibility=assess(facts, call),
         submitted_at=received_at,
+        entered_at=entered_at,
+        entered_by=entered_by,
     )

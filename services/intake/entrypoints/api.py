@@ -159,6 +159,8 @@ async def submit_application(
             challenge=body.challenge,
             expertise=body.expertise,
         ),
+        received_at=body.received_at,
+        entered_by=principal.name,
     )
 
     async def work(uow: IntakeUnitOfWork) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from pydantic import (
 
 from cimis_chassis.money import NonNegativeEurCents, PositiveEurCents, format_eur
 from cimis_chassis.text import AS_IDENT, EMAIL, LINE_BREAKS_ONLY, NO_CONTROLS
+from cimis_chassis.times import UtcMoment
 from services.intake.domain.applications import Application
 from services.intake.domain.calls import BERLIN, Call
 from services.intake.domain.districts import SAXON_DISTRICTS
@@ -154,6 +155,12 @@ class ApplicationIn(Strict):
     de_minimis_prior_aid: NonNegativeEurCents | None = None
     challenge: LongText | None = None
     expertise: LongText | None = None
+    received_at: UtcMoment | None = Field(
+        default=None,
+        description="When the application reached the office (RFC 3339 with offset), for one "
+        "that arrived by post or mail and is entered later; decides the deadline. Not in the "
+        "future; default: now.",
+    )
 
 
 class TeamIn(Strict):
@@ -224,6 +231,9 @@ def application_out(app: Application) -> dict[str, Any]:
             "reasons": [{"code": r.code, "message": r.message} for r in app.eligibility.reasons],
         },
         "submitted_at": _ts(app.submitted_at),
+        "received_at": _ts(app.submitted_at),
+        "entered_at": _ts(app.entered_at or app.submitted_at),
+        "entered_by": app.entered_by,
     }
 
 

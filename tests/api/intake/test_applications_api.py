@@ -1,4 +1,5 @@
-"""POST/GET /api/v1/applications: eligibility explained, deadline by server time, roles."""
+"""POST/GET /api/v1/applications: eligibility explained, the deadline by the time received
+(the server's, or the one staff enter for an application by post), roles."""
 
 from __future__ import annotations
 
@@ -72,6 +73,57 @@ class TestSubmitApplication:
             "/api/v1/applications", params={"call_id": call["id"]}, headers=intake.auth("staff")
         )
         assert listed.json()["items"] == []
+
+    async def test_one_received_on_time_and_entered_after_the_deadline_counts(
+        self, intake: RunningService
+    ) -> None:
+        now = intake.clock.now()
+        call = await open_call(
+            intake,
+            opens_at=(now - timedelta(days=10)).isoformat(),
+            closes_at=(now - timedelta(days=1)).isoformat(),
+        )
+        body = {
+            "call_id": call["id"],
+            "kind": "creative",
+            "name": "Per Post",
+            "contact_email": "post@example.org",
+            "district": "Chemnitz",
+            "expertise": "Grafik",
+        }
+        late = await intake.client.post(
+            "/api/v1/applications", json=body, headers=intake.auth("staff")
+        )
+        assert_problem(late, 422, "call-closed")
+        received = (now - timedelta(days=2)).isoformat()
+        on_time = await intake.client.post(
+            "/api/v1/applications",
+            json=body | {"received_at": received},
+            headers=intake.auth("staff"),
+        )
+        assert on_time.status_code == 201, on_time.text
+        app = on_time.json()
+        assert app["received_at"] == (now - timedelta(days=2)).isoformat().replace("+00:00", "Z")
+        assert app["entered_at"] == now.isoformat().replace("+00:00", "Z")
+        assert app["entered_by"] == "staff"
+
+    async def test_received_in_the_future_is_422(self, intake: RunningService) -> None:
+        call = await open_call(intake)
+        future = (intake.clock.now() + timedelta(minutes=5)).isoformat()
+        response = await intake.client.post(
+            "/api/v1/applications",
+            json={
+                "call_id": call["id"],
+                "kind": "creative",
+                "name": "Zukunft",
+                "contact_email": "z@example.org",
+                "district": "Chemnitz",
+                "expertise": "Film",
+                "received_at": future,
+            },
+            headers=intake.auth("staff"),
+        )
+        assert_problem(response, 422, "received-in-future")
 
     async def test_unknown_call_is_404(self, intake: RunningService) -> None:
         response = await intake.client.post(
