@@ -69,7 +69,8 @@ def application_row(app: Application) -> dict[str, Any]:
         "expertise": f.expertise,
         "status": app.status,
         "eligibility_reasons": [
-            {"code": r.code, "message": r.message} for r in app.eligibility.reasons
+            {"code": r.code, "message": r.message, "message_de": r.message_de}
+            for r in app.eligibility.reasons
         ],
         "submitted_at": app.submitted_at,
         "entered_at": app.entered_at,
@@ -94,7 +95,9 @@ def application_from_row(r: Row[Any]) -> Application:
             expertise=r.expertise,
         ),
         eligibility=Eligibility(
-            tuple(Reason(x["code"], x["message"]) for x in r.eligibility_reasons)
+            tuple(
+                Reason(x["code"], x["message"], x.get("message_de")) for x in r.eligibility_reasons
+            )
         ),
         submitted_at=r.submitted_at,
         entered_at=r.entered_at,

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from cimis_chassis.text import clip
 from services.intake.domain.calls import BERLIN, Call
-from services.intake.domain.districts import canonical_district
+from services.intake.domain.districts import canonical_district, valid_values
 from services.intake.domain.eligibility import ApplicantFacts, Eligibility, assess
 from services.intake.domain.errors import IntakeRuleViolation
 
@@ -73,8 +73,15 @@ def submit_application(
         )
     if not name.strip():
         raise IntakeRuleViolation("invalid-application", "An application needs a name.")
-    # The seat in the official spelling; one outside Saxony is kept as given, and refused below.
-    facts = replace(facts, district=canonical_district(facts.district) or facts.district.strip())
+    # The seat by its official name; one that is no Saxon district is refused outright.
+    seat = canonical_district(facts.district)
+    if seat is None:
+        raise IntakeRuleViolation(
+            "unknown-district",
+            f"Not a Saxon district or district-free city: {clip(facts.district)}. Valid keys "
+            f"and names: {valid_values()}.",
+        )
+    facts = replace(facts, district=seat)
     return Application(
         id=application_id,
         call_id=call.id,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from cimis_chassis.text import clip
-from services.intake.domain.districts import SAXON_DISTRICTS, canonical_district
+from services.intake.domain.districts import canonical_district, valid_values
 from services.intake.domain.errors import IntakeRuleViolation
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -149,7 +149,7 @@ def _canonical_districts(districts: list[str]) -> tuple[str, ...]:
         raise IntakeRuleViolation(
             "unknown-district",
             f"Not a Saxon district or district-free city: {', '.join(unknown)}. "
-            f"Known: {', '.join(SAXON_DISTRICTS)}.",
+            f"Valid keys and names: {valid_values()}.",
         )
     if not canonical:
         raise IntakeRuleViolation("invalid-call", "A call needs at least one eligible district.")

@@ -19,6 +19,8 @@ DE_MINIMIS_CEILING_CENTS = 300_000_00
 class Reason:
     code: str
     message: str
+    # The same in German, for the programme office's letters; None on reasons stored before.
+    message_de: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,12 +53,18 @@ def assess(facts: ApplicantFacts, call: Call) -> Eligibility:
                 "district-not-eligible",
                 f"The seat in {clip(facts.district)} is outside this call's districts "
                 f"({', '.join(call.districts)}).",
+                f"Der Sitz in {clip(facts.district)} liegt außerhalb der Gebiete dieses "
+                f"Aufrufs ({', '.join(call.districts)}).",
             )
         )
     if facts.kind == "creative":
         if not (facts.expertise or "").strip():
             reasons.append(
-                Reason("expertise-missing", "Creative professionals must describe their expertise.")
+                Reason(
+                    "expertise-missing",
+                    "Creative professionals must describe their expertise.",
+                    "Kreativschaffende beschreiben bitte ihre Expertise.",
+                )
             )
         return Eligibility(tuple(reasons))
     if facts.kind == "company":
@@ -67,12 +75,19 @@ def assess(facts: ApplicantFacts, call: Call) -> Eligibility:
                 "not-small-organisation",
                 f"{facts.employees} employees: the programme funds small organisations "
                 f"(at most {SME_MAX_EMPLOYEES}).",
+                f"{facts.employees} Beschäftigte: gefördert werden kleine Organisationen "
+                f"(höchstens {SME_MAX_EMPLOYEES}).",
             )
         )
     reasons.extend(_de_minimis_reasons(facts))
     if not (facts.challenge or "").strip():
         reasons.append(
-            Reason("challenge-missing", "Describe the digital challenge the team should work on.")
+            Reason(
+                "challenge-missing",
+                "Describe the digital challenge the team should work on.",
+                "Beschreiben Sie bitte die digitale Herausforderung, an der das Team arbeiten "
+                "soll.",
+            )
         )
     return Eligibility(tuple(reasons))
 
@@ -83,6 +98,7 @@ def _sme_reasons(facts: ApplicantFacts) -> list[Reason]:
             Reason(
                 "sme-data-missing",
                 "Companies must state their employees and annual turnover (SME check).",
+                "Unternehmen geben bitte Beschäftigtenzahl und Jahresumsatz an (KMU-Prüfung).",
             )
         ]
     reasons = []
@@ -91,6 +107,7 @@ def _sme_reasons(facts: ApplicantFacts) -> list[Reason]:
             Reason(
                 "not-sme-employees",
                 f"{facts.employees} employees: an SME has fewer than {SME_MAX_EMPLOYEES + 1}.",
+                f"{facts.employees} Beschäftigte: ein KMU hat weniger als {SME_MAX_EMPLOYEES + 1}.",
             )
         )
     turnover_ok = facts.annual_turnover_cents <= SME_MAX_TURNOVER_CENTS
@@ -104,6 +121,8 @@ def _sme_reasons(facts: ApplicantFacts) -> list[Reason]:
                 "not-sme-financials",
                 "Annual turnover above 50 million EUR and no balance sheet total of at most "
                 "43 million EUR: not an SME.",
+                "Jahresumsatz über 50 Mio. EUR und keine Bilanzsumme von höchstens 43 Mio. EUR: "
+                "kein KMU.",
             )
         )
     return reasons
@@ -115,6 +134,7 @@ def _de_minimis_reasons(facts: ApplicantFacts) -> list[Reason]:
             Reason(
                 "de-minimis-declaration-missing",
                 "Declare the de-minimis aid received in the last three years (0.00 if none).",
+                "Bitte die De-minimis-Beihilfen der letzten drei Jahre angeben (0,00 wenn keine).",
             )
         ]
     if facts.de_minimis_prior_aid_cents >= DE_MINIMIS_CEILING_CENTS:
@@ -122,6 +142,8 @@ def _de_minimis_reasons(facts: ApplicantFacts) -> list[Reason]:
             Reason(
                 "de-minimis-ceiling-reached",
                 "Prior de-minimis aid has reached the ceiling of 300,000 EUR over three years.",
+                "Die bisherigen De-minimis-Beihilfen erreichen den Höchstbetrag von "
+                "300.000 EUR in drei Jahren.",
             )
         ]
     return []

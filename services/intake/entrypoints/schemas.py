@@ -21,7 +21,7 @@ from cimis_chassis.text import AS_IDENT, EMAIL, LINE_BREAKS_ONLY, NO_CONTROLS
 from cimis_chassis.times import UtcMoment
 from services.intake.domain.applications import Application
 from services.intake.domain.calls import BERLIN, Call
-from services.intake.domain.districts import SAXON_DISTRICTS
+from services.intake.domain.districts import DISTRICTS, district_code
 from services.intake.domain.teams import Team
 
 MilestoneKey = Literal["kickoff", "workshop", "prototype", "test", "final"]
@@ -79,16 +79,17 @@ Text = Annotated[str, Field(min_length=1, max_length=300), NO_CONTROLS]
 LongText = Annotated[str, Field(max_length=10_000), LINE_BREAKS_ONLY]
 Email = Annotated[str, Field(max_length=320), EMAIL]
 District = Annotated[str, Field(min_length=1, max_length=100), NO_CONTROLS]
-# A call names Saxon districts only (else 422 unknown-district): the schema lists the official
-# spellings; the same names in another case or Unicode form are taken too.
-CallDistrict = Annotated[
+# Calls and applications name Saxon districts only (else 422 unknown-district): the schema
+# lists the official keys and names; the names in another case or Unicode form are taken too.
+SaxonDistrict = Annotated[
     District,
     WithJsonSchema(
         {
             "type": "string",
-            "enum": list(SAXON_DISTRICTS),
-            "description": "A Saxon district or district-free city, in any case or Unicode "
-            "form; answers give the official spelling.",
+            "enum": [*DISTRICTS, *DISTRICTS.values()],
+            "description": "A Saxon district or district-free city by its official key (AGS, "
+            "e.g. 14521) or name, in any case or Unicode form; answers give the official name "
+            "and key.",
         }
     ),
 ]
@@ -115,7 +116,7 @@ class PhaseIn(Strict):
 
 class CallIn(Strict):
     title: Text
-    districts: list[CallDistrict] = Field(min_length=1, max_length=20)
+    districts: list[SaxonDistrict] = Field(min_length=1, max_length=20)
     opens_at: OpeningTime
     closes_at: Deadline
     total_budget: PositiveEurCents
@@ -148,7 +149,7 @@ class ApplicationIn(Strict):
     kind: Literal["company", "organisation", "creative"]
     name: Text
     contact_email: Email
-    district: District
+    district: SaxonDistrict
     employees: int | None = Field(default=None, ge=0, le=10_000_000)
     annual_turnover: NonNegativeEurCents | None = None
     balance_sheet_total: NonNegativeEurCents | None = None
@@ -189,6 +190,7 @@ def call_out(call: Call, now: datetime) -> dict[str, Any]:
         "id": call.id,
         "title": call.title,
         "districts": list(call.districts),
+        "district_codes": [district_code(name) for name in call.districts],
         "opens_at": _ts(call.opens_at),
         "closes_at": _ts(call.closes_at),
         "closes_at_local": call.closes_at.astimezone(BERLIN).isoformat(),
@@ -219,6 +221,7 @@ def application_out(app: Application) -> dict[str, Any]:
         "name": app.name,
         "contact_email": app.contact_email,
         "district": f.district,
+        "district_code": district_code(f.district),
         "employees": f.employees,
         "annual_turnover": _eur(f.annual_turnover_cents),
         "balance_sheet_total": _eur(f.balance_sheet_total_cents),
@@ -228,7 +231,10 @@ def application_out(app: Application) -> dict[str, Any]:
         "status": app.status,
         "eligibility": {
             "eligible": app.eligibility.eligible,
-            "reasons": [{"code": r.code, "message": r.message} for r in app.eligibility.reasons],
+            "reasons": [
+                {"code": r.code, "message": r.message, "message_de": r.message_de}
+                for r in app.eligibility.reasons
+            ],
         },
         "submitted_at": _ts(app.submitted_at),
         "received_at": _ts(app.submitted_at),

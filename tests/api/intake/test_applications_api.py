@@ -42,6 +42,44 @@ class TestSubmitApplication:
         )
         assert stored.json()["eligibility"] == app["eligibility"]
 
+    async def test_districts_by_key_or_name_in_any_spelling(self, intake: RunningService) -> None:
+        decomposed = "Go\u0308rlitz"  # "Görlitz" typed with a combining umlaut
+        call = await open_call(intake, districts=["14521", decomposed])
+        assert call["districts"] == ["Erzgebirgskreis", "Görlitz"]
+        assert call["district_codes"] == ["14521", "14626"]
+        app = await apply(intake, call["id"], "company", district="erzgebirgskreis")
+        assert (app["district"], app["district_code"]) == ("Erzgebirgskreis", "14521")
+        assert app["eligibility"]["eligible"] is True
+        other = await apply(intake, call["id"], "creative", district="14626")
+        assert other["district"] == "Görlitz"
+
+    async def test_an_unknown_district_is_422_with_the_valid_ones(
+        self, intake: RunningService
+    ) -> None:
+        call = await open_call(intake)
+        response = await intake.client.post(
+            "/api/v1/applications",
+            json={
+                "call_id": call["id"],
+                "kind": "creative",
+                "name": "Berliner",
+                "contact_email": "b@example.org",
+                "district": "Berlin",
+                "expertise": "Film",
+            },
+            headers=intake.auth("staff"),
+        )
+        body = assert_problem(response, 422, "unknown-district")
+        assert "14521 Erzgebirgskreis" in body["detail"]
+        assert "14729 Landkreis Leipzig" in body["detail"]
+
+    async def test_each_reason_is_given_in_german_too(self, intake: RunningService) -> None:
+        call = await open_call(intake)
+        app = await apply(intake, call["id"], "company", district="Leipzig", employees=300)
+        [district, employees] = app["eligibility"]["reasons"]
+        assert district["message_de"].startswith("Der Sitz in Leipzig liegt außerhalb")
+        assert employees["message_de"] == "300 Beschäftigte: ein KMU hat weniger als 250."
+
     async def test_after_the_deadline_by_server_time_is_call_closed(
         self, intake: RunningService
     ) -> None:
