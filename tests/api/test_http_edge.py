@@ -204,8 +204,9 @@ class TestKeysAtTheEdge:
         assert listing.exit_code == 0, listing.output
         rows = {line.split()[0]: line.split() for line in listing.stdout.splitlines()[1:]}
         today = datetime.now(UTC).strftime("%Y-%m-%d")
-        assert rows[used.split("_")[1]][5] == today  # id, role, principal, created, last used
-        assert rows[unused.split("_")[1]][5] == "never"
+        # id, role, principal, person, created (day, time), last used
+        assert rows[used.split("_")[1]][6] == today
+        assert rows[unused.split("_")[1]][6] == "never"
 
 
 def _age_key(keys_file: Path, key_id: str, *, days: int) -> None:
