@@ -55,6 +55,21 @@ class MilestoneCompletedV1(_TeamEvent):
 
 
 @contract
+class MilestoneWaivedV1(_TeamEvent):
+    """Staff released the plan from a milestone, with a reason: it counts as done for the plan
+    and for the tranches after it, and releases no money of its own."""
+
+    TYPE: ClassVar[str] = "de.cimis.milestones.milestone_waived.v1"
+
+    call_id: Identifier
+    milestone_id: Identifier
+    key: MilestoneKey
+    reason: Reason
+    waived_by: Identifier
+    waived_at: AwareDatetime
+
+
+@contract
 class MilestoneRescheduledV1(_TeamEvent):
     TYPE: ClassVar[str] = "de.cimis.milestones.milestone_rescheduled.v1"
 

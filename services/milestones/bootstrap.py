@@ -18,6 +18,7 @@ from cimis_contracts.milestones import (
     MilestoneCompletedV1,
     MilestoneOverdueV1,
     MilestoneRescheduledV1,
+    MilestoneWaivedV1,
     PlanCancelledV1,
     PlanCompletedV1,
     PlanCreatedV1,
@@ -37,6 +38,7 @@ settings_class = MilestonesSettings
 PUBLISHED: list[type[EventData]] = [
     PlanCreatedV1,
     MilestoneCompletedV1,
+    MilestoneWaivedV1,
     MilestoneRescheduledV1,
     MilestoneOverdueV1,
     PlanCompletedV1,

@@ -23,6 +23,7 @@ from cimis_contracts.intake import (
 from cimis_contracts.milestones import (
     MilestoneCompletedV1,
     MilestoneRescheduledV1,
+    MilestoneWaivedV1,
     PlanCreatedV1,
 )
 from services.budget.app.allocation import allocate, allocate_waiting, emit_releases, store
@@ -45,7 +46,11 @@ async def load_batch(uow: BudgetUnitOfWork, batch: list[tuple[EventData, CloudEv
             call_ids.add(payload.call_id)
         elif isinstance(
             payload,
-            TeamWithdrawnV1 | MilestoneCompletedV1 | PlanCreatedV1 | MilestoneRescheduledV1,
+            TeamWithdrawnV1
+            | MilestoneCompletedV1
+            | MilestoneWaivedV1
+            | PlanCreatedV1
+            | MilestoneRescheduledV1,
         ):
             team_ids.add(payload.team_id)
     await uow.teams.load(sorted(team_ids), lock=True)
@@ -138,6 +143,29 @@ async def on_milestone_completed(
     if not outcome.changed:
         return
     await store(uow, outcome, before=team, cause=f"event:{event.id}", action="tranche.released")
+    await emit_releases(uow, outcome)
+
+
+async def on_milestone_waived(
+    uow: BudgetUnitOfWork, payload: MilestoneWaivedV1, event: CloudEvent
+) -> None:
+    team = await uow.teams.get(payload.team_id, lock=True)
+    if team is None:
+        # A plan runs, and so can waive, only after budget allocated the team: budget knows
+        # every team a waiver names. Kept in the audit all the same, should one ever not.
+        await uow.audit(
+            "milestone.waiver_for_unknown_team",
+            "team_budget",
+            payload.team_id,
+            before=None,
+            after={"key": payload.key, "event": event.id},
+        )
+        return
+    pot = await uow.pots.get(team.call_id, lock=True)
+    outcome = budgets.waive_milestone(team, pot, payload.key)
+    if not outcome.changed:
+        return
+    await store(uow, outcome, before=team, cause=f"event:{event.id}", action="milestone.waived")
     await emit_releases(uow, outcome)
 
 

@@ -64,6 +64,8 @@ class TeamBudget:
     paid_cents: int = 0
     released_triggers: frozenset[str] = frozenset()
     completed_milestones: frozenset[str] = frozenset()
+    # Waived by staff: done for the tranches after them, releasing nothing of their own.
+    waived_milestones: frozenset[str] = frozenset()
     thresholds_crossed: frozenset[int] = frozenset()
     refusal_code: str | None = None
     refusal_reason: str | None = None
@@ -242,7 +244,7 @@ def allocate(team: TeamBudget, pot: Pot) -> Outcome:
         waiting_teams=pot.waiting_teams - (1 if team.status == WAITING else 0),
     )
     # Milestones may have been completed before the allocation was processed: release them too.
-    released = _release(allocated, new_pot, due(pot.plan, team.completed_milestones))
+    released = _release(allocated, new_pot, _due(team, pot))
     return Outcome(
         released.team,
         new_pot,
@@ -264,13 +266,30 @@ def _refuse(team: TeamBudget, pot: Pot, code: str, reason: str) -> Outcome:
 def complete_milestone(team: TeamBudget, pot: Pot | None, key: str) -> Outcome:
     """Remember the completion and release every tranche it completes the conditions of:
     none, its own, or its own and later ones that were waiting for it."""
-    if key in team.completed_milestones:
+    if key in team.completed_milestones or key in team.waived_milestones:
         return Outcome(team, pot, changed=False)
     noted = replace(team, completed_milestones=team.completed_milestones | {key})
     if noted.status != ALLOCATED or pot is None:
         return Outcome(noted, pot)
-    released = _release(noted, pot, due(pot.plan, noted.completed_milestones))
+    released = _release(noted, pot, _due(noted, pot))
     return Outcome(released.team, pot, released.transfers, released.releases)
+
+
+def waive_milestone(team: TeamBudget, pot: Pot | None, key: str) -> Outcome:
+    """Staff waived a milestone: the tranches waiting for it (and nothing else) may follow,
+    its own tranche stays reserved, and a completion reported later does not release it."""
+    if key in team.waived_milestones or key in team.completed_milestones:
+        return Outcome(team, pot, changed=False)
+    noted = replace(team, waived_milestones=team.waived_milestones | {key})
+    if noted.status != ALLOCATED or pot is None:
+        return Outcome(noted, pot)
+    released = _release(noted, pot, _due(noted, pot))
+    return Outcome(released.team, pot, released.transfers, released.releases)
+
+
+def _due(team: TeamBudget, pot: Pot) -> list[str]:
+    done = team.completed_milestones | team.waived_milestones
+    return [t for t in due(pot.plan, done) if t not in team.waived_milestones]
 
 
 def _release(team: TeamBudget, pot: Pot, triggers: list[str]) -> Outcome:

@@ -12,13 +12,19 @@ from cimis_contracts.intake import (
     TeamAcceptedV1,
     TeamWithdrawnV1,
 )
-from cimis_contracts.milestones import MilestoneCompletedV1, MilestoneRescheduledV1, PlanCreatedV1
+from cimis_contracts.milestones import (
+    MilestoneCompletedV1,
+    MilestoneRescheduledV1,
+    MilestoneWaivedV1,
+    PlanCreatedV1,
+)
 from services.budget.app.events import (
     load_batch,
     on_call_budget_increased,
     on_call_opened,
     on_milestone_completed,
     on_milestone_rescheduled,
+    on_milestone_waived,
     on_plan_created,
     on_team_accepted,
     on_team_withdrawn,
@@ -32,6 +38,7 @@ HANDLERS: dict[type[EventData], Handler] = {
     TeamAcceptedV1: on_team_accepted,
     TeamWithdrawnV1: on_team_withdrawn,
     MilestoneCompletedV1: on_milestone_completed,
+    MilestoneWaivedV1: on_milestone_waived,
     PlanCreatedV1: on_plan_created,
     MilestoneRescheduledV1: on_milestone_rescheduled,
 }

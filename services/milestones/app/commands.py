@@ -23,6 +23,13 @@ class CompleteMilestone:
 
 
 @dataclass(frozen=True)
+class WaiveMilestone:
+    milestone_id: str
+    reason: str
+    actor: Actor
+
+
+@dataclass(frozen=True)
 class RescheduleMilestone:
     milestone_id: str
     due_date: date

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from cimis_chassis.audit import snapshot
-from cimis_contracts.milestones import MilestoneCompletedV1, PlanCompletedV1
-from services.milestones.app.commands import Actor, CompleteMilestone, RescheduleMilestone
+from cimis_contracts.milestones import MilestoneCompletedV1, MilestoneWaivedV1, PlanCompletedV1
+from services.milestones.app.commands import (
+    Actor,
+    CompleteMilestone,
+    RescheduleMilestone,
+    WaiveMilestone,
+)
 from services.milestones.app.plan_changes import announce_rescheduling
 from services.milestones.app.ports import MilestonesUnitOfWork
 from services.milestones.domain import plans as plan_rules
@@ -62,21 +67,58 @@ async def complete_milestone(
             evidence_url=done.milestone.evidence_url,
         )
     )
-    if done.plan_completed:
-        assert done.plan.completed_at is not None
-        await uow.audit(
-            "plan.completed",
-            "plan",
-            plan.team_id,
-            before={"status": plan.status},
-            after={"status": done.plan.status, "completed_at": now.isoformat()},
-        )
-        await uow.emit(
-            PlanCompletedV1(
-                team_id=plan.team_id, call_id=plan.call_id, completed_at=done.plan.completed_at
-            )
-        )
+    await _maybe_plan_completed(uow, plan, done)
     return done.plan, done.milestone
+
+
+async def waive_milestone(uow: MilestonesUnitOfWork, cmd: WaiveMilestone) -> tuple[Plan, Milestone]:
+    plan = await _plan_of(uow, cmd.milestone_id, cmd.actor)
+    now = uow.clock.now()
+    done = plan_rules.waive(plan, cmd.milestone_id, by=cmd.actor.name, reason=cmd.reason, now=now)
+    if not done.changed:
+        return plan, done.milestone
+    await uow.plans.save(done.plan)
+    await uow.audit(
+        "milestone.waived",
+        "milestone",
+        done.milestone.id,
+        before=snapshot(plan.milestone(cmd.milestone_id)),
+        after=snapshot(done.milestone),
+    )
+    await uow.emit(
+        MilestoneWaivedV1(
+            team_id=plan.team_id,
+            call_id=plan.call_id,
+            milestone_id=done.milestone.id,
+            key=done.milestone.key,
+            reason=cmd.reason.strip(),
+            waived_by=cmd.actor.name,
+            waived_at=now,
+        )
+    )
+    await _maybe_plan_completed(uow, plan, done)
+    return done.plan, done.milestone
+
+
+async def _maybe_plan_completed(
+    uow: MilestonesUnitOfWork, plan: Plan, done: plan_rules.Completion
+) -> None:
+    """The step that made every milestone completed or waived completes the plan."""
+    if not done.plan_completed:
+        return
+    assert done.plan.completed_at is not None
+    await uow.audit(
+        "plan.completed",
+        "plan",
+        plan.team_id,
+        before={"status": plan.status},
+        after={"status": done.plan.status, "completed_at": done.plan.completed_at.isoformat()},
+    )
+    await uow.emit(
+        PlanCompletedV1(
+            team_id=plan.team_id, call_id=plan.call_id, completed_at=done.plan.completed_at
+        )
+    )
 
 
 async def reschedule_milestone(

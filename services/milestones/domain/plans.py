@@ -16,10 +16,13 @@ from services.milestones.domain.calendar import (
 )
 from services.milestones.domain.errors import MilestoneRuleViolation, NotFound, StateConflict
 
-FINAL = "final"
-
 # Stored milestone states; "overdue" is shown, never stored: it follows from the clock.
 OPEN, COMPLETED, CANCELLED = "open", "completed", "cancelled"
+# Staff decided, with a reason, that the plan needs no more of it: it counts as done for the
+# plan (completed_at/by and note record who waived it, when and why), but it releases no
+# money of its own.
+WAIVED = "waived"
+DONE = (COMPLETED, WAIVED)
 OVERDUE = "overdue"
 # Plan states. A plan is made on acceptance but runs only once budget has allocated the team's
 # money (DOMAIN.md: "Its plan starts when the budget is allocated"); it ends completed, or
@@ -109,7 +112,9 @@ class Plan:
     def progress(self, now: datetime) -> Progress:
         shown = [self.shown_status(m, now) for m in self.milestones]
         return Progress(
-            completed=shown.count(COMPLETED), total=len(shown), overdue=shown.count(OVERDUE)
+            completed=sum(status in DONE for status in shown),
+            total=len(shown),
+            overdue=shown.count(OVERDUE),
         )
 
     def with_milestone(self, changed: Milestone) -> Plan:
@@ -216,10 +221,15 @@ def complete(
     note: str | None,
     evidence_url: str | None,
 ) -> Completion:
-    """Complete a milestone; completing it again changes nothing; ``final`` completes the plan."""
+    """Complete a milestone, in any order; completing it again changes nothing. The plan is
+    complete once every milestone is completed or waived, whichever came last."""
     milestone = plan.milestone(milestone_id)
     if milestone.status == COMPLETED:
         return Completion(plan, milestone, changed=False, plan_completed=False)
+    if milestone.status == WAIVED:
+        raise StateConflict(
+            "milestone-waived", "The milestone was waived; the plan needs no completion of it."
+        )
     _refuse_unless_running(plan, milestone)
     done = replace(
         milestone,
@@ -229,11 +239,32 @@ def complete(
         note=(note or "").strip() or None,
         evidence_url=evidence_url,
     )
-    updated = plan.with_milestone(done)
-    finishes = done.key == FINAL and plan.status == ACTIVE
+    return _done(plan, done, now)
+
+
+def waive(plan: Plan, milestone_id: str, *, by: str, reason: str, now: datetime) -> Completion:
+    """Staff release the plan from an open milestone, with a reason; waiving it again changes
+    nothing, and a completed one stays completed."""
+    milestone = plan.milestone(milestone_id)
+    if milestone.status == WAIVED:
+        return Completion(plan, milestone, changed=False, plan_completed=False)
+    if milestone.status == COMPLETED:
+        raise StateConflict("milestone-completed", "A completed milestone cannot be waived.")
+    if not reason.strip():
+        raise MilestoneRuleViolation("reason-missing", "Give a reason for waiving the milestone.")
+    _refuse_unless_running(plan, milestone)
+    waived = replace(
+        milestone, status=WAIVED, completed_at=now, completed_by=by, note=reason.strip()
+    )
+    return _done(plan, waived, now)
+
+
+def _done(plan: Plan, milestone: Milestone, now: datetime) -> Completion:
+    updated = plan.with_milestone(milestone)
+    finishes = plan.status == ACTIVE and all(m.status in DONE for m in updated.milestones)
     if finishes:
         updated = replace(updated, status=COMPLETED, completed_at=now)
-    return Completion(updated, done, changed=True, plan_completed=finishes)
+    return Completion(updated, milestone, changed=True, plan_completed=finishes)
 
 
 def _refuse_unless_running(plan: Plan, milestone: Milestone) -> None:
@@ -270,8 +301,10 @@ def reschedule(
     milestone = plan.milestone(milestone_id)
     if not reason.strip():
         raise MilestoneRuleViolation("invalid-reschedule", "Give a reason for the new due date.")
-    if milestone.status == COMPLETED:
-        raise StateConflict("milestone-completed", "A completed milestone keeps its date.")
+    if milestone.status in DONE:
+        raise StateConflict(
+            f"milestone-{milestone.status}", f"A {milestone.status} milestone keeps its date."
+        )
     _refuse_unless_running(plan, milestone)
     if plan.status != ACTIVE:
         raise StateConflict("plan-completed", "The plan is completed; its dates are final.")

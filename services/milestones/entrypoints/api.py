@@ -17,13 +17,19 @@ from cimis_chassis.service_host import ServiceHost
 from cimis_chassis.text import comparison_key
 from services.milestones.adapters.queries import MilestoneFilter, MilestoneQueries
 from services.milestones.app import handlers
-from services.milestones.app.commands import Actor, CompleteMilestone, RescheduleMilestone
+from services.milestones.app.commands import (
+    Actor,
+    CompleteMilestone,
+    RescheduleMilestone,
+    WaiveMilestone,
+)
 from services.milestones.app.ports import MilestonesUnitOfWork
 from services.milestones.domain.calendar import berlin_day
 from services.milestones.entrypoints.schemas import (
     CompleteIn,
     Id,
     RescheduleIn,
+    WaiveIn,
     in_plan,
     listed,
     plan_out,
@@ -34,7 +40,7 @@ router = APIRouter(prefix="/api/v1", tags=["milestones"])
 Staff = Annotated[Principal, Depends(require(Role.STAFF))]
 Completer = Annotated[Principal, Depends(require(Role.STAFF, Role.AGENT))]
 TeamReader = Annotated[Principal, Depends(require(*READ_ALL, Role.AGENT))]
-ShownStatus = Literal["open", "overdue", "completed", "cancelled"]
+ShownStatus = Literal["open", "overdue", "completed", "waived", "cancelled"]
 MilestoneKey = Literal["kickoff", "workshop", "prototype", "test", "final"]
 
 
@@ -151,6 +157,33 @@ async def complete_milestone(
         work,
         idempotency_key=idempotency_key,
         body=given.model_dump(mode="json"),
+    )
+
+
+@router.post("/milestones/{milestone_id}/waive")
+async def waive_milestone(
+    milestone_id: Id,
+    body: WaiveIn,
+    request: Request,
+    principal: Staff,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Staff release the plan from an open milestone, with a reason (status `waived`): it
+    counts as done for the plan's completion and for the tranches after it, and releases no
+    money of its own. Waiving again changes nothing; a completed milestone is 409.
+    """
+    cmd = WaiveMilestone(milestone_id=milestone_id, reason=body.reason, actor=_actor(principal))
+
+    async def work(uow: MilestonesUnitOfWork) -> dict[str, Any]:
+        plan, milestone = await handlers.waive_milestone(uow, cmd)
+        return in_plan(plan, milestone, uow.clock.now()) | {"plan_status": plan.status}
+
+    return await run_command(
+        request,
+        principal,
+        work,
+        idempotency_key=idempotency_key,
+        body=body.model_dump(mode="json"),
     )
 
 

@@ -43,6 +43,10 @@ class CompleteIn(Strict):
     evidence_url: EvidenceUrl | None = None
 
 
+class WaiveIn(Strict):
+    reason: Reason
+
+
 class RescheduleIn(Strict):
     due_date: CalendarDay
     reason: Reason

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cimis_contracts.milestones import MilestoneCompletedV1, PlanCompletedV1
+from cimis_contracts.milestones import MilestoneCompletedV1, MilestoneWaivedV1, PlanCompletedV1
 from tests.api.milestones.steps import (
     accept_team,
     assert_problem,
@@ -102,6 +102,44 @@ class TestComplete:
         plan = await get_ok(milestones, f"/api/v1/teams/{team.id}/milestones")
         assert plan["plan_status"] == "completed"
         assert plan["progress"] == {"completed": 5, "total": 5, "overdue": 0}
+
+    async def test_final_first_leaves_the_plan_running(self, milestones: RunningService) -> None:
+        team = await accept_team(milestones)
+        response = await complete(milestones, team.milestones["final"])
+        assert response.json()["plan_status"] == "active"
+        types = [e["type"] for e in await outbox_events(milestones, team.id)]
+        assert PlanCompletedV1.TYPE not in types
+
+    async def test_staff_waive_a_milestone_with_a_reason_and_the_plan_can_complete(
+        self, milestones: RunningService
+    ) -> None:
+        team = await accept_team(milestones)
+        url = f"/api/v1/milestones/{team.milestones['workshop']}/waive"
+        by_agent = await milestones.client.post(
+            url, json={"reason": "entfällt"}, headers=milestones.auth("agent-anna")
+        )
+        assert by_agent.status_code == 403
+        no_reason = await milestones.client.post(url, json={}, headers=milestones.auth("staff"))
+        assert_problem(no_reason, 422, "validation-error")
+        waived = await milestones.client.post(
+            url,
+            json={"reason": "Workshop fand beim Kick-off statt"},
+            headers=milestones.auth("staff"),
+        )
+        assert waived.status_code == 200, waived.text
+        assert (waived.json()["status"], waived.json()["note"]) == (
+            "waived",
+            "Workshop fand beim Kick-off statt",
+        )
+        [event] = await outbox_events(milestones, team.id, MilestoneWaivedV1.TYPE)
+        assert event["data"]["key"] == "workshop"
+        for key in ("final", "kickoff", "test", "prototype"):
+            response = await complete(milestones, team.milestones[key])
+        assert response.json()["plan_status"] == "completed"
+        completed = await complete(milestones, team.milestones["workshop"])
+        assert_problem(completed, 409, "milestone-waived")
+        listed = await get_ok(milestones, "/api/v1/milestones", status="waived", team_id=team.id)
+        assert [m["key"] for m in listed["items"]] == ["workshop"]
 
     @pytest.mark.parametrize("who", ["finance", "operator"])
     async def test_read_only_roles_are_forbidden(

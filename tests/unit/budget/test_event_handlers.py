@@ -30,7 +30,7 @@ from cimis_contracts.intake import (
     TeamWithdrawnV1,
     TrancheRule,
 )
-from cimis_contracts.milestones import MilestoneCompletedV1
+from cimis_contracts.milestones import MilestoneCompletedV1, MilestoneWaivedV1
 from services.budget.adapters.unit_of_work import MemoryBudgetUnitOfWork
 from services.budget.app.events import load_batch
 from services.budget.domain import budgets, ledger
@@ -134,6 +134,18 @@ def milestone_completed(team_id: str, key: str) -> MilestoneCompletedV1:
         key=key,
         completed_by="agent-anna",
         completed_at=START,
+    )
+
+
+def milestone_waived(team_id: str, key: str) -> MilestoneWaivedV1:
+    return MilestoneWaivedV1(
+        team_id=team_id,
+        call_id="call-1",
+        milestone_id=f"{team_id}-{key}",
+        key=key,
+        reason="entfällt",
+        waived_by="sabine",
+        waived_at=START,
     )
 
 
@@ -349,6 +361,21 @@ class TestMilestoneCompleted:
         assert releases == [("acceptance", 16_000_00), ("prototype", 16_000_00)]
         assert budget.team("t1").available_cents == 32_000_00
         assert budget.balance(ledger.reserved("t1")) == 8_000_00
+
+    async def test_a_waived_milestone_lets_later_tranches_follow_but_releases_nothing(
+        self, budget: Budget
+    ) -> None:
+        # The call's plan: prototype then final; staff waive the prototype.
+        await budget.apply(call_opened(), team_accepted("t1", 40_000_00))
+        await budget.apply(milestone_waived("t1", "prototype"))
+        await budget.apply(milestone_completed("t1", "prototype"))  # reported later: nothing
+        await budget.apply(milestone_completed("t1", "final"))
+
+        releases = [(e["trigger"], e["amount_cents"]) for e in budget.events(TrancheReleasedV1)]
+        assert releases == [("acceptance", 16_000_00), ("final", 8_000_00)]
+        assert budget.team("t1").waived_milestones == {"prototype"}
+        assert budget.balance(ledger.reserved("t1")) == 16_000_00  # the prototype's 40 %
+        assert budget.uow.ledger.books.total() == 0
 
     async def test_a_completion_that_overtook_its_team_is_released_on_acceptance(
         self, budget: Budget

@@ -5,6 +5,7 @@ whatever order budget's and intake's events arrive in."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from functools import partial
 
 import pytest
 
@@ -227,8 +228,9 @@ class TestRefusedOrClosed:
         self, harness: Harness
     ) -> None:
         plan = await harness.accept(team_accepted())
-        final = CompleteMilestone(plan.milestones[-1].id, STAFF)
-        await harness.run(lambda uow: complete_milestone(uow, final))
+        for milestone in plan.milestones:
+            done = CompleteMilestone(milestone.id, STAFF)
+            await harness.run(partial(complete_milestone, cmd=done))
 
         await harness.apply(on_budget_closed, budget_closed())
 

@@ -9,8 +9,17 @@ import pytest
 
 from cimis_contracts.milestones import MilestoneOverdueV1
 from services.milestones.app import overdue as overdue_module
-from services.milestones.app.commands import Actor, CompleteMilestone, RescheduleMilestone
-from services.milestones.app.handlers import complete_milestone, reschedule_milestone
+from services.milestones.app.commands import (
+    Actor,
+    CompleteMilestone,
+    RescheduleMilestone,
+    WaiveMilestone,
+)
+from services.milestones.app.handlers import (
+    complete_milestone,
+    reschedule_milestone,
+    waive_milestone,
+)
 from services.milestones.app.intake_events import on_team_withdrawn
 from services.milestones.domain.plans import Plan
 from tests.unit.milestones.builders import team_accepted, team_withdrawn
@@ -135,12 +144,20 @@ class TestWhatIsNeverOverdue:
         assert await harness.scan().run_once() == []
         assert await harness.scan().count_overdue() == 0
 
-    async def test_open_milestones_of_a_completed_plan(self, harness: Harness) -> None:
+    async def test_a_waived_milestone(self, harness: Harness) -> None:
+        plan = await accepted(harness)
+        cmd = WaiveMilestone(plan.milestones[0].id, "entfällt", STAFF)
+        await harness.run(lambda uow: waive_milestone(uow, cmd))
+        harness.clock.set(BERLIN_MIDNIGHT_AFTER)
+        assert await harness.scan().run_once() == []
+
+    async def test_but_the_open_ones_when_final_was_completed_first(self, harness: Harness) -> None:
         plan = await accepted(harness)
         cmd = CompleteMilestone(plan.milestones[-1].id, STAFF)
         await harness.run(lambda uow: complete_milestone(uow, cmd))
         harness.clock.set(datetime(2025, 6, 1, tzinfo=UTC))
-        assert await harness.scan().run_once() == []
+        raised = await harness.scan().run_once()
+        assert [key for key, _ in keys(raised)] == ["kickoff", "workshop", "prototype", "test"]
 
 
 class TestRescheduling:

@@ -16,6 +16,7 @@ from services.milestones.domain.plans import (
     OPEN,
     OVERDUE,
     PENDING_BUDGET,
+    WAIVED,
     PhaseStep,
     Plan,
     Progress,
@@ -23,6 +24,7 @@ from services.milestones.domain.plans import (
     complete,
     reschedule,
     start,
+    waive,
 )
 from tests.unit.milestones.builders import ACCEPTED_AT, a_plan
 
@@ -31,6 +33,17 @@ LATER = ACCEPTED_AT + timedelta(days=3)
 
 def by_key(plan: Plan, key: str) -> str:
     return next(m.id for m in plan.milestones if m.key == key)
+
+
+def finished_plan() -> Plan:
+    """Every milestone done, in any order: the kickoff waived, the rest completed."""
+    plan = a_plan()
+    plan = waive(plan, by_key(plan, "kickoff"), by="staff", reason="entfällt", now=LATER).plan
+    for key in ("final", "workshop", "test", "prototype"):
+        plan = complete(
+            plan, by_key(plan, key), by="staff", now=LATER, note=None, evidence_url=None
+        ).plan
+    return plan
 
 
 class TestCreatePlan:
@@ -171,15 +184,42 @@ class TestComplete:
         assert (done.plan.status, done.plan.completed_at) == (COMPLETED, LATER)
         assert done.plan.progress(LATER) == Progress(completed=5, total=5, overdue=0)
 
-    def test_a_milestone_left_open_in_a_completed_plan_is_never_overdue(self) -> None:
+    def test_completing_final_first_leaves_the_plan_running_and_the_rest_overdue(self) -> None:
         plan = a_plan()
         done = complete(
             plan, by_key(plan, "final"), by="staff", now=LATER, note=None, evidence_url=None
         )
         years_later = ACCEPTED_AT + timedelta(days=1000)
         kickoff = done.plan.milestone(by_key(plan, "kickoff"))
-        assert done.plan_completed
-        assert done.plan.shown_status(kickoff, years_later) == OPEN
+        assert not done.plan_completed
+        assert done.plan.status == ACTIVE
+        assert done.plan.shown_status(kickoff, years_later) == OVERDUE
+        assert done.plan.progress(years_later) == Progress(completed=1, total=5, overdue=4)
+
+    def test_the_plan_completes_when_every_milestone_is_completed_or_waived(self) -> None:
+        plan = finished_plan()
+        assert plan.status == COMPLETED
+        assert [m.status for m in plan.milestones] == [
+            WAIVED, COMPLETED, COMPLETED, COMPLETED, COMPLETED
+        ]  # fmt: skip
+        assert plan.progress(ACCEPTED_AT + timedelta(days=1000)).completed == 5
+
+    def test_waiving_needs_a_reason_and_never_undoes_a_completion(self) -> None:
+        plan = a_plan()
+        with pytest.raises(MilestoneRuleViolation) as no_reason:
+            waive(plan, by_key(plan, "kickoff"), by="staff", reason=" ", now=LATER)
+        assert no_reason.value.code == "reason-missing"
+        done = complete(
+            plan, by_key(plan, "kickoff"), by="staff", now=LATER, note=None, evidence_url=None
+        ).plan
+        with pytest.raises(StateConflict) as completed:
+            waive(done, by_key(plan, "kickoff"), by="staff", reason="x", now=LATER)
+        assert completed.value.code == "milestone-completed"
+        waived = waive(plan, by_key(plan, "workshop"), by="staff", reason="entfällt", now=LATER)
+        assert (waived.milestone.status, waived.milestone.note) == (WAIVED, "entfällt")
+        assert not waive(
+            waived.plan, by_key(plan, "workshop"), by="s", reason="x", now=LATER
+        ).changed
 
     def test_a_cancelled_plan_cannot_be_completed(self) -> None:
         plan = cancel(a_plan(), now=LATER).plan
@@ -322,10 +362,7 @@ class TestCancel:
     def test_cancelling_twice_or_a_completed_plan_changes_nothing(self) -> None:
         cancelled = cancel(a_plan(), now=LATER).plan
         assert not cancel(cancelled, now=LATER).changed
-        plan = a_plan()
-        finished = complete(
-            plan, by_key(plan, "final"), by="staff", now=LATER, note=None, evidence_url=None
-        ).plan
+        finished = finished_plan()
         again = cancel(finished, now=LATER)
         assert not again.changed
         assert again.plan == finished
