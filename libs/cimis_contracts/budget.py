@@ -72,6 +72,19 @@ class TrancheReleasedV1(_TeamEvent):
 
 
 @contract
+class TrancheWithdrawnV1(_TeamEvent):
+    """A milestone was reopened: a tranche that waited for it went back to the reserve (its
+    money was still unspent). It is released again when the milestone is confirmed again."""
+
+    TYPE: ClassVar[str] = "de.cimis.budget.tranche_withdrawn.v1"
+
+    trigger: TrancheTrigger
+    amount_cents: int = Field(gt=0)
+    released_total_cents: int = Field(ge=0)
+    withdrawn_at: AwareDatetime
+
+
+@contract
 class ExpenseSubmittedV1(_TeamEvent):
     TYPE: ClassVar[str] = "de.cimis.budget.expense_submitted.v1"
 

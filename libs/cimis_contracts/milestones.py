@@ -42,7 +42,24 @@ class PlanCreatedV1(_TeamEvent):
 
 
 @contract
+class MilestoneReportedV1(_TeamEvent):
+    """The team's agent (or staff) reported a milestone done; staff are to confirm it."""
+
+    TYPE: ClassVar[str] = "de.cimis.milestones.milestone_reported.v1"
+
+    call_id: Identifier
+    milestone_id: Identifier
+    key: MilestoneKey
+    reported_by: Identifier
+    reported_at: AwareDatetime
+    note: Reason | None = None
+    evidence_url: Url | None = None
+
+
+@contract
 class MilestoneCompletedV1(_TeamEvent):
+    """A staff member other than the reporter confirmed the milestone (four eyes)."""
+
     TYPE: ClassVar[str] = "de.cimis.milestones.milestone_completed.v1"
 
     call_id: Identifier
@@ -52,6 +69,25 @@ class MilestoneCompletedV1(_TeamEvent):
     completed_at: AwareDatetime
     note: Reason | None = None
     evidence_url: Url | None = None
+    # Who reported it (absent on completions from before reports needed a confirmation).
+    reported_by: Identifier | None = None
+
+
+@contract
+class MilestoneReopenedV1(_TeamEvent):
+    """Staff undid a report, a confirmation or a waiver made by mistake: the milestone is open
+    again. Budget withdraws a tranche that no longer has its milestones, if the money is still
+    unspent."""
+
+    TYPE: ClassVar[str] = "de.cimis.milestones.milestone_reopened.v1"
+
+    call_id: Identifier
+    milestone_id: Identifier
+    key: MilestoneKey
+    previous_status: Literal["reported", "completed", "waived"]
+    reason: Reason
+    reopened_by: Identifier
+    reopened_at: AwareDatetime
 
 
 @contract

@@ -22,6 +22,7 @@ from cimis_contracts.budget import (
     PaymentRequestChangedV1,
     ThresholdCrossedV1,
     TrancheReleasedV1,
+    TrancheWithdrawnV1,
 )
 from services.budget.adapters.metrics import BudgetGauges
 from services.budget.adapters.tables import chassis
@@ -43,6 +44,7 @@ def build_host(settings: BudgetSettings, clock: Clock) -> ServiceHost:
             BudgetAllocatedV1,
             AllocationRefusedV1,
             TrancheReleasedV1,
+            TrancheWithdrawnV1,
             ExpenseSubmittedV1,
             ExpenseApprovedV1,
             ExpenseRejectedV1,

@@ -17,6 +17,8 @@ from cimis_contracts.base import EventData
 from cimis_contracts.milestones import (
     MilestoneCompletedV1,
     MilestoneOverdueV1,
+    MilestoneReopenedV1,
+    MilestoneReportedV1,
     MilestoneRescheduledV1,
     MilestoneWaivedV1,
     PlanCancelledV1,
@@ -37,7 +39,9 @@ settings_class = MilestonesSettings
 
 PUBLISHED: list[type[EventData]] = [
     PlanCreatedV1,
+    MilestoneReportedV1,
     MilestoneCompletedV1,
+    MilestoneReopenedV1,
     MilestoneWaivedV1,
     MilestoneRescheduledV1,
     MilestoneOverdueV1,

@@ -43,7 +43,6 @@ from services.milestones.domain.plans import (
     PhaseStep,
     Plan,
     cancel,
-    complete,
     start,
 )
 from tests.contract.databases import DatabaseContract, OnPostgres, OnSqlite, ServiceSchemaContract
@@ -56,6 +55,7 @@ from tests.unit.milestones.builders import (
     envelope,
     team_accepted,
 )
+from tests.unit.milestones.builders import report_and_confirm as complete
 
 # 1 September 2024: the kick-off (due 15 August) and the workshop (due 12 September) of a team
 # accepted on 1 August differ: one overdue, one open.

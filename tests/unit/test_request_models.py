@@ -68,7 +68,7 @@ VALID: dict[str, dict[str, Any]] = {
     },
     "PaymentRunIn": {"execution_date": "2024-10-02"},
     "PaidIn": {"value_date": "2024-10-02"},
-    "WaiveIn": {"reason": "Workshop entfällt"},
+    "ReasonIn": {"reason": "Workshop entfällt"},
     "FundingStartIn": {"starts_on": "2024-07-01", "reason": "vorzeitiger Maßnahmebeginn"},
     "BudgetIncreaseIn": {"amount": "90000.00", "reason": "Restmittel umgeschichtet"},
     "CompleteIn": {"note": "fertig", "evidence_url": "https://example.org/x"},

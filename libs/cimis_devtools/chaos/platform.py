@@ -16,7 +16,7 @@ from cimis_chassis.auth import Role, create_key
 from cimis_chassis.kafka_client import KafkaClientConfig
 from cimis_contracts.topics import SERVICE_TOPICS, all_topics
 from cimis_devtools.chaos.sinks import MailSink, WebhookSink
-from cimis_devtools.chaos.workload import FINANCE, STAFF, Workload
+from cimis_devtools.chaos.workload import CONFIRMING_STAFF, FINANCE, STAFF, Workload
 from cimis_devtools.kafka_access import SERVICES, KafkaAccess
 from cimis_devtools.kafka_local import LocalKafka
 from cimis_devtools.postgres_local import LocalPostgres
@@ -116,7 +116,8 @@ class Platform:
             return list(conn.execute(sql).fetchall())
 
     def _create_keys(self) -> None:
-        self.tokens[STAFF] = create_key(self.keys_file, role=Role.STAFF, principal=STAFF)
+        for name in (STAFF, CONFIRMING_STAFF):
+            self.tokens[name] = create_key(self.keys_file, role=Role.STAFF, principal=name)
         for name in FINANCE:
             self.tokens[name] = create_key(self.keys_file, role=Role.FINANCE, principal=name)
         for agent in self.workload.agents:

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from cimis_devtools.chaos.client import Api, CommandFailed
 from cimis_devtools.chaos.platform import Platform
 from cimis_devtools.chaos.workload import (
+    CONFIRMING_STAFF,
     STAFF,
     AgentPlan,
     Complete,
@@ -243,6 +244,14 @@ class Runner:
             principal=team.agent_id if step.by_agent else STAFF,
             key=self.key(f"{team.ref}-{step.key}"),
             body={"note": f"{step.key} erledigt"},
+        )
+        # Four eyes: only another staff member's confirmation completes it.
+        await self.api.command(
+            "milestones",
+            "POST",
+            f"/api/v1/milestones/{milestone['id']}/confirm",
+            principal=CONFIRMING_STAFF,
+            key=self.key(f"{team.ref}-{step.key}-confirm"),
         )
         if step.key in ("prototype", "final"):
             # Spending beyond a tranche, and a withdrawal, must wait until budget released it.

@@ -13,6 +13,8 @@ from cimis_devtools.chaos.profiles import Profile
 POSITIONS = ("personnel", "material", "external_services", "travel", "other")
 FINANCE = ("fin-a", "fin-b")
 STAFF = "staff-1"
+# Confirms the milestones others reported (four eyes).
+CONFIRMING_STAFF = "staff-2"
 Decision = Literal["approve", "reject", "reverse", "pending"]
 
 

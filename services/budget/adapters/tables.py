@@ -61,6 +61,7 @@ team_budgets = Table(
     Column("released_triggers", JSON, nullable=False),
     Column("completed_milestones", JSON, nullable=False),
     Column("waived_milestones", JSON, nullable=False, server_default=text("'[]'")),
+    Column("tranche_withdrawals", JSON, nullable=False, server_default=text("'[]'")),
     Column("thresholds_crossed", JSON, nullable=False),
     Column("refusal_code", String(50), nullable=True),
     Column("refusal_reason", Text, nullable=True),

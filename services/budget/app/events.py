@@ -11,9 +11,7 @@ from datetime import date
 from cimis_chassis.envelope import CloudEvent
 from cimis_chassis.text import comparison_key
 from cimis_contracts.base import EventData
-from cimis_contracts.budget import (
-    BudgetClosedV1,
-)
+from cimis_contracts.budget import BudgetClosedV1, TrancheWithdrawnV1
 from cimis_contracts.intake import (
     CallBudgetIncreasedV1,
     CallOpenedV1,
@@ -22,6 +20,7 @@ from cimis_contracts.intake import (
 )
 from cimis_contracts.milestones import (
     MilestoneCompletedV1,
+    MilestoneReopenedV1,
     MilestoneRescheduledV1,
     MilestoneWaivedV1,
     PlanCreatedV1,
@@ -49,6 +48,7 @@ async def load_batch(uow: BudgetUnitOfWork, batch: list[tuple[EventData, CloudEv
             TeamWithdrawnV1
             | MilestoneCompletedV1
             | MilestoneWaivedV1
+            | MilestoneReopenedV1
             | PlanCreatedV1
             | MilestoneRescheduledV1,
         ):
@@ -167,6 +167,33 @@ async def on_milestone_waived(
         return
     await store(uow, outcome, before=team, cause=f"event:{event.id}", action="milestone.waived")
     await emit_releases(uow, outcome)
+
+
+async def on_milestone_reopened(
+    uow: BudgetUnitOfWork, payload: MilestoneReopenedV1, event: CloudEvent
+) -> None:
+    team = await uow.teams.get(payload.team_id, lock=True)
+    if team is None:
+        return  # budget never counted a milestone of a team it does not know
+    pot = await uow.pots.get(team.call_id, lock=True)
+    outcome = budgets.reopen_milestone(team, pot, payload.key)
+    if not outcome.changed:
+        return
+    await store(uow, outcome, before=team, cause=f"event:{event.id}", action="milestone.reopened")
+    now = uow.clock.now()
+    for withdrawal in outcome.withdrawals:
+        if not withdrawal.amount_cents:
+            continue
+        await uow.emit(
+            TrancheWithdrawnV1(
+                team_id=team.team_id,
+                call_id=team.call_id,
+                trigger=withdrawal.trigger,
+                amount_cents=withdrawal.amount_cents,
+                released_total_cents=outcome.team.released_cents,
+                withdrawn_at=now,
+            )
+        )
 
 
 async def on_plan_created(uow: BudgetUnitOfWork, payload: PlanCreatedV1, event: CloudEvent) -> None:

@@ -66,6 +66,9 @@ class TeamBudget:
     completed_milestones: frozenset[str] = frozenset()
     # Waived by staff: done for the tranches after them, releasing nothing of their own.
     waived_milestones: frozenset[str] = frozenset()
+    # Each tranche taken back after a milestone was reopened, once per time (a tranche may be
+    # released, taken back and released again: each move is its own ledger transfer).
+    tranche_withdrawals: tuple[str, ...] = ()
     thresholds_crossed: frozenset[int] = frozenset()
     refusal_code: str | None = None
     refusal_reason: str | None = None
@@ -110,6 +113,8 @@ class Outcome:
     transfers: tuple[Transfer, ...] = ()
     releases: tuple[Release, ...] = ()
     changed: bool = True
+    # Tranches taken back to the reserve (a reopened milestone).
+    withdrawals: tuple[Release, ...] = ()
     notes: dict[str, int] = field(default_factory=dict)
 
 
@@ -287,6 +292,57 @@ def waive_milestone(team: TeamBudget, pot: Pot | None, key: str) -> Outcome:
     return Outcome(released.team, pot, released.transfers, released.releases)
 
 
+def reopen_milestone(team: TeamBudget, pot: Pot | None, key: str) -> Outcome:
+    """Staff reopened a milestone confirmed or waived by mistake: it no longer counts, and
+    every released tranche that waited for it goes back to the reserve, latest first, while
+    the team has that money unspent; a tranche already spent stays (``notes`` say which)."""
+    if key not in team.completed_milestones and key not in team.waived_milestones:
+        return Outcome(team, pot, changed=False)
+    team = replace(
+        team,
+        completed_milestones=team.completed_milestones - {key},
+        waived_milestones=team.waived_milestones - {key},
+    )
+    if team.status != ALLOCATED or pot is None:
+        return Outcome(team, pot)
+    amounts = tranche_amounts(team.allocated_cents, pot.plan)
+    still_due = set(_due(team, pot))
+    transfers: list[Transfer] = []
+    withdrawn: list[Release] = []
+    kept: dict[str, int] = {}
+    for rule in reversed(pot.plan):
+        trigger = rule.trigger
+        if trigger not in team.released_triggers or trigger in still_due:
+            continue
+        amount = amounts[trigger]
+        if amount > team.available_cents:
+            kept[f"kept:{trigger}"] = amount
+            continue
+        times = team.tranche_withdrawals.count(trigger) + 1
+        if amount:
+            transfers.append(
+                Transfer(
+                    id=f"withdraw:{team.team_id}:{trigger}:{times}",
+                    kind="tranche_withdrawn",
+                    from_account=ledger.released(team.team_id),
+                    to_account=ledger.reserved(team.team_id),
+                    amount_cents=amount,
+                    call_id=team.call_id,
+                    team_id=team.team_id,
+                )
+            )
+        team = replace(
+            team,
+            released_triggers=team.released_triggers - {trigger},
+            reserved_cents=team.reserved_cents + amount,
+            available_cents=team.available_cents - amount,
+            released_cents=team.released_cents - amount,
+            tranche_withdrawals=(*team.tranche_withdrawals, trigger),
+        )
+        withdrawn.append(Release(trigger, rule.percent, amount))
+    return Outcome(team, pot, tuple(transfers), notes=kept, withdrawals=tuple(withdrawn))
+
+
 def _due(team: TeamBudget, pot: Pot) -> list[str]:
     done = team.completed_milestones | team.waived_milestones
     return [t for t in due(pot.plan, done) if t not in team.waived_milestones]
@@ -310,9 +366,12 @@ def _release(team: TeamBudget, pot: Pot, triggers: list[str]) -> Outcome:
         )
         releases.append(Release(trigger, percents[trigger], amount))
         if amount:
+            # Released again after a withdrawal: a new transfer, not a replay of the first.
+            times = team.tranche_withdrawals.count(trigger)
+            suffix = f":{times + 1}" if times else ""
             transfers.append(
                 Transfer(
-                    id=f"release:{team.team_id}:{trigger}",
+                    id=f"release:{team.team_id}:{trigger}{suffix}",
                     kind="tranche_released",
                     from_account=ledger.reserved(team.team_id),
                     to_account=ledger.released(team.team_id),

@@ -14,6 +14,7 @@ from cimis_contracts.intake import (
 )
 from cimis_contracts.milestones import (
     MilestoneCompletedV1,
+    MilestoneReopenedV1,
     MilestoneRescheduledV1,
     MilestoneWaivedV1,
     PlanCreatedV1,
@@ -23,6 +24,7 @@ from services.budget.app.events import (
     on_call_budget_increased,
     on_call_opened,
     on_milestone_completed,
+    on_milestone_reopened,
     on_milestone_rescheduled,
     on_milestone_waived,
     on_plan_created,
@@ -39,6 +41,7 @@ HANDLERS: dict[type[EventData], Handler] = {
     TeamWithdrawnV1: on_team_withdrawn,
     MilestoneCompletedV1: on_milestone_completed,
     MilestoneWaivedV1: on_milestone_waived,
+    MilestoneReopenedV1: on_milestone_reopened,
     PlanCreatedV1: on_plan_created,
     MilestoneRescheduledV1: on_milestone_rescheduled,
 }

@@ -45,6 +45,8 @@ def milestone_row(m: Milestone) -> dict[str, Any]:
         "completed_by": m.completed_by,
         "note": m.note,
         "evidence_url": m.evidence_url,
+        "reported_at": m.reported_at,
+        "reported_by": m.reported_by,
     }
 
 
@@ -78,6 +80,8 @@ def milestone_of(r: Row[Any]) -> Milestone:
         completed_by=r.completed_by,
         note=r.note,
         evidence_url=r.evidence_url,
+        reported_at=r.reported_at,
+        reported_by=r.reported_by,
     )
 
 

@@ -97,6 +97,8 @@ milestones = Table(
     Column("completed_by", String(200), nullable=True),
     Column("note", Text, nullable=True),
     Column("evidence_url", Text, nullable=True),
+    Column("reported_at", UtcDateTime(), nullable=True),
+    Column("reported_by", String(200), nullable=True),
     UniqueConstraint("team_id", "key"),
 )
 # The overdue scan and the programme overview look for open milestones by due date.

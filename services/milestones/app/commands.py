@@ -23,6 +23,19 @@ class CompleteMilestone:
 
 
 @dataclass(frozen=True)
+class ConfirmMilestone:
+    milestone_id: str
+    actor: Actor
+
+
+@dataclass(frozen=True)
+class ReopenMilestone:
+    milestone_id: str
+    reason: str
+    actor: Actor
+
+
+@dataclass(frozen=True)
 class WaiveMilestone:
     milestone_id: str
     reason: str

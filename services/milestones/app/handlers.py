@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from cimis_chassis.audit import snapshot
-from cimis_contracts.milestones import MilestoneCompletedV1, MilestoneWaivedV1, PlanCompletedV1
+from cimis_contracts.milestones import (
+    MilestoneCompletedV1,
+    MilestoneReopenedV1,
+    MilestoneReportedV1,
+    MilestoneWaivedV1,
+    PlanCompletedV1,
+)
 from services.milestones.app.commands import (
     Actor,
     CompleteMilestone,
+    ConfirmMilestone,
+    ReopenMilestone,
     RescheduleMilestone,
     WaiveMilestone,
 )
@@ -34,9 +42,10 @@ async def _plan_of(uow: MilestonesUnitOfWork, milestone_id: str, actor: Actor) -
 async def complete_milestone(
     uow: MilestonesUnitOfWork, cmd: CompleteMilestone
 ) -> tuple[Plan, Milestone]:
+    """Report the milestone done: it is completed once another staff member confirms it."""
     plan = await _plan_of(uow, cmd.milestone_id, cmd.actor)
     now = uow.clock.now()
-    done = plan_rules.complete(
+    done = plan_rules.report(
         plan,
         cmd.milestone_id,
         by=cmd.actor.name,
@@ -44,6 +53,38 @@ async def complete_milestone(
         note=cmd.note,
         evidence_url=cmd.evidence_url,
     )
+    if not done.changed:
+        return plan, done.milestone
+    await uow.plans.save(done.plan)
+    await uow.audit(
+        "milestone.reported",
+        "milestone",
+        done.milestone.id,
+        before=snapshot(plan.milestone(cmd.milestone_id)),
+        after=snapshot(done.milestone),
+    )
+    assert done.milestone.reported_at is not None
+    await uow.emit(
+        MilestoneReportedV1(
+            team_id=plan.team_id,
+            call_id=plan.call_id,
+            milestone_id=done.milestone.id,
+            key=done.milestone.key,
+            reported_by=cmd.actor.name,
+            reported_at=done.milestone.reported_at,
+            note=done.milestone.note,
+            evidence_url=done.milestone.evidence_url,
+        )
+    )
+    return done.plan, done.milestone
+
+
+async def confirm_milestone(
+    uow: MilestonesUnitOfWork, cmd: ConfirmMilestone
+) -> tuple[Plan, Milestone]:
+    plan = await _plan_of(uow, cmd.milestone_id, cmd.actor)
+    now = uow.clock.now()
+    done = plan_rules.confirm(plan, cmd.milestone_id, by=cmd.actor.name, now=now)
     if not done.changed:
         return plan, done.milestone
     await uow.plans.save(done.plan)
@@ -65,10 +106,40 @@ async def complete_milestone(
             completed_at=done.milestone.completed_at,
             note=done.milestone.note,
             evidence_url=done.milestone.evidence_url,
+            reported_by=done.milestone.reported_by,
         )
     )
     await _maybe_plan_completed(uow, plan, done)
     return done.plan, done.milestone
+
+
+async def reopen_milestone(
+    uow: MilestonesUnitOfWork, cmd: ReopenMilestone
+) -> tuple[Plan, Milestone]:
+    plan = await _plan_of(uow, cmd.milestone_id, cmd.actor)
+    now = uow.clock.now()
+    opened = plan_rules.reopen(plan, cmd.milestone_id, reason=cmd.reason, now=now)
+    await uow.plans.save(opened.plan)
+    await uow.audit(
+        "milestone.reopened",
+        "milestone",
+        opened.milestone.id,
+        before=snapshot(opened.before),
+        after=snapshot(opened.milestone) | {"reason": cmd.reason.strip()},
+    )
+    await uow.emit(
+        MilestoneReopenedV1(
+            team_id=plan.team_id,
+            call_id=plan.call_id,
+            milestone_id=opened.milestone.id,
+            key=opened.milestone.key,
+            previous_status=opened.before.status,
+            reason=cmd.reason.strip(),
+            reopened_by=cmd.actor.name,
+            reopened_at=now,
+        )
+    )
+    return opened.plan, opened.milestone
 
 
 async def waive_milestone(uow: MilestonesUnitOfWork, cmd: WaiveMilestone) -> tuple[Plan, Milestone]:

@@ -20,4 +20,8 @@ class NotYourTeam(ForbiddenError):
         super().__init__("forbidden", message)
 
 
+class FourEyesViolation(ForbiddenError):
+    """One person both reporting a milestone and confirming it."""
+
+
 NotFound = NotFoundError

@@ -14,7 +14,12 @@ from services.milestones.domain.calendar import (
     is_working_day,
     next_working_day,
 )
-from services.milestones.domain.errors import MilestoneRuleViolation, NotFound, StateConflict
+from services.milestones.domain.errors import (
+    FourEyesViolation,
+    MilestoneRuleViolation,
+    NotFound,
+    StateConflict,
+)
 
 # Stored milestone states; "overdue" is shown, never stored: it follows from the clock.
 OPEN, COMPLETED, CANCELLED = "open", "completed", "cancelled"
@@ -23,6 +28,9 @@ OPEN, COMPLETED, CANCELLED = "open", "completed", "cancelled"
 # money of its own.
 WAIVED = "waived"
 DONE = (COMPLETED, WAIVED)
+# The agent (or staff) reported it done, with evidence; it counts once another person, from
+# the programme office, confirms it: only the confirmation releases money.
+REPORTED = "reported"
 OVERDUE = "overdue"
 # Plan states. A plan is made on acceptance but runs only once budget has allocated the team's
 # money (DOMAIN.md: "Its plan starts when the budget is allocated"); it ends completed, or
@@ -69,6 +77,8 @@ class Milestone:
     completed_by: str | None = None
     note: str | None = None
     evidence_url: str | None = None
+    reported_at: datetime | None = None
+    reported_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -212,7 +222,7 @@ class Completion:
     plan_completed: bool
 
 
-def complete(
+def report(
     plan: Plan,
     milestone_id: str,
     *,
@@ -221,25 +231,86 @@ def complete(
     note: str | None,
     evidence_url: str | None,
 ) -> Completion:
-    """Complete a milestone, in any order; completing it again changes nothing. The plan is
-    complete once every milestone is completed or waived, whichever came last."""
+    """The team's agent (or staff) reports a milestone done, in any order, with a note or an
+    evidence link; reporting it again, or a completed one, changes nothing."""
     milestone = plan.milestone(milestone_id)
-    if milestone.status == COMPLETED:
+    if milestone.status in (REPORTED, COMPLETED):
         return Completion(plan, milestone, changed=False, plan_completed=False)
     if milestone.status == WAIVED:
         raise StateConflict(
             "milestone-waived", "The milestone was waived; the plan needs no completion of it."
         )
     _refuse_unless_running(plan, milestone)
-    done = replace(
+    reported = replace(
         milestone,
-        status=COMPLETED,
-        completed_at=now,
-        completed_by=by,
+        status=REPORTED,
+        reported_at=now,
+        reported_by=by,
         note=(note or "").strip() or None,
         evidence_url=evidence_url,
     )
+    return Completion(plan.with_milestone(reported), reported, changed=True, plan_completed=False)
+
+
+def confirm(plan: Plan, milestone_id: str, *, by: str, now: datetime) -> Completion:
+    """Four eyes: a staff member other than the reporter confirms the report, and only then is
+    the milestone completed (and its money released). The plan is complete once every
+    milestone is completed or waived, whichever came last."""
+    milestone = plan.milestone(milestone_id)
+    if milestone.status == COMPLETED:
+        return Completion(plan, milestone, changed=False, plan_completed=False)
+    if milestone.status != REPORTED:
+        raise StateConflict(
+            "milestone-not-reported",
+            f"The milestone is {milestone.status}; only a reported one can be confirmed.",
+        )
+    _refuse_unless_running(plan, milestone)
+    if milestone.reported_by is not None and same_ident(by, milestone.reported_by):
+        raise FourEyesViolation(
+            "four-eyes", "Four eyes: the completion must be confirmed by someone else."
+        )
+    done = replace(milestone, status=COMPLETED, completed_at=now, completed_by=by)
     return _done(plan, done, now)
+
+
+@dataclass(frozen=True)
+class Reopening:
+    plan: Plan
+    before: Milestone
+    milestone: Milestone
+    # The plan was complete and runs again.
+    plan_reopened: bool
+
+
+def reopen(plan: Plan, milestone_id: str, *, reason: str, now: datetime) -> Reopening:
+    """Staff undo a report, a confirmation or a waiver made by mistake: the milestone is open
+    again (and overdue if its day has passed); a completed plan runs again."""
+    milestone = plan.milestone(milestone_id)
+    if not reason.strip():
+        raise MilestoneRuleViolation("reason-missing", "Give a reason for reopening.")
+    if milestone.status not in (REPORTED, COMPLETED, WAIVED):
+        raise StateConflict(
+            f"milestone-{milestone.status}",
+            f"The milestone is {milestone.status}; only a reported, completed or waived one "
+            "can be reopened.",
+        )
+    if plan.status not in (ACTIVE, COMPLETED):
+        _refuse_unless_running(plan, milestone)
+    opened = replace(
+        milestone,
+        status=OPEN,
+        completed_at=None,
+        completed_by=None,
+        reported_at=None,
+        reported_by=None,
+        note=None,
+        evidence_url=None,
+    )
+    updated = plan.with_milestone(opened)
+    was_complete = plan.status == COMPLETED
+    if was_complete:
+        updated = replace(updated, status=ACTIVE, completed_at=None)
+    return Reopening(updated, milestone, opened, plan_reopened=was_complete)
 
 
 def waive(plan: Plan, milestone_id: str, *, by: str, reason: str, now: datetime) -> Completion:

@@ -20,6 +20,8 @@ from services.milestones.app import handlers
 from services.milestones.app.commands import (
     Actor,
     CompleteMilestone,
+    ConfirmMilestone,
+    ReopenMilestone,
     RescheduleMilestone,
     WaiveMilestone,
 )
@@ -28,8 +30,8 @@ from services.milestones.domain.calendar import berlin_day
 from services.milestones.entrypoints.schemas import (
     CompleteIn,
     Id,
+    ReasonIn,
     RescheduleIn,
-    WaiveIn,
     in_plan,
     listed,
     plan_out,
@@ -40,7 +42,7 @@ router = APIRouter(prefix="/api/v1", tags=["milestones"])
 Staff = Annotated[Principal, Depends(require(Role.STAFF))]
 Completer = Annotated[Principal, Depends(require(Role.STAFF, Role.AGENT))]
 TeamReader = Annotated[Principal, Depends(require(*READ_ALL, Role.AGENT))]
-ShownStatus = Literal["open", "overdue", "completed", "waived", "cancelled"]
+ShownStatus = Literal["open", "overdue", "reported", "completed", "waived", "cancelled"]
 MilestoneKey = Literal["kickoff", "workshop", "prototype", "test", "final"]
 
 
@@ -134,10 +136,12 @@ async def complete_milestone(
     body: CompleteIn | None = None,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    """Staff or the team's own agent; completing a completed milestone changes nothing.
+    """Staff or the team's own agent report the milestone done (status `reported`), with a
+    note or an evidence link; it is completed when another staff member confirms it
+    (`/confirm`). Reporting again, or a completed milestone, changes nothing.
 
     409 `plan-not-active` while the plan waits for budget's allocation (`pending_budget`),
-    409 `plan-cancelled` once it is closed.
+    409 `plan-cancelled` once it is closed, 409 `milestone-waived` for a waived one.
     """
     given = body or CompleteIn()
     cmd = CompleteMilestone(
@@ -160,10 +164,52 @@ async def complete_milestone(
     )
 
 
+@router.post("/milestones/{milestone_id}/confirm")
+async def confirm_milestone(
+    milestone_id: Id, request: Request, principal: Staff, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    """Four eyes: a staff member other than the reporter confirms a reported milestone; only
+    this completes it (milestone completed, which releases its tranche). 403 `four-eyes` for
+    the reporter, 409 `milestone-not-reported` for one nobody reported."""
+    cmd = ConfirmMilestone(milestone_id=milestone_id, actor=_actor(principal))
+
+    async def work(uow: MilestonesUnitOfWork) -> dict[str, Any]:
+        plan, milestone = await handlers.confirm_milestone(uow, cmd)
+        return in_plan(plan, milestone, uow.clock.now()) | {"plan_status": plan.status}
+
+    return await run_command(request, principal, work, idempotency_key=idempotency_key)
+
+
+@router.post("/milestones/{milestone_id}/reopen")
+async def reopen_milestone(
+    milestone_id: Id,
+    body: ReasonIn,
+    request: Request,
+    principal: Staff,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Staff undo a report, confirmation or waiver made by mistake, with a reason: the
+    milestone is open again and a completed plan runs again. Budget takes back the
+    milestone's tranche if its money is still unspent (`milestone_reopened`)."""
+    cmd = ReopenMilestone(milestone_id=milestone_id, reason=body.reason, actor=_actor(principal))
+
+    async def work(uow: MilestonesUnitOfWork) -> dict[str, Any]:
+        plan, milestone = await handlers.reopen_milestone(uow, cmd)
+        return in_plan(plan, milestone, uow.clock.now()) | {"plan_status": plan.status}
+
+    return await run_command(
+        request,
+        principal,
+        work,
+        idempotency_key=idempotency_key,
+        body=body.model_dump(mode="json"),
+    )
+
+
 @router.post("/milestones/{milestone_id}/waive")
 async def waive_milestone(
     milestone_id: Id,
-    body: WaiveIn,
+    body: ReasonIn,
     request: Request,
     principal: Staff,
     idempotency_key: IdempotencyKey = None,

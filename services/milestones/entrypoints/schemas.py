@@ -43,7 +43,7 @@ class CompleteIn(Strict):
     evidence_url: EvidenceUrl | None = None
 
 
-class WaiveIn(Strict):
+class ReasonIn(Strict):
     reason: Reason
 
 
@@ -78,6 +78,8 @@ def milestone_out(
         "position": m.position,
         "due_date": m.due_date.isoformat(),
         "status": "overdue" if is_overdue(m.status, plan_status, m.due_date, now) else m.status,
+        "reported_at": _ts(m.reported_at),
+        "reported_by": m.reported_by,
         "completed_at": _ts(m.completed_at),
         "completed_by": m.completed_by,
         "note": m.note,

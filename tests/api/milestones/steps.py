@@ -133,6 +133,21 @@ async def complete(
     )
 
 
+async def confirm(svc: RunningService, milestone_id: str, who: str = "staff2") -> httpx.Response:
+    return await svc.client.post(
+        f"/api/v1/milestones/{milestone_id}/confirm", headers=svc.auth(who)
+    )
+
+
+async def complete_and_confirm(
+    svc: RunningService, milestone_id: str, who: str = "staff", **body: Any
+) -> httpx.Response:
+    """A completion as the office makes it: ``who`` reports it, another staff member confirms."""
+    reported = await complete(svc, milestone_id, who, **body)
+    assert reported.status_code == 200, reported.text
+    return await confirm(svc, milestone_id, "staff2" if who != "staff2" else "staff")
+
+
 async def reschedule(
     svc: RunningService,
     milestone_id: str,

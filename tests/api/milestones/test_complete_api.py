@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from cimis_contracts.milestones import MilestoneCompletedV1, MilestoneWaivedV1, PlanCompletedV1
+from cimis_contracts.milestones import (
+    MilestoneCompletedV1,
+    MilestoneReopenedV1,
+    MilestoneReportedV1,
+    MilestoneWaivedV1,
+    PlanCompletedV1,
+)
 from tests.api.milestones.steps import (
     accept_team,
     assert_problem,
     audit_entries,
     complete,
+    complete_and_confirm,
+    confirm,
     get_ok,
     outbox_events,
     withdraw_team,
@@ -36,19 +44,61 @@ class TestComplete:
 
         assert response.status_code == 200, response.text
         body = response.json()
-        assert (body["id"], body["key"], body["status"]) == (kickoff, "kickoff", "completed")
-        assert body["completed_at"] == milestones.clock.now().isoformat().replace("+00:00", "Z")
-        assert (body["completed_by"], body["note"], body["evidence_url"]) == (
+        assert (body["id"], body["key"], body["status"]) == (kickoff, "kickoff", "reported")
+        assert body["reported_at"] == milestones.clock.now().isoformat().replace("+00:00", "Z")
+        assert (body["reported_by"], body["note"], body["evidence_url"]) == (
             "agent-anna",
             "Auftakt in Annaberg-Buchholz",
             "https://example.org/protokoll.pdf",
         )
+        assert await outbox_events(milestones, team.id, COMPLETED) == []
+        [reported] = await outbox_events(milestones, team.id, MilestoneReportedV1.TYPE)
+        assert reported["data"]["reported_by"] == "agent-anna"
+
+        confirmed = await confirm(milestones, kickoff, "staff")
+        assert confirmed.status_code == 200, confirmed.text
+        assert (confirmed.json()["status"], confirmed.json()["completed_by"]) == (
+            "completed",
+            "staff",
+        )
         [event] = await outbox_events(milestones, team.id, COMPLETED)
         assert event["data"]["milestone_id"] == kickoff
         assert event["data"]["key"] == "kickoff"
-        assert event["data"]["completed_by"] == "agent-anna"
+        assert (event["data"]["completed_by"], event["data"]["reported_by"]) == (
+            "staff",
+            "agent-anna",
+        )
         plan = await get_ok(milestones, f"/api/v1/teams/{team.id}/milestones")
         assert plan["progress"]["completed"] == 1
+
+    async def test_four_eyes_the_reporter_cannot_confirm(self, milestones: RunningService) -> None:
+        team = await accept_team(milestones)
+        kickoff = team.milestones["kickoff"]
+        assert_problem(await confirm(milestones, kickoff, "staff"), 409, "milestone-not-reported")
+        await complete(milestones, kickoff, "staff")
+        assert_problem(await confirm(milestones, kickoff, "staff"), 403, "four-eyes")
+        agent = await confirm(milestones, kickoff, "agent-anna")
+        assert agent.status_code == 403
+        assert await outbox_events(milestones, team.id, COMPLETED) == []
+
+    async def test_staff_reopen_a_confirmation_made_by_mistake(
+        self, milestones: RunningService
+    ) -> None:
+        team = await accept_team(milestones)
+        prototype = team.milestones["prototype"]
+        await complete_and_confirm(milestones, prototype)
+        url = f"/api/v1/milestones/{prototype}/reopen"
+        reopened = await milestones.client.post(
+            url, json={"reason": "Bestätigung beim falschen Team"}, headers=milestones.auth("staff")
+        )
+        assert reopened.status_code == 200, reopened.text
+        assert reopened.json()["status"] == "open"
+        [event] = await outbox_events(milestones, team.id, MilestoneReopenedV1.TYPE)
+        assert event["data"]["previous_status"] == "completed"
+        again = await milestones.client.post(
+            url, json={"reason": "noch mal"}, headers=milestones.auth("staff")
+        )
+        assert_problem(again, 409, "milestone-open")
 
     async def test_an_agent_cannot_complete_another_agents_milestone(
         self, milestones: RunningService
@@ -68,15 +118,19 @@ class TestComplete:
         team = await accept_team(milestones)
         kickoff = team.milestones["kickoff"]
 
-        first = await complete(milestones, kickoff, "staff", note="erst")
+        first = await complete_and_confirm(milestones, kickoff, "staff", note="erst")
         second = await complete(milestones, kickoff, "agent-anna", note="noch mal")
+        third = await confirm(milestones, kickoff)
 
-        assert first.status_code == second.status_code == 200
+        assert first.status_code == second.status_code == third.status_code == 200
         assert second.json()["note"] == "erst"
-        assert second.json()["completed_by"] == "staff"
+        assert (second.json()["reported_by"], second.json()["completed_by"]) == (
+            "staff",
+            "staff2",
+        )
         assert len(await outbox_events(milestones, team.id, COMPLETED)) == 1
         audited = [e["action"] for e in await audit_entries(milestones, kickoff)]
-        assert audited == ["milestone.completed"]
+        assert audited == ["milestone.reported", "milestone.completed"]
 
     async def test_without_a_body_it_completes_too(self, milestones: RunningService) -> None:
         team = await accept_team(milestones)
@@ -92,9 +146,9 @@ class TestComplete:
     ) -> None:
         team = await accept_team(milestones)
         for key in ("kickoff", "workshop", "prototype", "test"):
-            assert (await complete(milestones, team.milestones[key])).status_code == 200
+            assert (await complete_and_confirm(milestones, team.milestones[key])).status_code == 200
 
-        response = await complete(milestones, team.milestones["final"])
+        response = await complete_and_confirm(milestones, team.milestones["final"])
 
         assert response.json()["plan_status"] == "completed"
         types = [e["type"] for e in await outbox_events(milestones, team.id)]
@@ -134,7 +188,7 @@ class TestComplete:
         [event] = await outbox_events(milestones, team.id, MilestoneWaivedV1.TYPE)
         assert event["data"]["key"] == "workshop"
         for key in ("final", "kickoff", "test", "prototype"):
-            response = await complete(milestones, team.milestones[key])
+            response = await complete_and_confirm(milestones, team.milestones[key])
         assert response.json()["plan_status"] == "completed"
         completed = await complete(milestones, team.milestones["workshop"])
         assert_problem(completed, 409, "milestone-waived")

@@ -14,7 +14,7 @@ from tests.api.milestones.steps import (
     Team,
     accept_team,
     assert_problem,
-    complete,
+    complete_and_confirm,
     get_ok,
 )
 from tests.support.service_app import RunningService
@@ -41,7 +41,7 @@ class TestOverview:
         self, milestones: RunningService
     ) -> None:
         call_id, anna, ben = await a_call_with_two_teams(milestones)
-        await complete(milestones, anna.milestones["workshop"])
+        await complete_and_confirm(milestones, anna.milestones["workshop"])
         milestones.clock.set(
             overdue_from(await due_date_of(milestones, anna.milestones["kickoff"]))
         )

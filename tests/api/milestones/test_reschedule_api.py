@@ -13,7 +13,7 @@ from tests.api.milestones.steps import (
     accept_team,
     assert_problem,
     audit_entries,
-    complete,
+    complete_and_confirm,
     fund_team,
     get_ok,
     outbox_events,
@@ -115,7 +115,7 @@ class TestReschedule:
 
     async def test_a_completed_milestone_is_409(self, milestones: RunningService) -> None:
         team = await accept_team(milestones)
-        await complete(milestones, team.milestones["kickoff"])
+        await complete_and_confirm(milestones, team.milestones["kickoff"])
         day = (today(milestones) + timedelta(days=3)).isoformat()
         response = await reschedule(milestones, team.milestones["kickoff"], day)
         assert_problem(response, 409, "milestone-completed")

@@ -6,7 +6,7 @@ the handlers in event order), on the fakes that tests/contract holds to the data
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,6 +21,7 @@ from cimis_contracts.budget import (
     BudgetAllocatedV1,
     BudgetClosedV1,
     TrancheReleasedV1,
+    TrancheWithdrawnV1,
 )
 from cimis_contracts.intake import (
     CallBudgetIncreasedV1,
@@ -30,7 +31,11 @@ from cimis_contracts.intake import (
     TeamWithdrawnV1,
     TrancheRule,
 )
-from cimis_contracts.milestones import MilestoneCompletedV1, MilestoneWaivedV1
+from cimis_contracts.milestones import (
+    MilestoneCompletedV1,
+    MilestoneReopenedV1,
+    MilestoneWaivedV1,
+)
 from services.budget.adapters.unit_of_work import MemoryBudgetUnitOfWork
 from services.budget.app.events import load_batch
 from services.budget.domain import budgets, ledger
@@ -146,6 +151,19 @@ def milestone_waived(team_id: str, key: str) -> MilestoneWaivedV1:
         reason="entfällt",
         waived_by="sabine",
         waived_at=START,
+    )
+
+
+def milestone_reopened(team_id: str, key: str) -> MilestoneReopenedV1:
+    return MilestoneReopenedV1(
+        team_id=team_id,
+        call_id="call-1",
+        milestone_id=f"{team_id}-{key}",
+        key=key,
+        previous_status="completed",
+        reason="falsches Team",
+        reopened_by="sabine",
+        reopened_at=START,
     )
 
 
@@ -376,6 +394,51 @@ class TestMilestoneCompleted:
         assert budget.team("t1").waived_milestones == {"prototype"}
         assert budget.balance(ledger.reserved("t1")) == 16_000_00  # the prototype's 40 %
         assert budget.uow.ledger.books.total() == 0
+
+    async def test_a_reopened_milestone_takes_its_unspent_tranche_back_until_confirmed_again(
+        self, budget: Budget
+    ) -> None:
+        await budget.apply(call_opened(), team_accepted("t1", 40_000_00))
+        await budget.apply(milestone_completed("t1", "prototype"))
+        await budget.apply(milestone_reopened("t1", "prototype"))
+        await budget.apply(milestone_reopened("t1", "prototype"))  # redelivered: nothing
+
+        [withdrawn] = budget.events(TrancheWithdrawnV1)
+        assert (withdrawn["trigger"], withdrawn["amount_cents"]) == ("prototype", 16_000_00)
+        team = budget.team("t1")
+        assert (team.available_cents, team.released_cents) == (16_000_00, 16_000_00)
+        assert budget.balance(ledger.reserved("t1")) == 24_000_00
+
+        await budget.apply(milestone_completed("t1", "prototype"))  # confirmed again
+
+        assert budget.team("t1").available_cents == 32_000_00
+        assert [e["trigger"] for e in budget.events(TrancheReleasedV1)] == [
+            "acceptance",
+            "prototype",
+            "prototype",
+        ]
+        assert budget.uow.ledger.books.total() == 0
+
+    async def test_a_spent_tranche_stays_when_its_milestone_is_reopened(
+        self, budget: Budget
+    ) -> None:
+        await budget.apply(call_opened(), team_accepted("t1", 40_000_00))
+        await budget.apply(milestone_completed("t1", "prototype"))
+        async with budget.uow as uow:  # 20,000 of the 32,000 EUR released are spent
+            team = await uow.teams.get("t1")
+            assert team is not None
+            uow.teams.put(
+                replace(
+                    team,
+                    available_cents=12_000_00,
+                    pending_cents=20_000_00,
+                )
+            )
+        await budget.apply(milestone_reopened("t1", "prototype"))
+
+        assert budget.events(TrancheWithdrawnV1) == []
+        assert "prototype" in budget.team("t1").released_triggers
+        assert "prototype" not in budget.team("t1").completed_milestones
 
     async def test_a_completion_that_overtook_its_team_is_released_on_acceptance(
         self, budget: Budget

@@ -12,6 +12,7 @@ from cimis_contracts.base import decode_data
 from cimis_contracts.budget import AllocationRefusedV1, BudgetAllocatedV1
 from cimis_contracts.catalog import registered_types
 from cimis_contracts.intake import CallOpenedV1
+from cimis_contracts.milestones import MilestoneCompletedV1
 
 SAMPLES = Path(__file__).parent / "samples"
 
@@ -63,3 +64,11 @@ def test_an_allocation_published_before_the_waiting_list_reads_as_an_ordinary_on
     payload = decode_data(parse_event(json.dumps(raw)))
     assert isinstance(payload, BudgetAllocatedV1)
     assert payload.from_waiting_list is False
+
+
+def test_a_completion_from_before_reports_reads_without_a_reporter() -> None:
+    raw = json.loads((SAMPLES / "de.cimis.milestones.milestone_completed.v1.json").read_text())
+    del raw["data"]["reported_by"]
+    payload = decode_data(parse_event(json.dumps(raw)))
+    assert isinstance(payload, MilestoneCompletedV1)
+    assert payload.reported_by is None

@@ -12,7 +12,7 @@ from cimis_contracts.budget import AllocationRefusedV1, BudgetAllocatedV1, Budge
 from cimis_contracts.intake import CallOpenedV1, PhaseStep, TeamAcceptedV1, TeamWithdrawnV1
 from cimis_contracts.topics import OWNERS
 from services.milestones.domain import plans
-from services.milestones.domain.plans import Plan, create_plan, start
+from services.milestones.domain.plans import Completion, Plan, confirm, create_plan, report, start
 
 # 10:00 in Berlin (CEST) on 1 August 2024.
 ACCEPTED_AT = datetime(2024, 8, 1, 8, 0, tzinfo=UTC)
@@ -156,3 +156,20 @@ def a_plan(
     if not funded:
         return plan
     return start(plan, allocated_at=accepted_at, from_waiting_list=False).plan
+
+
+CONFIRMER = "sven-staff"
+
+
+def report_and_confirm(
+    plan: Plan,
+    milestone_id: str,
+    *,
+    by: str,
+    now: datetime,
+    note: str | None = None,
+    evidence_url: str | None = None,
+) -> Completion:
+    """A completion as the office makes it: ``by`` reports it, another staff member confirms."""
+    reported = report(plan, milestone_id, by=by, now=now, note=note, evidence_url=evidence_url)
+    return confirm(reported.plan, milestone_id, by=CONFIRMER, now=now)

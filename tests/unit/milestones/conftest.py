@@ -16,6 +16,8 @@ from cimis_contracts.base import EventData
 from cimis_contracts.intake import TeamAcceptedV1
 from services.milestones.adapters.unit_of_work import MemoryMilestonesUnitOfWork
 from services.milestones.app.budget_events import on_budget_allocated
+from services.milestones.app.commands import Actor, CompleteMilestone, ConfirmMilestone
+from services.milestones.app.handlers import complete_milestone, confirm_milestone
 from services.milestones.app.intake_events import on_call_opened, on_team_accepted, prepare_batch
 from services.milestones.app.overdue import OverdueScan
 from services.milestones.app.ports import MilestonesUnitOfWork
@@ -109,3 +111,10 @@ class Harness:
 @pytest.fixture
 def harness() -> Harness:
     return Harness(ManualClock(ACCEPTED_AT))
+
+
+async def complete_and_confirm(uow: MilestonesUnitOfWork, cmd: CompleteMilestone) -> None:
+    """A completion as the office makes it: reported by ``cmd``'s actor, confirmed by another
+    staff member."""
+    await complete_milestone(uow, cmd)
+    await confirm_milestone(uow, ConfirmMilestone(cmd.milestone_id, Actor("sven-staff", False)))

@@ -10,7 +10,11 @@ import pytest
 from cimis_chassis.idempotency import request_fingerprint, run_idempotent
 from cimis_chassis.problems import Problem
 from cimis_chassis.unit_of_work import UnitOfWork
-from cimis_contracts.milestones import MilestoneCompletedV1, PlanCancelledV1, PlanCreatedV1
+from cimis_contracts.milestones import (
+    MilestoneReportedV1,
+    PlanCancelledV1,
+    PlanCreatedV1,
+)
 from services.milestones.adapters.unit_of_work import MemoryMilestonesUnitOfWork
 from services.milestones.app.commands import Actor, CompleteMilestone
 from services.milestones.app.handlers import complete_milestone
@@ -138,7 +142,7 @@ class TestReplays:
         first = await replay({})
         harness.clock.advance(timedelta(hours=1))
         assert await replay({}) == first
-        assert len(await harness.events(MilestoneCompletedV1.TYPE)) == 1
+        assert len(await harness.events(MilestoneReportedV1.TYPE)) == 1
         with pytest.raises(Problem) as reused:
             await replay({"note": "another body"})
         assert reused.value.status == 409

@@ -48,7 +48,7 @@ from tests.unit.milestones.builders import (
     team_accepted,
     team_withdrawn,
 )
-from tests.unit.milestones.conftest import Harness
+from tests.unit.milestones.conftest import Harness, complete_and_confirm
 
 CREATED, CANCELLED_TYPE = PlanCreatedV1.TYPE, PlanCancelledV1.TYPE
 RESCHEDULED, OVERDUE = MilestoneRescheduledV1.TYPE, MilestoneOverdueV1.TYPE
@@ -230,7 +230,7 @@ class TestRefusedOrClosed:
         plan = await harness.accept(team_accepted())
         for milestone in plan.milestones:
             done = CompleteMilestone(milestone.id, STAFF)
-            await harness.run(partial(complete_milestone, cmd=done))
+            await harness.run(partial(complete_and_confirm, cmd=done))
 
         await harness.apply(on_budget_closed, budget_closed())
 

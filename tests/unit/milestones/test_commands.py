@@ -8,12 +8,30 @@ import pytest
 
 from cimis_contracts.milestones import (
     MilestoneCompletedV1,
+    MilestoneReopenedV1,
+    MilestoneReportedV1,
     MilestoneRescheduledV1,
     PlanCompletedV1,
 )
-from services.milestones.app.commands import Actor, CompleteMilestone, RescheduleMilestone
-from services.milestones.app.handlers import complete_milestone, reschedule_milestone
-from services.milestones.domain.errors import NotFound, NotYourTeam, StateConflict
+from services.milestones.app.commands import (
+    Actor,
+    CompleteMilestone,
+    ConfirmMilestone,
+    ReopenMilestone,
+    RescheduleMilestone,
+)
+from services.milestones.app.handlers import (
+    complete_milestone,
+    confirm_milestone,
+    reopen_milestone,
+    reschedule_milestone,
+)
+from services.milestones.domain.errors import (
+    FourEyesViolation,
+    NotFound,
+    NotYourTeam,
+    StateConflict,
+)
 from services.milestones.domain.plans import Plan
 from tests.unit.milestones.builders import team_accepted
 from tests.unit.milestones.conftest import Harness
@@ -21,6 +39,7 @@ from tests.unit.milestones.conftest import Harness
 STAFF = Actor("staff", is_agent=False)
 ANNA = Actor("agent-anna", is_agent=True)
 BEN = Actor("agent-ben", is_agent=True)
+CONFIRMER = Actor("sven-staff", is_agent=False)
 
 
 @pytest.fixture
@@ -33,8 +52,11 @@ def milestone_id(plan: Plan, key: str) -> str:
 
 
 async def complete(harness: Harness, plan: Plan, key: str, actor: Actor = STAFF, **kw: str) -> None:
+    """``actor`` reports the milestone done, and another staff member confirms it."""
     cmd = CompleteMilestone(milestone_id(plan, key), actor, **kw)
     await harness.run(lambda uow: complete_milestone(uow, cmd), actor=f"api:{actor.name}")
+    yes = ConfirmMilestone(milestone_id(plan, key), CONFIRMER)
+    await harness.run(lambda uow: confirm_milestone(uow, yes), actor=f"api:{CONFIRMER.name}")
 
 
 class TestCompleteMilestone:
@@ -54,14 +76,39 @@ class TestCompleteMilestone:
             "call_id": "call-1",
             "milestone_id": milestone_id(plan, "kickoff"),
             "key": "kickoff",
-            "completed_by": "agent-anna",
+            "completed_by": "sven-staff",
             "completed_at": harness.clock.now().isoformat().replace("+00:00", "Z"),
             "note": "Auftakt",
             "evidence_url": "https://ex.org/p.pdf",
+            "reported_by": "agent-anna",
         }
+        [reported] = await harness.events(MilestoneReportedV1.TYPE)
+        assert reported["data"]["reported_by"] == "agent-anna"
         [audit] = await harness.audit("milestone.completed")
-        assert audit["actor"] == "api:agent-anna"
-        assert (audit["before"]["status"], audit["after"]["status"]) == ("open", "completed")
+        assert audit["actor"] == "api:sven-staff"
+        assert (audit["before"]["status"], audit["after"]["status"]) == ("reported", "completed")
+
+    async def test_the_reporter_cannot_confirm_and_a_report_alone_releases_nothing(
+        self, harness: Harness, plan: Plan
+    ) -> None:
+        kickoff = milestone_id(plan, "kickoff")
+        await harness.run(lambda uow: complete_milestone(uow, CompleteMilestone(kickoff, STAFF)))
+        with pytest.raises(FourEyesViolation):
+            await harness.run(lambda uow: confirm_milestone(uow, ConfirmMilestone(kickoff, STAFF)))
+        assert await harness.events(MilestoneCompletedV1.TYPE) == []
+
+    async def test_reopening_a_confirmation_is_an_event_with_its_reason(
+        self, harness: Harness, plan: Plan
+    ) -> None:
+        await complete(harness, plan, "prototype", ANNA)
+        cmd = ReopenMilestone(milestone_id(plan, "prototype"), "falsches Team", STAFF)
+        await harness.run(lambda uow: reopen_milestone(uow, cmd))
+        [event] = await harness.events(MilestoneReopenedV1.TYPE)
+        assert (event["data"]["previous_status"], event["data"]["reason"]) == (
+            "completed",
+            "falsches Team",
+        )
+        assert (await harness.plan()).milestone(milestone_id(plan, "prototype")).status == "open"
 
     async def test_completing_twice_emits_one_event(self, harness: Harness, plan: Plan) -> None:
         await complete(harness, plan, "kickoff")

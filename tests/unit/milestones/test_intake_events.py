@@ -12,7 +12,6 @@ from pydantic import ValidationError
 from cimis_contracts.intake import PhaseStep
 from cimis_contracts.milestones import PlanCancelledV1, PlanCreatedV1
 from services.milestones.app.commands import Actor, CompleteMilestone
-from services.milestones.app.handlers import complete_milestone
 from services.milestones.app.intake_events import (
     on_call_opened,
     on_team_accepted,
@@ -20,7 +19,7 @@ from services.milestones.app.intake_events import (
 )
 from services.milestones.domain.plans import CANCELLED, CLOSED, COMPLETED, FROM_CALL
 from tests.unit.milestones.builders import call_opened, team_accepted, team_withdrawn
-from tests.unit.milestones.conftest import Harness
+from tests.unit.milestones.conftest import Harness, complete_and_confirm
 
 CREATED = PlanCreatedV1.TYPE
 CANCELLED_TYPE = PlanCancelledV1.TYPE
@@ -169,7 +168,7 @@ class TestTeamWithdrawn:
         await harness.accept(team_accepted())
         for milestone in (await harness.plan()).milestones:
             done = CompleteMilestone(milestone.id, Actor("staff", False))
-            await harness.run(partial(complete_milestone, cmd=done))
+            await harness.run(partial(complete_and_confirm, cmd=done))
         assert (await harness.plan()).status == COMPLETED
 
         await harness.apply(on_team_withdrawn, team_withdrawn())

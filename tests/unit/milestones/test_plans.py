@@ -7,7 +7,12 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from services.milestones.domain.errors import MilestoneRuleViolation, NotFound, StateConflict
+from services.milestones.domain.errors import (
+    FourEyesViolation,
+    MilestoneRuleViolation,
+    NotFound,
+    StateConflict,
+)
 from services.milestones.domain.plans import (
     ACTIVE,
     CANCELLED,
@@ -16,17 +21,21 @@ from services.milestones.domain.plans import (
     OPEN,
     OVERDUE,
     PENDING_BUDGET,
+    REPORTED,
     WAIVED,
     PhaseStep,
     Plan,
     Progress,
     cancel,
-    complete,
+    confirm,
+    reopen,
+    report,
     reschedule,
     start,
     waive,
 )
 from tests.unit.milestones.builders import ACCEPTED_AT, a_plan
+from tests.unit.milestones.builders import report_and_confirm as complete
 
 LATER = ACCEPTED_AT + timedelta(days=3)
 
@@ -131,6 +140,45 @@ class TestStart:
         assert completing.value.code == moving.value.code == "plan-not-active"
 
 
+class TestReportConfirmReopen:
+    def test_a_report_waits_for_another_persons_confirmation(self) -> None:
+        plan = a_plan()
+        prototype = by_key(plan, "prototype")
+        reported = report(
+            plan, prototype, by="agent-anna", now=LATER, note="läuft", evidence_url=None
+        )
+        assert reported.milestone.status == REPORTED
+        assert reported.milestone.completed_at is None
+        # A reported milestone is not overdue: the team did its part.
+        much_later = ACCEPTED_AT + timedelta(days=400)
+        assert reported.plan.shown_status(reported.milestone, much_later) == REPORTED
+        with pytest.raises(FourEyesViolation):
+            confirm(reported.plan, prototype, by="Agent-Anna", now=LATER)
+        done = confirm(reported.plan, prototype, by="sabine", now=LATER)
+        assert (done.milestone.status, done.milestone.completed_by) == (COMPLETED, "sabine")
+        assert not confirm(done.plan, prototype, by="sabine", now=LATER).changed
+
+    def test_only_a_reported_milestone_is_confirmed(self) -> None:
+        plan = a_plan()
+        with pytest.raises(StateConflict) as caught:
+            confirm(plan, by_key(plan, "kickoff"), by="sabine", now=LATER)
+        assert caught.value.code == "milestone-not-reported"
+
+    def test_reopening_a_completion_made_by_mistake_runs_the_plan_again(self) -> None:
+        plan = a_plan()
+        for m in plan.milestones:
+            plan = complete(plan, m.id, by="agent-anna", now=LATER).plan
+        assert plan.status == COMPLETED
+        with pytest.raises(MilestoneRuleViolation):
+            reopen(plan, by_key(plan, "final"), reason=" ", now=LATER)
+        opened = reopen(plan, by_key(plan, "final"), reason="falsches Team", now=LATER)
+        assert opened.plan_reopened
+        assert (opened.plan.status, opened.milestone.status) == (ACTIVE, OPEN)
+        assert opened.milestone.completed_by is None
+        with pytest.raises(StateConflict):
+            reopen(opened.plan, by_key(plan, "final"), reason="noch einmal", now=LATER)
+
+
 class TestComplete:
     def test_completing_records_who_when_note_and_evidence(self) -> None:
         plan = a_plan()
@@ -145,7 +193,8 @@ class TestComplete:
         assert done.changed
         assert not done.plan_completed
         m = done.milestone
-        assert (m.status, m.completed_at, m.completed_by) == (COMPLETED, LATER, "agent-anna")
+        assert (m.status, m.completed_at, m.completed_by) == (COMPLETED, LATER, "sven-staff")
+        assert (m.reported_at, m.reported_by) == (LATER, "agent-anna")
         assert (m.note, m.evidence_url) == (
             "Kick-off in Annaberg",
             "https://example.org/protokoll.pdf",
@@ -158,6 +207,7 @@ class TestComplete:
         first = complete(
             plan, by_key(plan, "kickoff"), by="staff", now=LATER, note="eins", evidence_url=None
         )
+        assert first.milestone.completed_by == "sven-staff"
         again = complete(
             first.plan,
             by_key(plan, "kickoff"),
@@ -168,7 +218,7 @@ class TestComplete:
         )
         assert not again.changed
         assert again.plan == first.plan
-        assert (again.milestone.completed_by, again.milestone.note) == ("staff", "eins")
+        assert (again.milestone.completed_by, again.milestone.note) == ("sven-staff", "eins")
 
     def test_completing_the_final_milestone_completes_the_plan(self) -> None:
         plan = a_plan()
