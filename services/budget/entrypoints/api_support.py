@@ -69,3 +69,12 @@ def csv_download(text: str, filename: str) -> CsvResponse:
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+def csv_format(
+    language: Language, sep: exports.Separator | None, decimal: exports.DecimalMark | None
+) -> tuple[exports.Separator, exports.DecimalMark]:
+    """What a CSV download uses unless asked otherwise: German lists ``;`` and a decimal
+    comma, English ones ``,`` and a point."""
+    german = language == "de"
+    return sep or (";" if german else ","), decimal or ("comma" if german else "point")

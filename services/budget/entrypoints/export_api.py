@@ -28,6 +28,7 @@ from services.budget.entrypoints.api_support import (
     Separator,
     StaffOrFinance,
     csv_download,
+    csv_format,
     host,
     known_team,
     language_of,
@@ -87,7 +88,7 @@ async def _receipts(
     description="The receipt list (Belegliste) with a subtotal per budget line and a total. "
     + _RECEIPTS_QUERY,
 )
-async def receiptscsv_download(
+async def receipts_csv(
     team_id: Id,
     request: Request,
     _: Finance,
@@ -97,16 +98,11 @@ async def receiptscsv_download(
     decimal: DecimalMark | None = None,
 ) -> CsvResponse:
     language = language_of(request, lang)
-    german = language == "de"
     receipts, paid_on = await _receipts(request, team_id, status)
-    text = receipt_list_csv(
-        receipts,
-        language,
-        paid_on=paid_on,
-        sep=sep or (";" if german else ","),
-        decimal=decimal or ("comma" if german else "point"),
-    )
-    return csv_download(text, f"{'belegliste' if german else 'receipts'}-{team_id}.csv")
+    sep, decimal = csv_format(language, sep, decimal)
+    text = receipt_list_csv(receipts, language, paid_on=paid_on, sep=sep, decimal=decimal)
+    name = "belegliste" if language == "de" else "receipts"
+    return csv_download(text, f"{name}-{team_id}.csv")
 
 
 @router.get(
@@ -138,7 +134,7 @@ async def receipts_xlsx(
     response_class=CsvResponse,
     responses=CSV_DOC,
 )
-async def call_ledgercsv_download(
+async def call_ledger_csv(
     call_id: Id,
     request: Request,
     _: Finance,
@@ -212,15 +208,10 @@ async def final_statement_csv(
     decimal: DecimalMark | None = None,
 ) -> CsvResponse:
     language = language_of(request, lang)
-    german = language == "de"
     st = await _final_statement(request, team_id, as_of)
-    text = statement_csv(
-        st,
-        language,
-        sep=sep or (";" if german else ","),
-        decimal=decimal or ("comma" if german else "point"),
-    )
-    name = "verwendungsnachweis" if german else "final-statement"
+    sep, decimal = csv_format(language, sep, decimal)
+    text = statement_csv(st, language, sep=sep, decimal=decimal)
+    name = "verwendungsnachweis" if language == "de" else "final-statement"
     return csv_download(text, f"{name}-{team_id}-{st.as_of.isoformat()}.csv")
 
 

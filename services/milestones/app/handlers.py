@@ -55,14 +55,7 @@ async def complete_milestone(
     )
     if not done.changed:
         return plan, done.milestone
-    await uow.plans.save(done.plan)
-    await uow.audit(
-        "milestone.reported",
-        "milestone",
-        done.milestone.id,
-        before=snapshot(plan.milestone(cmd.milestone_id)),
-        after=snapshot(done.milestone),
-    )
+    await _record(uow, plan, done, "milestone.reported")
     assert done.milestone.reported_at is not None
     await uow.emit(
         MilestoneReportedV1(
@@ -87,14 +80,7 @@ async def confirm_milestone(
     done = plan_rules.confirm(plan, cmd.milestone_id, by=cmd.actor.name, now=now)
     if not done.changed:
         return plan, done.milestone
-    await uow.plans.save(done.plan)
-    await uow.audit(
-        "milestone.completed",
-        "milestone",
-        done.milestone.id,
-        before=snapshot(plan.milestone(cmd.milestone_id)),
-        after=snapshot(done.milestone),
-    )
+    await _record(uow, plan, done, "milestone.completed")
     assert done.milestone.completed_at is not None
     await uow.emit(
         MilestoneCompletedV1(
@@ -148,14 +134,7 @@ async def waive_milestone(uow: MilestonesUnitOfWork, cmd: WaiveMilestone) -> tup
     done = plan_rules.waive(plan, cmd.milestone_id, by=cmd.actor.name, reason=cmd.reason, now=now)
     if not done.changed:
         return plan, done.milestone
-    await uow.plans.save(done.plan)
-    await uow.audit(
-        "milestone.waived",
-        "milestone",
-        done.milestone.id,
-        before=snapshot(plan.milestone(cmd.milestone_id)),
-        after=snapshot(done.milestone),
-    )
+    await _record(uow, plan, done, "milestone.waived")
     await uow.emit(
         MilestoneWaivedV1(
             team_id=plan.team_id,
@@ -169,6 +148,20 @@ async def waive_milestone(uow: MilestonesUnitOfWork, cmd: WaiveMilestone) -> tup
     )
     await _maybe_plan_completed(uow, plan, done)
     return done.plan, done.milestone
+
+
+async def _record(
+    uow: MilestonesUnitOfWork, plan: Plan, done: plan_rules.Completion, action: str
+) -> None:
+    """Store a milestone's step and audit it, before and after."""
+    await uow.plans.save(done.plan)
+    await uow.audit(
+        action,
+        "milestone",
+        done.milestone.id,
+        before=snapshot(plan.milestone(done.milestone.id)),
+        after=snapshot(done.milestone),
+    )
 
 
 async def _maybe_plan_completed(
