@@ -22,6 +22,8 @@ from cimis_devtools.chaos.workload import (
 # then, on its call's dates; a withdrawn team's plan is closed.
 OVERDUE_OFFSET_DAYS = 50
 OVERDUE_KEYS = ("kickoff", "workshop")
+# Alerts the programme office gets, not the team's agent (to its mailbox, never a webhook).
+STAFF_ALERTS = frozenset({"milestone_reported"})
 EXPENSE_STATUS = {
     "approve": "approved",
     "reject": "rejected",
@@ -107,6 +109,8 @@ def _team(team: TeamPlan) -> TeamExpectation:
         elif isinstance(step, Complete):
             completed.add(step.key)
             book.complete(step.key)
+            # Reported, then confirmed by a second person: the office hears of the report.
+            alerts["milestone_reported"] += 1
         elif isinstance(step, Withdraw):
             withdrawn = True
             book.close()

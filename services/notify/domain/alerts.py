@@ -11,10 +11,11 @@ from cimis_contracts.budget import (
     AllocationRefusedV1,
     BudgetAllocatedV1,
     ExpenseRejectedV1,
+    PaymentRequestChangedV1,
     ThresholdCrossedV1,
 )
 from cimis_contracts.intake import TeamAcceptedV1
-from cimis_contracts.milestones import MilestoneOverdueV1, PlanCompletedV1
+from cimis_contracts.milestones import MilestoneOverdueV1, MilestoneReportedV1, PlanCompletedV1
 from services.notify.domain.agents import STAFF
 
 TEAM_ASSIGNED = "team_assigned"
@@ -25,6 +26,8 @@ PLAN_COMPLETED = "plan_completed"
 ALLOCATION_REFUSED = "allocation_refused"
 BUDGET_WAITING = "budget_waiting"
 BUDGET_ALLOCATED = "budget_allocated"
+MILESTONE_REPORTED = "milestone_reported"
+PAYMENT_PAID = "payment_paid"
 KINDS = (
     TEAM_ASSIGNED,
     THRESHOLD_CROSSED,
@@ -34,6 +37,8 @@ KINDS = (
     ALLOCATION_REFUSED,
     BUDGET_WAITING,
     BUDGET_ALLOCATED,
+    MILESTONE_REPORTED,
+    PAYMENT_PAID,
 )
 
 # Events about a team that are alerted once notify knows the team (from its team_accepted).
@@ -44,6 +49,8 @@ TEAM_ALERT_EVENTS: tuple[type[EventData], ...] = (
     PlanCompletedV1,
     AllocationRefusedV1,
     BudgetAllocatedV1,
+    MilestoneReportedV1,
+    PaymentRequestChangedV1,
 )
 
 
@@ -76,8 +83,13 @@ def team_of(accepted: TeamAcceptedV1) -> TeamContact:
 
 
 def raises_alerts(event: EventData) -> bool:
-    """Whether ``event`` is one notify tells anyone about (an ordinary allocation is not)."""
-    return not isinstance(event, BudgetAllocatedV1) or event.from_waiting_list
+    """Whether ``event`` is one notify tells anyone about (an ordinary allocation is not, nor
+    a payment request on its way to the bank)."""
+    if isinstance(event, BudgetAllocatedV1):
+        return event.from_waiting_list
+    if isinstance(event, PaymentRequestChangedV1):
+        return event.status == "paid"
+    return True
 
 
 def alerts_for(event: EventData, team: TeamContact) -> list[Alert]:
@@ -98,6 +110,8 @@ def alerts_for(event: EventData, team: TeamContact) -> list[Alert]:
                 Alert(BUDGET_ALLOCATED, STAFF, team.team_id, base | facts),
             ]
         case BudgetAllocatedV1():
+            return []
+        case PaymentRequestChangedV1() if event.status != "paid":
             return []
     return [alert_for(event, team)]
 
@@ -149,6 +163,24 @@ def alert_for(event: EventData, team: TeamContact) -> Alert:
         case PlanCompletedV1():
             kind, recipient = PLAN_COMPLETED, team.agent_id
             facts = {"completed_at": event.completed_at}
+        case MilestoneReportedV1():
+            # Only a second person may confirm it: the programme office has to act.
+            kind, recipient = MILESTONE_REPORTED, STAFF
+            facts = {
+                "milestone_key": event.key,
+                "milestone_id": event.milestone_id,
+                "reported_by": event.reported_by,
+                "reported_at": event.reported_at,
+                "note": event.note,
+                "evidence_url": event.evidence_url,
+            }
+        case PaymentRequestChangedV1():
+            kind, recipient = PAYMENT_PAID, team.agent_id
+            facts = {
+                "amount_cents": event.amount_cents,
+                "value_date": event.value_date,
+                "paid_total_cents": event.paid_total_cents,
+            }
         case AllocationRefusedV1():
             # No agent owns a refusal: the programme office has to act on it.
             kind, recipient = ALLOCATION_REFUSED, STAFF

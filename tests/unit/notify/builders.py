@@ -14,10 +14,11 @@ from cimis_contracts.budget import (
     AllocationRefusedV1,
     BudgetAllocatedV1,
     ExpenseRejectedV1,
+    PaymentRequestChangedV1,
     ThresholdCrossedV1,
 )
 from cimis_contracts.intake import TeamAcceptedV1
-from cimis_contracts.milestones import MilestoneOverdueV1, PlanCompletedV1
+from cimis_contracts.milestones import MilestoneOverdueV1, MilestoneReportedV1, PlanCompletedV1
 from services.notify.adapters.resolver import ResolutionFailed
 from services.notify.domain.agents import Agent
 from services.notify.domain.notifications import Notification
@@ -177,3 +178,35 @@ class FakeResolver:
 
 # Public addresses of documentation-free ranges, so the checks admit them.
 PUBLIC_V4, PUBLIC_V6 = "93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"
+
+
+def milestone_reported(team_id: str, **overrides: Any) -> MilestoneReportedV1:
+    fields: dict[str, Any] = {
+        "team_id": team_id,
+        "call_id": "call-1",
+        "milestone_id": f"{team_id}-prototype",
+        "key": "prototype",
+        "reported_by": "agent-anna",
+        "reported_at": NOW,
+        "note": "Prototyp läuft beim Kunden",
+        "evidence_url": "https://example.org/demo",
+    }
+    return MilestoneReportedV1(**(fields | overrides))
+
+
+def payment_request_changed(team_id: str, **overrides: Any) -> PaymentRequestChangedV1:
+    fields: dict[str, Any] = {
+        "team_id": team_id,
+        "call_id": "call-1",
+        "request_id": "p-1",
+        "status": "paid",
+        "amount_cents": 14_875_00,
+        "positions": [{"position": "external_services", "amount_cents": 14_875_00}],
+        "expense_count": 3,
+        "run_id": "r-1",
+        "value_date": dt.date(2025, 3, 7),
+        "paid_total_cents": 14_875_00,
+        "changed_by": "frank",
+        "changed_at": NOW,
+    }
+    return PaymentRequestChangedV1(**(fields | overrides))

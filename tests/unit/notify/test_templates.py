@@ -17,6 +17,8 @@ from tests.unit.notify.builders import (
     budget_allocated,
     expense_rejected,
     milestone_overdue,
+    milestone_reported,
+    payment_request_changed,
     plan_completed,
     team_accepted,
     threshold_crossed,
@@ -156,6 +158,22 @@ class TestRendering:
         assert german.startswith("Guten Tag,")
         assert english.startswith("Hello,")
 
+    def test_a_reported_milestone_asks_the_office_to_confirm(self) -> None:
+        [alert] = alerts_for(milestone_reported("t-1"), TEAM)
+        assert alert.recipient == "staff"
+        title, body = RENDERER.render(alert, "de", recipient_name=None)
+        assert title == "Meilenstein zur Bestätigung: Terminbuchung 2.0"
+        assert "Nachweis: https://example.org/demo" in body
+        assert "nicht durch die meldende Person" in body
+
+    def test_the_agent_hears_of_a_payment_only_once_it_is_paid(self) -> None:
+        assert alerts_for(payment_request_changed("t-1", status="approved"), TEAM) == []
+        [alert] = alerts_for(payment_request_changed("t-1"), TEAM)
+        assert alert.recipient == "anna"
+        _, body = RENDERER.render(alert, "de", recipient_name="Anna")
+        assert "14.875,00 € für als förderfähig anerkannte Ausgaben" in body
+        assert "Wertstellung 07.03.2025" in body
+
     @pytest.mark.parametrize("language", ["de", "en"])
     @pytest.mark.parametrize(
         "event",
@@ -167,6 +185,9 @@ class TestRendering:
             plan_completed("t-1"),
             allocation_refused("t-1"),
             budget_allocated("t-1"),
+            milestone_reported("t-1"),
+            milestone_reported("t-1", note=None, evidence_url=None),
+            payment_request_changed("t-1"),
         ],
         ids=lambda e: type(e).__name__,
     )
