@@ -67,6 +67,8 @@ class CallOpenedV1(EventData):
     settlement_days: int = Field(default=90, ge=0, le=730)
     # A team may shift this share of a cost plan line without a second staff member's approval.
     cost_plan_tolerance_percent: int = Field(default=20, ge=0, le=100)
+    # An overdue milestone still open this many days later goes to the programme office too.
+    escalation_days: int = Field(default=14, ge=1, le=365)
 
     def subject(self) -> str:
         return self.call_id

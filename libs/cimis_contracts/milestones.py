@@ -134,6 +134,22 @@ class MilestoneOverdueV1(_TeamEvent):
 
 
 @contract
+class MilestoneEscalatedV1(_TeamEvent):
+    """Still open ``overdue_days`` after its due date (its call's escalation period): the
+    programme office hears of it too, once per milestone and due date."""
+
+    TYPE: ClassVar[str] = "de.cimis.milestones.milestone_escalated.v1"
+
+    call_id: Identifier
+    milestone_id: Identifier
+    key: MilestoneKey
+    title: Title
+    due_date: dt.date
+    overdue_days: int = Field(ge=1)
+    escalated_at: AwareDatetime
+
+
+@contract
 class PlanCompletedV1(_TeamEvent):
     TYPE: ClassVar[str] = "de.cimis.milestones.plan_completed.v1"
 

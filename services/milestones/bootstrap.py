@@ -16,6 +16,7 @@ from cimis_chassis.unit_of_work import Cause
 from cimis_contracts.base import EventData
 from cimis_contracts.milestones import (
     MilestoneCompletedV1,
+    MilestoneEscalatedV1,
     MilestoneOverdueV1,
     MilestoneReopenedV1,
     MilestoneReportedV1,
@@ -45,6 +46,7 @@ PUBLISHED: list[type[EventData]] = [
     MilestoneWaivedV1,
     MilestoneRescheduledV1,
     MilestoneOverdueV1,
+    MilestoneEscalatedV1,
     PlanCompletedV1,
     PlanCancelledV1,
 ]

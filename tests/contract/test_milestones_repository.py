@@ -23,6 +23,7 @@ from cimis_chassis.keyset import Page
 from cimis_chassis.unit_of_work import Cause
 from cimis_contracts.budget import BudgetAllocatedV1
 from cimis_contracts.intake import TeamAcceptedV1
+from cimis_contracts.milestones import MilestoneEscalatedV1, MilestoneOverdueV1
 from services.milestones.adapters.queries import MilestoneFilter, MilestoneQueries
 from services.milestones.adapters.tables import chassis, metadata
 from services.milestones.adapters.unit_of_work import (
@@ -341,6 +342,27 @@ class OverdueAlertsContract:
             ("team-2", "workshop"),
         ]
 
+    async def test_escalations_wait_for_each_plans_period_and_are_claimed_once(
+        self, unit: Unit
+    ) -> None:
+        slow = a_plan("team-1")  # kick-off due 15 August, 14 days' grace
+        quick = replace(a_plan("team-2"), escalation_days=3)
+        await store(unit, slow, quick)
+        async with unit as uow:
+            found = await uow.overdue.escalation_candidates(today=date(2024, 8, 19), limit=10)
+            assert [(v.milestone.team_id, v.milestone.key) for v in found] == [
+                ("team-2", "kickoff")
+            ]
+            [view] = found
+            claim = Alert(view.milestone.id, view.milestone.due_date, "x1")
+            assert await uow.overdue.claim_escalations([claim], NOW) == {view.milestone.id}
+        async with unit as uow:
+            again = await uow.overdue.escalation_candidates(today=date(2024, 8, 30), limit=10)
+            assert [(v.milestone.team_id, v.milestone.key) for v in again] == [
+                ("team-1", "kickoff")
+            ]
+            assert await uow.overdue.claim_escalations([claim], NOW) == set()
+
     async def test_an_alert_is_claimed_once_per_milestone_and_due_date(self, unit: Unit) -> None:
         plan = a_plan()
         await store(unit, plan)
@@ -582,9 +604,13 @@ class MilestonesDatabaseContract(ServiceSchemaContract):
         finally:
             for other in others:
                 await other.dispose()
-        raised = [e.data["milestone_id"] for events in results for e in events]
-        assert len(raised) == len(set(raised)) == 60
-        assert await _outbox_count(db) == 60
+        for type_ in (MilestoneOverdueV1.TYPE, MilestoneEscalatedV1.TYPE):
+            # Overdue for months: each one alerted once and escalated once, whoever scanned.
+            raised = [
+                e.data["milestone_id"] for events in results for e in events if e.type == type_
+            ]
+            assert len(raised) == len(set(raised)) == 60
+        assert await _outbox_count(db) == 120
 
     @pytest.mark.parametrize("first", ["plan", "allocation"])
     async def test_a_plan_and_its_allocation_applied_at_once_by_two_instances_meet(

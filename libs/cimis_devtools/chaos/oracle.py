@@ -23,7 +23,10 @@ from cimis_devtools.chaos.workload import (
 OVERDUE_OFFSET_DAYS = 50
 OVERDUE_KEYS = ("kickoff", "workshop")
 # Alerts the programme office gets, not the team's agent (to its mailbox, never a webhook).
-STAFF_ALERTS = frozenset({"milestone_reported"})
+STAFF_ALERTS = frozenset({"milestone_reported", "milestone_escalated"})
+# Of the overdue ones, these are still open longer than the escalation period (14 days) when
+# the clock has moved on: the kick-off, due after 14 days, not the workshop, due after 42.
+ESCALATED_KEYS = ("kickoff",)
 EXPENSE_STATUS = {
     "approve": "approved",
     "reject": "rejected",
@@ -123,6 +126,7 @@ def _team(team: TeamPlan) -> TeamExpectation:
     else:
         plan_status = "active"
         alerts["milestone_overdue"] = sum(1 for key in OVERDUE_KEYS if key not in completed)
+        alerts["milestone_escalated"] = sum(1 for key in ESCALATED_KEYS if key not in completed)
     return TeamExpectation(
         ref=team.ref,
         status="closed" if withdrawn else "allocated",

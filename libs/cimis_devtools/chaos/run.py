@@ -122,13 +122,17 @@ async def _overdue_phase(
         CIMIS_CLOCK_OFFSET_SECONDS=str(OVERDUE_OFFSET_DAYS * 86400),
         OVERDUE_SCAN_SECONDS="1",
     )
-    wanted = expectation.alerts()["milestone_overdue"]
+    alerts = expectation.alerts()
+    wanted = (alerts["milestone_overdue"], alerts["milestone_escalated"])
     deadline = time.monotonic() + patience
     while time.monotonic() < deadline:
-        [(raised,)] = await asyncio.to_thread(
-            platform.query, "milestones", "SELECT count(*) FROM overdue_alerts"
+        [(raised, escalated)] = await asyncio.to_thread(
+            platform.query,
+            "milestones",
+            "SELECT (SELECT count(*) FROM overdue_alerts), "
+            "(SELECT count(*) FROM overdue_escalations)",
         )
-        if raised >= wanted:
+        if raised >= wanted[0] and escalated >= wanted[1]:
             return
         await asyncio.sleep(1.0)
 

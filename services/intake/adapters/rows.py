@@ -29,6 +29,7 @@ def call_row(call: Call) -> dict[str, Any]:
         ],
         "settlement_days": call.settlement_days,
         "cost_plan_tolerance_percent": call.cost_plan_tolerance_percent,
+        "escalation_days": call.escalation_days,
         "created_at": call.created_at,
     }
 
@@ -48,6 +49,7 @@ def call_from_row(r: Row[Any]) -> Call:
         ),
         settlement_days=r.settlement_days,
         cost_plan_tolerance_percent=r.cost_plan_tolerance_percent,
+        escalation_days=r.escalation_days,
         created_at=r.created_at,
     )
 

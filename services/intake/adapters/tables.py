@@ -35,6 +35,7 @@ calls = Table(
     Column("phase_plan", JSON, nullable=False),
     Column("settlement_days", Integer, nullable=False, server_default=text("90")),
     Column("cost_plan_tolerance_percent", Integer, nullable=False, server_default=text("20")),
+    Column("escalation_days", Integer, nullable=False, server_default=text("14")),
     Column("created_at", UtcDateTime(), nullable=False),
 )
 

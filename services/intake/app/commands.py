@@ -21,6 +21,7 @@ class OpenCall:
     phase_plan: list[PhaseStep] | None
     settlement_days: int | None = None
     cost_plan_tolerance_percent: int | None = None
+    escalation_days: int | None = None
 
 
 @dataclass(frozen=True)

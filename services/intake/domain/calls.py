@@ -42,6 +42,8 @@ DEFAULT_SETTLEMENT_DAYS = 90
 MAX_SETTLEMENT_DAYS = 730
 # A cost plan line may move by this share of its planned amount without a second approval.
 DEFAULT_COST_PLAN_TOLERANCE_PERCENT = 20
+# An overdue milestone still open this many days later goes to the programme office too.
+DEFAULT_ESCALATION_DAYS = 14
 
 DEFAULT_PHASE_PLAN: tuple[PhaseStep, ...] = (
     PhaseStep("kickoff", "Kick-off", 14),
@@ -65,6 +67,7 @@ class Call:
     phase_plan: tuple[PhaseStep, ...] = DEFAULT_PHASE_PLAN
     settlement_days: int = DEFAULT_SETTLEMENT_DAYS
     cost_plan_tolerance_percent: int = DEFAULT_COST_PLAN_TOLERANCE_PERCENT
+    escalation_days: int = DEFAULT_ESCALATION_DAYS
     created_at: datetime | None = field(default=None, compare=False)
 
     def window_state(self, now: datetime) -> str:
@@ -90,6 +93,7 @@ def new_call(
     now: datetime,
     settlement_days: int | None = None,
     cost_plan_tolerance_percent: int | None = None,
+    escalation_days: int | None = None,
 ) -> Call:
     """Validate a call's terms and fill in the programme's default plans."""
     if not title.strip():
@@ -125,6 +129,9 @@ def new_call(
         raise IntakeRuleViolation(
             "invalid-call", "The cost plan tolerance is between 0 and 100 percent."
         )
+    escalation = DEFAULT_ESCALATION_DAYS if escalation_days is None else escalation_days
+    if not 1 <= escalation <= 365:
+        raise IntakeRuleViolation("invalid-call", "The escalation period is 1 to 365 days.")
     return Call(
         id=call_id,
         title=title.strip(),
@@ -137,6 +144,7 @@ def new_call(
         phase_plan=plan,
         settlement_days=settlement,
         cost_plan_tolerance_percent=tolerance,
+        escalation_days=escalation,
         created_at=now,
     )
 

@@ -73,6 +73,7 @@ async def open_call(
         else None,
         settlement_days=body.settlement_days,
         cost_plan_tolerance_percent=body.cost_plan_tolerance_percent,
+        escalation_days=body.escalation_days,
     )
 
     async def work(uow: IntakeUnitOfWork) -> dict[str, Any]:

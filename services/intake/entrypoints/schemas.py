@@ -137,6 +137,13 @@ class CallIn(Strict):
         description="How far (percent of a line's planned amount) a team's cost plan may "
         "shift without a second staff member's approval; default 20.",
     )
+    escalation_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=365,
+        description="Days an overdue milestone may stay open before the programme office "
+        "is alerted as well as the agent; default 14.",
+    )
 
 
 class BudgetIncreaseIn(Strict):
@@ -204,6 +211,7 @@ def call_out(call: Call, now: datetime) -> dict[str, Any]:
         ],
         "settlement_days": call.settlement_days,
         "cost_plan_tolerance_percent": call.cost_plan_tolerance_percent,
+        "escalation_days": call.escalation_days,
         "created_at": _ts(call.created_at),
     }
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from cimis_chassis.memory import MemoryRepository
 from services.milestones.app.ports import Alert, MilestoneView
 from services.milestones.domain.funding import Funding
 from services.milestones.domain.plans import (
     ACTIVE,
+    DEFAULT_ESCALATION_DAYS,
     OPEN,
     AcceptedTeam,
     PhaseStep,
@@ -20,18 +21,29 @@ from services.milestones.domain.plans import (
 class MemoryCallPlans(MemoryRepository):
     def __init__(self) -> None:
         self.templates: dict[str, tuple[PhaseStep, ...]] = {}
+        self.escalations: dict[str, int] = {}
 
     async def load(self, call_ids: Iterable[str]) -> None:
         """Everything is loaded already."""
 
-    async def add(self, call_id: str, steps: Sequence[PhaseStep], received_at: datetime) -> bool:
+    async def add(
+        self,
+        call_id: str,
+        steps: Sequence[PhaseStep],
+        received_at: datetime,
+        escalation_days: int = DEFAULT_ESCALATION_DAYS,
+    ) -> bool:
         if call_id in self.templates:
             return False
         self.templates[call_id] = tuple(steps)
+        self.escalations[call_id] = escalation_days
         return True
 
     async def get(self, call_id: str) -> tuple[PhaseStep, ...] | None:
         return self.templates.get(call_id)
+
+    async def escalation_days(self, call_id: str) -> int:
+        return self.escalations.get(call_id, DEFAULT_ESCALATION_DAYS)
 
 
 class MemoryAwaitingTeams(MemoryRepository):
@@ -134,6 +146,7 @@ class MemoryOverdueAlerts(MemoryRepository):
     def __init__(self, plans: MemoryPlans) -> None:
         self.plans = plans
         self.claims: dict[tuple[str, date], str] = {}  # (milestone id, due date) -> event id
+        self.escalated: dict[tuple[str, date], str] = {}
 
     async def candidates(self, *, today: date, limit: int) -> list[MilestoneView]:
         fresh = [
@@ -153,3 +166,21 @@ class MemoryOverdueAlerts(MemoryRepository):
 
     async def alerted_due_dates(self, milestone_id: str) -> list[date]:
         return sorted(due for m, due in self.claims if m == milestone_id)
+
+    async def escalation_candidates(self, *, today: date, limit: int) -> list[MilestoneView]:
+        days = {p.team_id: p.escalation_days for p in self.plans.plans.values()}
+        fresh = [
+            v
+            for v in self.plans.overdue(today)
+            if v.milestone.due_date + timedelta(days=days[v.milestone.team_id]) < today
+            and (v.milestone.id, v.milestone.due_date) not in self.escalated
+        ]
+        return fresh[:limit]
+
+    async def claim_escalations(self, alerts: Sequence[Alert], detected_at: datetime) -> set[str]:
+        claimed = set()
+        for alert in alerts:
+            if (alert.milestone_id, alert.due_date) not in self.escalated:
+                self.escalated[(alert.milestone_id, alert.due_date)] = alert.event_id
+                claimed.add(alert.milestone_id)
+        return claimed

@@ -29,6 +29,7 @@ def plan_row(plan: Plan) -> dict[str, Any]:
         "started_at": plan.started_at,
         "completed_at": plan.completed_at,
         "cancelled_at": plan.cancelled_at,
+        "escalation_days": plan.escalation_days,
     }
 
 
@@ -64,6 +65,7 @@ def plan_of(r: Row[Any], items: list[Milestone]) -> Plan:
         started_at=r.started_at,
         completed_at=r.completed_at,
         cancelled_at=r.cancelled_at,
+        escalation_days=r.escalation_days,
     )
 
 

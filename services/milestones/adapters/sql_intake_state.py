@@ -20,13 +20,14 @@ from cimis_chassis.bulk import insert_rows
 from cimis_chassis.row_store import CHUNK, RowStore
 from services.milestones.adapters.rows import team_of
 from services.milestones.adapters.tables import awaiting_teams, call_plans, withdrawn_teams
-from services.milestones.domain.plans import AcceptedTeam, PhaseStep
+from services.milestones.domain.plans import DEFAULT_ESCALATION_DAYS, AcceptedTeam, PhaseStep
 
 
 @dataclass(frozen=True)
 class _Template:
     call_id: str
     steps: tuple[PhaseStep, ...]
+    escalation_days: int = DEFAULT_ESCALATION_DAYS
 
 
 def _template_row(t: _Template) -> dict[str, Any]:
@@ -36,12 +37,13 @@ def _template_row(t: _Template) -> dict[str, Any]:
             {"key": s.key, "title": s.title, "days_after_acceptance": s.days_after_acceptance}
             for s in t.steps
         ],
+        "escalation_days": t.escalation_days,
     }
 
 
 def _template_of(r: Row[Any]) -> _Template:
     steps = (PhaseStep(s["key"], s["title"], s["days_after_acceptance"]) for s in r.phase_plan)
-    return _Template(r.call_id, tuple(steps))
+    return _Template(r.call_id, tuple(steps), r.escalation_days)
 
 
 class SqlCallPlans:
@@ -55,11 +57,22 @@ class SqlCallPlans:
     async def load(self, call_ids: Iterable[str]) -> None:
         await self._rows.load(call_ids)
 
-    async def add(self, call_id: str, steps: Sequence[PhaseStep], received_at: datetime) -> bool:
+    async def add(
+        self,
+        call_id: str,
+        steps: Sequence[PhaseStep],
+        received_at: datetime,
+        escalation_days: int = DEFAULT_ESCALATION_DAYS,
+    ) -> bool:
         if await self._rows.get(call_id) is not None:
             return False
-        self._rows.add(call_id, _Template(call_id, tuple(steps)), received_at=received_at)
+        template = _Template(call_id, tuple(steps), escalation_days)
+        self._rows.add(call_id, template, received_at=received_at)
         return True
+
+    async def escalation_days(self, call_id: str) -> int:
+        template = await self._rows.get(call_id)
+        return DEFAULT_ESCALATION_DAYS if template is None else template.escalation_days
 
     async def get(self, call_id: str) -> tuple[PhaseStep, ...] | None:
         template = await self._rows.get(call_id)

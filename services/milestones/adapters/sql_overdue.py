@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, exists, not_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,9 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cimis_chassis.bulk import insert_rows
 from services.milestones.adapters.rows import joined, shown_status_is, view_of
 from services.milestones.adapters.sql_plans import SqlPlans
-from services.milestones.adapters.tables import milestones, overdue_alerts
+from services.milestones.adapters.tables import (
+    milestones,
+    overdue_alerts,
+    overdue_escalations,
+    plans,
+)
 from services.milestones.app.ports import Alert, MilestoneView
-from services.milestones.domain.plans import OVERDUE
+from services.milestones.domain.plans import ACTIVE, OVERDUE
 
 
 class SqlOverdueAlerts:
@@ -56,6 +61,59 @@ class SqlOverdueAlerts:
         claimed = await insert_rows(
             self.session,
             overdue_alerts,
+            [
+                {
+                    "milestone_id": a.milestone_id,
+                    "due_date": a.due_date,
+                    "detected_at": detected_at,
+                    "event_id": a.event_id,
+                }
+                for a in alerts
+            ],
+            skip_conflicts_on=(),
+            returning=["milestone_id"],
+        )
+        assert claimed is not None
+        return set(claimed.scalars())
+
+    async def escalation_candidates(self, *, today: date, limit: int) -> list[MilestoneView]:
+        """Per escalation period the running plans use (a few: one per call setting), the
+        overdue milestones due before today minus that period, not escalated yet; locked as
+        the overdue candidates are."""
+        await self._plans.flush()
+        periods = await self.session.execute(
+            select(plans.c.escalation_days).where(plans.c.status == ACTIVE).distinct()
+        )
+        escalated = exists().where(
+            and_(
+                overdue_escalations.c.milestone_id == milestones.c.id,
+                overdue_escalations.c.due_date == milestones.c.due_date,
+            )
+        )
+        found: list[MilestoneView] = []
+        for days in sorted(periods.scalars()):
+            query = (
+                joined()
+                .where(
+                    shown_status_is(OVERDUE, today),
+                    plans.c.escalation_days == days,
+                    milestones.c.due_date < today - timedelta(days=days),
+                    not_(escalated),
+                )
+                .order_by(milestones.c.due_date, milestones.c.id)
+                .limit(limit)
+                .with_for_update(of=milestones, skip_locked=True)
+            )
+            found.extend(view_of(r) for r in (await self.session.execute(query)).all())
+        found.sort(key=lambda v: (v.milestone.due_date, v.milestone.id))
+        return found[:limit]
+
+    async def claim_escalations(self, alerts: Sequence[Alert], detected_at: datetime) -> set[str]:
+        if not alerts:
+            return set()
+        claimed = await insert_rows(
+            self.session,
+            overdue_escalations,
             [
                 {
                     "milestone_id": a.milestone_id,

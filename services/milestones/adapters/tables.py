@@ -14,6 +14,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from cimis_chassis.sqltypes import UtcDateTime
@@ -28,6 +29,7 @@ call_plans = Table(
     Column("call_id", String(36), primary_key=True),
     Column("phase_plan", JSON, nullable=False),
     Column("received_at", UtcDateTime(), nullable=False),
+    Column("escalation_days", Integer, nullable=False, server_default=text("14")),
 )
 
 # A team accepted before its call was opened here (call and team events are keyed apart, so
@@ -80,6 +82,7 @@ plans = Table(
     Column("started_at", UtcDateTime(), nullable=True),
     Column("completed_at", UtcDateTime(), nullable=True),
     Column("cancelled_at", UtcDateTime(), nullable=True),
+    Column("escalation_days", Integer, nullable=False, server_default=text("14")),
 )
 Index("ix_plans_agent", plans.c.agent_id)
 
@@ -108,6 +111,17 @@ Index("ix_milestones_due", milestones.c.status, milestones.c.due_date)
 # date" hold across restarts and between instances, written with the alert's outbox row.
 overdue_alerts = Table(
     "overdue_alerts",
+    metadata,
+    Column("milestone_id", String(36), ForeignKey("milestones.id"), primary_key=True),
+    Column("due_date", Date, primary_key=True),
+    Column("detected_at", UtcDateTime(), nullable=False),
+    Column("event_id", String(36), nullable=False),
+)
+
+# One row per escalation to the programme office: once per milestone and due date, like the
+# overdue alert, and claimed the same way.
+overdue_escalations = Table(
+    "overdue_escalations",
     metadata,
     Column("milestone_id", String(36), ForeignKey("milestones.id"), primary_key=True),
     Column("due_date", Date, primary_key=True),

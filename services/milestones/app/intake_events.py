@@ -64,7 +64,10 @@ async def on_call_opened(
     # The plan as intake announced it: intake fills in the programme default and checks it,
     # and the contract refuses a call-opened without a well-formed plan.
     steps = tuple(PhaseStep(s.key, s.title, s.days_after_acceptance) for s in payload.phase_plan)
-    if not await uow.call_plans.add(payload.call_id, steps, uow.clock.now()):
+    added = await uow.call_plans.add(
+        payload.call_id, steps, uow.clock.now(), escalation_days=payload.escalation_days
+    )
+    if not added:
         return
     await uow.audit(
         "call_plan.recorded",
@@ -123,6 +126,7 @@ async def _plan(
         steps=steps,
         now=uow.clock.now(),
         new_id=_new_id,
+        escalation_days=await uow.call_plans.escalation_days(team.call_id),
     )
     await uow.plans.add(plan)
     await uow.audit("plan.created", "plan", plan.team_id, before=None, after=snapshot(plan))

@@ -9,13 +9,13 @@ gives a new due date and so a new key (re-armed).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from cimis_chassis.clock import Clock
 from cimis_chassis.envelope import CloudEvent, new_event_id
 from cimis_chassis.faults import crash_point
 from cimis_chassis.unit_of_work import Cause
-from cimis_contracts.milestones import MilestoneOverdueV1
+from cimis_contracts.milestones import MilestoneEscalatedV1, MilestoneOverdueV1
 from services.milestones.app.ports import (
     Alert,
     MilestoneCounts,
@@ -44,10 +44,16 @@ class OverdueScan:
         self._batch_size = batch_size
 
     async def run_once(self) -> list[CloudEvent]:
-        """Alert every overdue milestone not alerted for its due date; returns the alerts."""
+        """Alert every overdue milestone not alerted for its due date, then escalate every
+        one still open past its escalation period; returns the alerts and escalations."""
         raised: list[CloudEvent] = []
         while True:
             seen, events = await self._scan_batch()
+            raised.extend(events)
+            if seen < self._batch_size:
+                break
+        while True:
+            seen, events = await self._escalation_batch()
             raised.extend(events)
             if seen < self._batch_size:
                 return raised
@@ -73,6 +79,55 @@ class OverdueScan:
             await uow.flush()
             crash_point("overdue.before_commit", str(len(events)))
         return len(candidates), events
+
+    async def _escalation_batch(self) -> tuple[int, list[CloudEvent]]:
+        async with self._units(Cause(SCANNER, correlation_id=new_event_id())) as uow:
+            now = uow.clock.now()
+            today = berlin_day(now)
+            candidates = await uow.overdue.escalation_candidates(
+                today=today, limit=self._batch_size
+            )
+            due = [v for v in candidates if _overdue(v, now)]
+            alerts = {
+                v.milestone.id: Alert(v.milestone.id, v.milestone.due_date, new_event_id())
+                for v in due
+            }
+            claimed = await uow.overdue.claim_escalations(list(alerts.values()), now)
+            events = [
+                await _escalate(uow, view, alerts[view.milestone.id], today)
+                for view in due
+                if view.milestone.id in claimed
+            ]
+            await uow.flush()
+        return len(candidates), events
+
+
+async def _escalate(
+    uow: MilestonesUnitOfWork, view: MilestoneView, alert: Alert, today: date
+) -> CloudEvent:
+    uow.caused_by(Cause(actor=SCANNER, correlation_id=alert.event_id))
+    m = view.milestone
+    overdue_days = (today - m.due_date).days
+    await uow.audit(
+        "milestone.escalated",
+        "milestone",
+        m.id,
+        before=None,
+        after={"due_date": m.due_date.isoformat(), "overdue_days": overdue_days},
+    )
+    return await uow.emit(
+        MilestoneEscalatedV1(
+            team_id=m.team_id,
+            call_id=view.call_id,
+            milestone_id=m.id,
+            key=m.key,
+            title=m.title,
+            due_date=m.due_date,
+            overdue_days=overdue_days,
+            escalated_at=uow.clock.now(),
+        ),
+        event_id=alert.event_id,
+    )
 
 
 async def _alert(uow: MilestonesUnitOfWork, view: MilestoneView, alert: Alert) -> CloudEvent:

@@ -41,11 +41,21 @@ class CallPlans(Protocol):
 
     async def load(self, call_ids: Iterable[str]) -> None: ...
 
-    async def add(self, call_id: str, steps: Sequence[PhaseStep], received_at: datetime) -> bool:
+    async def add(
+        self,
+        call_id: str,
+        steps: Sequence[PhaseStep],
+        received_at: datetime,
+        escalation_days: int = ...,
+    ) -> bool:
         """Keep a call's template; False when it was known already."""
         ...
 
     async def get(self, call_id: str) -> tuple[PhaseStep, ...] | None: ...
+
+    async def escalation_days(self, call_id: str) -> int:
+        """The call's escalation period (the programme default for a call not known)."""
+        ...
 
 
 class AwaitingTeams(Protocol):
@@ -121,6 +131,15 @@ class OverdueAlerts(Protocol):
         ...
 
     async def alerted_due_dates(self, milestone_id: str) -> list[date]: ...
+
+    async def escalation_candidates(self, *, today: date, limit: int) -> list[MilestoneView]:
+        """Milestones still open past their due date plus their plan's escalation period, not
+        yet escalated for that due date, oldest first."""
+        ...
+
+    async def claim_escalations(self, alerts: Sequence[Alert], detected_at: datetime) -> set[str]:
+        """Record escalations; returns the milestone ids claimed now (an earlier claim wins)."""
+        ...
 
 
 class MilestoneCounts(Protocol):

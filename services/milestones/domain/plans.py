@@ -42,6 +42,9 @@ FROM_CALL = "call"
 # Due dates are counted on from (the next midnight, alert delays): a typo such as 9999 is
 # refused here rather than overflowing the calendar later.
 LATEST_DUE_DATE = date(2999, 12, 31)
+# An overdue milestone still open this many days after its due date goes to the programme
+# office too (a call setting; the programme's default).
+DEFAULT_ESCALATION_DAYS = 14
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,8 @@ class Plan:
     completed_at: datetime | None = None
     # When the plan closed (its open milestones were cancelled then).
     cancelled_at: datetime | None = None
+    # Its call's setting when the plan was made.
+    escalation_days: int = DEFAULT_ESCALATION_DAYS
 
     def milestone(self, milestone_id: str) -> Milestone:
         for milestone in self.milestones:
@@ -150,6 +155,7 @@ def create_plan(
     steps: Sequence[PhaseStep],
     now: datetime,
     new_id: Callable[[], str],
+    escalation_days: int = DEFAULT_ESCALATION_DAYS,
 ) -> Plan:
     """The team's milestones from its call's plan, each due ``days_after_acceptance`` Berlin
     days after acceptance; the plan waits for budget's allocation (see :func:`start`)."""
@@ -174,6 +180,7 @@ def create_plan(
         created_at=now,
         milestones=milestones,
         status=PENDING_BUDGET,
+        escalation_days=escalation_days,
     )
 
 

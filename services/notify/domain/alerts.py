@@ -15,7 +15,12 @@ from cimis_contracts.budget import (
     ThresholdCrossedV1,
 )
 from cimis_contracts.intake import TeamAcceptedV1
-from cimis_contracts.milestones import MilestoneOverdueV1, MilestoneReportedV1, PlanCompletedV1
+from cimis_contracts.milestones import (
+    MilestoneEscalatedV1,
+    MilestoneOverdueV1,
+    MilestoneReportedV1,
+    PlanCompletedV1,
+)
 from services.notify.domain.agents import STAFF
 
 TEAM_ASSIGNED = "team_assigned"
@@ -27,6 +32,7 @@ ALLOCATION_REFUSED = "allocation_refused"
 BUDGET_WAITING = "budget_waiting"
 BUDGET_ALLOCATED = "budget_allocated"
 MILESTONE_REPORTED = "milestone_reported"
+MILESTONE_ESCALATED = "milestone_escalated"
 PAYMENT_PAID = "payment_paid"
 KINDS = (
     TEAM_ASSIGNED,
@@ -38,6 +44,7 @@ KINDS = (
     BUDGET_WAITING,
     BUDGET_ALLOCATED,
     MILESTONE_REPORTED,
+    MILESTONE_ESCALATED,
     PAYMENT_PAID,
 )
 
@@ -50,6 +57,7 @@ TEAM_ALERT_EVENTS: tuple[type[EventData], ...] = (
     AllocationRefusedV1,
     BudgetAllocatedV1,
     MilestoneReportedV1,
+    MilestoneEscalatedV1,
     PaymentRequestChangedV1,
 )
 
@@ -163,6 +171,17 @@ def alert_for(event: EventData, team: TeamContact) -> Alert:
         case PlanCompletedV1():
             kind, recipient = PLAN_COMPLETED, team.agent_id
             facts = {"completed_at": event.completed_at}
+        case MilestoneEscalatedV1():
+            # The agent heard of it when it became overdue; now the office steps in.
+            kind, recipient = MILESTONE_ESCALATED, STAFF
+            facts = {
+                "agent_id": team.agent_id,
+                "milestone_title": event.title,
+                "milestone_key": event.key,
+                "due_date": event.due_date,
+                "overdue_days": event.overdue_days,
+                "escalated_at": event.escalated_at,
+            }
         case MilestoneReportedV1():
             # Only a second person may confirm it: the programme office has to act.
             kind, recipient = MILESTONE_REPORTED, STAFF

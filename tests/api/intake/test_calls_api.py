@@ -27,6 +27,7 @@ class TestOpenCall:
         assert call["state"] == "open"
         assert call["settlement_days"] == 90
         assert call["cost_plan_tolerance_percent"] == 20
+        assert call["escalation_days"] == 14
 
     async def test_the_settlement_period_is_a_call_setting_budget_hears_of(
         self, intake: RunningService
@@ -35,6 +36,13 @@ class TestOpenCall:
         assert call["settlement_days"] == 30
         [event] = await outbox_events(intake, call["id"])
         assert event["data"]["settlement_days"] == 30
+
+    async def test_the_escalation_period_is_a_call_setting_milestones_hears_of(
+        self, intake: RunningService
+    ) -> None:
+        call = await open_call(intake, escalation_days=7)
+        [event] = await outbox_events(intake, call["id"])
+        assert (call["escalation_days"], event["data"]["escalation_days"]) == (7, 7)
 
     async def test_the_cost_plan_tolerance_is_a_call_setting_budget_hears_of(
         self, intake: RunningService
@@ -78,6 +86,7 @@ class TestOpenCall:
             ({"settlement_days": 731}, "validation-error"),
             ({"settlement_days": -1}, "validation-error"),
             ({"cost_plan_tolerance_percent": 101}, "validation-error"),
+            ({"escalation_days": 0}, "validation-error"),
         ],
     )
     async def test_bad_input_is_refused_and_changes_nothing(

@@ -32,7 +32,9 @@ SHORT_PLAN = [
 ]
 
 
-def call_opened(call_id: str = "call-1", phase_plan: list[PhaseStep] | None = None) -> CallOpenedV1:
+def call_opened(
+    call_id: str = "call-1", phase_plan: list[PhaseStep] | None = None, escalation_days: int = 14
+) -> CallOpenedV1:
     return CallOpenedV1(
         call_id=call_id,
         title="CIMIS II",
@@ -43,6 +45,7 @@ def call_opened(call_id: str = "call-1", phase_plan: list[PhaseStep] | None = No
         max_team_budget_cents=50_000_00,
         tranches=[],
         phase_plan=phase_plan if phase_plan is not None else SHORT_PLAN,
+        escalation_days=escalation_days,
     )
 
 

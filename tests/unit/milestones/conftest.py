@@ -67,10 +67,15 @@ class Harness:
                 uow.caused_by(Cause(f"event:{event.id}", event.id, event.id))
                 await HANDLERS[type(payload)](uow, payload, event)
 
-    async def accept(self, accepted: TeamAcceptedV1, *, funded: bool = True) -> Plan:
+    async def accept(
+        self, accepted: TeamAcceptedV1, *, funded: bool = True, escalation_days: int = 14
+    ) -> Plan:
         """The team's plan once its call (with the five-step plan) opened and it was accepted;
         running, as budget allocated the team's money on acceptance, unless not ``funded``."""
-        await self.apply(on_call_opened, call_opened(accepted.call_id, phase_plan=FIVE_STEPS))
+        opened = call_opened(
+            accepted.call_id, phase_plan=FIVE_STEPS, escalation_days=escalation_days
+        )
+        await self.apply(on_call_opened, opened)
         await self.apply(on_team_accepted, accepted)
         if funded:
             on_time = allocated(

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from cimis_contracts.milestones import MilestoneOverdueV1
+from cimis_contracts.milestones import MilestoneEscalatedV1, MilestoneOverdueV1
 from services.milestones.app import overdue as overdue_module
 from services.milestones.app.commands import (
     Actor,
@@ -26,6 +26,7 @@ from tests.unit.milestones.builders import team_accepted, team_withdrawn
 from tests.unit.milestones.conftest import Harness
 
 OVERDUE = MilestoneOverdueV1.TYPE
+ESCALATED = MilestoneEscalatedV1.TYPE
 STAFF = Actor("staff", is_agent=False)
 # The default plan's kick-off of a team accepted on 1 August 2024 is due on 15 August; the
 # day ends at 22:00 UTC (midnight CEST).
@@ -39,7 +40,12 @@ async def accepted(harness: Harness, team_id: str = "team-1", **kw: Any) -> Plan
 
 
 def keys(events: list[Any]) -> list[tuple[str, str]]:
-    return [(e.data["key"], e.data["due_date"]) for e in events]
+    """The overdue alerts among a scan's events, by milestone key and due date."""
+    return [(e.data["key"], e.data["due_date"]) for e in events if e.type == OVERDUE]
+
+
+def escalated(events: list[Any]) -> list[tuple[str, int]]:
+    return [(e.data["key"], e.data["overdue_days"]) for e in events if e.type == ESCALATED]
 
 
 class TestWhenAMilestoneBecomesOverdue:
@@ -84,6 +90,9 @@ class TestWhenAMilestoneBecomesOverdue:
 
         assert await harness.scan().run_once() == []
         harness.clock.set(datetime(2024, 9, 1, tzinfo=UTC))
+        later = await harness.scan().run_once()
+        assert keys(later) == []
+        assert escalated(later) == [("kickoff", 17)]  # the office hears of it now
         assert await harness.scan().run_once() == []
         assert len(await harness.events(OVERDUE)) == 1
 
@@ -158,6 +167,31 @@ class TestWhatIsNeverOverdue:
         harness.clock.set(datetime(2025, 6, 1, tzinfo=UTC))
         raised = await harness.scan().run_once()
         assert [key for key, _ in keys(raised)] == ["kickoff", "workshop", "prototype", "test"]
+
+
+class TestEscalation:
+    async def test_still_open_after_the_calls_period_the_office_hears_once(
+        self, harness: Harness
+    ) -> None:
+        await harness.accept(team_accepted(), escalation_days=3)  # kick-off due 15 August
+        harness.clock.set(datetime(2024, 8, 18, 21, 59, tzinfo=UTC))  # still 18 August
+        assert escalated(await harness.scan().run_once()) == []
+        harness.clock.set(datetime(2024, 8, 18, 22, 0, tzinfo=UTC))  # 19 August in Berlin
+        assert escalated(await harness.scan().run_once()) == [("kickoff", 4)]
+        assert await harness.scan().run_once() == []
+        [event] = await harness.events(ESCALATED)
+        assert event["data"]["due_date"] == "2024-08-15"
+
+    async def test_a_milestone_reported_or_completed_in_time_is_not_escalated(
+        self, harness: Harness
+    ) -> None:
+        plan = await accepted(harness)
+        report = CompleteMilestone(plan.milestones[0].id, STAFF)
+        await harness.run(lambda uow: complete_milestone(uow, report))
+        harness.clock.set(datetime(2024, 12, 1, tzinfo=UTC))
+        found = await harness.scan().run_once()
+        # The prototype, due on 29 November, is overdue but not yet for 14 days.
+        assert [key for key, _ in escalated(found)] == ["workshop"]
 
 
 class TestRescheduling:

@@ -18,7 +18,12 @@ from cimis_contracts.budget import (
     ThresholdCrossedV1,
 )
 from cimis_contracts.intake import TeamAcceptedV1
-from cimis_contracts.milestones import MilestoneOverdueV1, MilestoneReportedV1, PlanCompletedV1
+from cimis_contracts.milestones import (
+    MilestoneEscalatedV1,
+    MilestoneOverdueV1,
+    MilestoneReportedV1,
+    PlanCompletedV1,
+)
 from services.notify.adapters.resolver import ResolutionFailed
 from services.notify.domain.agents import Agent
 from services.notify.domain.notifications import Notification
@@ -210,3 +215,17 @@ def payment_request_changed(team_id: str, **overrides: Any) -> PaymentRequestCha
         "changed_at": NOW,
     }
     return PaymentRequestChangedV1(**(fields | overrides))
+
+
+def milestone_escalated(team_id: str, **overrides: Any) -> MilestoneEscalatedV1:
+    fields: dict[str, Any] = {
+        "team_id": team_id,
+        "call_id": "call-1",
+        "milestone_id": f"{team_id}-kickoff",
+        "key": "kickoff",
+        "title": "Kick-off",
+        "due_date": dt.date(2025, 3, 1),
+        "overdue_days": 15,
+        "escalated_at": NOW,
+    }
+    return MilestoneEscalatedV1(**(fields | overrides))

@@ -16,6 +16,7 @@ from tests.unit.notify.builders import (
     allocation_refused,
     budget_allocated,
     expense_rejected,
+    milestone_escalated,
     milestone_overdue,
     milestone_reported,
     payment_request_changed,
@@ -166,6 +167,14 @@ class TestRendering:
         assert "Nachweis: https://example.org/demo" in body
         assert "nicht durch die meldende Person" in body
 
+    def test_a_milestone_open_too_long_goes_to_the_office(self) -> None:
+        [alert] = alerts_for(milestone_escalated("t-1"), TEAM)
+        assert alert.recipient == "staff"
+        title, body = RENDERER.render(alert, "de", recipient_name=None)
+        assert title == "Meilenstein seit 15 Tagen überfällig: Terminbuchung 2.0"
+        assert "war am 01.03.2025 fällig" in body
+        assert "(anna)" in body
+
     def test_the_agent_hears_of_a_payment_only_once_it_is_paid(self) -> None:
         assert alerts_for(payment_request_changed("t-1", status="approved"), TEAM) == []
         [alert] = alerts_for(payment_request_changed("t-1"), TEAM)
@@ -188,6 +197,7 @@ class TestRendering:
             milestone_reported("t-1"),
             milestone_reported("t-1", note=None, evidence_url=None),
             payment_request_changed("t-1"),
+            milestone_escalated("t-1"),
         ],
         ids=lambda e: type(e).__name__,
     )
