@@ -29,6 +29,7 @@ def agent_of(r: Row[Any]) -> Agent:
         language=r.language,
         created_at=r.created_at,
         updated_at=r.updated_at,
+        salutation=r.salutation,
     )
 
 
@@ -42,6 +43,7 @@ def agent_values(agent: Agent) -> dict[str, Any]:
         "quiet_start": quiet["start"] if quiet else None,
         "quiet_end": quiet["end"] if quiet else None,
         "language": agent.language,
+        "salutation": agent.salutation,
         "created_at": agent.created_at,
         "updated_at": agent.updated_at,
     }

@@ -30,6 +30,7 @@ agents = Table(
     Column("language", String(2), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    Column("salutation", String(10), nullable=True),
 )
 
 # Notify's own map of accepted teams, built from intake's team_accepted events.

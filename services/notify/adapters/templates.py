@@ -15,6 +15,7 @@ from services.notify.domain.formatting import (
     format_day,
     format_eur,
     format_moment,
+    greeting,
 )
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -42,11 +43,20 @@ class TemplateRenderer:
             self._environments[language] = env
 
     def render(
-        self, alert: Alert, language: Language, *, recipient_name: str | None
+        self,
+        alert: Alert,
+        language: Language,
+        *,
+        recipient_name: str | None,
+        salutation: str | None = None,
     ) -> tuple[str, str]:
         """The alert's title (one line) and body in ``language``."""
         template = self._environments[language].get_template(f"{alert.kind}.txt.j2")
-        variables: dict[str, Any] = {**alert.facts, "recipient_name": recipient_name}
+        variables: dict[str, Any] = {
+            **alert.facts,
+            "recipient_name": recipient_name,
+            "greeting": greeting(language, recipient_name, salutation),
+        }
         context = template.new_context(variables)
         title = " ".join("".join(template.blocks["title"](context)).split())
         body = "".join(template.blocks["body"](context)).strip()

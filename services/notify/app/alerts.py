@@ -104,7 +104,9 @@ class Alerts:
         else:
             language = agent.language if agent else DEFAULT_LANGUAGE
             name = agent.name if agent else None
-        title, body = self._renderer.render(alert, language, recipient_name=name)
+        title, body = self._renderer.render(
+            alert, language, recipient_name=name, salutation=agent.salutation if agent else None
+        )
         notification = Notification(
             id=str(uuid.uuid4()),
             event_id=event.id,

@@ -16,6 +16,7 @@ class PutAgent:
     webhook_url: str | None
     quiet_hours: QuietHours | None
     language: Language | None
+    salutation: str | None = None
 
 
 @dataclass(frozen=True)

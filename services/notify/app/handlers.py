@@ -52,6 +52,7 @@ async def put_agent(uow: NotifyUnitOfWork, cmd: PutAgent) -> Agent:
         language=cmd.language,
         existing=existing,
         now=uow.clock.now(),
+        salutation=cmd.salutation,
     )
     if agent is existing:
         return agent

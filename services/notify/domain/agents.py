@@ -24,6 +24,8 @@ class Agent:
     language: Language
     created_at: datetime
     updated_at: datetime
+    # "Frau" or "Herr", for the greeting an office writes ("Guten Tag Frau Rösner,").
+    salutation: str | None = None
 
 
 def define_agent(
@@ -36,6 +38,7 @@ def define_agent(
     language: Language | None,
     existing: Agent | None,
     now: datetime,
+    salutation: str | None = None,
 ) -> Agent:
     """The agent's profile as staff set it now; a PUT replaces every field."""
     if agent_id.strip().lower() == STAFF:
@@ -53,6 +56,7 @@ def define_agent(
         language=language or DEFAULT_LANGUAGE,
         created_at=existing.created_at if existing else now,
         updated_at=now,
+        salutation=salutation,
     )
     if existing is not None and replace(existing, updated_at=now) == profile:
         return existing  # nothing changed: keep the old timestamp, write and audit nothing

@@ -51,3 +51,20 @@ def format_moment(moment: datetime, language: Language) -> str:
     if language == "de":
         return f"{format_day(local.date(), language)}, {clock} Uhr"
     return f"{format_day(local.date(), language)}, {clock} (Berlin time)"
+
+
+_TITLES = {"Frau": "Ms", "Herr": "Mr"}
+
+
+def greeting(language: Language, name: str | None, salutation: str | None) -> str:
+    """The first line as a programme office writes it: "Guten Tag Frau Rösner," with a
+    salutation (and the surname), the name without one, and a neutral line for the office's
+    own mailbox."""
+    if name and salutation:
+        surname = name.split()[-1]
+        if language == "de":
+            return f"Guten Tag {salutation} {surname},"
+        return f"Dear {_TITLES.get(salutation, salutation)} {surname},"
+    if name:
+        return f"Guten Tag {name}," if language == "de" else f"Hello {name},"
+    return "Guten Tag," if language == "de" else "Hello,"

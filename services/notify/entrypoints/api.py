@@ -107,6 +107,7 @@ async def put_agent(
         webhook_url=str(body.webhook_url) if body.webhook_url else None,
         quiet_hours=QuietHours.parse(quiet.start, quiet.end) if quiet else None,
         language=body.language,
+        salutation=body.salutation,
     )
 
     async def work(uow: NotifyUnitOfWork) -> dict[str, Any]:

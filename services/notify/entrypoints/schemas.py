@@ -59,6 +59,10 @@ class AgentIn(Strict):
     webhook_url: Annotated[AnyHttpUrl, BeforeValidator(_raw_url)] | None = None
     quiet_hours: QuietHoursIn | None = None
     language: Literal["de", "en"] | None = None
+    salutation: Literal["Frau", "Herr"] | None = Field(
+        default=None,
+        description='For the greeting a programme office writes: "Guten Tag Frau Rösner,".',
+    )
 
     @field_validator("webhook_url")
     @classmethod
@@ -82,6 +86,7 @@ def agent_out(agent: Agent) -> dict[str, Any]:
         "webhook_url": agent.webhook_url,
         "quiet_hours": agent.quiet_hours.describe() if agent.quiet_hours else None,
         "language": agent.language,
+        "salutation": agent.salutation,
         "created_at": _ts(agent.created_at),
         "updated_at": _ts(agent.updated_at),
     }

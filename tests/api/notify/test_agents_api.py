@@ -15,6 +15,7 @@ ANNA: dict[str, Any] = {
     "webhook_url": "https://chat.example.org/hooks/anna",
     "quiet_hours": {"start": "20:00", "end": "07:00"},
     "language": "de",
+    "salutation": "Frau",
 }
 
 
@@ -50,6 +51,7 @@ async def test_a_put_replaces_the_whole_profile_and_keeps_the_creation_time(
     assert second.status_code == 200, second.text
     body = second.json()
     assert (body["webhook_url"], body["quiet_hours"], body["language"]) == (None, None, "de")
+    assert body["salutation"] is None
     assert body["created_at"] == first["created_at"]
     assert body["updated_at"] != first["updated_at"]
 

@@ -65,12 +65,62 @@ def render(event: EventData, language: Language, name: str | None = "Anna") -> t
     return RENDERER.render(alerts_for(event, TEAM)[0], language, recipient_name=name)
 
 
+class TestGreetings:
+    @pytest.mark.parametrize(
+        ("language", "name", "salutation", "greeting"),
+        [
+            ("de", "Sabine Rösner", "Frau", "Guten Tag Frau Rösner,"),
+            ("de", "Jan Meyer", "Herr", "Guten Tag Herr Meyer,"),
+            ("de", "Kim Weiß", None, "Guten Tag Kim Weiß,"),
+            ("de", None, None, "Guten Tag,"),
+            ("en", "Sabine Rösner", "Frau", "Dear Ms Rösner,"),
+            ("en", "Kim Weiß", None, "Hello Kim Weiß,"),
+        ],
+    )
+    def test_as_a_programme_office_writes(
+        self, language: Language, name: str | None, salutation: str | None, greeting: str
+    ) -> None:
+        alert = alerts_for(threshold_crossed("t-1"), TEAM)[0]
+        _, body = RENDERER.render(alert, language, recipient_name=name, salutation=salutation)
+        assert body.splitlines()[0] == greeting
+
+    @pytest.mark.parametrize(
+        "event",
+        [
+            team_accepted("t-1"),
+            threshold_crossed("t-1"),
+            expense_rejected("t-1"),
+            milestone_overdue("t-1"),
+            plan_completed("t-1"),
+            allocation_refused("t-1"),
+            allocation_refused("t-1", reason_code="above-team-maximum"),
+            allocation_refused("t-1", reason_code="waiting-list"),
+            budget_allocated("t-1"),
+            milestone_reported("t-1"),
+            milestone_escalated("t-1"),
+            payment_request_changed("t-1"),
+        ],
+        ids=lambda e: type(e).__name__,
+    )
+    def test_a_german_message_has_no_english_in_it_and_one_signature(
+        self, event: EventData
+    ) -> None:
+        english = (" the ", " and ", "Hello", "Your ", " of ", " is ", " has ", "budget of")
+        for alert in alerts_for(event, TEAM):
+            title, body = RENDERER.render(alert, "de", recipient_name="Anna", salutation="Frau")
+            text = f"{title}\n{body}"
+            assert not [word for word in english if word in text], text
+            assert body.endswith("Ihr CIMIS-Programmbüro")
+
+
 class TestRendering:
     def test_threshold_in_german(self) -> None:
         title, body = render(threshold_crossed("t-1"), "de")
 
         assert title == "80 % des Budgets ausgegeben: Terminbuchung 2.0"
-        assert body.startswith("Hallo Anna,")
+        assert body.startswith("Guten Tag Anna,")
+        assert "als förderfähig anerkannt" in body
+        assert "bewilligt" not in body
         assert "36.000,00 € von 45.000,00 €" in body
         assert "04.03.2025, 11:15 Uhr" in body
 
