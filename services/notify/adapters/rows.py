@@ -30,6 +30,7 @@ def agent_of(r: Row[Any]) -> Agent:
         created_at=r.created_at,
         updated_at=r.updated_at,
         salutation=r.salutation,
+        retired_at=r.retired_at,
     )
 
 
@@ -44,6 +45,7 @@ def agent_values(agent: Agent) -> dict[str, Any]:
         "quiet_end": quiet["end"] if quiet else None,
         "language": agent.language,
         "salutation": agent.salutation,
+        "retired_at": agent.retired_at,
         "created_at": agent.created_at,
         "updated_at": agent.updated_at,
     }

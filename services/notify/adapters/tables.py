@@ -31,6 +31,7 @@ agents = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
     Column("salutation", String(10), nullable=True),
+    Column("retired_at", UtcDateTime(), nullable=True),
 )
 
 # Notify's own map of accepted teams, built from intake's team_accepted events.

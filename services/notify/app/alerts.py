@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cimis_chassis.envelope import CloudEvent
 from cimis_contracts.base import EventData, decode_data
@@ -99,6 +99,10 @@ class Alerts:
     async def _notify_one(self, uow: NotifyUnitOfWork, alert: Alert, event: CloudEvent) -> None:
         now = uow.clock.now()
         agent = None if alert.recipient == STAFF else await uow.agents.get(alert.recipient)
+        if agent is not None and agent.retired:
+            # Nobody reads a retired agent's alerts: the office takes them until the team has
+            # a new agent.
+            alert, agent = replace(alert, recipient=STAFF), None
         if alert.recipient == STAFF:
             language, name = self._staff.language, None
         else:

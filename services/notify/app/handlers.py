@@ -7,7 +7,7 @@ from typing import Any
 from services.notify.adapters.resolver import ResolutionFailed, Resolver
 from services.notify.app.commands import MarkRead, PutAgent
 from services.notify.app.ports import NotifyUnitOfWork
-from services.notify.domain.agents import Agent, define_agent
+from services.notify.domain.agents import Agent, define_agent, retire
 from services.notify.domain.errors import NotFound
 from services.notify.domain.notifications import Notification, mark_read
 from services.notify.domain.webhooks import (
@@ -25,6 +25,8 @@ def agent_snapshot(agent: Agent) -> dict[str, Any]:
         "webhook_url": agent.webhook_url,
         "quiet_hours": agent.quiet_hours.describe() if agent.quiet_hours else None,
         "language": agent.language,
+        "salutation": agent.salutation,
+        "retired_at": agent.retired_at.isoformat() if agent.retired_at else None,
     }
 
 
@@ -68,6 +70,24 @@ async def put_agent(uow: NotifyUnitOfWork, cmd: PutAgent) -> Agent:
         after=agent_snapshot(agent),
     )
     return agent
+
+
+async def retire_agent(uow: NotifyUnitOfWork, agent_id: str) -> Agent:
+    agent = await uow.agents.get(agent_id, lock=True)
+    if agent is None:
+        raise NotFound("agent", agent_id)
+    retired = retire(agent, now=uow.clock.now())
+    if retired is None:
+        return agent
+    await uow.agents.update(retired)
+    await uow.audit(
+        "agent.retired",
+        "agent",
+        agent.id,
+        before=agent_snapshot(agent),
+        after=agent_snapshot(retired),
+    )
+    return retired
 
 
 async def read_notification(uow: NotifyUnitOfWork, cmd: MarkRead) -> Notification:

@@ -26,6 +26,13 @@ class Agent:
     updated_at: datetime
     # "Frau" or "Herr", for the greeting an office writes ("Guten Tag Frau Rösner,").
     salutation: str | None = None
+    # Retired agents are kept for the history of their notifications; what would reach them
+    # goes to the programme office instead, until staff reassign their teams.
+    retired_at: datetime | None = None
+
+    @property
+    def retired(self) -> bool:
+        return self.retired_at is not None
 
 
 def define_agent(
@@ -57,7 +64,15 @@ def define_agent(
         created_at=existing.created_at if existing else now,
         updated_at=now,
         salutation=salutation,
+        retired_at=existing.retired_at if existing else None,
     )
     if existing is not None and replace(existing, updated_at=now) == profile:
         return existing  # nothing changed: keep the old timestamp, write and audit nothing
     return profile
+
+
+def retire(agent: Agent, *, now: datetime) -> Agent | None:
+    """The agent leaves the programme; None when retired already."""
+    if agent.retired:
+        return None
+    return replace(agent, retired_at=now, updated_at=now)

@@ -116,6 +116,18 @@ async def put_agent(
     return await run_command(request, principal, work)
 
 
+@router.delete("/agents/{agent_id}", tags=["agents"])
+async def retire_agent(agent_id: AgentPath, request: Request, principal: Staff) -> JSONResponse:
+    """Retire an agent who leaves the programme: the profile and its notifications are kept
+    for the history (`retired_at`), and alerts that would reach them go to the programme
+    office until staff reassign their teams. Retiring again changes nothing."""
+
+    async def work(uow: NotifyUnitOfWork) -> dict[str, Any]:
+        return agent_out(await handlers.retire_agent(uow, agent_id))
+
+    return await run_command(request, principal, work)
+
+
 @router.get("/agents/{agent_id}", tags=["agents"])
 async def get_agent(
     agent_id: AgentPath, request: Request, principal: InboxReader

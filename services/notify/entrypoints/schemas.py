@@ -87,6 +87,7 @@ def agent_out(agent: Agent) -> dict[str, Any]:
         "quiet_hours": agent.quiet_hours.describe() if agent.quiet_hours else None,
         "language": agent.language,
         "salutation": agent.salutation,
+        "retired_at": _ts(agent.retired_at),
         "created_at": _ts(agent.created_at),
         "updated_at": _ts(agent.updated_at),
     }

@@ -33,6 +33,7 @@ async def test_staff_create_an_agent_and_read_it_back(notify: RunningService) ->
     assert body | {"created_at": None, "updated_at": None} == {
         "id": "agent-anna",
         **ANNA,
+        "retired_at": None,
         "created_at": None,
         "updated_at": None,
     }
@@ -161,3 +162,20 @@ async def test_an_agent_id_with_spaces_is_422(notify: RunningService) -> None:
     response = await put_agent(notify, "agent anna", ANNA)
 
     assert response.status_code == 422
+
+
+async def test_staff_retire_an_agent_who_is_kept_for_the_history(notify: RunningService) -> None:
+    await put_agent(notify, "agent-dora", ANNA | {"name": "Dora Lang"})
+    by_agent = await notify.client.delete(
+        "/api/v1/agents/agent-dora", headers=notify.auth("agent-anna")
+    )
+    assert by_agent.status_code == 403
+    retired = await notify.client.delete("/api/v1/agents/agent-dora", headers=notify.auth("staff"))
+    assert retired.status_code == 200, retired.text
+    assert retired.json()["retired_at"] is not None
+    again = await notify.client.delete("/api/v1/agents/agent-dora", headers=notify.auth("staff"))
+    assert again.json()["retired_at"] == retired.json()["retired_at"]
+    listed = await notify.client.get("/api/v1/agents", headers=notify.auth("staff"))
+    assert "agent-dora" in [a["id"] for a in listed.json()["items"]]
+    missing = await notify.client.delete("/api/v1/agents/nobody", headers=notify.auth("staff"))
+    assert missing.status_code == 404

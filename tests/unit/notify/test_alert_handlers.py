@@ -355,3 +355,16 @@ async def test_a_failing_handler_leaves_the_batch_unapplied(harness: Harness) ->
     assert harness.notifications() == []
     assert await harness.uow.teams.get("team-1") is None
     assert harness.uow.committed_events == []
+
+
+async def test_a_retired_agents_alerts_go_to_the_programme_office(harness: Harness) -> None:
+    await harness.add_agent(agent_id="anna", name="Anna Berger", retired_at=NOW)
+
+    await harness.apply(team_accepted("team-1", agent_id="anna"))
+
+    assert harness.notifications("anna") == []
+    [notification] = harness.notifications("staff")
+    assert notification.kind == "team_assigned"
+    assert notification.body.startswith("Guten Tag,")
+    channels = await harness.deliveries(notification)
+    assert (EMAIL, "office@example.org") in [(d.channel, d.target) for d in channels]
