@@ -22,9 +22,10 @@ from cimis_chassis.text import refuse_controls
 
 T = TypeVar("T")
 
-# What encode_cursor issues stays far below these; anything longer was not issued here.
-MAX_CURSOR_CHARS = 400
+# What encode_cursor issues stays below these (an id of 200 characters of four UTF-8 bytes
+# each, base64-encoded); anything longer was not issued here.
 MAX_IDENT_CHARS = 200
+MAX_CURSOR_CHARS = 1200
 # A position is a BIGINT: at most 2**63 - 1, written in ASCII digits only.
 _POSITION = re.compile(r"[1-9][0-9]{0,18}", re.ASCII)
 MAX_POSITION = 2**63 - 1
@@ -63,7 +64,9 @@ def _invalid() -> Problem:
 
 
 def encode_cursor(created_at: datetime, ident: str) -> str:
-    raw = json.dumps([created_at.isoformat(), ident]).encode()
+    # UTF-8 rather than \u escapes: an id of letters beyond the BMP would otherwise take
+    # twelve characters a letter and outgrow MAX_CURSOR_CHARS.
+    raw = json.dumps([created_at.isoformat(), ident], ensure_ascii=False).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from cimis_chassis.pagination import (
@@ -29,6 +29,8 @@ from tests.api.crafted import FORGED_CURSORS, b64, json_cursor
         max_size=36,
     ),
 )
+# Found by hypothesis: letters beyond the BMP, \u-escaped, made the cursor too long to accept.
+@example(moment=datetime(2000, 1, 1, tzinfo=UTC), ident="0000" + "¡" * 18 + "\U00010000" * 13)
 def test_an_issued_cursor_decodes_to_its_key(moment: datetime, ident: str) -> None:
     assert decode_cursor(encode_cursor(moment, ident)) == (moment, ident)
 
