@@ -42,6 +42,7 @@ from cimis_contracts import topics
 from cimis_devtools.chaos.client import Api
 from cimis_devtools.chaos.runner import DISTRICTS
 from cimis_devtools.chaos.sinks import MailSink
+from cimis_devtools.identifiers import vat_id
 from cimis_devtools.kafka_access import SERVICES, KafkaAccess
 from cimis_devtools.processes import ServiceProcess
 
@@ -211,6 +212,7 @@ class Platform:
                 "annual_turnover": "1500000.00",
                 "de_minimis_prior_aid": "0.00",
                 "challenge": "Terminbuchung digitalisieren",
+                "undertaking_id": vat_id(n + 1),
             },
         )
         creative = await self.command(

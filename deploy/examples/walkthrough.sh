@@ -13,7 +13,8 @@ CALL=$(post /calls '{"title": "CIMIS II", "districts": ["Erzgebirgskreis", "Chem
 COMPANY=$(post /applications '{"call_id": "'"$CALL"'", "kind": "company",
   "name": "Holzwerk Annaberg GmbH", "contact_email": "info@holzwerk.example",
   "district": "Erzgebirgskreis", "employees": 35, "annual_turnover": "4200000.00",
-  "de_minimis_prior_aid": "0.00", "challenge": "Online-Konfigurator für Möbel"}' | field id)
+  "de_minimis_prior_aid": "0.00", "challenge": "Online-Konfigurator für Möbel",
+  "undertaking_id": "DE136695976"}' | field id)
 CREATIVE=$(post /applications '{"call_id": "'"$CALL"'", "kind": "creative",
   "name": "Mia Krause", "contact_email": "mia@example.org", "district": "Chemnitz",
   "expertise": "UX- und Service-Design"}' | field id)

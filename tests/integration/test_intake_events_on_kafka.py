@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -20,6 +21,7 @@ from cimis_chassis.envelope import CloudEvent, parse_event
 from cimis_contracts import topics
 from cimis_contracts.base import decode_data
 from cimis_contracts.intake import CallOpenedV1, TeamAcceptedV1, TeamWithdrawnV1
+from cimis_devtools.identifiers import vat_id
 from tests.support.processes import Condition, Record, ServiceProcess, read_topic_until
 
 pytestmark = [pytest.mark.kafka]
@@ -80,6 +82,7 @@ class IntakeApi:
                 annual_turnover="1500000.00",
                 de_minimis_prior_aid="0.00",
                 challenge="Digitale Terminbuchung",
+                undertaking_id=vat_id(next(_UNDERTAKINGS)),
             )
         return _json(await self.post("/api/v1/applications", body), 201)
 
@@ -104,6 +107,10 @@ class IntakeApi:
 
     async def withdraw(self, team_id: str, reason: str) -> httpx.Response:
         return await self.post(f"/api/v1/teams/{team_id}/withdraw", {"reason": reason})
+
+
+# Each company its own undertaking: caps count per undertaking.
+_UNDERTAKINGS = itertools.count(1)
 
 
 def _json(response: httpx.Response, status: int) -> dict[str, Any]:

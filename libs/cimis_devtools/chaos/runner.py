@@ -22,6 +22,7 @@ from cimis_devtools.chaos.workload import (
     Withdraw,
     Workload,
 )
+from cimis_devtools.identifiers import vat_id
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +175,8 @@ class Runner:
                 annual_turnover="1500000.00",
                 de_minimis_prior_aid="0.00",
                 challenge="Terminbuchung und Lagerhaltung digitalisieren",
+                # One undertaking per team: the workload never pools a company's teams.
+                undertaking_id=vat_id(int(team.ref.lstrip("t")) + 1),
             )
         else:
             body["expertise"] = "Service-Design"

@@ -6,7 +6,6 @@ statement day as its creation date, so the same statement is the same bytes ever
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -14,6 +13,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from cimis_chassis.money import format_eur
+from cimis_chassis.pdf_text import core_font_text
 from services.budget.domain.final_statement import FinalStatement, end_of_day
 from services.budget.entrypoints.exports import (
     DecimalMark,
@@ -206,7 +206,7 @@ def statement_pdf(st: FinalStatement, language: Language) -> bytes:
     pdf.set_margins(18, 18, 18)
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 15)
-    pdf.cell(0, 9, _text(w["title"]), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(0, 9, core_font_text(w["title"]), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font("Helvetica", size=10)
     plan = st.plan
     plan_text = (
@@ -222,56 +222,42 @@ def statement_pdf(st: FinalStatement, language: Language) -> bytes:
         (w["as_of"], _day(st.as_of, language)),
         (w["plan"], plan_text),
     ):
-        pdf.cell(40, 6, _text(label))
-        pdf.cell(0, 6, _text(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.cell(40, 6, core_font_text(label))
+        pdf.cell(0, 6, core_font_text(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(4)
     widths = (52, 28, 36, 28, 30)
     header = (w["line"], w["planned"], w["approved"], w["deviation"], w["within"])
     pdf.set_font("Helvetica", "B", 9)
     for width, label in zip(widths, header, strict=True):
-        pdf.cell(width, 7, _text(label), border="B")
+        pdf.cell(width, 7, core_font_text(label), border="B")
     pdf.ln()
     rows = _line_rows(st, language, _mark(language))
     for number, row in enumerate(rows, 1):
         pdf.set_font("Helvetica", "B" if number == len(rows) else "", 9)
         for column, (width, value) in enumerate(zip(widths, row, strict=True)):
-            pdf.cell(width, 6, _text(value), align="L" if column in (0, 4) else "R")
+            pdf.cell(width, 6, core_font_text(value), align="L" if column in (0, 4) else "R")
         pdf.ln()
     pdf.ln(4)
     pdf.set_font("Helvetica", size=10)
     for label, cents in _figures(st, language):
-        pdf.cell(110, 6, _text(label))
-        pdf.cell(30, 6, _text(f"{_money(cents, _mark(language))} EUR"), align="R")
+        pdf.cell(110, 6, core_font_text(label))
+        pdf.cell(30, 6, core_font_text(f"{_money(cents, _mark(language))} EUR"), align="R")
         pdf.ln()
     if st.lines:
         pdf.ln(2)
         pdf.set_font("Helvetica", "I", 8)
         percent = st.lines[0].tolerance_percent
-        pdf.cell(0, 5, _text(w["tolerance"].format(percent=percent)))
+        pdf.cell(0, 5, core_font_text(w["tolerance"].format(percent=percent)))
         pdf.ln()
     if st.payouts:
         pdf.ln(3)
         pdf.set_font("Helvetica", "B", 10)
-        pdf.cell(0, 6, _text(w["payouts"]), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.cell(0, 6, core_font_text(w["payouts"]), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.set_font("Helvetica", size=9)
         for payout in st.payouts:
-            pdf.cell(40, 5, _text(_day(payout.paid_on, language)))
-            pdf.cell(70, 5, _text(payout.request_id))
+            pdf.cell(40, 5, core_font_text(_day(payout.paid_on, language)))
+            pdf.cell(70, 5, core_font_text(payout.request_id))
             amount = _money(payout.amount_cents, _mark(language))
-            pdf.cell(30, 5, _text(f"{amount} EUR"), align="R")
+            pdf.cell(30, 5, core_font_text(f"{amount} EUR"), align="R")
             pdf.ln()
     return bytes(pdf.output())
-
-
-def _text(value: str) -> str:
-    """What the core fonts can show: Windows-1252 as it is, other letters without their
-    accents (ł and the like become "?")."""
-    out = []
-    for char in value:
-        try:
-            char.encode("windows-1252")
-            out.append(char)
-        except UnicodeEncodeError:
-            base = unicodedata.normalize("NFKD", char).encode("windows-1252", "ignore")
-            out.append(base.decode("windows-1252") or "?")
-    return "".join(out)

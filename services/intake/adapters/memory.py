@@ -11,7 +11,8 @@ from cimis_chassis.memory import MemoryRepository
 from services.intake.domain.applications import Application
 from services.intake.domain.calls import Call
 from services.intake.domain.errors import StateConflict
-from services.intake.domain.teams import Team
+from services.intake.domain.teams import ACCEPTED, Team
+from services.intake.domain.undertakings import Grant
 
 E = TypeVar("E", Call, Application, Team)
 
@@ -83,6 +84,15 @@ class MemoryTeams(MemoryRepository):
         if known.creative_application_ids != team.creative_application_ids:
             raise ValueError("a team's creatives are fixed when it is proposed")
         self.by_id[team.id] = as_stored(team)
+
+    async def grants_of(self, undertaking_id: str) -> list[Grant]:
+        return [
+            Grant(t.id, t.call_id, t.budget_cents, t.accepted_at)
+            for t in self.by_id.values()
+            if t.undertaking_id == undertaking_id
+            and t.status == ACCEPTED
+            and t.accepted_at is not None
+        ]
 
 
 class MemoryMemberships(MemoryRepository):

@@ -29,6 +29,7 @@ def call_row(call: Call) -> dict[str, Any]:
         ],
         "settlement_days": call.settlement_days,
         "cost_plan_tolerance_percent": call.cost_plan_tolerance_percent,
+        "max_undertaking_budget_cents": call.max_undertaking_budget_cents,
         "escalation_days": call.escalation_days,
         "created_at": call.created_at,
     }
@@ -49,6 +50,7 @@ def call_from_row(r: Row[Any]) -> Call:
         ),
         settlement_days=r.settlement_days,
         cost_plan_tolerance_percent=r.cost_plan_tolerance_percent,
+        max_undertaking_budget_cents=r.max_undertaking_budget_cents,
         escalation_days=r.escalation_days,
         created_at=r.created_at,
     )
@@ -69,6 +71,7 @@ def application_row(app: Application) -> dict[str, Any]:
         "de_minimis_prior_aid_cents": f.de_minimis_prior_aid_cents,
         "challenge": f.challenge,
         "expertise": f.expertise,
+        "undertaking_id": f.undertaking_id,
         "status": app.status,
         "eligibility_reasons": [
             {"code": r.code, "message": r.message, "message_de": r.message_de}
@@ -95,6 +98,7 @@ def application_from_row(r: Row[Any]) -> Application:
             de_minimis_prior_aid_cents=r.de_minimis_prior_aid_cents,
             challenge=r.challenge,
             expertise=r.expertise,
+            undertaking_id=r.undertaking_id,
         ),
         eligibility=Eligibility(
             tuple(
@@ -124,6 +128,7 @@ def team_row(team: Team) -> dict[str, Any]:
         "withdrawn_at": team.withdrawn_at,
         "withdrawal_reason": team.withdrawal_reason,
         "budget_status": team.budget_status,
+        "undertaking_id": team.undertaking_id,
     }
 
 
@@ -151,4 +156,5 @@ def team_from_row(r: Row[Any], creatives: Sequence[str]) -> Team:
         withdrawn_at=r.withdrawn_at,
         withdrawal_reason=r.withdrawal_reason,
         budget_status=r.budget_status,
+        undertaking_id=r.undertaking_id,
     )

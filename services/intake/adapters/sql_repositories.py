@@ -33,7 +33,8 @@ from services.intake.adapters.tables import (
 from services.intake.domain.applications import Application
 from services.intake.domain.calls import Call
 from services.intake.domain.errors import StateConflict
-from services.intake.domain.teams import Team
+from services.intake.domain.teams import ACCEPTED, Team
+from services.intake.domain.undertakings import Grant
 
 
 class SqlCalls:
@@ -110,6 +111,15 @@ class SqlTeams:
         self._known[team.id] = team
         if team.id not in self._new:
             self._changed.add(team.id)
+
+    async def grants_of(self, undertaking_id: str) -> list[Grant]:
+        await self.flush()
+        rows = await self._session.execute(
+            select(teams.c.id, teams.c.call_id, teams.c.budget_cents, teams.c.accepted_at).where(
+                teams.c.undertaking_id == undertaking_id, teams.c.status == ACCEPTED
+            )
+        )
+        return [Grant(*row) for row in rows.all()]
 
     async def _load(self, team_id: str, *, lock: bool) -> None:
         query = (

@@ -36,6 +36,8 @@ calls = Table(
     Column("settlement_days", Integer, nullable=False, server_default=text("90")),
     Column("cost_plan_tolerance_percent", Integer, nullable=False, server_default=text("20")),
     Column("escalation_days", Integer, nullable=False, server_default=text("14")),
+    # Empty: the per-team maximum.
+    Column("max_undertaking_budget_cents", BigInteger, nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
 )
 
@@ -54,6 +56,7 @@ applications = Table(
     Column("de_minimis_prior_aid_cents", BigInteger, nullable=True),
     Column("challenge", Text, nullable=True),
     Column("expertise", Text, nullable=True),
+    Column("undertaking_id", String(40), nullable=True),
     Column("status", String(20), nullable=False),
     Column("eligibility_reasons", JSON, nullable=False),
     Column("submitted_at", UtcDateTime(), nullable=False),
@@ -79,6 +82,7 @@ teams = Table(
     Column("withdrawn_at", UtcDateTime(), nullable=True),
     Column("withdrawal_reason", Text, nullable=True),
     Column("budget_status", String(20), nullable=False, server_default=text("'pending'")),
+    Column("undertaking_id", String(40), nullable=True),
 )
 Index("ix_teams_listing", teams.c.call_id, teams.c.created_at)
 
@@ -98,3 +102,5 @@ accepted_memberships = Table(
     Column("application_id", String(36), ForeignKey("applications.id"), primary_key=True),
     Column("team_id", String(36), ForeignKey("teams.id"), nullable=False),
 )
+# What an undertaking was granted, at every acceptance (caps and de-minimis).
+Index("ix_teams_undertaking", teams.c.undertaking_id, teams.c.status)

@@ -13,6 +13,7 @@ from cimis_chassis.unit_of_work import UnitOfWorkPort
 from services.intake.domain.applications import Application
 from services.intake.domain.calls import Call
 from services.intake.domain.teams import Team
+from services.intake.domain.undertakings import Grant
 
 
 class Calls(Protocol):
@@ -40,6 +41,10 @@ class Teams(Protocol):
 
     def put(self, team: Team) -> None:
         """The new state of a team got or added in this unit; its creatives never change."""
+        ...
+
+    async def grants_of(self, undertaking_id: str) -> list[Grant]:
+        """The budgets of every accepted team the undertaking is the company of."""
         ...
 
 

@@ -13,6 +13,7 @@ from services.intake.app.ports import IntakeUnitOfWork, Teams
 from services.intake.domain import teams as team_rules
 from services.intake.domain.errors import IntakeRuleViolation, NotFound
 from services.intake.domain.teams import Team
+from services.intake.domain.undertakings import check_grant
 
 
 async def propose_team(uow: IntakeUnitOfWork, cmd: ProposeTeam) -> Team:
@@ -46,13 +47,29 @@ async def propose_team(uow: IntakeUnitOfWork, cmd: ProposeTeam) -> Team:
 async def accept_team(uow: IntakeUnitOfWork, cmd: AcceptTeam) -> Team:
     team = await _locked_team(uow.teams, cmd.team_id)
     taken = await uow.memberships.accepted_team_of(team.application_ids)
+    now = uow.clock.now()
     accepted = team_rules.accept(
         team,
         already_in_accepted_team={a for a, t in taken.items() if t != team.id},
-        now=uow.clock.now(),
+        now=now,
     )
     if accepted is team:
         return team
+    if team.undertaking_id is not None:
+        # Locked: two acceptances for the call's undertakings are checked one after the other.
+        call = await uow.calls.get(team.call_id, lock=True)
+        assert call is not None
+        company = (await uow.applications.get_many([team.company_application_id]))[
+            team.company_application_id
+        ]
+        check_grant(
+            team,
+            undertaking_id=team.undertaking_id,
+            max_per_call_cents=call.undertaking_cap_cents,
+            declared_prior_aid_cents=company.facts.de_minimis_prior_aid_cents or 0,
+            granted=await uow.teams.grants_of(team.undertaking_id),
+            now=now,
+        )
     uow.teams.put(accepted)
     uow.memberships.record(accepted)
     await uow.audit(

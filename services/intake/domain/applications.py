@@ -10,6 +10,7 @@ from services.intake.domain.calls import BERLIN, Call
 from services.intake.domain.districts import canonical_district, valid_values
 from services.intake.domain.eligibility import ApplicantFacts, Eligibility, assess
 from services.intake.domain.errors import IntakeRuleViolation
+from services.intake.domain.identifiers import undertaking_key
 
 KINDS = ("company", "organisation", "creative")
 
@@ -82,6 +83,8 @@ def submit_application(
             f"and names: {valid_values()}.",
         )
     facts = replace(facts, district=seat)
+    if facts.undertaking_id:
+        facts = replace(facts, undertaking_id=undertaking_key(facts.undertaking_id))
     return Application(
         id=application_id,
         call_id=call.id,

@@ -68,7 +68,13 @@ class Call:
     settlement_days: int = DEFAULT_SETTLEMENT_DAYS
     cost_plan_tolerance_percent: int = DEFAULT_COST_PLAN_TOLERANCE_PERCENT
     escalation_days: int = DEFAULT_ESCALATION_DAYS
+    # What one undertaking may hold in the call; None: the per-team maximum.
+    max_undertaking_budget_cents: int | None = None
     created_at: datetime | None = field(default=None, compare=False)
+
+    @property
+    def undertaking_cap_cents(self) -> int:
+        return self.max_undertaking_budget_cents or self.max_team_budget_cents
 
     def window_state(self, now: datetime) -> str:
         """``not-open``, ``open`` or ``closed`` at the server's ``now``."""
@@ -94,6 +100,7 @@ def new_call(
     settlement_days: int | None = None,
     cost_plan_tolerance_percent: int | None = None,
     escalation_days: int | None = None,
+    max_undertaking_budget_cents: int | None = None,
 ) -> Call:
     """Validate a call's terms and fill in the programme's default plans."""
     if not title.strip():
@@ -132,6 +139,14 @@ def new_call(
     escalation = DEFAULT_ESCALATION_DAYS if escalation_days is None else escalation_days
     if not 1 <= escalation <= 365:
         raise IntakeRuleViolation("invalid-call", "The escalation period is 1 to 365 days.")
+    if max_undertaking_budget_cents is not None and not (
+        max_team_budget_cents <= max_undertaking_budget_cents <= total_budget_cents
+    ):
+        raise IntakeRuleViolation(
+            "invalid-call",
+            "The per-undertaking maximum lies between the per-team maximum and the call's "
+            "total budget.",
+        )
     return Call(
         id=call_id,
         title=title.strip(),
@@ -145,6 +160,7 @@ def new_call(
         settlement_days=settlement,
         cost_plan_tolerance_percent=tolerance,
         escalation_days=escalation,
+        max_undertaking_budget_cents=max_undertaking_budget_cents,
         created_at=now,
     )
 

@@ -42,6 +42,8 @@ class ApplicantFacts:
     de_minimis_prior_aid_cents: int | None
     challenge: str | None
     expertise: str | None
+    # Companies and organisations: the undertaking (VAT id or tax number, one form).
+    undertaking_id: str | None = None
 
 
 def assess(facts: ApplicantFacts, call: Call) -> Eligibility:
@@ -80,6 +82,16 @@ def assess(facts: ApplicantFacts, call: Call) -> Eligibility:
             )
         )
     reasons.extend(_de_minimis_reasons(facts))
+    if not facts.undertaking_id:
+        reasons.append(
+            Reason(
+                "undertaking-id-missing",
+                "Give the undertaking's VAT id or tax number: caps and de-minimis aid are "
+                "counted per undertaking.",
+                "Bitte die USt-IdNr. oder Steuernummer des Unternehmens angeben: Höchstbeträge "
+                "und De-minimis-Beihilfen werden je Unternehmen gezählt.",
+            )
+        )
     if not (facts.challenge or "").strip():
         reasons.append(
             Reason(

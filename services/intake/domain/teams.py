@@ -32,6 +32,8 @@ class Team:
     withdrawal_reason: str | None = None
     # What budget made of the team, as its events told: pending until the first arrives.
     budget_status: str = "pending"
+    # The company's or organisation's undertaking, from its application.
+    undertaking_id: str | None = None
 
     @property
     def application_ids(self) -> tuple[str, ...]:
@@ -99,6 +101,7 @@ def propose_team(
         input_vat_deductible=input_vat_deductible,
         status=PROPOSED,
         created_at=now,
+        undertaking_id=company.facts.undertaking_id,
     )
 
 

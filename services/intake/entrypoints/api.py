@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from cimis_chassis.api_commands import IdempotencyKey, run_command
 from cimis_chassis.auth import READ_ALL, Principal, Role, require
@@ -26,6 +26,7 @@ from services.intake.app.commands import (
 from services.intake.app.ports import IntakeUnitOfWork
 from services.intake.domain.calls import PhaseStep, TrancheRule
 from services.intake.domain.eligibility import ApplicantFacts
+from services.intake.entrypoints.deminimis_notice import deminimis_notice_pdf
 from services.intake.entrypoints.schemas import (
     ApplicationIn,
     BudgetIncreaseIn,
@@ -74,6 +75,7 @@ async def open_call(
         settlement_days=body.settlement_days,
         cost_plan_tolerance_percent=body.cost_plan_tolerance_percent,
         escalation_days=body.escalation_days,
+        max_undertaking_budget_cents=body.max_undertaking_budget,
     )
 
     async def work(uow: IntakeUnitOfWork) -> dict[str, Any]:
@@ -159,6 +161,7 @@ async def submit_application(
             de_minimis_prior_aid_cents=body.de_minimis_prior_aid,
             challenge=body.challenge,
             expertise=body.expertise,
+            undertaking_id=body.undertaking_id,
         ),
         received_at=body.received_at,
         entered_by=principal.name,
@@ -261,6 +264,38 @@ async def get_team(team_id: Id, request: Request, principal: TeamReader) -> dict
     if principal.is_agent and not same_ident(team.agent_id, principal.name):
         raise Problem(403, "forbidden", "Agents may only see the teams they coach.")
     return team_out(team)
+
+
+class PdfResponse(Response):
+    media_type = "application/pdf"
+
+
+@router.get(
+    "/teams/{team_id}/de-minimis-notice.pdf",
+    tags=["teams"],
+    response_class=PdfResponse,
+    responses={200: {"description": "A4; the same team gives the same bytes."}},
+)
+async def deminimis_notice(team_id: Id, request: Request, _: Staff) -> PdfResponse:
+    """The de-minimis notice (De-minimis-Bescheinigung) the team's company keeps: the aid
+    granted, the day of the acceptance and the regulation. 409 `team-not-accepted` before."""
+    async with _host(request).db.sessions() as session:
+        queries = IntakeQueries(session)
+        team = await queries.team(team_id)
+        if team is None:
+            raise Problem(404, "not-found", f"team {team_id} does not exist")
+        if team.accepted_at is None:
+            raise Problem(409, "team-not-accepted", "The notice is issued on acceptance.")
+        company = await queries.application(team.company_application_id)
+        call = await queries.call(team.call_id)
+    assert company is not None
+    assert call is not None
+    return PdfResponse(
+        deminimis_notice_pdf(team, company, call),
+        headers={
+            "Content-Disposition": f'attachment; filename="de-minimis-bescheinigung-{team_id}.pdf"'
+        },
+    )
 
 
 @router.get("/teams", tags=["teams"])

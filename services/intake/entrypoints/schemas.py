@@ -137,6 +137,11 @@ class CallIn(Strict):
         description="How far (percent of a line's planned amount) a team's cost plan may "
         "shift without a second staff member's approval; default 20.",
     )
+    max_undertaking_budget: PositiveEurCents | None = Field(
+        default=None,
+        description="What one undertaking (company or organisation) may hold in the call, "
+        "over all its teams; default: the per-team maximum.",
+    )
     escalation_days: int | None = Field(
         default=None,
         ge=1,
@@ -163,6 +168,11 @@ class ApplicationIn(Strict):
     de_minimis_prior_aid: NonNegativeEurCents | None = None
     challenge: LongText | None = None
     expertise: LongText | None = None
+    undertaking_id: Annotated[str, Field(min_length=1, max_length=40), NO_CONTROLS] | None = Field(
+        default=None,
+        description="Companies and organisations: the German VAT id (DE and nine digits) "
+        "or tax number; checked, and answered in one form.",
+    )
     received_at: UtcMoment | None = Field(
         default=None,
         description="When the application reached the office (RFC 3339 with offset), for one "
@@ -212,6 +222,7 @@ def call_out(call: Call, now: datetime) -> dict[str, Any]:
         "settlement_days": call.settlement_days,
         "cost_plan_tolerance_percent": call.cost_plan_tolerance_percent,
         "escalation_days": call.escalation_days,
+        "max_undertaking_budget": format_eur(call.undertaking_cap_cents),
         "created_at": _ts(call.created_at),
     }
 
@@ -230,6 +241,7 @@ def application_out(app: Application) -> dict[str, Any]:
         "contact_email": app.contact_email,
         "district": f.district,
         "district_code": district_code(f.district),
+        "undertaking_id": f.undertaking_id,
         "employees": f.employees,
         "annual_turnover": _eur(f.annual_turnover_cents),
         "balance_sheet_total": _eur(f.balance_sheet_total_cents),

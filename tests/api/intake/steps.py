@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
 from sqlalchemy import select
 
+from cimis_devtools.identifiers import vat_id
 from services.intake.adapters.tables import chassis
 from tests.api.intake.conftest import CALL_BODY
 from tests.support.service_app import RunningService
@@ -18,6 +20,9 @@ async def open_call(svc: RunningService, **overrides: Any) -> dict[str, Any]:
     )
     assert response.status_code == 201, response.text
     return response.json()  # type: ignore[no-any-return]
+
+
+_UNDERTAKINGS = itertools.count(1)
 
 
 async def apply(svc: RunningService, call_id: str, kind: str, **overrides: Any) -> dict[str, Any]:
@@ -36,6 +41,8 @@ async def apply(svc: RunningService, call_id: str, kind: str, **overrides: Any) 
             annual_turnover="1500000.00",
             de_minimis_prior_aid="0.00",
             challenge="Digitale Terminbuchung",
+            # Each company its own undertaking: caps count per undertaking.
+            undertaking_id=vat_id(next(_UNDERTAKINGS)),
         )
     response = await svc.client.post(
         "/api/v1/applications", json=body | overrides, headers=svc.auth("staff")

@@ -40,6 +40,7 @@ def company_facts(**overrides: Any) -> ApplicantFacts:
         de_minimis_prior_aid_cents=0,
         challenge="Digitale Auftragsannahme",
         expertise=None,
+        undertaking_id="DE136695976",
     )
     return replace(facts, **overrides)
 
