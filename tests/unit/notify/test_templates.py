@@ -27,6 +27,22 @@ from tests.unit.notify.builders import (
 
 TEAM = TeamContact(team_id="t-1", call_id="c-1", title="Terminbuchung 2.0", agent_id="anna")
 RENDERER = TemplateRenderer()
+# One event of each kind that raises alerts, and the variants whose texts differ.
+EVERY_ALERTING_EVENT = [
+    team_accepted("t-1"),
+    threshold_crossed("t-1"),
+    expense_rejected("t-1"),
+    milestone_overdue("t-1"),
+    plan_completed("t-1"),
+    allocation_refused("t-1"),
+    allocation_refused("t-1", reason_code="above-team-maximum"),
+    allocation_refused("t-1", reason_code="waiting-list"),
+    budget_allocated("t-1"),
+    milestone_reported("t-1"),
+    milestone_reported("t-1", note=None, evidence_url=None),
+    milestone_escalated("t-1"),
+    payment_request_changed("t-1"),
+]
 
 
 class TestAmounts:
@@ -84,24 +100,7 @@ class TestGreetings:
         _, body = RENDERER.render(alert, language, recipient_name=name, salutation=salutation)
         assert body.splitlines()[0] == greeting
 
-    @pytest.mark.parametrize(
-        "event",
-        [
-            team_accepted("t-1"),
-            threshold_crossed("t-1"),
-            expense_rejected("t-1"),
-            milestone_overdue("t-1"),
-            plan_completed("t-1"),
-            allocation_refused("t-1"),
-            allocation_refused("t-1", reason_code="above-team-maximum"),
-            allocation_refused("t-1", reason_code="waiting-list"),
-            budget_allocated("t-1"),
-            milestone_reported("t-1"),
-            milestone_escalated("t-1"),
-            payment_request_changed("t-1"),
-        ],
-        ids=lambda e: type(e).__name__,
-    )
+    @pytest.mark.parametrize("event", EVERY_ALERTING_EVENT, ids=lambda e: type(e).__name__)
     def test_a_german_message_has_no_english_in_it_and_one_signature(
         self, event: EventData
     ) -> None:
@@ -234,23 +233,7 @@ class TestRendering:
         assert "Wertstellung 07.03.2025" in body
 
     @pytest.mark.parametrize("language", ["de", "en"])
-    @pytest.mark.parametrize(
-        "event",
-        [
-            team_accepted("t-1"),
-            threshold_crossed("t-1"),
-            expense_rejected("t-1"),
-            milestone_overdue("t-1"),
-            plan_completed("t-1"),
-            allocation_refused("t-1"),
-            budget_allocated("t-1"),
-            milestone_reported("t-1"),
-            milestone_reported("t-1", note=None, evidence_url=None),
-            payment_request_changed("t-1"),
-            milestone_escalated("t-1"),
-        ],
-        ids=lambda e: type(e).__name__,
-    )
+    @pytest.mark.parametrize("event", EVERY_ALERTING_EVENT, ids=lambda e: type(e).__name__)
     def test_every_kind_renders_a_one_line_title_and_a_plain_body(
         self, event: EventData, language: Language
     ) -> None:
