@@ -330,7 +330,7 @@ async def test_an_email_reaches_the_agent_with_the_alerts_text(
     assert mail.message["Message-ID"] == f"<{mail.notification_id}@notify.cimis>"
     assert mail.message["Content-Language"] == "de"
     text = mail.text()
-    assert text.startswith("Hallo Anna Berger,")
+    assert text.startswith("Guten Tag Anna Berger,")  # no salutation set: the full name
     assert "36.000,00 € von 45.000,00 €" in text
     assert "04.03.2025, 11:15 Uhr" in text
     assert len(smtp.messages) == 2  # and the new-team alert, nothing more
