@@ -50,6 +50,13 @@ def format_eur(cents: int) -> str:
     return f"{sign}{euros}.{rest:02d}"
 
 
+def german_amount(cents: int) -> str:
+    """Integer cents as a German reads an amount: ``4500000`` -> ``"45.000,00"``."""
+    sign = "-" if cents < 0 else ""
+    euros, rest = divmod(abs(cents), 100)
+    return f"{sign}{euros:,}".replace(",", ".") + f",{rest:02d}"
+
+
 def _eur_to_cents(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, str):
         raise MoneyFormatError('money must be a decimal string such as "12500.00", not a number')

@@ -10,7 +10,7 @@ from cimis_chassis.auth import Principal
 from cimis_contracts.budget import CostPlanChangedV1, CostPlanLine
 from services.budget.app.ports import BudgetUnitOfWork
 from services.budget.domain import cost_plans as rules
-from services.budget.domain.budgets import DEFAULT_COST_PLAN_TOLERANCE_PERCENT, TeamBudget
+from services.budget.domain.budgets import TeamBudget, cost_plan_tolerance
 from services.budget.domain.cost_plans import CostPlan, Decision
 from services.budget.domain.errors import NotFound
 
@@ -35,8 +35,7 @@ async def _team(uow: BudgetUnitOfWork, team_id: str) -> TeamBudget:
 
 
 async def _tolerance(uow: BudgetUnitOfWork, call_id: str) -> int:
-    pot = await uow.pots.get(call_id)
-    return pot.cost_plan_tolerance_percent if pot else DEFAULT_COST_PLAN_TOLERANCE_PERCENT
+    return cost_plan_tolerance(await uow.pots.get(call_id))
 
 
 async def view(uow: BudgetUnitOfWork, team_id: str) -> CostPlanView:

@@ -92,9 +92,7 @@ async def submit_expense(uow: BudgetUnitOfWork, cmd: SubmitExpense, by: Principa
             position=expense.position,
             fundable_cents=expense.fundable_cents,
             committed_cents=committed.get(expense.position, 0),
-            tolerance_percent=pot.cost_plan_tolerance_percent
-            if pot
-            else budgets.DEFAULT_COST_PLAN_TOLERANCE_PERCENT,
+            tolerance_percent=budgets.cost_plan_tolerance(pot),
         )
     uow.expenses.add(expense)
     uow.teams.put(updated)

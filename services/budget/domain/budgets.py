@@ -130,6 +130,11 @@ class FundingPeriod:
         return self.starts_on <= day and (self.ends_on is None or day <= self.ends_on)
 
 
+def cost_plan_tolerance(pot: Pot | None) -> int:
+    """The call's cost plan tolerance, the programme's default while its pot is unknown."""
+    return pot.cost_plan_tolerance_percent if pot else DEFAULT_COST_PLAN_TOLERANCE_PERCENT
+
+
 def funding_period(team: TeamBudget, pot: Pot | None) -> FundingPeriod:
     """From the day of acceptance (or the start staff set) to the plan's end plus the call's
     settlement period."""

@@ -12,7 +12,7 @@ from services.budget.adapters.queries import BudgetQueries
 from services.budget.app import cost_plans
 from services.budget.app.ports import BudgetUnitOfWork
 from services.budget.domain.budgets import (
-    DEFAULT_COST_PLAN_TOLERANCE_PERCENT,
+    cost_plan_tolerance,
 )
 from services.budget.domain.cost_plans import in_force, pending
 from services.budget.domain.expenses import committed_by_position
@@ -49,7 +49,7 @@ async def get_cost_plan(team_id: Id, request: Request, principal: TeamReader) ->
         history = await repo.cost_plans_of_team(team_id)
         committed = committed_by_position(await repo.expenses_of_team(team_id))
         pot = await repo.get_pot(team.call_id)
-    tolerance = pot.cost_plan_tolerance_percent if pot else DEFAULT_COST_PLAN_TOLERANCE_PERCENT
+    tolerance = cost_plan_tolerance(pot)
     return cost_plan_out(team, in_force(history), pending(history), committed, tolerance)
 
 

@@ -14,7 +14,7 @@ from cimis_chassis.times import CalendarDate
 from services.budget.adapters.queries import BudgetQueries
 from services.budget.domain import final_statement as statement
 from services.budget.domain.budgets import (
-    DEFAULT_COST_PLAN_TOLERANCE_PERCENT,
+    cost_plan_tolerance,
 )
 from services.budget.domain.calendar import BERLIN
 from services.budget.domain.expenses import Expense
@@ -175,7 +175,7 @@ async def _final_statement(
         bookings = await repo.bookings_of_team(team_id)
         plans = await repo.cost_plans_of_team(team_id)
         pot = await repo.get_pot(team.call_id)
-    tolerance = pot.cost_plan_tolerance_percent if pot else DEFAULT_COST_PLAN_TOLERANCE_PERCENT
+    tolerance = cost_plan_tolerance(pot)
     return statement.statement(
         team, as_of=day, bookings=bookings, plans=plans, tolerance_percent=tolerance
     )

@@ -12,17 +12,12 @@ from datetime import UTC
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from cimis_chassis.money import format_eur
+from cimis_chassis.money import german_amount
 from cimis_chassis.pdf_text import core_font_text
 from services.intake.domain.applications import Application
 from services.intake.domain.calls import BERLIN, Call
 from services.intake.domain.teams import Team
 from services.intake.domain.undertakings import REGULATION
-
-
-def _german_eur(cents: int) -> str:
-    euros, rest = format_eur(cents).split(".")
-    return f"{int(euros):,}".replace(",", ".") + f",{rest} EUR"
 
 
 def deminimis_notice_pdf(team: Team, company: Application, call: Call) -> bytes:
@@ -44,7 +39,7 @@ def deminimis_notice_pdf(team: Team, company: Application, call: Call) -> bytes:
         ("Programm", call.title),
         ("Vorhaben", team.title),
         ("Gewährt am", granted_on),
-        ("Beihilfebetrag", _german_eur(team.budget_cents)),
+        ("Beihilfebetrag", f"{german_amount(team.budget_cents)} EUR"),
         ("Rechtsgrundlage", REGULATION),
     ):
         pdf.cell(60, 7, core_font_text(label))

@@ -157,12 +157,7 @@ class MemoryOverdueAlerts(MemoryRepository):
         return fresh[:limit]
 
     async def claim(self, alerts: Sequence[Alert], detected_at: datetime) -> set[str]:
-        claimed = set()
-        for alert in alerts:
-            if (alert.milestone_id, alert.due_date) not in self.claims:
-                self.claims[(alert.milestone_id, alert.due_date)] = alert.event_id
-                claimed.add(alert.milestone_id)
-        return claimed
+        return _claim(self.claims, alerts)
 
     async def alerted_due_dates(self, milestone_id: str) -> list[date]:
         return sorted(due for m, due in self.claims if m == milestone_id)
@@ -178,9 +173,14 @@ class MemoryOverdueAlerts(MemoryRepository):
         return fresh[:limit]
 
     async def claim_escalations(self, alerts: Sequence[Alert], detected_at: datetime) -> set[str]:
-        claimed = set()
-        for alert in alerts:
-            if (alert.milestone_id, alert.due_date) not in self.escalated:
-                self.escalated[(alert.milestone_id, alert.due_date)] = alert.event_id
-                claimed.add(alert.milestone_id)
-        return claimed
+        return _claim(self.escalated, alerts)
+
+
+def _claim(claims: dict[tuple[str, date], str], alerts: Sequence[Alert]) -> set[str]:
+    """Claim each (milestone, due date) not claimed yet; the milestone ids claimed now."""
+    claimed = set()
+    for alert in alerts:
+        if (alert.milestone_id, alert.due_date) not in claims:
+            claims[(alert.milestone_id, alert.due_date)] = alert.event_id
+            claimed.add(alert.milestone_id)
+    return claimed

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, exists, not_, select
+from sqlalchemy import Table, and_, exists, not_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from cimis_chassis.bulk import insert_rows
 from services.milestones.adapters.rows import joined, shown_status_is, view_of
@@ -34,12 +35,7 @@ class SqlOverdueAlerts:
         needs neither: its writers already run one at a time (BEGIN IMMEDIATE).
         """
         await self._plans.flush()
-        alerted = exists().where(
-            and_(
-                overdue_alerts.c.milestone_id == milestones.c.id,
-                overdue_alerts.c.due_date == milestones.c.due_date,
-            )
-        )
+        alerted = _claimed_in(overdue_alerts)
         query = (
             joined()
             .where(shown_status_is(OVERDUE, today), not_(alerted))
@@ -55,26 +51,7 @@ class SqlOverdueAlerts:
         ON CONFLICT DO NOTHING rather than catching an IntegrityError, which would abort the
         whole PostgreSQL transaction; RETURNING because rowcount is unreliable on psycopg.
         """
-        if not alerts:
-            return set()
-        await self._plans.flush()
-        claimed = await insert_rows(
-            self.session,
-            overdue_alerts,
-            [
-                {
-                    "milestone_id": a.milestone_id,
-                    "due_date": a.due_date,
-                    "detected_at": detected_at,
-                    "event_id": a.event_id,
-                }
-                for a in alerts
-            ],
-            skip_conflicts_on=(),
-            returning=["milestone_id"],
-        )
-        assert claimed is not None
-        return set(claimed.scalars())
+        return await self._claim(overdue_alerts, alerts, detected_at)
 
     async def escalation_candidates(self, *, today: date, limit: int) -> list[MilestoneView]:
         """Per escalation period the running plans use (a few: one per call setting), the
@@ -84,12 +61,7 @@ class SqlOverdueAlerts:
         periods = await self.session.execute(
             select(plans.c.escalation_days).where(plans.c.status == ACTIVE).distinct()
         )
-        escalated = exists().where(
-            and_(
-                overdue_escalations.c.milestone_id == milestones.c.id,
-                overdue_escalations.c.due_date == milestones.c.due_date,
-            )
-        )
+        escalated = _claimed_in(overdue_escalations)
         found: list[MilestoneView] = []
         for days in sorted(periods.scalars()):
             query = (
@@ -109,11 +81,17 @@ class SqlOverdueAlerts:
         return found[:limit]
 
     async def claim_escalations(self, alerts: Sequence[Alert], detected_at: datetime) -> set[str]:
+        return await self._claim(overdue_escalations, alerts, detected_at)
+
+    async def _claim(
+        self, claims: Table, alerts: Sequence[Alert], detected_at: datetime
+    ) -> set[str]:
         if not alerts:
             return set()
+        await self._plans.flush()
         claimed = await insert_rows(
             self.session,
-            overdue_escalations,
+            claims,
             [
                 {
                     "milestone_id": a.milestone_id,
@@ -136,3 +114,10 @@ class SqlOverdueAlerts:
             .order_by(overdue_alerts.c.due_date)
         )
         return list((await self.session.execute(query)).scalars())
+
+
+def _claimed_in(claims: Table) -> ColumnElement[bool]:
+    """The milestone has a claim in ``claims`` for its current due date."""
+    return exists().where(
+        and_(claims.c.milestone_id == milestones.c.id, claims.c.due_date == milestones.c.due_date)
+    )

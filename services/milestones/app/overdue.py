@@ -47,58 +47,45 @@ class OverdueScan:
         """Alert every overdue milestone not alerted for its due date, then escalate every
         one still open past its escalation period; returns the alerts and escalations."""
         raised: list[CloudEvent] = []
-        while True:
-            seen, events = await self._scan_batch()
-            raised.extend(events)
-            if seen < self._batch_size:
-                break
-        while True:
-            seen, events = await self._escalation_batch()
-            raised.extend(events)
-            if seen < self._batch_size:
-                return raised
+        for escalating in (False, True):
+            while True:
+                seen, events = await self._scan_batch(escalating=escalating)
+                raised.extend(events)
+                if seen < self._batch_size:
+                    break
+        return raised
 
     async def count_overdue(self) -> int:
         return await self._counts.count_overdue(today=berlin_day(self._clock.now()))
 
-    async def _scan_batch(self) -> tuple[int, list[CloudEvent]]:
-        async with self._units(Cause(SCANNER, correlation_id=new_event_id())) as uow:
-            now = uow.clock.now()
-            candidates = await uow.overdue.candidates(today=berlin_day(now), limit=self._batch_size)
-            due = [v for v in candidates if _overdue(v, now)]
-            alerts = {
-                v.milestone.id: Alert(v.milestone.id, v.milestone.due_date, new_event_id())
-                for v in due
-            }
-            claimed = await uow.overdue.claim(list(alerts.values()), now)
-            events = [
-                await _alert(uow, view, alerts[view.milestone.id])
-                for view in due
-                if view.milestone.id in claimed
-            ]
-            await uow.flush()
-            crash_point("overdue.before_commit", str(len(events)))
-        return len(candidates), events
-
-    async def _escalation_batch(self) -> tuple[int, list[CloudEvent]]:
+    async def _scan_batch(self, *, escalating: bool) -> tuple[int, list[CloudEvent]]:
+        """One batch of the overdue pass (alert the agent) or of the escalation pass (tell
+        the office), each claimed once per milestone and due date."""
         async with self._units(Cause(SCANNER, correlation_id=new_event_id())) as uow:
             now = uow.clock.now()
             today = berlin_day(now)
-            candidates = await uow.overdue.escalation_candidates(
-                today=today, limit=self._batch_size
-            )
+            overdue = uow.overdue
+            find = overdue.escalation_candidates if escalating else overdue.candidates
+            candidates = await find(today=today, limit=self._batch_size)
             due = [v for v in candidates if _overdue(v, now)]
             alerts = {
                 v.milestone.id: Alert(v.milestone.id, v.milestone.due_date, new_event_id())
                 for v in due
             }
-            claimed = await uow.overdue.claim_escalations(list(alerts.values()), now)
+            claim = overdue.claim_escalations if escalating else overdue.claim
+            claimed = await claim(list(alerts.values()), now)
             events = [
-                await _escalate(uow, view, alerts[view.milestone.id], today)
+                await (
+                    _escalate(uow, view, alerts[view.milestone.id], today)
+                    if escalating
+                    else _alert(uow, view, alerts[view.milestone.id])
+                )
                 for view in due
                 if view.milestone.id in claimed
             ]
             await uow.flush()
+            if not escalating:
+                crash_point("overdue.before_commit", str(len(events)))
         return len(candidates), events
 
 

@@ -6,6 +6,8 @@ from datetime import date, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from cimis_chassis.money import german_amount
+
 Language = Literal["de", "en"]
 LANGUAGES: tuple[Language, ...] = ("de", "en")
 DEFAULT_LANGUAGE: Language = "de"
@@ -29,12 +31,11 @@ _MONTHS_EN = (
 
 def format_eur(cents: int, language: Language) -> str:
     """``4500000`` reads ``45.000,00 €`` in German and ``EUR 45,000.00`` in English."""
+    if language == "de":
+        return f"{german_amount(cents)} €"
     sign = "-" if cents < 0 else ""
     euros, rest = divmod(abs(cents), 100)
-    grouped = f"{euros:,}"
-    if language == "de":
-        return f"{sign}{grouped.replace(',', '.')},{rest:02d} €"
-    return f"EUR {sign}{grouped}.{rest:02d}"
+    return f"EUR {sign}{euros:,}.{rest:02d}"
 
 
 def format_day(day: date, language: Language) -> str:
