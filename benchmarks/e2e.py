@@ -171,8 +171,17 @@ class Platform:
     def memory(self) -> dict[str, dict[str, int | None]]:
         return {name: rss_kib(p.pid) for name, p in self.processes.items()}
 
-    async def command(self, service: str, method: str, path: str, body: Any = None) -> Any:
-        return await self.api.command(service, method, path, principal=STAFF, body=body)
+    async def command(
+        self,
+        service: str,
+        method: str,
+        path: str,
+        body: Any = None,
+        wait_on: tuple[int | str, ...] = (),
+    ) -> Any:
+        return await self.api.command(
+            service, method, path, principal=STAFF, body=body, wait_on=wait_on
+        )
 
     async def open_call(self, teams: int) -> str:
         now = datetime.now(UTC)
@@ -240,6 +249,8 @@ class Platform:
                 "agent_id": AGENTS[n % len(AGENTS)],
                 "budget": "20000.00",
             },
+            # Intake learns the agents registered above from notify's events, a moment later.
+            wait_on=("unknown-agent",),
         )
         return str(team["id"])
 

@@ -124,3 +124,22 @@ class TeamWithdrawnV1(EventData):
 
     def subject(self) -> str:
         return self.team_id
+
+
+@contract
+class TeamReassignedV1(EventData):
+    """Staff gave an accepted team another network agent: from now on the team is theirs."""
+
+    TYPE: ClassVar[str] = "de.cimis.intake.team_reassigned.v1"
+    TOPIC: ClassVar[str] = topics.INTAKE
+
+    team_id: Identifier
+    call_id: Identifier
+    agent_id: Identifier
+    previous_agent_id: Identifier
+    reason: Reason
+    reassigned_by: Identifier
+    reassigned_at: AwareDatetime
+
+    def subject(self) -> str:
+        return self.team_id

@@ -19,7 +19,7 @@ OWNERS: dict[str, str] = {
 # The topics each consuming service reads: its subscriptions and its Kafka read permissions
 # (ACLs) both come from here.
 CONSUMES: dict[str, tuple[str, ...]] = {
-    "intake": (BUDGET,),
+    "intake": (BUDGET, NOTIFY),
     "budget": (INTAKE, MILESTONES),
     "milestones": (INTAKE, BUDGET),
     "notify": (INTAKE, BUDGET, MILESTONES),

@@ -20,10 +20,12 @@ from types import TracebackType
 from typing import Self, TypeAlias
 
 import httpx
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from cimis_chassis.envelope import CloudEvent
 from cimis_chassis.kafka_client import aiokafka_options
+from cimis_contracts.base import registered_types
 from cimis_devtools.kafka_local import find_free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -411,3 +413,17 @@ async def read_topic_until(
     """Records of ``topic`` from the beginning until ``condition`` holds (plus ``settle`` s)."""
     async with TopicReader(bootstrap_servers, topic) as reader:
         return await reader.read_until(condition, timeout, settle=settle)
+
+
+async def publish(bootstrap_servers: str, *events: CloudEvent) -> None:
+    """Send CloudEvents as their producing services would: on their type's topic, keyed by
+    subject, the envelope as the value."""
+    producer = AIOKafkaProducer(**aiokafka_options(bootstrap_servers), enable_idempotence=True)
+    await producer.start()
+    try:
+        for event in events:
+            topic = registered_types()[event.type].TOPIC
+            assert event.subject is not None
+            await producer.send_and_wait(topic, event.to_json_bytes(), key=event.subject.encode())
+    finally:
+        await producer.stop()

@@ -19,7 +19,7 @@ from cimis_contracts.intake import (
 from services.intake.adapters.tables import chassis
 from services.intake.adapters.unit_of_work import SqlIntakeUnitOfWork
 from services.intake.entrypoints.api import router
-from services.intake.entrypoints.consumer import CONSUMED_TOPICS, budget_consumer
+from services.intake.entrypoints.consumer import CONSUMED_TOPICS, intake_consumer
 from services.intake.settings import IntakeSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -35,7 +35,7 @@ def build_host(settings: IntakeSettings, clock: Clock) -> ServiceHost:
         consumes=CONSUMED_TOPICS,
         unit_of_work=SqlIntakeUnitOfWork,
     )
-    budget_consumer(host).register(host.broker)
+    intake_consumer(host).register(host.broker)
     return host
 
 

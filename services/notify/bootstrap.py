@@ -12,7 +12,13 @@ from cimis_chassis.host_factory import build_service_host
 from cimis_chassis.migrations import upgrade_to_head
 from cimis_chassis.service_host import ServiceHost, create_http_app
 from cimis_chassis.unit_of_work import Cause, SqlUnitOfWork
-from cimis_contracts.notify import NotificationDeliveredV1, NotificationFailedV1
+from cimis_contracts.notify import (
+    AgentRegisteredV1,
+    AgentRetiredV1,
+    AgentUpdatedV1,
+    NotificationDeliveredV1,
+    NotificationFailedV1,
+)
 from services.notify.adapters.metrics import NotifyMetrics
 from services.notify.adapters.smtp import SmtpSender
 from services.notify.adapters.tables import chassis
@@ -37,7 +43,13 @@ def build_host(settings: NotifySettings, clock: Clock) -> ServiceHost:
         settings,
         clock,
         chassis,
-        publishes=[NotificationDeliveredV1, NotificationFailedV1],
+        publishes=[
+            NotificationDeliveredV1,
+            NotificationFailedV1,
+            AgentRegisteredV1,
+            AgentUpdatedV1,
+            AgentRetiredV1,
+        ],
         consumes=CONSUMED_TOPICS,
         unit_of_work=SqlNotifyUnitOfWork,
     )

@@ -25,8 +25,8 @@ from services.milestones.bootstrap import build_host
 from services.milestones.domain.plans import ACTIVE, CLOSED, Plan
 from services.milestones.entrypoints.consumer import event_consumer
 from services.milestones.settings import MilestonesSettings
-from tests.api.milestones.steps import record_of
 from tests.contract.databases import DatabaseContract, OnPostgres, OnSqlite
+from tests.support.feed import record_of
 from tests.unit.milestones.builders import (
     ACCEPTED_AT,
     FIVE_STEPS,

@@ -308,6 +308,21 @@ class AwaitingTeamsContract:
         async with unit as uow:
             assert await uow.awaiting.take("call-1") == []
 
+    async def test_a_waiting_team_reassigned_is_taken_with_its_new_agent(self, unit: Unit) -> None:
+        async with unit as uow:
+            await uow.awaiting.add(self.early, NOW)
+            await uow.awaiting.reassign("team-2", "agent-carla")  # not waiting: left alone
+        async with unit as uow:
+            await uow.awaiting.load_calls(["call-1"])
+            await uow.awaiting.add(self.late, NOW)
+            await uow.awaiting.reassign("team-1", "agent-carla")
+            await uow.awaiting.reassign("team-2", "agent-dora")
+        async with unit as uow:
+            assert await uow.awaiting.take("call-1") == [
+                replace(self.early, agent_id="agent-carla"),
+                replace(self.late, agent_id="agent-dora"),
+            ]
+
 
 class OverdueAlertsContract:
     async def test_candidates_skip_what_was_alerted_for_the_same_due_date(self, unit: Unit) -> None:
@@ -497,7 +512,12 @@ class MilestonesDatabaseContract(ServiceSchemaContract):
     async def test_milestones_are_listed_by_shown_status(self, db: Database) -> None:
         active = a_plan("team-a")
         done = complete(
-            active, active.milestones[1].id, by="staff", now=NOW, note=None, evidence_url=None
+            active,
+            active.milestones[1].id,
+            by="staff",
+            now=NOW,
+            note="Protokoll",
+            evidence_url=None,
         )
         withdrawn = cancel(a_plan("team-w"), now=NOW)
         await store(sql_unit(db), done.plan, withdrawn.plan, a_plan("team-p", funded=False))

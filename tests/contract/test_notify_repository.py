@@ -163,6 +163,22 @@ class TeamsContract(Backend):
         assert team is not None
         assert (team.title, team.agent_id) == ("Neu", "ben")
 
+    async def test_a_reassigned_team_belongs_to_its_new_agent(self, unit: Unit) -> None:
+        async with unit as uow:
+            await uow.teams.save(TeamContact("team-1", "call-1", "T", "anna"), accepted_at=NOW)
+            await uow.teams.save(TeamContact("team-2", "call-1", "U", "anna"), accepted_at=NOW)
+            await uow.teams.reassign("team-2", "ben")  # saved in this very unit
+        async with unit as uow:
+            await uow.teams.reassign("team-1", "carla")
+            assert await uow.teams.get("team-1") == TeamContact("team-1", "call-1", "T", "carla")
+
+        async with unit as uow:
+            await uow.teams.load(["team-1", "team-2"])
+            assert [(await uow.teams.get(t)) for t in ("team-1", "team-2")] == [
+                TeamContact("team-1", "call-1", "T", "carla"),
+                TeamContact("team-2", "call-1", "U", "ben"),
+            ]
+
 
 class ParkedEventsContract(Backend):
     async def test_parked_events_come_back_in_arrival_order_once(self, unit: Unit) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
 import sqlite3
+import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -17,12 +19,13 @@ import pytest
 
 import cimis_contracts.catalog  # noqa: F401  (registers every event type for decode_data)
 from cimis_chassis.auth import Role, create_key
-from cimis_chassis.envelope import CloudEvent, parse_event
+from cimis_chassis.envelope import CloudEvent, make_event, parse_event
 from cimis_contracts import topics
 from cimis_contracts.base import decode_data
 from cimis_contracts.intake import CallOpenedV1, TeamAcceptedV1, TeamWithdrawnV1
+from cimis_contracts.notify import AgentRegisteredV1
 from cimis_devtools.identifiers import vat_id
-from tests.support.processes import Condition, Record, ServiceProcess, read_topic_until
+from tests.support.processes import Condition, Record, ServiceProcess, publish, read_topic_until
 
 pytestmark = [pytest.mark.kafka]
 
@@ -38,6 +41,8 @@ class IntakeApi:
 
     base_url: str
     token: str
+    # Where to announce the team's agent as notify would (no notify runs beside intake here).
+    kafka_bootstrap: str | None = None
 
     async def post(
         self, path: str, body: dict[str, Any] | None = None, *, correlation_id: str | None = None
@@ -91,6 +96,8 @@ class IntakeApi:
         call = await self.open_call()
         company = await self.apply(call["id"], "company")
         creative = await self.apply(call["id"], "creative")
+        if self.kafka_bootstrap is not None:
+            await publish(self.kafka_bootstrap, agent_registered("agent-anna"))
         body = {
             "call_id": call["id"],
             "title": "Terminbuchung 2.0",
@@ -100,7 +107,20 @@ class IntakeApi:
             "agent_id": "agent-anna",
             "budget": "45000.00",
         }
-        return _json(await self.post("/api/v1/teams", body), 201)
+        return _json(await self.post_once_agent_known("/api/v1/teams", body), 201)
+
+    async def post_once_agent_known(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        """POST, again while intake answers 422 unknown-agent: it learns agents from notify's
+        topic, a moment after they were announced."""
+        deadline = time.monotonic() + 30
+        while True:
+            response = await self.post(path, body)
+            if response.status_code != 422 or not response.json()["type"].endswith(
+                ":unknown-agent"
+            ):
+                return response
+            assert time.monotonic() < deadline, f"intake never learned the agent: {response.text}"
+            await asyncio.sleep(0.2)
 
     async def accept(self, team_id: str, *, correlation_id: str | None = None) -> httpx.Response:
         return await self.post(f"/api/v1/teams/{team_id}/accept", correlation_id=correlation_id)
@@ -143,7 +163,8 @@ def intake_db(tmp_dir: Path) -> Path:
 
 def staff_api(process: ServiceProcess) -> IntakeApi:
     keys_file = Path(process.env["CIMIS_API_KEYS_FILE"])
-    return IntakeApi(process.base_url, create_key(keys_file, role=Role.STAFF, principal="sam"))
+    token = create_key(keys_file, role=Role.STAFF, principal="sam")
+    return IntakeApi(process.base_url, token, process.env["KAFKA_BOOTSTRAP_SERVERS"])
 
 
 def pending_outbox_rows(db_path: Path) -> int:
@@ -195,6 +216,45 @@ async def intake(
     api = staff_api(process)
     async with process:
         yield RunningIntake(process, api, kafka_bootstrap)
+
+
+def agent_registered(agent_id: str) -> CloudEvent:
+    """The event notify publishes when staff register an agent."""
+    now = datetime.now(UTC)
+    payload = AgentRegisteredV1(agent_id=agent_id, name="Anna Berger", registered_at=now)
+    return make_event(
+        source="cimis/notify",
+        type_=payload.TYPE,
+        subject=payload.subject(),
+        time=now,
+        data=payload.model_dump(mode="json"),
+    )
+
+
+async def test_intake_learns_agents_from_notifys_topic_and_refuses_unknown_ones(
+    intake: RunningIntake,
+) -> None:
+    team = await intake.api.propose_team()  # agent-anna, announced on cimis.notify.v1
+    call = await intake.api.open_call()
+    company = await intake.api.apply(call["id"], "company")
+    creative = await intake.api.apply(call["id"], "creative")
+
+    unknown = await intake.api.post(
+        "/api/v1/teams",
+        {
+            "call_id": call["id"],
+            "title": "Ohne Agentin",
+            "challenge": "Digitale Terminbuchung",
+            "company_application_id": company["id"],
+            "creative_application_ids": [creative["id"]],
+            "agent_id": "agent-nobody",
+            "budget": "45000.00",
+        },
+    )
+
+    assert team["agent_id"] == "agent-anna"
+    assert unknown.status_code == 422, unknown.text
+    assert unknown.json()["type"] == "urn:cimis:problem:unknown-agent"
 
 
 async def test_accepting_a_team_publishes_one_team_accepted_cloud_event_keyed_by_team(

@@ -24,7 +24,6 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
 from aiosmtpd.controller import Controller
 from prometheus_client import CollectorRegistry
 from sqlalchemy import select
@@ -34,11 +33,10 @@ from cimis_chassis.auth import Role, create_key
 from cimis_chassis.clock import Clock, ManualClock, SystemClock
 from cimis_chassis.database import Database
 from cimis_chassis.envelope import CloudEvent, parse_event
-from cimis_chassis.kafka_client import aiokafka_options
 from cimis_chassis.migrations import upgrade_to_head
 from cimis_chassis.unit_of_work import Cause
 from cimis_contracts import topics
-from cimis_contracts.base import EventData, registered_types
+from cimis_contracts.base import EventData
 from cimis_contracts.intake import TeamAcceptedV1
 from cimis_contracts.notify import NotificationDeliveredV1, NotificationFailedV1
 from cimis_devtools.kafka_local import find_free_port
@@ -57,7 +55,7 @@ from services.notify.bootstrap import MIGRATIONS
 from services.notify.domain.delivery import EMAIL, WEBHOOK, RetryPolicy
 from services.notify.entrypoints.delivery_worker import DeliveryWorker
 from services.notify.settings import NotifySettings
-from tests.support.processes import ServiceProcess, read_topic_until
+from tests.support.processes import ServiceProcess, publish, read_topic_until
 from tests.unit.notify.builders import (
     allocation_refused,
     an_agent,
@@ -625,19 +623,6 @@ async def put_agent(process: ServiceProcess, token: str, agent_id: str, email_ad
             headers={"Authorization": f"Bearer {token}"},
         )
     assert response.status_code == 200, response.text
-
-
-async def publish(bootstrap_servers: str, *events: CloudEvent) -> None:
-    """Send CloudEvents as their producing services would: keyed by team, value the envelope."""
-    producer = AIOKafkaProducer(**aiokafka_options(bootstrap_servers), enable_idempotence=True)
-    await producer.start()
-    try:
-        for event in events:
-            topic = registered_types()[event.type].TOPIC
-            assert event.subject is not None
-            await producer.send_and_wait(topic, event.to_json_bytes(), key=event.subject.encode())
-    finally:
-        await producer.stop()
 
 
 async def wait_for(check: Callable[[], bool], what: str, timeout: float = 60.0) -> None:

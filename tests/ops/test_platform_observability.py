@@ -232,7 +232,7 @@ class _Actors:
         company = await self.intake.apply(call_id, "company")
         creative = await self.intake.apply(call_id, "creative")
         team = _json(
-            await self.intake.post(
+            await self.intake.post_once_agent_known(
                 "/api/v1/teams",
                 {
                     "call_id": call_id,

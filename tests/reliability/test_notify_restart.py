@@ -20,13 +20,13 @@ from tests.integration.test_notify_delivery import (
     notify_db,
     notify_process,
     pending_deliveries,
-    publish,
     put_agent,
     query,
     staff_token,
     unique_agent,
     wait_for,
 )
+from tests.support.processes import publish
 from tests.unit.notify.builders import envelope, team_accepted, threshold_crossed
 
 pytestmark = [pytest.mark.kafka, pytest.mark.reliability, pytest.mark.slow]

@@ -9,6 +9,7 @@ from cimis_devtools.processes import (
     ServiceProcess,
     ServiceProcessError,
     TopicReader,
+    publish,
     read_topic,
     read_topic_until,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "ServiceProcess",
     "ServiceProcessError",
     "TopicReader",
+    "publish",
     "read_topic",
     "read_topic_until",
 ]

@@ -46,6 +46,7 @@ VALID: dict[str, dict[str, Any]] = {
         "budget": "1.00",
     },
     "WithdrawIn": {"reason": "raus"},
+    "ReassignIn": {"agent_id": "agent-ben", "reason": "Agentin in Elternzeit"},
     "ExpenseIn": {
         "position": "other",
         "net": "1.00",

@@ -31,8 +31,9 @@ class Api:
     """Sends each request to a running instance of the service, retrying what a crash explains.
 
     Retried: connection errors and timeouts, 5xx, a concurrent use of the same key (409
-    idempotency-key-in-use), and the ``wait_on`` answers the caller names (a budget that is
-    not there yet). Every other answer outside ``ok`` is a CommandFailed.
+    idempotency-key-in-use), and the ``wait_on`` answers the caller names (a status such as a
+    budget that is not there yet, or a problem type such as an agent intake has not learned
+    yet). Every other answer outside ``ok`` is a CommandFailed.
     """
 
     def __init__(
@@ -62,7 +63,7 @@ class Api:
         body: Any = None,
         key: str | None = None,
         ok: tuple[int, ...] = (200, 201),
-        wait_on: tuple[int, ...] = (),
+        wait_on: tuple[int | str, ...] = (),
     ) -> dict[str, Any]:
         """One logical command (counted once, however often it is sent)."""
         self.tally.commands += 1
@@ -82,7 +83,7 @@ class Api:
         body: Any = None,
         key: str | None = None,
         ok: tuple[int, ...] = (200, 201),
-        wait_on: tuple[int, ...] = (),
+        wait_on: tuple[int | str, ...] = (),
         deadline_seconds: float = COMMAND_DEADLINE_SECONDS,
     ) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {self._tokens[principal]}"}
@@ -119,16 +120,17 @@ class Api:
             delay = min(delay * 1.5, 2.0)
 
 
-def _retryable(response: httpx.Response, wait_on: tuple[int, ...]) -> bool:
+def _retryable(response: httpx.Response, wait_on: tuple[int | str, ...]) -> bool:
     status = response.status_code
     if status >= 500 or status == 429 or status in wait_on:
         return True
-    if status == 409:
+    if status in (409, 422):
         try:
             kind = str(response.json().get("type", ""))
         except ValueError:
             return False
-        return kind.endswith("idempotency-key-in-use")
+        waited = ("idempotency-key-in-use", *(w for w in wait_on if isinstance(w, str)))
+        return kind.rsplit(":", 1)[-1] in waited  # urn:cimis:problem:<slug>
     return False
 
 

@@ -132,6 +132,8 @@ class Runner:
             "/api/v1/teams",
             principal=STAFF,
             key=self.key(f"{team.ref}-team"),
+            # Intake learns the agents from notify's events: until then it does not know them.
+            wait_on=("unknown-agent",),
             body={
                 "call_id": call_id,
                 "title": f"Team {team.ref}",

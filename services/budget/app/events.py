@@ -16,6 +16,7 @@ from cimis_contracts.intake import (
     CallBudgetIncreasedV1,
     CallOpenedV1,
     TeamAcceptedV1,
+    TeamReassignedV1,
     TeamWithdrawnV1,
 )
 from cimis_contracts.milestones import (
@@ -46,6 +47,7 @@ async def load_batch(uow: BudgetUnitOfWork, batch: list[tuple[EventData, CloudEv
         elif isinstance(
             payload,
             TeamWithdrawnV1
+            | TeamReassignedV1
             | MilestoneCompletedV1
             | MilestoneWaivedV1
             | MilestoneReopenedV1
@@ -129,6 +131,24 @@ async def on_team_accepted(
     pot = await uow.pots.get(payload.call_id, lock=True)
     if pot is not None:
         await allocate(uow, team, pot, f"event:{event.id}")
+
+
+async def on_team_reassigned(
+    uow: BudgetUnitOfWork, payload: TeamReassignedV1, event: CloudEvent
+) -> None:
+    # After its team_accepted on the same topic and key: budget knows the team by now.
+    team = await uow.teams.get(payload.team_id, lock=True)
+    agent_id = comparison_key(payload.agent_id)
+    if team is None or team.agent_id == agent_id:
+        return
+    uow.teams.put(replace(team, agent_id=agent_id))
+    await uow.audit(
+        "team.reassigned",
+        "team_budget",
+        team.team_id,
+        before={"agent_id": team.agent_id},
+        after={"agent_id": agent_id, "event": event.id},
+    )
 
 
 async def on_milestone_completed(

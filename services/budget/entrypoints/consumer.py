@@ -10,6 +10,7 @@ from cimis_contracts.intake import (
     CallBudgetIncreasedV1,
     CallOpenedV1,
     TeamAcceptedV1,
+    TeamReassignedV1,
     TeamWithdrawnV1,
 )
 from cimis_contracts.milestones import (
@@ -29,6 +30,7 @@ from services.budget.app.events import (
     on_milestone_waived,
     on_plan_created,
     on_team_accepted,
+    on_team_reassigned,
     on_team_withdrawn,
 )
 
@@ -39,6 +41,7 @@ HANDLERS: dict[type[EventData], Handler] = {
     CallBudgetIncreasedV1: on_call_budget_increased,
     TeamAcceptedV1: on_team_accepted,
     TeamWithdrawnV1: on_team_withdrawn,
+    TeamReassignedV1: on_team_reassigned,
     MilestoneCompletedV1: on_milestone_completed,
     MilestoneWaivedV1: on_milestone_waived,
     MilestoneReopenedV1: on_milestone_reopened,

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from cimis_chassis.memory import MemoryRepository
+from cimis_chassis.text import comparison_key
+from services.intake.domain.agents import KnownAgent
 from services.intake.domain.applications import Application
 from services.intake.domain.calls import Call
 from services.intake.domain.errors import StateConflict
@@ -25,6 +27,24 @@ def as_stored(entity: E) -> E:
         if isinstance(moment := getattr(entity, f.name), datetime)
     }
     return replace(entity, **in_utc)
+
+
+class MemoryAgents(MemoryRepository):
+    def __init__(self) -> None:
+        self.by_key: dict[str, KnownAgent] = {}
+
+    async def get(self, agent_id: str, *, lock: bool = False) -> KnownAgent | None:
+        return self.by_key.get(comparison_key(agent_id))
+
+    def add(self, agent: KnownAgent) -> None:
+        if comparison_key(agent.id) in self.by_key:
+            raise ValueError(f"agent {agent.id} exists already")
+        self.by_key[comparison_key(agent.id)] = agent
+
+    def put(self, agent: KnownAgent) -> None:
+        if comparison_key(agent.id) not in self.by_key:
+            raise KeyError(f"agent {agent.id} was never added")
+        self.by_key[comparison_key(agent.id)] = agent
 
 
 class MemoryCalls(MemoryRepository):

@@ -7,6 +7,8 @@ from typing import Any
 
 from sqlalchemy.engine import Row
 
+from cimis_chassis.text import comparison_key
+from services.intake.domain.agents import KnownAgent
 from services.intake.domain.applications import Application
 from services.intake.domain.calls import Call, PhaseStep, TrancheRule
 from services.intake.domain.eligibility import ApplicantFacts, Eligibility, Reason
@@ -157,4 +159,20 @@ def team_from_row(r: Row[Any], creatives: Sequence[str]) -> Team:
         withdrawal_reason=r.withdrawal_reason,
         budget_status=r.budget_status,
         undertaking_id=r.undertaking_id,
+    )
+
+
+def agent_row(agent: KnownAgent) -> dict[str, Any]:
+    return {
+        "key": comparison_key(agent.id),
+        "id": agent.id,
+        "name": agent.name,
+        "updated_at": agent.updated_at,
+        "retired_at": agent.retired_at,
+    }
+
+
+def agent_from_row(row: Row[Any]) -> KnownAgent:
+    return KnownAgent(
+        id=row.id, name=row.name, updated_at=row.updated_at, retired_at=row.retired_at
     )

@@ -14,7 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cimis_chassis.bulk import insert_rows
 from cimis_chassis.row_store import RowStore
+from cimis_chassis.text import comparison_key
 from services.intake.adapters.rows import (
+    agent_from_row,
+    agent_row,
     application_from_row,
     application_row,
     call_from_row,
@@ -25,16 +28,35 @@ from services.intake.adapters.rows import (
 )
 from services.intake.adapters.tables import (
     accepted_memberships,
+    agents,
     applications,
     calls,
     team_creatives,
     teams,
 )
+from services.intake.domain.agents import KnownAgent
 from services.intake.domain.applications import Application
 from services.intake.domain.calls import Call
 from services.intake.domain.errors import StateConflict
 from services.intake.domain.teams import ACCEPTED, Team
 from services.intake.domain.undertakings import Grant
+
+
+class SqlAgents:
+    def __init__(self, session: AsyncSession) -> None:
+        self._rows = RowStore(session, agents, key="key", to_row=agent_row, from_row=agent_from_row)
+
+    async def get(self, agent_id: str, *, lock: bool = False) -> KnownAgent | None:
+        return await self._rows.get(comparison_key(agent_id), lock=lock)
+
+    def add(self, agent: KnownAgent) -> None:
+        self._rows.add(comparison_key(agent.id), agent)
+
+    def put(self, agent: KnownAgent) -> None:
+        self._rows.put(comparison_key(agent.id), agent)
+
+    async def flush(self) -> None:
+        await self._rows.flush()
 
 
 class SqlCalls:

@@ -104,3 +104,15 @@ accepted_memberships = Table(
 )
 # What an undertaking was granted, at every acceptance (caps and de-minimis).
 Index("ix_teams_undertaking", teams.c.undertaking_id, teams.c.status)
+
+# The network agents notify announced: a team may only name one of them. Keyed by the id's
+# comparison form, since agents' principals match in any case and Unicode form.
+agents = Table(
+    "agents",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("id", String(200), nullable=False),
+    Column("name", String(300), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("retired_at", UtcDateTime(), nullable=True),
+)

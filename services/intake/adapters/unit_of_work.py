@@ -8,12 +8,14 @@ from cimis_chassis.clock import Clock
 from cimis_chassis.memory import MemoryRepository
 from cimis_chassis.unit_of_work import Cause, Flushable, InMemoryUnitOfWork, SqlUnitOfWork
 from services.intake.adapters.memory import (
+    MemoryAgents,
     MemoryApplications,
     MemoryCalls,
     MemoryMemberships,
     MemoryTeams,
 )
 from services.intake.adapters.sql_repositories import (
+    SqlAgents,
     SqlApplications,
     SqlCalls,
     SqlMemberships,
@@ -26,16 +28,18 @@ class SqlIntakeUnitOfWork(SqlUnitOfWork):
     applications: SqlApplications
     teams: SqlTeams
     memberships: SqlMemberships
+    agents: SqlAgents
 
     def open_repositories(self, session: AsyncSession) -> None:
         self.calls = SqlCalls(session)
         self.applications = SqlApplications(session)
         self.teams = SqlTeams(session)
         self.memberships = SqlMemberships(session)
+        self.agents = SqlAgents(session)
 
     def stores(self) -> tuple[Flushable, ...]:
         # Foreign keys: applications name a call, teams both, memberships a team.
-        return (self.calls, self.applications, self.teams, self.memberships)
+        return (self.calls, self.applications, self.teams, self.memberships, self.agents)
 
 
 class MemoryIntakeUnitOfWork(InMemoryUnitOfWork):
@@ -47,6 +51,7 @@ class MemoryIntakeUnitOfWork(InMemoryUnitOfWork):
         self.applications = MemoryApplications()
         self.teams = MemoryTeams()
         self.memberships = MemoryMemberships()
+        self.agents = MemoryAgents()
 
     def repositories(self) -> tuple[MemoryRepository, ...]:
-        return (self.calls, self.applications, self.teams, self.memberships)
+        return (self.calls, self.applications, self.teams, self.memberships, self.agents)

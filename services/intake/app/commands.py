@@ -57,3 +57,10 @@ class AcceptTeam:
 class WithdrawTeam:
     team_id: str
     reason: str
+
+
+@dataclass(frozen=True)
+class ReassignTeam:
+    team_id: str
+    agent_id: str
+    reason: str

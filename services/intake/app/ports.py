@@ -10,10 +10,21 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from cimis_chassis.unit_of_work import UnitOfWorkPort
+from services.intake.domain.agents import KnownAgent
 from services.intake.domain.applications import Application
 from services.intake.domain.calls import Call
 from services.intake.domain.teams import Team
 from services.intake.domain.undertakings import Grant
+
+
+class Agents(Protocol):
+    """The directory of network agents as notify announced it; ids match in any spelling."""
+
+    async def get(self, agent_id: str, *, lock: bool = False) -> KnownAgent | None: ...
+
+    def add(self, agent: KnownAgent) -> None: ...
+
+    def put(self, agent: KnownAgent) -> None: ...
 
 
 class Calls(Protocol):
@@ -83,3 +94,6 @@ class IntakeUnitOfWork(UnitOfWorkPort, Protocol):
 
     @property
     def memberships(self) -> Memberships: ...
+
+    @property
+    def agents(self) -> Agents: ...

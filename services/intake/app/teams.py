@@ -6,11 +6,12 @@ import uuid
 
 from cimis_chassis.audit import snapshot
 from cimis_chassis.text import clip
-from cimis_contracts.intake import TeamAcceptedV1, TeamWithdrawnV1
+from cimis_contracts.intake import TeamAcceptedV1, TeamReassignedV1, TeamWithdrawnV1
 from services.intake.app.calls import existing_call
-from services.intake.app.commands import AcceptTeam, ProposeTeam, WithdrawTeam
+from services.intake.app.commands import AcceptTeam, ProposeTeam, ReassignTeam, WithdrawTeam
 from services.intake.app.ports import IntakeUnitOfWork, Teams
 from services.intake.domain import teams as team_rules
+from services.intake.domain.agents import assignable
 from services.intake.domain.errors import IntakeRuleViolation, NotFound
 from services.intake.domain.teams import Team
 from services.intake.domain.undertakings import check_grant
@@ -20,6 +21,7 @@ async def propose_team(uow: IntakeUnitOfWork, cmd: ProposeTeam) -> Team:
     call = await existing_call(uow.calls, cmd.call_id)
     wanted = [cmd.company_application_id, *cmd.creative_application_ids]
     found = await uow.applications.get_many(wanted)
+    agent = assignable(cmd.agent_id, await uow.agents.get(cmd.agent_id))
     missing = [a for a in wanted if a not in found]
     if missing:
         raise IntakeRuleViolation(
@@ -33,7 +35,7 @@ async def propose_team(uow: IntakeUnitOfWork, cmd: ProposeTeam) -> Team:
         challenge=cmd.challenge,
         company=found[cmd.company_application_id],
         creatives=[found[a] for a in cmd.creative_application_ids],
-        agent_id=cmd.agent_id,
+        agent_id=agent.id,
         budget_cents=cmd.budget_cents,
         input_vat_deductible=cmd.input_vat_deductible,
         already_in_accepted_team=await uow.memberships.accepted_team_of(wanted),
@@ -114,6 +116,36 @@ async def withdraw_team(uow: IntakeUnitOfWork, cmd: WithdrawTeam) -> Team:
         )
     )
     return withdrawn
+
+
+async def reassign_team(uow: IntakeUnitOfWork, cmd: ReassignTeam) -> Team:
+    team = await _locked_team(uow.teams, cmd.team_id)
+    agent = assignable(cmd.agent_id, await uow.agents.get(cmd.agent_id))
+    reassigned = team_rules.reassign(team, agent_id=agent.id, reason=cmd.reason)
+    if reassigned is team:
+        return team
+    uow.teams.put(reassigned)
+    await uow.audit(
+        "team.reassigned",
+        "team",
+        team.id,
+        before={"agent_id": team.agent_id},
+        after={"agent_id": reassigned.agent_id, "reason": cmd.reason.strip()},
+    )
+    if team.status == team_rules.ACCEPTED:
+        # Only accepted teams were announced; a proposed one announces its agent on acceptance.
+        await uow.emit(
+            TeamReassignedV1(
+                team_id=team.id,
+                call_id=team.call_id,
+                agent_id=reassigned.agent_id,
+                previous_agent_id=team.agent_id,
+                reason=cmd.reason.strip(),
+                reassigned_by=uow.cause.actor,
+                reassigned_at=uow.clock.now(),
+            )
+        )
+    return reassigned
 
 
 async def _locked_team(teams: Teams, team_id: str) -> Team:

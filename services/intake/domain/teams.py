@@ -6,6 +6,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from cimis_chassis.text import same_ident
 from services.intake.domain.applications import Application
 from services.intake.domain.calls import Call
 from services.intake.domain.eligibility import de_minimis_room_cents
@@ -142,3 +143,14 @@ def withdraw(team: Team, *, reason: str, now: datetime) -> Team:
     if not reason.strip():
         raise IntakeRuleViolation("invalid-withdrawal", "Give a reason for the withdrawal.")
     return replace(team, status=WITHDRAWN, withdrawn_at=now, withdrawal_reason=reason.strip())
+
+
+def reassign(team: Team, *, agent_id: str, reason: str) -> Team:
+    """Give the team another network agent; naming its own agent again returns it unchanged."""
+    if team.status == WITHDRAWN:
+        raise StateConflict("team-withdrawn", "A withdrawn team cannot be reassigned.")
+    if not reason.strip():
+        raise IntakeRuleViolation("invalid-reassignment", "Give a reason for the reassignment.")
+    if same_ident(team.agent_id, agent_id):
+        return team
+    return replace(team, agent_id=agent_id)

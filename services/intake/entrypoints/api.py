@@ -20,6 +20,7 @@ from services.intake.app.commands import (
     AcceptTeam,
     OpenCall,
     ProposeTeam,
+    ReassignTeam,
     SubmitApplication,
     WithdrawTeam,
 )
@@ -32,6 +33,7 @@ from services.intake.entrypoints.schemas import (
     BudgetIncreaseIn,
     CallIn,
     Id,
+    ReassignIn,
     TeamIn,
     WithdrawIn,
     application_out,
@@ -251,6 +253,23 @@ async def withdraw_team(
 ) -> JSONResponse:
     async def work(uow: IntakeUnitOfWork) -> dict[str, Any]:
         return team_out(await teams.withdraw_team(uow, WithdrawTeam(team_id, body.reason)))
+
+    return await run_command(request, principal, work)
+
+
+@router.post("/teams/{team_id}/reassign", tags=["teams"])
+async def reassign_team(
+    team_id: Id, body: ReassignIn, request: Request, principal: Staff
+) -> JSONResponse:
+    """Give a team another registered, active network agent (e.g. when its agent retires).
+
+    Every service follows an accepted team's reassignment, so its alerts go to the new agent.
+    Unknown or retired agent: 422 ``unknown-agent``; a withdrawn team: 409 ``team-withdrawn``.
+    """
+
+    async def work(uow: IntakeUnitOfWork) -> dict[str, Any]:
+        cmd = ReassignTeam(team_id, body.agent_id, body.reason)
+        return team_out(await teams.reassign_team(uow, cmd))
 
     return await run_command(request, principal, work)
 

@@ -196,6 +196,11 @@ class WithdrawIn(Strict):
     reason: Annotated[str, Field(min_length=1, max_length=2000), LINE_BREAKS_ONLY]
 
 
+class ReassignIn(Strict):
+    agent_id: AgentId = Field(description="A registered, active network agent.")
+    reason: Annotated[str, Field(min_length=1, max_length=2000), LINE_BREAKS_ONLY]
+
+
 def _ts(moment: datetime | None) -> str | None:
     if moment is None:
         return None

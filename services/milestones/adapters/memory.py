@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from cimis_chassis.memory import MemoryRepository
@@ -67,6 +68,10 @@ class MemoryAwaitingTeams(MemoryRepository):
     async def remove(self, team_ids: Iterable[str]) -> None:
         for team_id in team_ids:
             self.waiting.pop(team_id, None)
+
+    async def reassign(self, team_id: str, agent_id: str) -> None:
+        if team_id in self.waiting:
+            self.waiting[team_id] = replace(self.waiting[team_id], agent_id=agent_id)
 
 
 class MemoryWithdrawals(MemoryRepository):

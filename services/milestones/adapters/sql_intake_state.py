@@ -8,11 +8,11 @@ inserted with ON CONFLICT DO NOTHING: a redelivered announcement needs no read f
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -122,6 +122,18 @@ class SqlAwaitingTeams:
             self._added.pop(team_id, None)
             for waiting in self._by_call.values():
                 waiting.pop(team_id, None)
+
+    async def reassign(self, team_id: str, agent_id: str) -> None:
+        # Written at once (after what this unit queued): reassignments are rare.
+        await self.flush()
+        await self.session.execute(
+            update(awaiting_teams)
+            .where(awaiting_teams.c.team_id == team_id)
+            .values(agent_id=agent_id)
+        )
+        for waiting in self._by_call.values():
+            if team_id in waiting:
+                waiting[team_id] = replace(waiting[team_id], agent_id=agent_id)
 
     async def flush(self) -> None:
         removed = sorted(self._removed)

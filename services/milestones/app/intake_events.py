@@ -11,12 +11,18 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 
 from cimis_chassis.audit import snapshot
 from cimis_chassis.envelope import CloudEvent
 from cimis_chassis.text import comparison_key
 from cimis_contracts.base import EventData
-from cimis_contracts.intake import CallOpenedV1, TeamAcceptedV1, TeamWithdrawnV1
+from cimis_contracts.intake import (
+    CallOpenedV1,
+    TeamAcceptedV1,
+    TeamReassignedV1,
+    TeamWithdrawnV1,
+)
 from cimis_contracts.milestones import PlanCreatedV1, PlannedMilestone
 from services.milestones.app.budget_events import budget_teams
 from services.milestones.app.plan_changes import close_plan, follow_funding
@@ -165,3 +171,24 @@ async def on_team_withdrawn(
     plan = await uow.plans.get(payload.team_id, lock=True)
     if plan is not None:
         await close_plan(uow, plan, reason=payload.reason)
+
+
+async def on_team_reassigned(
+    uow: MilestonesUnitOfWork, payload: TeamReassignedV1, event: CloudEvent
+) -> None:
+    agent_id = comparison_key(payload.agent_id)
+    plan = await uow.plans.get(payload.team_id, lock=True)
+    if plan is None:
+        # Accepted but still waiting here for its call's plan: it waits under its new agent.
+        await uow.awaiting.reassign(payload.team_id, agent_id)
+        return
+    if plan.agent_id == agent_id:
+        return
+    await uow.plans.save(replace(plan, agent_id=agent_id))
+    await uow.audit(
+        "plan.reassigned",
+        "plan",
+        plan.team_id,
+        before={"agent_id": plan.agent_id},
+        after={"agent_id": agent_id, "event": event.id},
+    )

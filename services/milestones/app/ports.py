@@ -73,6 +73,10 @@ class AwaitingTeams(Protocol):
 
     async def remove(self, team_ids: Iterable[str]) -> None: ...
 
+    async def reassign(self, team_id: str, agent_id: str) -> None:
+        """The waiting team now has ``agent_id``; a team not waiting is left alone."""
+        ...
+
 
 class Withdrawals(Protocol):
     """Teams that withdrew, remembered so that a late acceptance plans nothing."""

@@ -1,4 +1,5 @@
-"""Subscribes the milestones service to intake's events (call opened, team accepted, withdrawn)
+"""Subscribes the milestones service to intake's events (call opened, team accepted, reassigned,
+withdrawn)
 and budget's (allocated, allocation refused, closed), in one consumer group with one inbox."""
 
 from __future__ import annotations
@@ -8,7 +9,12 @@ from cimis_chassis.service_host import ServiceHost
 from cimis_contracts import topics
 from cimis_contracts.base import EventData
 from cimis_contracts.budget import AllocationRefusedV1, BudgetAllocatedV1, BudgetClosedV1
-from cimis_contracts.intake import CallOpenedV1, TeamAcceptedV1, TeamWithdrawnV1
+from cimis_contracts.intake import (
+    CallOpenedV1,
+    TeamAcceptedV1,
+    TeamReassignedV1,
+    TeamWithdrawnV1,
+)
 from services.milestones.app.budget_events import (
     on_allocation_refused,
     on_budget_allocated,
@@ -17,6 +23,7 @@ from services.milestones.app.budget_events import (
 from services.milestones.app.intake_events import (
     on_call_opened,
     on_team_accepted,
+    on_team_reassigned,
     on_team_withdrawn,
     prepare_batch,
 )
@@ -27,6 +34,7 @@ HANDLERS: dict[type[EventData], Handler] = {
     CallOpenedV1: on_call_opened,
     TeamAcceptedV1: on_team_accepted,
     TeamWithdrawnV1: on_team_withdrawn,
+    TeamReassignedV1: on_team_reassigned,
     BudgetAllocatedV1: on_budget_allocated,
     AllocationRefusedV1: on_allocation_refused,
     BudgetClosedV1: on_budget_closed,

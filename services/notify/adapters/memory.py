@@ -51,6 +51,10 @@ class MemoryTeams(MemoryRepository):
     async def save(self, team: TeamContact, *, accepted_at: datetime) -> None:
         self.rows[team.team_id] = (team, accepted_at)
 
+    async def reassign(self, team_id: str, agent_id: str) -> None:
+        team, accepted_at = self.rows[team_id]
+        self.rows[team_id] = (replace(team, agent_id=agent_id), accepted_at)
+
 
 @dataclass(frozen=True)
 class ParkedRow:

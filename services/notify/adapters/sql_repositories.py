@@ -8,10 +8,11 @@ statement (executemany) however many events of the batch changed it.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cimis_chassis.bulk import insert_rows
@@ -66,6 +67,7 @@ class SqlTeams:
         self._session = session
         self._known: dict[str, TeamContact | None] = {}
         self._saved: dict[str, dict[str, Any]] = {}
+        self._reassigned: dict[str, str] = {}
 
     async def load(self, team_ids: Iterable[str]) -> None:
         for chunk in _chunks(t for t in team_ids if t not in self._known):
@@ -87,16 +89,33 @@ class SqlTeams:
             "accepted_at": accepted_at,
         }
 
+    async def reassign(self, team_id: str, agent_id: str) -> None:
+        team = await self.get(team_id)
+        if team is None:
+            raise KeyError(f"team {team_id} is not known here")
+        self._known[team_id] = replace(team, agent_id=agent_id)
+        if team_id in self._saved:
+            self._saved[team_id]["agent_id"] = agent_id
+        else:
+            self._reassigned[team_id] = agent_id
+
     async def flush(self) -> None:
-        if not self._saved:
-            return
-        rows, self._saved = list(self._saved.values()), {}
-        stmt = conflict_insert(self._session, teams)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[teams.c.id],
-            set_={c: stmt.excluded[c] for c in ("call_id", "title", "agent_id", "accepted_at")},
-        )
-        await self._session.execute(stmt, rows)
+        if self._saved:
+            rows, self._saved = list(self._saved.values()), {}
+            stmt = conflict_insert(self._session, teams)
+            columns = ("call_id", "title", "agent_id", "accepted_at")
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[teams.c.id], set_={c: stmt.excluded[c] for c in columns}
+            )
+            await self._session.execute(stmt, rows)
+        if self._reassigned:
+            changes, self._reassigned = self._reassigned, {}
+            await self._session.execute(
+                update(teams)
+                .where(teams.c.id == bindparam("team_id"))
+                .values(agent_id=bindparam("new_agent_id")),
+                [{"team_id": t, "new_agent_id": a} for t, a in sorted(changes.items())],
+            )
 
 
 class SqlParkedEvents:

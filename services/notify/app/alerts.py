@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from cimis_chassis.envelope import CloudEvent
+from cimis_chassis.text import comparison_key
 from cimis_contracts.base import EventData, decode_data
-from cimis_contracts.intake import TeamAcceptedV1
+from cimis_contracts.intake import TeamAcceptedV1, TeamReassignedV1
 from cimis_contracts.notify import NotificationDeliveredV1
 from services.notify.adapters.metrics import NotifyMetrics
 from services.notify.adapters.templates import TemplateRenderer
@@ -52,6 +53,9 @@ class Alerts:
         await uow.teams.load(team_ids)
         released = await uow.parked_events.load([team.team_id for team in accepted])
         recipients = {team.agent_id for team in accepted}
+        recipients.update(
+            comparison_key(p.agent_id) for p, _ in batch if isinstance(p, TeamReassignedV1)
+        )
         for team_id in team_ids:
             known = await uow.teams.get(team_id)
             if known is not None:
@@ -71,6 +75,26 @@ class Alerts:
         # after the new-team alert, in the order they arrived.
         for parked in await uow.parked_events.take(team.team_id):
             await self._notify(uow, decode_data(parked), parked, team)
+
+    async def on_team_reassigned(
+        self, uow: NotifyUnitOfWork, payload: TeamReassignedV1, event: CloudEvent
+    ) -> None:
+        # After its team_accepted on the same topic and key: notify knows the team by now.
+        team = await uow.teams.get(payload.team_id)
+        agent_id = comparison_key(payload.agent_id)
+        if team is None or team.agent_id == agent_id:
+            return
+        reassigned = replace(team, agent_id=agent_id)
+        await uow.teams.reassign(team.team_id, agent_id)
+        await uow.audit(
+            "team.reassigned",
+            "team",
+            team.team_id,
+            before={"agent_id": team.agent_id},
+            after={"agent_id": agent_id, "event": event.id},
+        )
+        # From here on every alert of the team goes to the new agent, starting with this one.
+        await self._notify(uow, payload, event, reassigned)
 
     async def on_team_event(
         self, uow: NotifyUnitOfWork, payload: EventData, event: CloudEvent

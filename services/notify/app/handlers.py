@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cimis_contracts.notify import AgentRegisteredV1, AgentRetiredV1, AgentUpdatedV1
 from services.notify.adapters.resolver import ResolutionFailed, Resolver
 from services.notify.app.commands import MarkRead, PutAgent
 from services.notify.app.ports import NotifyUnitOfWork
@@ -69,6 +70,15 @@ async def put_agent(uow: NotifyUnitOfWork, cmd: PutAgent) -> Agent:
         before=agent_snapshot(existing) if existing else None,
         after=agent_snapshot(agent),
     )
+    # Intake learns the directory from these: a team may only name an agent it has heard of.
+    if existing is None:
+        await uow.emit(
+            AgentRegisteredV1(agent_id=agent.id, name=agent.name, registered_at=agent.created_at)
+        )
+    else:
+        await uow.emit(
+            AgentUpdatedV1(agent_id=agent.id, name=agent.name, updated_at=agent.updated_at)
+        )
     return agent
 
 
@@ -86,6 +96,10 @@ async def retire_agent(uow: NotifyUnitOfWork, agent_id: str) -> Agent:
         agent.id,
         before=agent_snapshot(agent),
         after=agent_snapshot(retired),
+    )
+    assert retired.retired_at is not None
+    await uow.emit(
+        AgentRetiredV1(agent_id=retired.id, name=retired.name, retired_at=retired.retired_at)
     )
     return retired
 

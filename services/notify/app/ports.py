@@ -52,6 +52,10 @@ class Teams(Protocol):
 
     async def save(self, team: TeamContact, *, accepted_at: datetime) -> None: ...
 
+    async def reassign(self, team_id: str, agent_id: str) -> None:
+        """The known team now belongs to ``agent_id``."""
+        ...
+
 
 class ParkedEvents(Protocol):
     """Team events that came before their team_accepted, waiting per team in arrival order."""

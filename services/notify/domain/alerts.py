@@ -14,7 +14,7 @@ from cimis_contracts.budget import (
     PaymentRequestChangedV1,
     ThresholdCrossedV1,
 )
-from cimis_contracts.intake import TeamAcceptedV1
+from cimis_contracts.intake import TeamAcceptedV1, TeamReassignedV1
 from cimis_contracts.milestones import (
     MilestoneEscalatedV1,
     MilestoneOverdueV1,
@@ -34,6 +34,7 @@ BUDGET_ALLOCATED = "budget_allocated"
 MILESTONE_REPORTED = "milestone_reported"
 MILESTONE_ESCALATED = "milestone_escalated"
 PAYMENT_PAID = "payment_paid"
+TEAM_REASSIGNED = "team_reassigned"
 KINDS = (
     TEAM_ASSIGNED,
     THRESHOLD_CROSSED,
@@ -46,6 +47,7 @@ KINDS = (
     MILESTONE_REPORTED,
     MILESTONE_ESCALATED,
     PAYMENT_PAID,
+    TEAM_REASSIGNED,
 )
 
 # Events about a team that are alerted once notify knows the team (from its team_accepted).
@@ -199,6 +201,14 @@ def alert_for(event: EventData, team: TeamContact) -> Alert:
                 "amount_cents": event.amount_cents,
                 "value_date": event.value_date,
                 "paid_total_cents": event.paid_total_cents,
+            }
+        case TeamReassignedV1():
+            # ``team`` names the new agent already: the team is theirs from now on.
+            kind, recipient = TEAM_REASSIGNED, team.agent_id
+            facts = {
+                "previous_agent_id": event.previous_agent_id,
+                "reason": event.reason,
+                "reassigned_at": event.reassigned_at,
             }
         case AllocationRefusedV1():
             # No agent owns a refusal: the programme office has to act on it.

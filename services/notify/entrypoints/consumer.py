@@ -6,7 +6,7 @@ from cimis_chassis.consumer import EventConsumer, Handler
 from cimis_chassis.service_host import ServiceHost
 from cimis_contracts import topics
 from cimis_contracts.base import EventData
-from cimis_contracts.intake import TeamAcceptedV1
+from cimis_contracts.intake import TeamAcceptedV1, TeamReassignedV1
 from services.notify.app.alerts import Alerts
 from services.notify.domain.alerts import TEAM_ALERT_EVENTS
 
@@ -19,6 +19,9 @@ def alert_consumer(host: ServiceHost, alerts: Alerts) -> EventConsumer:
     Every other event type on these topics (call opened, expense approved, ...) is skipped.
     A batch's teams, agents, parked events and earlier notifications are read up front.
     """
-    handlers: dict[type[EventData], Handler] = {TeamAcceptedV1: alerts.on_team_accepted}
+    handlers: dict[type[EventData], Handler] = {
+        TeamAcceptedV1: alerts.on_team_accepted,
+        TeamReassignedV1: alerts.on_team_reassigned,
+    }
     handlers.update({contract: alerts.on_team_event for contract in TEAM_ALERT_EVENTS})
     return EventConsumer(host, topics=CONSUMED_TOPICS, handlers=handlers, prepare=alerts.prepare)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from cimis_contracts.notify import AgentRetiredV1
 from services.intake.adapters.tables import chassis
+from tests.api.intake.conftest import announce, register_agents
 from tests.api.intake.steps import (
     apply,
     assert_problem,
@@ -155,6 +157,62 @@ class TestWithdrawTeam:
             f"/api/v1/teams/{team['id']}/withdraw", json={}, headers=intake.auth("staff")
         )
         assert_problem(response, 422, "validation-error")
+
+
+class TestAgents:
+    async def test_a_team_naming_an_unregistered_agent_is_422_listing_nothing_stored(
+        self, intake: RunningService
+    ) -> None:
+        body = await team_body(intake, agent_id="agent-nobody")
+        response = await intake.client.post(
+            "/api/v1/teams", json=body, headers=intake.auth("staff")
+        )
+        problem = assert_problem(response, 422, "unknown-agent")
+        assert "agent-nobody" in problem["detail"]
+
+    async def test_staff_reassign_an_accepted_team_and_the_new_agent_may_read_it(
+        self, intake: RunningService
+    ) -> None:
+        await register_agents(intake, "agent-carla")
+        team = await propose_team(intake)
+        await accept(intake, team["id"])
+        path = f"/api/v1/teams/{team['id']}"
+        body = {"agent_id": "Agent-Carla", "reason": "Elternzeit"}
+
+        forbidden = await intake.client.post(
+            f"{path}/reassign", json=body, headers=intake.auth("agent-anna")
+        )
+        response = await intake.client.post(
+            f"{path}/reassign", json=body, headers=intake.auth("staff")
+        )
+
+        assert_problem(forbidden, 403, "forbidden")
+        assert response.status_code == 200, response.text
+        assert response.json()["agent_id"] == "agent-carla"
+        events = await outbox_events(intake, team["id"])
+        assert [e["type"] for e in events][-1] == "de.cimis.intake.team_reassigned.v1"
+        assert events[-1]["data"]["previous_agent_id"] == "agent-anna"
+        assert (await intake.client.get(path, headers=intake.auth("agent-anna"))).status_code == 403
+
+    async def test_reassigning_to_a_retired_agent_is_422_and_a_reason_is_required(
+        self, intake: RunningService
+    ) -> None:
+        await announce(
+            intake,
+            AgentRetiredV1(agent_id="agent-dora", name="Dora", retired_at=intake.clock.now()),
+        )
+        team = await propose_team(intake)
+        path = f"/api/v1/teams/{team['id']}/reassign"
+
+        retired = await intake.client.post(
+            path, json={"agent_id": "agent-dora", "reason": "x"}, headers=intake.auth("staff")
+        )
+        no_reason = await intake.client.post(
+            path, json={"agent_id": "agent-ben"}, headers=intake.auth("staff")
+        )
+
+        assert "retired" in assert_problem(retired, 422, "unknown-agent")["detail"]
+        assert_problem(no_reason, 422, "validation-error")
 
 
 class TestReadTeams:

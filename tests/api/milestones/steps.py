@@ -10,16 +10,14 @@ from datetime import datetime
 from typing import Any
 
 import httpx
-from aiokafka import ConsumerRecord
 from sqlalchemy import select
 
-from cimis_chassis.envelope import CloudEvent, make_event
-from cimis_contracts.base import EventData, registered_types
+from cimis_chassis.envelope import CloudEvent
 from cimis_contracts.budget import BudgetAllocatedV1
 from cimis_contracts.intake import TeamAcceptedV1, TeamWithdrawnV1
-from cimis_contracts.topics import OWNERS
 from services.milestones.adapters.tables import chassis
 from services.milestones.entrypoints.consumer import event_consumer
+from tests.support.feed import published_event, record_of
 from tests.support.service_app import RunningService
 from tests.unit.milestones.builders import FIVE_STEPS, call_opened
 
@@ -32,28 +30,9 @@ class Team:
     milestones: dict[str, str]  # key -> milestone id
 
 
-def record_of(event: CloudEvent, offset: int = 0) -> ConsumerRecord[bytes, bytes]:
-    """The record of ``event`` on its type's topic (intake's or budget's)."""
-    value = event.to_json_bytes()
-    key = (event.subject or "").encode()
-    topic = registered_types()[event.type].TOPIC
-    return ConsumerRecord(topic, 0, offset, 0, 0, key, value, None, len(key), len(value), [])
-
-
 async def deliver(svc: RunningService, *events: CloudEvent) -> None:
     """Hand records to the service's consumer, as the broker would."""
     await event_consumer(svc.host).process([record_of(e, n) for n, e in enumerate(events)])
-
-
-def published_event(svc: RunningService, payload: EventData) -> CloudEvent:
-    """The event its producer (intake or budget) would publish now."""
-    return make_event(
-        source=OWNERS[payload.TOPIC],
-        type_=payload.TYPE,
-        subject=payload.subject(),
-        time=svc.clock.now(),
-        data=payload.model_dump(mode="json"),
-    )
 
 
 async def accept_team(
@@ -128,8 +107,10 @@ async def get_ok(svc: RunningService, path: str, who: str = "staff", **params: A
 async def complete(
     svc: RunningService, milestone_id: str, who: str = "staff", **body: Any
 ) -> httpx.Response:
+    """``who`` reports the milestone done, with a note unless ``body`` gives the evidence."""
+    evidence = body or {"note": "Protokoll liegt vor"}
     return await svc.client.post(
-        f"/api/v1/milestones/{milestone_id}/complete", json=body, headers=svc.auth(who)
+        f"/api/v1/milestones/{milestone_id}/complete", json=evidence, headers=svc.auth(who)
     )
 
 

@@ -16,9 +16,9 @@ from tests.api.milestones.steps import (
     fund_team,
     get_ok,
     outbox_events,
-    published_event,
     withdraw_team,
 )
+from tests.support.feed import published_event
 from tests.support.service_app import RunningService
 
 API_FIELDS = {"id", "key", "title", "due_date", "status", "completed_at"}

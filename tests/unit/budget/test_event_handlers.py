@@ -28,6 +28,7 @@ from cimis_contracts.intake import (
     CallOpenedV1,
     PhaseStep,
     TeamAcceptedV1,
+    TeamReassignedV1,
     TeamWithdrawnV1,
     TrancheRule,
 )
@@ -128,6 +129,18 @@ def team_accepted(
         company_application_id=f"{team_id}-company",
         creative_application_ids=[f"{team_id}-creative"],
         accepted_at=START + timedelta(minutes=minutes),
+    )
+
+
+def reassigned(team_id: str, agent_id: str) -> TeamReassignedV1:
+    return TeamReassignedV1(
+        team_id=team_id,
+        call_id="call-1",
+        agent_id=agent_id,
+        previous_agent_id="agent-anna",
+        reason="Elternzeit",
+        reassigned_by="sabine",
+        reassigned_at=START,
     )
 
 
@@ -367,6 +380,24 @@ class TestTeamAccepted:
 
         assert budget.team("t1").allocated_cents == 40_000_00
         assert len(budget.events(BudgetAllocatedV1)) == 1
+
+
+class TestTeamReassigned:
+    async def test_the_new_agent_owns_the_team_and_the_money_stays_as_it_was(
+        self, budget: Budget
+    ) -> None:
+        await budget.apply(call_opened(), team_accepted("team-1"))
+        before = budget.team("team-1")
+
+        await budget.apply(reassigned("team-1", "Agent-Ben"), reassigned("team-1", "agent-ben"))
+
+        after = budget.team("team-1")
+        assert after.agent_id == "agent-ben"
+        assert replace(after, agent_id=before.agent_id) == before
+        [entry] = [e for e in budget.uow.audit_log if e.action == "team.reassigned"]
+        assert entry.before == {"agent_id": "agent-anna"}
+        assert entry.after is not None
+        assert entry.after["agent_id"] == "agent-ben"
 
 
 class TestMilestoneCompleted:

@@ -18,6 +18,7 @@ from services.intake.app.commands import (
     WithdrawTeam,
 )
 from services.intake.app.ports import IntakeUnitOfWork
+from services.intake.domain.agents import KnownAgent
 from services.intake.domain.applications import Application
 from services.intake.domain.calls import Call
 from services.intake.domain.eligibility import ApplicantFacts
@@ -28,8 +29,15 @@ C = TypeVar("C")
 R = TypeVar("R")
 
 
+REGISTERED_AGENTS = ("agent-anna", "agent-ben")
+
+
 def a_unit() -> MemoryIntakeUnitOfWork:
-    return MemoryIntakeUnitOfWork(clock=ManualClock(NOW))
+    """A unit whose directory knows the agents the commands here name, as notify announced."""
+    uow = MemoryIntakeUnitOfWork(clock=ManualClock(NOW))
+    for agent_id in REGISTERED_AGENTS:
+        uow.agents.by_key[agent_id] = KnownAgent(agent_id, agent_id.title(), updated_at=NOW)
+    return uow
 
 
 async def run(

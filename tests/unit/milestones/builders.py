@@ -9,7 +9,13 @@ from typing import Any
 from cimis_chassis.envelope import CloudEvent, make_event
 from cimis_contracts.base import EventData
 from cimis_contracts.budget import AllocationRefusedV1, BudgetAllocatedV1, BudgetClosedV1
-from cimis_contracts.intake import CallOpenedV1, PhaseStep, TeamAcceptedV1, TeamWithdrawnV1
+from cimis_contracts.intake import (
+    CallOpenedV1,
+    PhaseStep,
+    TeamAcceptedV1,
+    TeamReassignedV1,
+    TeamWithdrawnV1,
+)
 from cimis_contracts.topics import OWNERS
 from services.milestones.domain import plans
 from services.milestones.domain.plans import Completion, Plan, confirm, create_plan, report, start
@@ -170,9 +176,23 @@ def report_and_confirm(
     *,
     by: str,
     now: datetime,
-    note: str | None = None,
+    note: str | None = "Protokoll liegt vor",
     evidence_url: str | None = None,
 ) -> Completion:
     """A completion as the office makes it: ``by`` reports it, another staff member confirms."""
     reported = report(plan, milestone_id, by=by, now=now, note=note, evidence_url=evidence_url)
     return confirm(reported.plan, milestone_id, by=CONFIRMER, now=now)
+
+
+def team_reassigned(
+    team_id: str = "team-1", *, agent_id: str = "Agent-Ben", call_id: str = "call-1"
+) -> TeamReassignedV1:
+    return TeamReassignedV1(
+        team_id=team_id,
+        call_id=call_id,
+        agent_id=agent_id,
+        previous_agent_id="agent-anna",
+        reason="Elternzeit",
+        reassigned_by="sabine",
+        reassigned_at=ACCEPTED_AT,
+    )

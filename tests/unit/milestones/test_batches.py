@@ -123,7 +123,9 @@ class TestReplays:
         self, harness: Harness
     ) -> None:
         plan = await harness.accept(team_accepted())
-        cmd = CompleteMilestone(plan.milestones[0].id, Actor("staff", is_agent=False))
+        cmd = CompleteMilestone(
+            plan.milestones[0].id, Actor("staff", is_agent=False), note="erledigt"
+        )
 
         async def work(uow: UnitOfWork) -> tuple[int, dict[str, Any]]:
             assert isinstance(uow, MemoryMilestonesUnitOfWork)

@@ -162,7 +162,9 @@ class TestAllocated:
 
         with pytest.raises(StateConflict) as completing:
             await harness.run(
-                lambda uow: complete_milestone(uow, CompleteMilestone(kickoff, STAFF))
+                lambda uow: complete_milestone(
+                    uow, CompleteMilestone(kickoff, STAFF, note="erledigt")
+                )
             )
         move = RescheduleMilestone(kickoff, date(2024, 9, 1), "Urlaub", STAFF)
         with pytest.raises(StateConflict) as rescheduling:
@@ -229,7 +231,7 @@ class TestRefusedOrClosed:
     ) -> None:
         plan = await harness.accept(team_accepted())
         for milestone in plan.milestones:
-            done = CompleteMilestone(milestone.id, STAFF)
+            done = CompleteMilestone(milestone.id, STAFF, note="erledigt")
             await harness.run(partial(complete_and_confirm, cmd=done))
 
         await harness.apply(on_budget_closed, budget_closed())

@@ -53,7 +53,7 @@ def milestone_id(plan: Plan, key: str) -> str:
 
 async def complete(harness: Harness, plan: Plan, key: str, actor: Actor = STAFF, **kw: str) -> None:
     """``actor`` reports the milestone done, and another staff member confirms it."""
-    cmd = CompleteMilestone(milestone_id(plan, key), actor, **kw)
+    cmd = CompleteMilestone(milestone_id(plan, key), actor, **({"note": "erledigt"} | kw))
     await harness.run(lambda uow: complete_milestone(uow, cmd), actor=f"api:{actor.name}")
     yes = ConfirmMilestone(milestone_id(plan, key), CONFIRMER)
     await harness.run(lambda uow: confirm_milestone(uow, yes), actor=f"api:{CONFIRMER.name}")
@@ -92,7 +92,9 @@ class TestCompleteMilestone:
         self, harness: Harness, plan: Plan
     ) -> None:
         kickoff = milestone_id(plan, "kickoff")
-        await harness.run(lambda uow: complete_milestone(uow, CompleteMilestone(kickoff, STAFF)))
+        await harness.run(
+            lambda uow: complete_milestone(uow, CompleteMilestone(kickoff, STAFF, note="erledigt"))
+        )
         with pytest.raises(FourEyesViolation):
             await harness.run(lambda uow: confirm_milestone(uow, ConfirmMilestone(kickoff, STAFF)))
         assert await harness.events(MilestoneCompletedV1.TYPE) == []
@@ -143,7 +145,7 @@ class TestCompleteMilestone:
         assert (await harness.plan()).status == "completed"
 
     async def test_an_unknown_milestone_is_not_found(self, harness: Harness, plan: Plan) -> None:
-        cmd = CompleteMilestone("missing", STAFF)
+        cmd = CompleteMilestone("missing", STAFF, note="erledigt")
         with pytest.raises(NotFound):
             await harness.run(lambda uow: complete_milestone(uow, cmd))
 

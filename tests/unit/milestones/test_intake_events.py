@@ -15,10 +15,16 @@ from services.milestones.app.commands import Actor, CompleteMilestone
 from services.milestones.app.intake_events import (
     on_call_opened,
     on_team_accepted,
+    on_team_reassigned,
     on_team_withdrawn,
 )
 from services.milestones.domain.plans import CANCELLED, CLOSED, COMPLETED, FROM_CALL
-from tests.unit.milestones.builders import call_opened, team_accepted, team_withdrawn
+from tests.unit.milestones.builders import (
+    call_opened,
+    team_accepted,
+    team_reassigned,
+    team_withdrawn,
+)
 from tests.unit.milestones.conftest import Harness, complete_and_confirm
 
 CREATED = PlanCreatedV1.TYPE
@@ -167,7 +173,7 @@ class TestTeamWithdrawn:
     async def test_a_completed_plan_stays_completed(self, harness: Harness) -> None:
         await harness.accept(team_accepted())
         for milestone in (await harness.plan()).milestones:
-            done = CompleteMilestone(milestone.id, Actor("staff", False))
+            done = CompleteMilestone(milestone.id, Actor("staff", False), note="erledigt")
             await harness.run(partial(complete_and_confirm, cmd=done))
         assert (await harness.plan()).status == COMPLETED
 
@@ -175,3 +181,35 @@ class TestTeamWithdrawn:
 
         assert (await harness.plan()).status == COMPLETED
         assert await harness.events(CANCELLED_TYPE) == []
+
+
+class TestTeamReassigned:
+    async def test_the_plan_and_its_milestones_belong_to_the_new_agent(
+        self, harness: Harness
+    ) -> None:
+        before = await harness.accept(team_accepted())
+
+        await harness.apply(on_team_reassigned, team_reassigned())
+        await harness.apply(on_team_reassigned, team_reassigned(agent_id="agent-ben"))
+
+        after = await harness.plan()
+        assert after.agent_id == "agent-ben"
+        assert after.is_coached_by("AGENT-BEN")
+        assert not after.is_coached_by("agent-anna")
+        assert after.milestones == before.milestones
+        [entry] = await harness.audit("plan.reassigned")
+        assert (entry["before"], entry["after"]["agent_id"]) == (
+            {"agent_id": "agent-anna"},
+            "agent-ben",
+        )
+
+    async def test_a_team_waiting_for_its_calls_plan_gets_it_under_the_new_agent(
+        self, harness: Harness
+    ) -> None:
+        await harness.apply(on_team_accepted, team_accepted())
+        await harness.apply(on_team_reassigned, team_reassigned())
+        await harness.apply(on_call_opened, call_opened())
+
+        assert (await harness.plan()).agent_id == "agent-ben"
+        [created] = await harness.events(CREATED)
+        assert created["data"]["agent_id"] == "agent-ben"

@@ -141,7 +141,7 @@ class TestWhenAMilestoneBecomesOverdue:
 class TestWhatIsNeverOverdue:
     async def test_a_completed_milestone(self, harness: Harness) -> None:
         plan = await accepted(harness)
-        cmd = CompleteMilestone(plan.milestones[0].id, STAFF)
+        cmd = CompleteMilestone(plan.milestones[0].id, STAFF, note="erledigt")
         await harness.run(lambda uow: complete_milestone(uow, cmd))
         harness.clock.set(BERLIN_MIDNIGHT_AFTER)
         assert await harness.scan().run_once() == []
@@ -162,7 +162,7 @@ class TestWhatIsNeverOverdue:
 
     async def test_but_the_open_ones_when_final_was_completed_first(self, harness: Harness) -> None:
         plan = await accepted(harness)
-        cmd = CompleteMilestone(plan.milestones[-1].id, STAFF)
+        cmd = CompleteMilestone(plan.milestones[-1].id, STAFF, note="erledigt")
         await harness.run(lambda uow: complete_milestone(uow, cmd))
         harness.clock.set(datetime(2025, 6, 1, tzinfo=UTC))
         raised = await harness.scan().run_once()
@@ -186,7 +186,7 @@ class TestEscalation:
         self, harness: Harness
     ) -> None:
         plan = await accepted(harness)
-        report = CompleteMilestone(plan.milestones[0].id, STAFF)
+        report = CompleteMilestone(plan.milestones[0].id, STAFF, note="erledigt")
         await harness.run(lambda uow: complete_milestone(uow, report))
         harness.clock.set(datetime(2024, 12, 1, tzinfo=UTC))
         found = await harness.scan().run_once()

@@ -50,7 +50,7 @@ def finished_plan() -> Plan:
     plan = waive(plan, by_key(plan, "kickoff"), by="staff", reason="entfällt", now=LATER).plan
     for key in ("final", "workshop", "test", "prototype"):
         plan = complete(
-            plan, by_key(plan, key), by="staff", now=LATER, note=None, evidence_url=None
+            plan, by_key(plan, key), by="staff", now=LATER, note="Protokoll", evidence_url=None
         ).plan
     return plan
 
@@ -134,7 +134,7 @@ class TestStart:
         plan = a_plan(funded=False)
         kickoff = by_key(plan, "kickoff")
         with pytest.raises(StateConflict) as completing:
-            complete(plan, kickoff, by="staff", now=LATER, note=None, evidence_url=None)
+            complete(plan, kickoff, by="staff", now=LATER, note="Protokoll", evidence_url=None)
         with pytest.raises(StateConflict) as moving:
             reschedule(plan, kickoff, due_date=date(2024, 9, 1), reason="x", now=LATER)
         assert completing.value.code == moving.value.code == "plan-not-active"
@@ -224,11 +224,11 @@ class TestComplete:
         plan = a_plan()
         for key in ("kickoff", "workshop", "prototype", "test"):
             plan = complete(
-                plan, by_key(plan, key), by="staff", now=LATER, note=None, evidence_url=None
+                plan, by_key(plan, key), by="staff", now=LATER, note="Protokoll", evidence_url=None
             ).plan
             assert plan.status == ACTIVE
         done = complete(
-            plan, by_key(plan, "final"), by="staff", now=LATER, note=None, evidence_url=None
+            plan, by_key(plan, "final"), by="staff", now=LATER, note="Protokoll", evidence_url=None
         )
         assert done.plan_completed
         assert (done.plan.status, done.plan.completed_at) == (COMPLETED, LATER)
@@ -237,7 +237,7 @@ class TestComplete:
     def test_completing_final_first_leaves_the_plan_running_and_the_rest_overdue(self) -> None:
         plan = a_plan()
         done = complete(
-            plan, by_key(plan, "final"), by="staff", now=LATER, note=None, evidence_url=None
+            plan, by_key(plan, "final"), by="staff", now=LATER, note="Protokoll", evidence_url=None
         )
         years_later = ACCEPTED_AT + timedelta(days=1000)
         kickoff = done.plan.milestone(by_key(plan, "kickoff"))
@@ -260,7 +260,12 @@ class TestComplete:
             waive(plan, by_key(plan, "kickoff"), by="staff", reason=" ", now=LATER)
         assert no_reason.value.code == "reason-missing"
         done = complete(
-            plan, by_key(plan, "kickoff"), by="staff", now=LATER, note=None, evidence_url=None
+            plan,
+            by_key(plan, "kickoff"),
+            by="staff",
+            now=LATER,
+            note="Protokoll",
+            evidence_url=None,
         ).plan
         with pytest.raises(StateConflict) as completed:
             waive(done, by_key(plan, "kickoff"), by="staff", reason="x", now=LATER)
@@ -275,13 +280,18 @@ class TestComplete:
         plan = cancel(a_plan(), now=LATER).plan
         with pytest.raises(StateConflict) as caught:
             complete(
-                plan, by_key(plan, "kickoff"), by="staff", now=LATER, note=None, evidence_url=None
+                plan,
+                by_key(plan, "kickoff"),
+                by="staff",
+                now=LATER,
+                note="Protokoll",
+                evidence_url=None,
             )
         assert caught.value.code == "plan-cancelled"
 
     def test_an_unknown_milestone_is_not_found(self) -> None:
         with pytest.raises(NotFound):
-            complete(a_plan(), "nope", by="staff", now=LATER, note=None, evidence_url=None)
+            complete(a_plan(), "nope", by="staff", now=LATER, note="Protokoll", evidence_url=None)
 
 
 class TestShownStatus:
@@ -298,7 +308,12 @@ class TestShownStatus:
         plan = a_plan()
         late = ACCEPTED_AT + timedelta(days=400)
         done = complete(
-            plan, by_key(plan, "kickoff"), by="staff", now=LATER, note=None, evidence_url=None
+            plan,
+            by_key(plan, "kickoff"),
+            by="staff",
+            now=LATER,
+            note="Protokoll",
+            evidence_url=None,
         ).plan
         assert done.shown_status(done.milestones[0], late) == COMPLETED
         cancelled = cancel(done, now=LATER).plan
@@ -381,7 +396,9 @@ class TestReschedule:
     def test_completed_or_cancelled_milestones_keep_their_dates(self) -> None:
         plan = a_plan()
         kickoff = by_key(plan, "kickoff")
-        done = complete(plan, kickoff, by="staff", now=LATER, note=None, evidence_url=None).plan
+        done = complete(
+            plan, kickoff, by="staff", now=LATER, note="Protokoll", evidence_url=None
+        ).plan
         with pytest.raises(StateConflict) as caught:
             reschedule(done, kickoff, due_date=date(2024, 9, 1), reason="x", now=LATER)
         assert caught.value.code == "milestone-completed"
@@ -395,7 +412,12 @@ class TestCancel:
     def test_withdrawal_cancels_the_open_milestones_and_keeps_the_completed(self) -> None:
         plan = a_plan()
         plan = complete(
-            plan, by_key(plan, "kickoff"), by="staff", now=LATER, note=None, evidence_url=None
+            plan,
+            by_key(plan, "kickoff"),
+            by="staff",
+            now=LATER,
+            note="Protokoll",
+            evidence_url=None,
         ).plan
         cancellation = cancel(plan, now=LATER)
         assert cancellation.changed

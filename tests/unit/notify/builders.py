@@ -17,7 +17,7 @@ from cimis_contracts.budget import (
     PaymentRequestChangedV1,
     ThresholdCrossedV1,
 )
-from cimis_contracts.intake import TeamAcceptedV1
+from cimis_contracts.intake import TeamAcceptedV1, TeamReassignedV1
 from cimis_contracts.milestones import (
     MilestoneEscalatedV1,
     MilestoneOverdueV1,
@@ -229,3 +229,16 @@ def milestone_escalated(team_id: str, **overrides: Any) -> MilestoneEscalatedV1:
         "escalated_at": NOW,
     }
     return MilestoneEscalatedV1(**(fields | overrides))
+
+
+def team_reassigned(team_id: str, **overrides: Any) -> TeamReassignedV1:
+    fields: dict[str, Any] = {
+        "team_id": team_id,
+        "call_id": "call-1",
+        "agent_id": "Agent-Ben",
+        "previous_agent_id": "agent-anna",
+        "reason": "Frau Berger ist in Elternzeit.",
+        "reassigned_by": "sabine",
+        "reassigned_at": NOW,
+    }
+    return TeamReassignedV1(**(fields | overrides))

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from cimis_chassis.clock import ManualClock
+from cimis_contracts.notify import AgentRegisteredV1, AgentRetiredV1, AgentUpdatedV1
 from services.notify.adapters.unit_of_work import MemoryNotifyUnitOfWork
 from services.notify.app import handlers
 from services.notify.app.commands import MarkRead, PutAgent
@@ -59,7 +60,12 @@ class TestPutAgent:
         assert entry.before is None
         assert entry.after is not None
         assert entry.after["quiet_hours"] == {"start": "20:00", "end": "07:00"}
-        assert uow.committed_events == []
+        [announced] = uow.committed_events
+        assert announced.type == AgentRegisteredV1.TYPE
+        assert (announced.subject, announced.data) == (
+            "anna",
+            {"agent_id": "anna", "name": "Anna Berger", "registered_at": "2025-03-04T10:15:00Z"},
+        )
 
     async def test_a_changed_profile_replaces_the_old_keeping_its_creation_time(
         self, uow: MemoryNotifyUnitOfWork, clock: ManualClock
@@ -90,6 +96,29 @@ class TestPutAgent:
 
         assert again == first == uow.agents.rows["anna"]
         assert len(uow.audit_log) == 1
+        assert [e.type for e in uow.committed_events] == [AgentRegisteredV1.TYPE]
+
+    async def test_a_change_is_announced_as_an_update_and_retirement_once(
+        self, uow: MemoryNotifyUnitOfWork, clock: ManualClock
+    ) -> None:
+        await run_put(uow, put())
+        clock.advance(timedelta(hours=1))
+        await run_put(uow, put(name="Anna Rösner"))
+        clock.advance(timedelta(hours=1))
+        for _ in range(2):
+            async with uow:
+                await handlers.retire_agent(uow, "anna")
+
+        registered, updated, retired = uow.committed_events
+        assert (registered.type, updated.type, retired.type) == (
+            AgentRegisteredV1.TYPE,
+            AgentUpdatedV1.TYPE,
+            AgentRetiredV1.TYPE,
+        )
+        assert updated.data["name"] == retired.data["name"] == "Anna Rösner"
+        assert retired.data["retired_at"] == (NOW + timedelta(hours=2)).isoformat().replace(
+            "+00:00", "Z"
+        )
 
     async def test_the_staff_mailboxs_name_is_refused_and_nothing_is_stored(
         self, uow: MemoryNotifyUnitOfWork

@@ -11,7 +11,7 @@ from cimis_chassis.clock import ManualClock
 from cimis_chassis.envelope import CloudEvent
 from cimis_chassis.unit_of_work import Cause
 from cimis_contracts.base import EventData
-from cimis_contracts.intake import TeamAcceptedV1
+from cimis_contracts.intake import TeamAcceptedV1, TeamReassignedV1
 from cimis_contracts.notify import NotificationDeliveredV1
 from services.notify.adapters.templates import TemplateRenderer
 from services.notify.adapters.unit_of_work import MemoryNotifyUnitOfWork
@@ -29,6 +29,7 @@ from tests.unit.notify.builders import (
     plan_completed,
     quiet,
     team_accepted,
+    team_reassigned,
     threshold_crossed,
 )
 
@@ -52,6 +53,8 @@ class Harness:
                 uow.caused_by(Cause(f"event:{event.id}", event.correlationid or event.id, event.id))
                 if isinstance(payload, TeamAcceptedV1):
                     await self.alerts.on_team_accepted(uow, payload, event)
+                elif isinstance(payload, TeamReassignedV1):
+                    await self.alerts.on_team_reassigned(uow, payload, event)
                 else:
                     await self.alerts.on_team_event(uow, payload, event)
         return [event for _, event in batch]
@@ -368,3 +371,31 @@ async def test_a_retired_agents_alerts_go_to_the_programme_office(harness: Harne
     assert notification.body.startswith("Guten Tag,")
     channels = await harness.deliveries(notification)
     assert (EMAIL, "office@example.org") in [(d.channel, d.target) for d in channels]
+
+
+class TestReassignment:
+    async def test_the_new_agent_is_told_and_hears_every_later_alert_of_the_team(
+        self, harness: Harness
+    ) -> None:
+        await harness.add_agent(agent_id="agent-anna")
+        await harness.add_agent(agent_id="agent-ben", name="Ben Krause", email="ben@example.org")
+        await harness.apply(team_accepted("team-1"))
+
+        await harness.apply(team_reassigned("team-1"), threshold_crossed("team-1"))
+
+        assert [n.kind for n in harness.notifications("agent-anna")] == ["team_assigned"]
+        told, threshold = sorted(harness.notifications("agent-ben"), key=lambda n: n.kind)
+        assert (told.kind, threshold.kind) == ("team_reassigned", "threshold_crossed")
+        assert "Frau Berger ist in Elternzeit." in told.body
+        assert [d.channel for d in await harness.deliveries(told)] == [INBOX, EMAIL]
+        contact = await harness.uow.teams.get("team-1")
+        assert contact is not None
+        assert contact.agent_id == "agent-ben"
+
+    async def test_naming_the_same_agent_again_tells_nobody(self, harness: Harness) -> None:
+        await harness.add_agent(agent_id="agent-anna")
+        await harness.apply(team_accepted("team-1"))
+
+        await harness.apply(team_reassigned("team-1", agent_id="AGENT-ANNA"))
+
+        assert [n.kind for n in harness.notifications()] == ["team_assigned"]

@@ -22,6 +22,7 @@ from tests.unit.notify.builders import (
     payment_request_changed,
     plan_completed,
     team_accepted,
+    team_reassigned,
     threshold_crossed,
 )
 
@@ -42,6 +43,7 @@ EVERY_ALERTING_EVENT = [
     milestone_reported("t-1", note=None, evidence_url=None),
     milestone_escalated("t-1"),
     payment_request_changed("t-1"),
+    team_reassigned("t-1"),
 ]
 
 
