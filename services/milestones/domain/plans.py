@@ -248,12 +248,19 @@ def report(
             "milestone-waived", "The milestone was waived; the plan needs no completion of it."
         )
     _refuse_unless_running(plan, milestone)
+    note = (note or "").strip() or None
+    if note is None and not evidence_url:
+        # Whoever confirms it needs something to check: the minutes, a link to the prototype.
+        raise MilestoneRuleViolation(
+            "evidence-required",
+            "Report the milestone with evidence: a note, a link (evidence_url) or both.",
+        )
     reported = replace(
         milestone,
         status=REPORTED,
         reported_at=now,
         reported_by=by,
-        note=(note or "").strip() or None,
+        note=note,
         evidence_url=evidence_url,
     )
     return Completion(plan.with_milestone(reported), reported, changed=True, plan_completed=False)

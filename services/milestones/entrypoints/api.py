@@ -140,6 +140,7 @@ async def complete_milestone(
     note or an evidence link; it is completed when another staff member confirms it
     (`/confirm`). Reporting again, or a completed milestone, changes nothing.
 
+    Without evidence (neither `note` nor `evidence_url`): 422 `evidence-required`.
     409 `plan-not-active` while the plan waits for budget's allocation (`pending_budget`),
     409 `plan-cancelled` once it is closed, 409 `milestone-waived` for a waived one.
     """
@@ -243,6 +244,7 @@ async def reschedule_milestone(
 ) -> JSONResponse:
     """Staff move an open milestone of an active plan to a new Berlin day, today or later.
 
+    Without evidence (neither `note` nor `evidence_url`): 422 `evidence-required`.
     409 `plan-not-active` while the plan waits for budget's allocation (`pending_budget`),
     409 `plan-cancelled` once it is closed, 409 `plan-completed` once it is completed.
     """

@@ -132,14 +132,28 @@ class TestComplete:
         audited = [e["action"] for e in await audit_entries(milestones, kickoff)]
         assert audited == ["milestone.reported", "milestone.completed"]
 
-    async def test_without_a_body_it_completes_too(self, milestones: RunningService) -> None:
+    async def test_a_report_without_evidence_is_422_and_changes_nothing(
+        self, milestones: RunningService
+    ) -> None:
         team = await accept_team(milestones)
-        response = await milestones.client.post(
-            f"/api/v1/milestones/{team.milestones['kickoff']}/complete",
-            headers=milestones.auth("staff"),
+        path = f"/api/v1/milestones/{team.milestones['kickoff']}/complete"
+
+        for body in (None, {}, {"note": "   "}):
+            response = await milestones.client.post(
+                path, json=body, headers=milestones.auth("agent-anna")
+            )
+            problem = assert_problem(response, 422, "evidence-required")
+            assert "note" in problem["detail"]
+        with_link = await milestones.client.post(
+            path,
+            json={"evidence_url": "https://cloud.example.org/kickoff-protokoll.pdf"},
+            headers=milestones.auth("agent-anna"),
         )
-        assert response.status_code == 200, response.text
-        assert response.json()["note"] is None
+
+        assert with_link.status_code == 200, with_link.text
+        assert (with_link.json()["status"], with_link.json()["note"]) == ("reported", None)
+        types = [e["type"] for e in await outbox_events(milestones, team.id)]
+        assert types.count(MilestoneReportedV1.TYPE) == 1
 
     async def test_completing_the_final_milestone_completes_the_plan(
         self, milestones: RunningService
