@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,6 +17,8 @@ from cimis_contracts.notify import NotificationDeliveredV1
 from services.notify.adapters.metrics import NotifyMetrics
 from services.notify.adapters.templates import TemplateRenderer
 from services.notify.adapters.unit_of_work import MemoryNotifyUnitOfWork
+from services.notify.app import handlers
+from services.notify.app.commands import PutAgent
 from services.notify.app.digests import SENT, SKIPPED, WeeklyDigests
 from services.notify.domain.agents import Agent
 from services.notify.domain.alerts import TeamContact
@@ -260,3 +263,22 @@ class TestSkipping:
         assert await world.job.run_once() == {}
         world.clock.set(datetime(2025, 3, 14, 15, 30, tzinfo=UTC))
         assert await world.job.run_once() == {"anna": SENT}
+
+
+class TestTheProfile:
+    async def test_the_setting_is_kept_and_audited_with_the_profile(self) -> None:
+        uow = MemoryNotifyUnitOfWork(clock=ManualClock(MONDAY_8))
+        friday = DigestSchedule.parse("friday", "16:30")
+        cmd = PutAgent("anna", "Anna Berger", "anna@example.org", None, None, "de", digest=friday)
+        async with uow:
+            await handlers.put_agent(uow, cmd)
+        async with uow:
+            await handlers.put_agent(uow, replace(cmd, digest=None))
+
+        assert uow.agents.rows["anna"].digest is None
+        created, updated = uow.audit_log
+        assert created.after is not None
+        assert created.after["digest"] == {"weekday": "friday", "time": "16:30"}
+        assert updated.before == created.after
+        assert updated.after is not None
+        assert updated.after["digest"] is None
