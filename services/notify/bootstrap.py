@@ -1,4 +1,5 @@
-"""Wires the notify service: settings, database, broker, consumer, delivery worker and HTTP app."""
+"""Wires the notify service: settings, database, broker, consumer, delivery worker, weekly
+digest and HTTP app."""
 
 from __future__ import annotations
 
@@ -26,10 +27,12 @@ from services.notify.adapters.templates import TemplateRenderer
 from services.notify.adapters.unit_of_work import SqlNotifyUnitOfWork
 from services.notify.adapters.webhook import WebhookSender
 from services.notify.app.alerts import Alerts, StaffMailbox
+from services.notify.app.digests import WeeklyDigests
 from services.notify.domain.delivery import EMAIL, WEBHOOK, RetryPolicy
 from services.notify.entrypoints.api import router
 from services.notify.entrypoints.consumer import CONSUMED_TOPICS, alert_consumer
 from services.notify.entrypoints.delivery_worker import DeliveryWorker
+from services.notify.entrypoints.digest_scheduler import DigestScheduler
 from services.notify.settings import NotifySettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -60,8 +63,9 @@ def build_host(settings: NotifySettings, clock: Clock) -> ServiceHost:
         return unit
 
     business = NotifyMetrics(host.metrics.registry)
+    renderer = TemplateRenderer()
     alerts = Alerts(
-        TemplateRenderer(),
+        renderer,
         StaffMailbox(settings.staff_mailbox_email, settings.staff_language),
         business,
     )
@@ -96,6 +100,10 @@ def build_host(settings: NotifySettings, clock: Clock) -> ServiceHost:
 
     host.commit_listeners.append(wake_for_new_deliveries)
     host.background.append(worker.run)
+    digests = DigestScheduler(
+        WeeklyDigests(units, renderer, business), interval_seconds=settings.digest_check_seconds
+    )
+    host.background.append(digests.run)
     return host
 
 

@@ -1,4 +1,5 @@
-"""Notify's settings: the chassis settings plus SMTP, webhook, staff mailbox and delivery pacing."""
+"""Notify's settings: the chassis settings plus SMTP, webhook, staff mailbox, delivery pacing
+and the weekly digest's check interval."""
 
 from __future__ import annotations
 
@@ -64,6 +65,9 @@ class NotifySettings(ServiceSettings, WebhookSettings):
     delivery_retry_factor: float = Field(default=2.0, ge=1)
     delivery_retry_max_seconds: float = Field(default=3600.0, ge=0)
     delivery_max_attempts: int = Field(default=8, ge=1, le=100)
+
+    # How often each instance looks for weekly digests that are due (DIGEST_CHECK_SECONDS).
+    digest_check_seconds: float = Field(default=60.0, gt=0)
 
     @model_validator(mode="after")
     def _consistent(self) -> NotifySettings:

@@ -75,12 +75,14 @@ VALID: dict[str, dict[str, Any]] = {
     "CompleteIn": {"note": "fertig", "evidence_url": "https://example.org/x"},
     "RescheduleIn": {"due_date": "2030-01-02", "reason": "Urlaub"},
     "QuietHoursIn": {"start": "20:00", "end": "07:00"},
+    "DigestIn": {"weekday": "monday", "time": "08:00"},
     "AgentIn": {
         "name": "Anna",
         "email": "anna@example.org",
         "webhook_url": "https://chat.example.org/h",
         "quiet_hours": {"start": "20:00", "end": "07:00"},
         "language": "de",
+        "digest": {"weekday": "monday", "time": "08:00"},
     },
 }
 

@@ -1,4 +1,5 @@
-"""Notify's business metrics: deliveries by channel and outcome, and the work still waiting."""
+"""Notify's business metrics: deliveries by channel and outcome, the work still waiting, and
+the weekly digests."""
 
 from __future__ import annotations
 
@@ -26,6 +27,14 @@ class NotifyMetrics:
             "Team events waiting for their team's team_accepted before they can be alerted.",
             registry=registry,
         )
+        self.digests = Counter(
+            "cimis_notify_digests",
+            "Weekly digests decided, by outcome (sent, or skipped with nothing to say).",
+            ["outcome"],
+            registry=registry,
+        )
+        for outcome in ("sent", "skipped"):
+            self.digests.labels(outcome)
         for channel in CHANNELS:
             self.pending.labels(channel).set(0)
             for outcome in ("delivered", "retried", "failed"):

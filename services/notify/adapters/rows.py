@@ -9,6 +9,7 @@ from sqlalchemy.engine import Row
 from services.notify.adapters.tables import deliveries, notifications
 from services.notify.domain.agents import Agent
 from services.notify.domain.alerts import TeamContact
+from services.notify.domain.digest_schedule import DigestSchedule
 from services.notify.domain.notifications import Delivery, Notification
 from services.notify.domain.quiet_hours import QuietHours
 
@@ -17,6 +18,12 @@ def quiet_hours_of(start: str | None, end: str | None) -> QuietHours | None:
     if start is None or end is None:
         return None
     return QuietHours.parse(start, end)
+
+
+def digest_of(weekday: str | None, at: str | None) -> DigestSchedule | None:
+    if weekday is None or at is None:
+        return None
+    return DigestSchedule.parse(weekday, at)
 
 
 def agent_of(r: Row[Any]) -> Agent:
@@ -31,11 +38,13 @@ def agent_of(r: Row[Any]) -> Agent:
         updated_at=r.updated_at,
         salutation=r.salutation,
         retired_at=r.retired_at,
+        digest=digest_of(r.digest_weekday, r.digest_time),
     )
 
 
 def agent_values(agent: Agent) -> dict[str, Any]:
     quiet = agent.quiet_hours.describe() if agent.quiet_hours else None
+    digest = agent.digest.describe() if agent.digest else None
     return {
         "id": agent.id,
         "name": agent.name,
@@ -46,6 +55,8 @@ def agent_values(agent: Agent) -> dict[str, Any]:
         "language": agent.language,
         "salutation": agent.salutation,
         "retired_at": agent.retired_at,
+        "digest_weekday": digest["weekday"] if digest else None,
+        "digest_time": digest["time"] if digest else None,
         "created_at": agent.created_at,
         "updated_at": agent.updated_at,
     }

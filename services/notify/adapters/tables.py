@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
+    Boolean,
     Column,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -32,6 +35,9 @@ agents = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
     Column("salutation", String(10), nullable=True),
     Column("retired_at", UtcDateTime(), nullable=True),
+    # The weekly digest's weekday ("monday") and Berlin time ("08:00"); both null: no digest.
+    Column("digest_weekday", String(9), nullable=True),
+    Column("digest_time", String(5), nullable=True),
 )
 
 # Notify's own map of accepted teams, built from intake's team_accepted events.
@@ -100,3 +106,49 @@ deliveries = Table(
     UniqueConstraint("notification_id", "channel", name="uq_deliveries_notification_channel"),
 )
 Index("ix_deliveries_due", deliveries.c.status, deliveries.c.next_attempt_at)
+
+# The weekly digest's read model, built from budget's and milestones' events. Keyed by team
+# (or expense, milestone) alone: facts may come before the team's team_accepted.
+team_budgets = Table(
+    "team_budgets",
+    metadata,
+    Column("team_id", String(36), primary_key=True),
+    Column("allocated_cents", BigInteger, nullable=False),
+    Column("approved_cents", BigInteger, nullable=False),
+    Column("closed", Boolean, nullable=False),
+    Column("withdrawn", Boolean, nullable=False),
+)
+
+waiting_expenses = Table(
+    "waiting_expenses",
+    metadata,
+    Column("expense_id", String(300), primary_key=True),
+    Column("team_id", String(36), nullable=False),
+    Column("fundable_cents", BigInteger, nullable=False),
+    Column("submitted_at", UtcDateTime(), nullable=False),
+)
+Index("ix_waiting_expenses_team", waiting_expenses.c.team_id)
+
+team_milestones = Table(
+    "team_milestones",
+    metadata,
+    Column("milestone_id", String(300), primary_key=True),
+    Column("team_id", String(36), nullable=False),
+    Column("key", String(50), nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("due_date", Date, nullable=False),
+    Column("status", String(10), nullable=False),
+)
+Index("ix_team_milestones_team", team_milestones.c.team_id)
+
+# One row per agent and ISO week once that week's digest was sent or skipped, written with the
+# notification: the key is what keeps two instances (or a retry) from sending it twice.
+digests = Table(
+    "digests",
+    metadata,
+    Column("agent_id", String(200), primary_key=True),
+    Column("week", String(8), primary_key=True),
+    Column("outcome", String(10), nullable=False),
+    Column("notification_id", String(36), nullable=True),
+    Column("decided_at", UtcDateTime(), nullable=False),
+)

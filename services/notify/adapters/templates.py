@@ -1,7 +1,8 @@
-"""Renders an alert's title and body from the Jinja2 templates kept beside this module."""
+"""Renders a notification's title and body from the Jinja2 templates kept beside this module."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -51,9 +52,23 @@ class TemplateRenderer:
         salutation: str | None = None,
     ) -> tuple[str, str]:
         """The alert's title (one line) and body in ``language``."""
-        template = self._environments[language].get_template(f"{alert.kind}.txt.j2")
+        return self.render_kind(
+            alert.kind, alert.facts, language, recipient_name=recipient_name, salutation=salutation
+        )
+
+    def render_kind(
+        self,
+        kind: str,
+        facts: Mapping[str, Any],
+        language: Language,
+        *,
+        recipient_name: str | None,
+        salutation: str | None = None,
+    ) -> tuple[str, str]:
+        """The title and body of a notification of ``kind`` (an alert's, the weekly digest)."""
+        template = self._environments[language].get_template(f"{kind}.txt.j2")
         variables: dict[str, Any] = {
-            **alert.facts,
+            **facts,
             "recipient_name": recipient_name,
             "greeting": greeting(language, recipient_name, salutation),
         }

@@ -14,7 +14,9 @@ from services.notify.adapters.memory import (
     MemoryParkedEvents,
     MemoryTeams,
 )
+from services.notify.adapters.memory_digests import MemoryDigestFacts, MemoryDigests
 from services.notify.adapters.sql_deliveries import SqlDeliveries
+from services.notify.adapters.sql_digests import SqlDigestFacts, SqlDigests
 from services.notify.adapters.sql_repositories import (
     SqlAgents,
     SqlNotifications,
@@ -29,6 +31,8 @@ class SqlNotifyUnitOfWork(SqlUnitOfWork):
     parked_events: SqlParkedEvents
     notifications: SqlNotifications
     deliveries: SqlDeliveries
+    digest_facts: SqlDigestFacts
+    digests: SqlDigests
 
     def open_repositories(self, session: AsyncSession) -> None:
         self.agents = SqlAgents(session)
@@ -36,9 +40,12 @@ class SqlNotifyUnitOfWork(SqlUnitOfWork):
         self.parked_events = SqlParkedEvents(session)
         self.notifications = SqlNotifications(session)
         self.deliveries = SqlDeliveries(session, self.notifications)
+        self.digest_facts = SqlDigestFacts(session)
+        self.digests = SqlDigests(session)
 
     def stores(self) -> tuple[Flushable, ...]:
-        # Deliveries after their notifications (foreign key); the rest stand alone.
+        # Deliveries after their notifications (foreign key); the rest stand alone. The
+        # digest's repositories write at once and hold nothing for the flush.
         return (self.agents, self.teams, self.parked_events, self.notifications, self.deliveries)
 
 
@@ -52,6 +59,16 @@ class MemoryNotifyUnitOfWork(InMemoryUnitOfWork):
         self.parked_events = MemoryParkedEvents()
         self.notifications = MemoryNotifications()
         self.deliveries = MemoryDeliveries(self.notifications, self.agents)
+        self.digest_facts = MemoryDigestFacts(self.teams)
+        self.digests = MemoryDigests(self.agents)
 
     def repositories(self) -> tuple[MemoryRepository, ...]:
-        return (self.agents, self.teams, self.parked_events, self.notifications, self.deliveries)
+        return (
+            self.agents,
+            self.teams,
+            self.parked_events,
+            self.notifications,
+            self.deliveries,
+            self.digest_facts,
+            self.digests,
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.notify.domain.digest_schedule import DigestSchedule
 from services.notify.domain.formatting import Language
 from services.notify.domain.quiet_hours import QuietHours
 
@@ -17,6 +18,7 @@ class PutAgent:
     quiet_hours: QuietHours | None
     language: Language | None
     salutation: str | None = None
+    digest: DigestSchedule | None = None
 
 
 @dataclass(frozen=True)

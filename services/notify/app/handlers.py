@@ -28,6 +28,7 @@ def agent_snapshot(agent: Agent) -> dict[str, Any]:
         "language": agent.language,
         "salutation": agent.salutation,
         "retired_at": agent.retired_at.isoformat() if agent.retired_at else None,
+        "digest": agent.digest.describe() if agent.digest else None,
     }
 
 
@@ -56,6 +57,7 @@ async def put_agent(uow: NotifyUnitOfWork, cmd: PutAgent) -> Agent:
         existing=existing,
         now=uow.clock.now(),
         salutation=cmd.salutation,
+        digest=cmd.digest,
     )
     if agent is existing:
         return agent

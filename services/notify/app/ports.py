@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from cimis_chassis.envelope import CloudEvent
 from cimis_chassis.unit_of_work import Cause, UnitOfWorkPort
 from services.notify.domain.agents import Agent
 from services.notify.domain.alerts import TeamContact
+from services.notify.domain.digest import TeamBudget, TrackedMilestone, WaitingExpense
 from services.notify.domain.notifications import Delivery, Notification
 from services.notify.domain.quiet_hours import QuietHours
 
@@ -113,6 +114,64 @@ class Deliveries(Protocol):
         ...
 
 
+class DigestFacts(Protocol):
+    """The weekly digest's read model of other services' facts, per team.
+
+    Every write takes effect at once and sets a value rather than adding to one, so applying
+    a batch again after its rollback gives the same rows.
+    """
+
+    async def allocate(self, team_id: str, allocated_cents: int) -> None: ...
+
+    async def approve_total(self, team_id: str, approved_cents: int) -> None: ...
+
+    async def close_budget(self, team_id: str) -> None: ...
+
+    async def withdraw_team(self, team_id: str) -> None: ...
+
+    async def expense_waiting(self, expense: WaitingExpense) -> None: ...
+
+    async def expense_decided(self, expense_id: str) -> None: ...
+
+    async def plan(self, milestones: Sequence[TrackedMilestone]) -> None: ...
+
+    async def reschedule(self, milestone_id: str, due_date: date) -> None: ...
+
+    async def set_status(self, milestone_id: str, status: str) -> None:
+        """Change a known milestone's status; one never planned here is ignored."""
+        ...
+
+    async def cancel_plan(self, team_id: str) -> None:
+        """Forget the team's milestones: a cancelled plan has nothing due."""
+        ...
+
+    async def teams_of(self, agent_id: str) -> list[TeamContact]: ...
+
+    async def budgets(self, team_ids: Sequence[str]) -> dict[str, TeamBudget]: ...
+
+    async def milestones(self, team_ids: Sequence[str]) -> list[TrackedMilestone]: ...
+
+    async def waiting(self, team_ids: Sequence[str]) -> list[WaitingExpense]: ...
+
+
+class Digests(Protocol):
+    """Which agents' weekly digests were decided (sent or skipped), per ISO week."""
+
+    async def undecided(self, week: str) -> list[Agent]:
+        """Active agents with a digest setting whose digest for ``week`` is not decided."""
+        ...
+
+    async def claim(
+        self, agent_id: str, week: str, *, outcome: str, notification_id: str | None, now: datetime
+    ) -> bool:
+        """Record the week's digest as decided; False if another unit did already.
+
+        Written at once: the answer decides whether this unit sends the digest. On PostgreSQL
+        a concurrent claim of the same week waits for the first one's transaction.
+        """
+        ...
+
+
 class NotifyUnitOfWork(UnitOfWorkPort, Protocol):
     """The unit of work notify's handlers run in, whatever stores it."""
 
@@ -131,6 +190,12 @@ class NotifyUnitOfWork(UnitOfWorkPort, Protocol):
 
     @property
     def deliveries(self) -> Deliveries: ...
+
+    @property
+    def digest_facts(self) -> DigestFacts: ...
+
+    @property
+    def digests(self) -> Digests: ...
 
 
 # Opens a new unit of work attributed to a cause: how jobs outside a request or batch change state.

@@ -1,10 +1,11 @@
-"""A network agent as notify knows them: contacts, quiet hours and language."""
+"""A network agent as notify knows them: contacts, quiet hours, language and weekly digest."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from services.notify.domain.digest_schedule import DigestSchedule
 from services.notify.domain.errors import NotifyRuleViolation
 from services.notify.domain.formatting import DEFAULT_LANGUAGE, Language
 from services.notify.domain.quiet_hours import QuietHours
@@ -29,6 +30,8 @@ class Agent:
     # Retired agents are kept for the history of their notifications; what would reach them
     # goes to the programme office instead, until staff reassign their teams.
     retired_at: datetime | None = None
+    # When the weekly digest goes out; None: the agent gets none.
+    digest: DigestSchedule | None = None
 
     @property
     def retired(self) -> bool:
@@ -46,6 +49,7 @@ def define_agent(
     existing: Agent | None,
     now: datetime,
     salutation: str | None = None,
+    digest: DigestSchedule | None = None,
 ) -> Agent:
     """The agent's profile as staff set it now; a PUT replaces every field."""
     if agent_id.strip().lower() == STAFF:
@@ -65,6 +69,7 @@ def define_agent(
         updated_at=now,
         salutation=salutation,
         retired_at=existing.retired_at if existing else None,
+        digest=digest,
     )
     if existing is not None and replace(existing, updated_at=now) == profile:
         return existing  # nothing changed: keep the old timestamp, write and audit nothing

@@ -21,6 +21,7 @@ from services.notify.app import handlers
 from services.notify.app.commands import MarkRead, PutAgent
 from services.notify.app.ports import NotifyUnitOfWork
 from services.notify.domain.agents import STAFF
+from services.notify.domain.digest_schedule import DigestSchedule
 from services.notify.domain.notifications import Notification
 from services.notify.domain.quiet_hours import QuietHours
 from services.notify.entrypoints.schemas import (
@@ -93,13 +94,13 @@ async def put_agent(
 
     ``webhook_url`` must be https:// to a host whose every address is public; internal
     receivers need WEBHOOK_ALLOWED_HOSTS (and WEBHOOK_ALLOW_HTTP for http://). Otherwise 422
-    ``webhook-not-allowed``.
+    ``webhook-not-allowed``. ``digest`` left out means Monday 08:00 (Berlin); null, none.
     """
     if body.webhook_url:
         await handlers.vet_webhook(
             str(body.webhook_url), _settings(request).webhook_policy(), resolver
         )
-    quiet = body.quiet_hours
+    quiet, digest = body.quiet_hours, body.digest
     cmd = PutAgent(
         agent_id=agent_id,
         name=body.name,
@@ -108,6 +109,7 @@ async def put_agent(
         quiet_hours=QuietHours.parse(quiet.start, quiet.end) if quiet else None,
         language=body.language,
         salutation=body.salutation,
+        digest=DigestSchedule.parse(digest.weekday, digest.time) if digest else None,
     )
 
     async def work(uow: NotifyUnitOfWork) -> dict[str, Any]:

@@ -53,6 +53,17 @@ class QuietHoursIn(Strict):
     end: ClockTime
 
 
+class DigestIn(Strict):
+    """When the weekly digest goes out: a weekday and a Europe/Berlin wall-clock time."""
+
+    weekday: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+    time: ClockTime
+
+
+def _default_digest() -> DigestIn:
+    return DigestIn(weekday="monday", time="08:00")
+
+
 class AgentIn(Strict):
     name: Annotated[str, Field(min_length=1, max_length=300), NO_CONTROLS]
     email: Email
@@ -62,6 +73,11 @@ class AgentIn(Strict):
     salutation: Literal["Frau", "Herr"] | None = Field(
         default=None,
         description='For the greeting a programme office writes: "Guten Tag Frau Rösner,".',
+    )
+    digest: DigestIn | None = Field(
+        default_factory=_default_digest,
+        description="The weekly digest of the agent's teams (Europe/Berlin); left out: Monday "
+        "08:00; null: no digest.",
     )
 
     @field_validator("webhook_url")
@@ -88,6 +104,7 @@ def agent_out(agent: Agent) -> dict[str, Any]:
         "language": agent.language,
         "salutation": agent.salutation,
         "retired_at": _ts(agent.retired_at),
+        "digest": agent.digest.describe() if agent.digest else None,
         "created_at": _ts(agent.created_at),
         "updated_at": _ts(agent.updated_at),
     }

@@ -16,6 +16,7 @@ ANNA: dict[str, Any] = {
     "quiet_hours": {"start": "20:00", "end": "07:00"},
     "language": "de",
     "salutation": "Frau",
+    "digest": {"weekday": "friday", "time": "16:30"},
 }
 
 

@@ -10,6 +10,7 @@ from jinja2 import UndefinedError
 from cimis_contracts.base import EventData
 from services.notify.adapters.templates import TEMPLATES, TemplateRenderer
 from services.notify.domain.alerts import KINDS, Alert, TeamContact, alerts_for
+from services.notify.domain.digest import WEEKLY_DIGEST
 from services.notify.domain.formatting import Language, format_day, format_eur, format_moment
 from tests.unit.notify.builders import (
     NOW,
@@ -265,7 +266,8 @@ class TestRendering:
     def test_every_kind_has_a_template_in_both_languages(self) -> None:
         kept = {p.relative_to(TEMPLATES).as_posix() for p in TEMPLATES.rglob("*.txt.j2")}
 
-        assert kept == {f"{lang}/{kind}.txt.j2" for lang in ("de", "en") for kind in KINDS}
+        kinds = (*KINDS, WEEKLY_DIGEST)
+        assert kept == {f"{lang}/{kind}.txt.j2" for lang in ("de", "en") for kind in kinds}
 
     def test_text_is_not_html_escaped(self) -> None:
         alert = Alert(
