@@ -15,15 +15,15 @@ from cimis_chassis.envelope import CloudEvent
 from cimis_chassis.text import comparison_key
 from cimis_contracts.base import EventData, decode_data
 from cimis_contracts.intake import TeamAcceptedV1, TeamReassignedV1
-from cimis_contracts.notify import NotificationDeliveredV1
 from services.notify.adapters.metrics import NotifyMetrics
 from services.notify.adapters.templates import TemplateRenderer
+from services.notify.app.inbox import deliver
 from services.notify.app.ports import NotifyUnitOfWork
 from services.notify.domain.agents import STAFF
 from services.notify.domain.alerts import Alert, TeamContact, alerts_for, raises_alerts, team_of
 from services.notify.domain.delivery import INBOX, routes_for
 from services.notify.domain.formatting import DEFAULT_LANGUAGE, Language
-from services.notify.domain.notifications import Notification, plan_deliveries
+from services.notify.domain.notifications import Notification
 
 log = logging.getLogger(__name__)
 
@@ -150,33 +150,7 @@ class Alerts:
         if not await uow.notifications.add(notification):
             return  # this event already notified this recipient
         routes = routes_for(alert.recipient, agent, self._staff.email)
-        planned = plan_deliveries(notification, routes, agent.quiet_hours if agent else None, now)
-        await uow.deliveries.add(planned)
-        await uow.audit(
-            "notification.created",
-            "notification",
-            notification.id,
-            before=None,
-            after={
-                "event_id": event.id,
-                "recipient": notification.recipient,
-                "team_id": notification.team_id,
-                "kind": notification.kind,
-                "channels": [d.channel for d in planned],
-            },
-        )
-        # The inbox entry exists once this transaction commits: that is its delivery.
-        await uow.emit(
-            NotificationDeliveredV1(
-                notification_id=notification.id,
-                recipient=notification.recipient,
-                team_id=notification.team_id,
-                kind=notification.kind,
-                channel=INBOX,
-                attempts=1,
-                delivered_at=now,
-            )
-        )
+        await deliver(uow, notification, routes, agent.quiet_hours if agent else None)
         if self._metrics is not None:
             # Counted before the commit (the unit of work has no after-commit hook): a batch
             # that is rolled back and retried counts its inbox entries twice.

@@ -15,12 +15,12 @@ from datetime import datetime
 
 from cimis_chassis.envelope import new_event_id
 from cimis_chassis.unit_of_work import Cause
-from cimis_contracts.notify import NotificationDeliveredV1
 from services.notify.adapters.metrics import NotifyMetrics
 from services.notify.adapters.templates import TemplateRenderer
+from services.notify.app.inbox import deliver
 from services.notify.app.ports import NotifyUnitOfWork, UnitFactory
 from services.notify.domain.agents import Agent
-from services.notify.domain.delivery import INBOX, routes_for
+from services.notify.domain.delivery import routes_for
 from services.notify.domain.digest import WEEKLY_DIGEST, Digest, build_digest
 from services.notify.domain.digest_schedule import (
     berlin_today,
@@ -28,7 +28,7 @@ from services.notify.domain.digest_schedule import (
     due_week,
     iso_week,
 )
-from services.notify.domain.notifications import Notification, plan_deliveries
+from services.notify.domain.notifications import Notification
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,8 @@ class WeeklyDigests:
             )
             if not claimed or not await uow.notifications.add(notification):
                 return None  # another instance decided this week first
-            await _deliver(uow, agent, notification, week)
+            routes = routes_for(agent.id, agent, None)
+            await deliver(uow, notification, routes, agent.quiet_hours, week=week)
         return SENT
 
     def _notification(
@@ -128,41 +129,4 @@ async def _digest_of(uow: NotifyUnitOfWork, agent: Agent, week: str, now: dateti
         budgets=await facts.budgets(team_ids),
         milestones=await facts.milestones(team_ids),
         expenses=await facts.waiting(team_ids),
-    )
-
-
-async def _deliver(
-    uow: NotifyUnitOfWork, agent: Agent, notification: Notification, week: str
-) -> None:
-    # As an alert's notification (app/alerts.py): the inbox entry now, the other channels by
-    # the delivery worker, after the agent's quiet hours.
-    now = notification.created_at
-    planned = plan_deliveries(
-        notification, routes_for(agent.id, agent, None), agent.quiet_hours, now
-    )
-    await uow.deliveries.add(planned)
-    await uow.audit(
-        "notification.created",
-        "notification",
-        notification.id,
-        before=None,
-        after={
-            "event_id": notification.event_id,
-            "recipient": notification.recipient,
-            "team_id": None,
-            "kind": notification.kind,
-            "week": week,
-            "channels": [d.channel for d in planned],
-        },
-    )
-    await uow.emit(
-        NotificationDeliveredV1(
-            notification_id=notification.id,
-            recipient=notification.recipient,
-            team_id=None,
-            kind=notification.kind,
-            channel=INBOX,
-            attempts=1,
-            delivered_at=now,
-        )
     )
