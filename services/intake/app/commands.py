@@ -64,3 +64,4 @@ class ReassignTeam:
     team_id: str
     agent_id: str
     reason: str
+    by: str  # the staff member's principal

@@ -268,7 +268,7 @@ async def reassign_team(
     """
 
     async def work(uow: IntakeUnitOfWork) -> dict[str, Any]:
-        cmd = ReassignTeam(team_id, body.agent_id, body.reason)
+        cmd = ReassignTeam(team_id, body.agent_id, body.reason, principal.name)
         return team_out(await teams.reassign_team(uow, cmd))
 
     return await run_command(request, principal, work)

@@ -113,7 +113,7 @@ class TestReassign:
         team = await accept(uow, await a_team(uow))
 
         moved = await run(
-            uow, teams.reassign_team, ReassignTeam(team.id, "Agent-Ben", "Elternzeit ")
+            uow, teams.reassign_team, ReassignTeam(team.id, "Agent-Ben", "Elternzeit ", "sabine")
         )
 
         assert moved.agent_id == "agent-ben"
@@ -125,6 +125,7 @@ class TestReassign:
             "previous_agent_id": "agent-anna",
             "reason": "Elternzeit",
         }
+        assert event.data["reassigned_by"] == "sabine"
         [entry] = [e for e in uow.audit_log if e.action == "team.reassigned"]
         assert (entry.before, entry.after) == (
             {"agent_id": "agent-anna"},
@@ -135,7 +136,9 @@ class TestReassign:
         uow = a_unit()
         team = await accept(uow, await a_team(uow))
 
-        same = await run(uow, teams.reassign_team, ReassignTeam(team.id, "AGENT-ANNA", "x"))
+        same = await run(
+            uow, teams.reassign_team, ReassignTeam(team.id, "AGENT-ANNA", "x", "sabine")
+        )
 
         assert same == team
         assert uow.events_of_type(TeamReassignedV1.TYPE) == []
@@ -144,7 +147,9 @@ class TestReassign:
         uow = a_unit()
         team = await a_team(uow)
 
-        await run(uow, teams.reassign_team, ReassignTeam(team.id, "agent-ben", "Zuständigkeit"))
+        await run(
+            uow, teams.reassign_team, ReassignTeam(team.id, "agent-ben", "Zuständigkeit", "sabine")
+        )
         accepted = await accept(uow, uow.teams.by_id[team.id])
 
         assert uow.events_of_type(TeamReassignedV1.TYPE) == []
@@ -158,14 +163,14 @@ class TestReassign:
 
         for agent_id in ("agent-ben", "agent-nobody"):
             with pytest.raises(IntakeRuleViolation) as refused:
-                await run(uow, teams.reassign_team, ReassignTeam(team.id, agent_id, "x"))
+                await run(uow, teams.reassign_team, ReassignTeam(team.id, agent_id, "x", "sabine"))
             assert refused.value.code == "unknown-agent"
         await withdraw(uow, team)
         await announce(
             uow, AgentRegisteredV1(agent_id="agent-carla", name="Carla", registered_at=LATER)
         )
         with pytest.raises(StateConflict) as conflict:
-            await run(uow, teams.reassign_team, ReassignTeam(team.id, "agent-carla", "x"))
+            await run(uow, teams.reassign_team, ReassignTeam(team.id, "agent-carla", "x", "sabine"))
 
         assert conflict.value.code == "team-withdrawn"
         assert uow.teams.by_id[team.id].agent_id == "agent-anna"
