@@ -202,7 +202,7 @@ class Platform:
 
     async def register_agents(self) -> None:
         for agent in AGENTS:
-            body = {"name": f"Agentin {agent}", "email": f"{agent}@example.org"}
+            body = {"name": f"Agentin {agent}", "email": f"{agent}@example.org", "digest": None}
             await self.command("notify", "PUT", f"/api/v1/agents/{agent}", body)
 
     async def form_team(self, call_id: str, n: int) -> str:

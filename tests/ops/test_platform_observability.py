@@ -265,7 +265,7 @@ async def _run_scenario(platform: Platform, keys_file: Path, bootstrap: str) -> 
             "PUT",
             f"/api/v1/agents/{scenario.agent_id}",
             actors.as_staff,
-            {"name": "Ops Agentin", "email": "ops.agentin@example.org"},
+            {"name": "Ops Agentin", "email": "ops.agentin@example.org", "digest": None},
         ),
         200,
     )

@@ -91,7 +91,8 @@ class Runner:
             await self._tick()
 
     async def _put_agent(self, agent: AgentPlan, name: str, email: str, path: str) -> None:
-        body: dict[str, Any] = {"name": name, "email": email}
+        # No weekly digest: what the oracle counts are the alerts the workload raises.
+        body: dict[str, Any] = {"name": name, "email": email, "digest": None}
         if agent.webhook:
             body["webhook_url"] = self.platform.webhooks.url(path)
         await self.api.command(
