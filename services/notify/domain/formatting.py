@@ -2,47 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Literal
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from cimis_chassis.money import german_amount
+from cimis_chassis.localised import LANGUAGES as LANGUAGES
+from cimis_chassis.localised import Language as Language
+from cimis_chassis.localised import format_day as format_day
+from cimis_chassis.localised import format_eur as format_eur
 
-Language = Literal["de", "en"]
-LANGUAGES: tuple[Language, ...] = ("de", "en")
 DEFAULT_LANGUAGE: Language = "de"
 BERLIN = ZoneInfo("Europe/Berlin")
-
-_MONTHS_EN = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
-
-
-def format_eur(cents: int, language: Language) -> str:
-    """``4500000`` reads ``45.000,00 €`` in German and ``EUR 45,000.00`` in English."""
-    if language == "de":
-        return f"{german_amount(cents)} €"
-    sign = "-" if cents < 0 else ""
-    euros, rest = divmod(abs(cents), 100)
-    return f"EUR {sign}{euros:,}.{rest:02d}"
-
-
-def format_day(day: date, language: Language) -> str:
-    """A calendar day: ``04.03.2025`` or ``4 March 2025``."""
-    if language == "de":
-        return f"{day.day:02d}.{day.month:02d}.{day.year}"
-    return f"{day.day} {_MONTHS_EN[day.month - 1]} {day.year}"
 
 
 def format_moment(moment: datetime, language: Language) -> str:
