@@ -88,6 +88,9 @@ class TeamAcceptedV1(EventData):
     company_application_id: Identifier
     creative_application_ids: list[Identifier] = Field(max_length=MAX_LIST_ITEMS)
     accepted_at: AwareDatetime
+    # The company's seat: where the team works, for the catalogue and the funder's report.
+    district: Title | None = None
+    district_code: Identifier | None = None
 
     def subject(self) -> str:
         return self.team_id

@@ -4,8 +4,9 @@ INTAKE = "cimis.intake.v1"
 BUDGET = "cimis.budget.v1"
 MILESTONES = "cimis.milestones.v1"
 NOTIFY = "cimis.notify.v1"
+OUTCOMES = "cimis.outcomes.v1"
 
-SERVICE_TOPICS = (INTAKE, BUDGET, MILESTONES, NOTIFY)
+SERVICE_TOPICS = (INTAKE, BUDGET, MILESTONES, NOTIFY, OUTCOMES)
 DEFAULT_PARTITIONS = 6
 
 # The CloudEvents ``source`` of the one service allowed to write each platform topic.
@@ -14,6 +15,7 @@ OWNERS: dict[str, str] = {
     BUDGET: "cimis/budget",
     MILESTONES: "cimis/milestones",
     NOTIFY: "cimis/notify",
+    OUTCOMES: "cimis/outcomes",
 }
 
 # The topics each consuming service reads: its subscriptions and its Kafka read permissions
@@ -22,7 +24,8 @@ CONSUMES: dict[str, tuple[str, ...]] = {
     "intake": (BUDGET, NOTIFY),
     "budget": (INTAKE, MILESTONES),
     "milestones": (INTAKE, BUDGET),
-    "notify": (INTAKE, BUDGET, MILESTONES),
+    "notify": (INTAKE, BUDGET, MILESTONES, OUTCOMES),
+    "outcomes": (INTAKE, BUDGET, MILESTONES),
 }
 
 

@@ -12,6 +12,7 @@ from services.intake.app.commands import AcceptTeam, ProposeTeam, ReassignTeam, 
 from services.intake.app.ports import IntakeUnitOfWork, Teams
 from services.intake.domain import teams as team_rules
 from services.intake.domain.agents import assignable
+from services.intake.domain.districts import district_code
 from services.intake.domain.errors import IntakeRuleViolation, NotFound
 from services.intake.domain.teams import Team
 from services.intake.domain.undertakings import check_grant
@@ -57,13 +58,13 @@ async def accept_team(uow: IntakeUnitOfWork, cmd: AcceptTeam) -> Team:
     )
     if accepted is team:
         return team
+    company = (await uow.applications.get_many([team.company_application_id]))[
+        team.company_application_id
+    ]
     if team.undertaking_id is not None:
         # Locked: two acceptances for the call's undertakings are checked one after the other.
         call = await uow.calls.get(team.call_id, lock=True)
         assert call is not None
-        company = (await uow.applications.get_many([team.company_application_id]))[
-            team.company_application_id
-        ]
         check_grant(
             team,
             undertaking_id=team.undertaking_id,
@@ -89,6 +90,8 @@ async def accept_team(uow: IntakeUnitOfWork, cmd: AcceptTeam) -> Team:
             company_application_id=accepted.company_application_id,
             creative_application_ids=list(accepted.creative_application_ids),
             accepted_at=accepted.accepted_at,
+            district=company.facts.district,
+            district_code=district_code(company.facts.district),
         )
     )
     return accepted
@@ -141,7 +144,7 @@ async def reassign_team(uow: IntakeUnitOfWork, cmd: ReassignTeam) -> Team:
                 agent_id=reassigned.agent_id,
                 previous_agent_id=team.agent_id,
                 reason=cmd.reason.strip(),
-                reassigned_by=uow.cause.actor,
+                reassigned_by=cmd.by,
                 reassigned_at=uow.clock.now(),
             )
         )

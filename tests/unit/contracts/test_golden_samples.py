@@ -11,7 +11,7 @@ from cimis_chassis.envelope import parse_event
 from cimis_contracts.base import decode_data
 from cimis_contracts.budget import AllocationRefusedV1, BudgetAllocatedV1
 from cimis_contracts.catalog import registered_types
-from cimis_contracts.intake import CallOpenedV1
+from cimis_contracts.intake import CallOpenedV1, TeamAcceptedV1
 from cimis_contracts.milestones import MilestoneCompletedV1
 
 SAMPLES = Path(__file__).parent / "samples"
@@ -72,3 +72,12 @@ def test_a_completion_from_before_reports_reads_without_a_reporter() -> None:
     payload = decode_data(parse_event(json.dumps(raw)))
     assert isinstance(payload, MilestoneCompletedV1)
     assert payload.reported_by is None
+
+
+def test_a_team_accepted_before_it_named_its_district_reads_without_one() -> None:
+    raw = json.loads((SAMPLES / "de.cimis.intake.team_accepted.v1.json").read_text())
+    del raw["data"]["district"]
+    del raw["data"]["district_code"]
+    payload = decode_data(parse_event(json.dumps(raw)))
+    assert isinstance(payload, TeamAcceptedV1)
+    assert (payload.district, payload.district_code) == (None, None)

@@ -1,0 +1,66 @@
+"""Events the outcomes service publishes on ``cimis.outcomes.v1``: a blueprint's review.
+
+Keyed by team id: a team has one blueprint, and its steps arrive in order.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import AwareDatetime, Field
+
+from cimis_contracts import topics
+from cimis_contracts.base import EventData, Identifier, Reason, Title, contract
+
+
+class _BlueprintEvent(EventData):
+    TOPIC: ClassVar[str] = topics.OUTCOMES
+
+    blueprint_id: Identifier
+    team_id: Identifier
+    call_id: Identifier
+    title: Title
+
+    def subject(self) -> str:
+        return self.team_id
+
+
+@contract
+class BlueprintSubmittedV1(_BlueprintEvent):
+    """The team's agent (or staff) submitted the blueprint, or resubmitted it after changes."""
+
+    TYPE: ClassVar[str] = "de.cimis.outcomes.blueprint_submitted.v1"
+
+    version: int = Field(ge=1)
+    submitted_by: Identifier
+    submitted_at: AwareDatetime
+
+
+@contract
+class BlueprintChangesRequestedV1(_BlueprintEvent):
+    TYPE: ClassVar[str] = "de.cimis.outcomes.blueprint_changes_requested.v1"
+
+    comment: Reason
+    requested_by: Identifier
+    requested_at: AwareDatetime
+
+
+@contract
+class BlueprintPublishedV1(_BlueprintEvent):
+    """The blueprint is in the public catalogue from now on."""
+
+    TYPE: ClassVar[str] = "de.cimis.outcomes.blueprint_published.v1"
+
+    published_by: Identifier
+    published_at: AwareDatetime
+
+
+@contract
+class BlueprintWithdrawnV1(_BlueprintEvent):
+    """Staff took the blueprint back: it leaves the public catalogue at once."""
+
+    TYPE: ClassVar[str] = "de.cimis.outcomes.blueprint_withdrawn.v1"
+
+    reason: Reason
+    withdrawn_by: Identifier
+    withdrawn_at: AwareDatetime
