@@ -10,7 +10,8 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 SCHEMA_MODULES = [
-    f"services.{s}.entrypoints.schemas" for s in ("intake", "budget", "milestones", "notify")
+    f"services.{s}.entrypoints.schemas"
+    for s in ("intake", "budget", "milestones", "notify", "outcomes")
 ]
 
 # A valid body of each request model; the test spoils one text field at a time.
@@ -46,6 +47,18 @@ VALID: dict[str, dict[str, Any]] = {
         "budget": "1.00",
     },
     "WithdrawIn": {"reason": "raus"},
+    "BlueprintIn": {
+        "title": "Online-Terminbuchung",
+        "problem": "Anrufe zu Stoßzeiten",
+        "solution": "Buchungskalender",
+        "tools": ["Cal.com"],
+        "lessons": "Früh testen",
+        "sector": "Handwerk",
+        "licence": "CC-BY-4.0",
+        "contacts": [{"name": "Anna Berger", "role": "Designerin", "consent": True}],
+    },
+    "ContactIn": {"name": "Anna Berger", "role": "Designerin", "consent": True},
+    "CommentIn": {"comment": "Bitte Kosten ergänzen"},
     "ReassignIn": {"agent_id": "agent-ben", "reason": "Agentin in Elternzeit"},
     "ExpenseIn": {
         "position": "other",

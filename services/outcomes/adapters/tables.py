@@ -1,0 +1,69 @@
+"""Outcomes' database tables (and, through them, its migrations)."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, String, Table, Text
+
+from cimis_chassis.sqltypes import UtcDateTime
+from cimis_chassis.tables import service_metadata
+
+metadata, chassis = service_metadata()
+
+# Accepted teams as intake, milestones and budget told of them.
+teams = Table(
+    "teams",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("call_id", String(36), nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("agent_id", String(200), nullable=False),
+    Column("accepted_at", UtcDateTime(), nullable=False),
+    Column("district", String(300), nullable=True),
+    Column("district_code", String(10), nullable=True),
+    Column("withdrawn_at", UtcDateTime(), nullable=True),
+)
+
+# Milestones' word on a team's plan, kept apart: it may come before the team is known here.
+plan_states = Table(
+    "plan_states",
+    metadata,
+    Column("team_id", String(36), primary_key=True),
+    Column("status", String(20), nullable=False),
+)
+
+# Approved fundable cents per team and budget line: expenses approved minus those reversed.
+team_costs = Table(
+    "team_costs",
+    metadata,
+    Column("team_id", String(36), primary_key=True),
+    Column("position", String(40), primary_key=True),
+    Column("approved_cents", BigInteger, nullable=False),
+)
+
+blueprints = Table(
+    "blueprints",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("team_id", String(36), nullable=False, unique=True),
+    Column("call_id", String(36), nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("problem", Text, nullable=False),
+    Column("solution", Text, nullable=False),
+    Column("tools", JSON, nullable=False),
+    Column("lessons", Text, nullable=False),
+    Column("sector", String(200), nullable=False),
+    Column("licence", String(40), nullable=False),
+    Column("contacts", JSON, nullable=False),
+    Column("district", String(300), nullable=True),
+    Column("district_code", String(10), nullable=True),
+    Column("status", String(30), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("submitted_by", String(200), nullable=False),
+    Column("submitted_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("review_comment", Text, nullable=True),
+    Column("published_at", UtcDateTime(), nullable=True),
+    Column("withdrawn_at", UtcDateTime(), nullable=True),
+    Column("withdrawal_reason", Text, nullable=True),
+)
+Index("ix_blueprints_status", blueprints.c.status, blueprints.c.updated_at)

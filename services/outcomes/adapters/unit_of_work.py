@@ -1,0 +1,19 @@
+"""Outcomes' unit of work on the database."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cimis_chassis.unit_of_work import SqlUnitOfWork
+from services.outcomes.adapters.repositories import SqlBlueprints, SqlCosts, SqlTeams
+
+
+class SqlOutcomesUnitOfWork(SqlUnitOfWork):
+    teams: SqlTeams
+    costs: SqlCosts
+    blueprints: SqlBlueprints
+
+    def open_repositories(self, session: AsyncSession) -> None:
+        self.teams = SqlTeams(session)
+        self.costs = SqlCosts(session)
+        self.blueprints = SqlBlueprints(session)

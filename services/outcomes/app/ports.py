@@ -1,0 +1,56 @@
+"""What outcomes' handlers need from storage, and the unit of work holding it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from cimis_chassis.unit_of_work import UnitOfWorkPort
+from services.outcomes.domain.blueprints import Blueprint
+from services.outcomes.domain.teams import TeamRecord
+
+
+class Teams(Protocol):
+    async def get(self, team_id: str) -> TeamRecord | None: ...
+
+    async def add(self, team: TeamRecord) -> bool:
+        """Keep an accepted team; False when it was known already."""
+        ...
+
+    async def reassign(self, team_id: str, agent_id: str) -> None: ...
+
+    async def withdraw(self, team_id: str, at: datetime) -> None: ...
+
+    async def set_plan_status(self, team_id: str, status: str) -> None:
+        """Milestones' latest word on the team's plan, whether or not the team is known yet."""
+        ...
+
+
+class Costs(Protocol):
+    async def add(self, team_id: str, position: str, cents: int) -> None:
+        """Add (or, negative, take back) approved fundable cents on a budget line."""
+        ...
+
+    async def of(self, team_ids: Sequence[str]) -> dict[str, dict[str, int]]: ...
+
+
+class Blueprints(Protocol):
+    async def of_team(self, team_id: str, *, lock: bool = False) -> Blueprint | None: ...
+
+    async def get(self, blueprint_id: str, *, lock: bool = False) -> Blueprint | None: ...
+
+    async def add(self, blueprint: Blueprint) -> None: ...
+
+    async def put(self, blueprint: Blueprint) -> None: ...
+
+
+class OutcomesUnitOfWork(UnitOfWorkPort, Protocol):
+    @property
+    def teams(self) -> Teams: ...
+
+    @property
+    def costs(self) -> Costs: ...
+
+    @property
+    def blueprints(self) -> Blueprints: ...

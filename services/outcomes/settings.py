@@ -1,0 +1,10 @@
+"""Outcomes' settings: the chassis settings with outcomes' defaults."""
+
+from __future__ import annotations
+
+from cimis_chassis.settings import ServiceSettings
+
+
+class OutcomesSettings(ServiceSettings):
+    service_name: str = "outcomes"
+    http_port: int = 8005
