@@ -21,6 +21,12 @@ from cimis_contracts.milestones import (
     MilestoneReportedV1,
     PlanCompletedV1,
 )
+from cimis_contracts.outcomes import (
+    BlueprintChangesRequestedV1,
+    BlueprintPublishedV1,
+    BlueprintSubmittedV1,
+    BlueprintWithdrawnV1,
+)
 from services.notify.domain.agents import STAFF
 
 TEAM_ASSIGNED = "team_assigned"
@@ -35,6 +41,10 @@ MILESTONE_REPORTED = "milestone_reported"
 MILESTONE_ESCALATED = "milestone_escalated"
 PAYMENT_PAID = "payment_paid"
 TEAM_REASSIGNED = "team_reassigned"
+BLUEPRINT_SUBMITTED = "blueprint_submitted"
+BLUEPRINT_CHANGES_REQUESTED = "blueprint_changes_requested"
+BLUEPRINT_PUBLISHED = "blueprint_published"
+BLUEPRINT_WITHDRAWN = "blueprint_withdrawn"
 KINDS = (
     TEAM_ASSIGNED,
     THRESHOLD_CROSSED,
@@ -48,6 +58,10 @@ KINDS = (
     MILESTONE_ESCALATED,
     PAYMENT_PAID,
     TEAM_REASSIGNED,
+    BLUEPRINT_SUBMITTED,
+    BLUEPRINT_CHANGES_REQUESTED,
+    BLUEPRINT_PUBLISHED,
+    BLUEPRINT_WITHDRAWN,
 )
 
 # Events about a team that are alerted once notify knows the team (from its team_accepted).
@@ -61,6 +75,10 @@ TEAM_ALERT_EVENTS: tuple[type[EventData], ...] = (
     MilestoneReportedV1,
     MilestoneEscalatedV1,
     PaymentRequestChangedV1,
+    BlueprintSubmittedV1,
+    BlueprintChangesRequestedV1,
+    BlueprintPublishedV1,
+    BlueprintWithdrawnV1,
 )
 
 
@@ -201,6 +219,37 @@ def alert_for(event: EventData, team: TeamContact) -> Alert:
                 "amount_cents": event.amount_cents,
                 "value_date": event.value_date,
                 "paid_total_cents": event.paid_total_cents,
+            }
+        case BlueprintSubmittedV1():
+            # Staff review every blueprint before it is public.
+            kind, recipient = BLUEPRINT_SUBMITTED, STAFF
+            facts = {
+                "blueprint_title": event.title,
+                "blueprint_id": event.blueprint_id,
+                "version": event.version,
+                "submitted_by": event.submitted_by,
+                "submitted_at": event.submitted_at,
+            }
+        case BlueprintChangesRequestedV1():
+            kind, recipient = BLUEPRINT_CHANGES_REQUESTED, team.agent_id
+            facts = {
+                "blueprint_title": event.title,
+                "comment": event.comment,
+                "requested_at": event.requested_at,
+            }
+        case BlueprintPublishedV1():
+            kind, recipient = BLUEPRINT_PUBLISHED, team.agent_id
+            facts = {
+                "blueprint_title": event.title,
+                "blueprint_id": event.blueprint_id,
+                "published_at": event.published_at,
+            }
+        case BlueprintWithdrawnV1():
+            kind, recipient = BLUEPRINT_WITHDRAWN, team.agent_id
+            facts = {
+                "blueprint_title": event.title,
+                "reason": event.reason,
+                "withdrawn_at": event.withdrawn_at,
             }
         case TeamReassignedV1():
             # ``team`` names the new agent already: the team is theirs from now on.

@@ -24,6 +24,12 @@ from cimis_contracts.milestones import (
     MilestoneReportedV1,
     PlanCompletedV1,
 )
+from cimis_contracts.outcomes import (
+    BlueprintChangesRequestedV1,
+    BlueprintPublishedV1,
+    BlueprintSubmittedV1,
+    BlueprintWithdrawnV1,
+)
 from services.notify.adapters.resolver import ResolutionFailed
 from services.notify.domain.agents import Agent
 from services.notify.domain.notifications import Notification
@@ -242,3 +248,30 @@ def team_reassigned(team_id: str, **overrides: Any) -> TeamReassignedV1:
         "reassigned_at": NOW,
     }
     return TeamReassignedV1(**(fields | overrides))
+
+
+def blueprint_event(kind: str, team_id: str, **overrides: Any) -> EventData:
+    """One of outcomes' blueprint events (``submitted``, ``changes_requested``, ...)."""
+    contracts: dict[str, tuple[type[EventData], dict[str, Any]]] = {
+        "submitted": (
+            BlueprintSubmittedV1,
+            {"version": 2, "submitted_by": "agent-anna", "submitted_at": NOW},
+        ),
+        "changes_requested": (
+            BlueprintChangesRequestedV1,
+            {"comment": "Bitte Kosten je Position.", "requested_by": "sabine", "requested_at": NOW},
+        ),
+        "published": (BlueprintPublishedV1, {"published_by": "sabine", "published_at": NOW}),
+        "withdrawn": (
+            BlueprintWithdrawnV1,
+            {"reason": "Einwilligung widerrufen.", "withdrawn_by": "sabine", "withdrawn_at": NOW},
+        ),
+    }
+    contract, fields = contracts[kind]
+    identity = {
+        "blueprint_id": "bp-1",
+        "team_id": team_id,
+        "call_id": "call-1",
+        "title": "Online-Terminbuchung",
+    }
+    return contract(**(identity | fields | overrides))

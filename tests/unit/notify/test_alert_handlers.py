@@ -22,6 +22,7 @@ from tests.unit.notify.builders import (
     NOW,
     allocation_refused,
     an_agent,
+    blueprint_event,
     budget_allocated,
     envelope,
     expense_rejected,
@@ -399,3 +400,27 @@ class TestReassignment:
         await harness.apply(team_reassigned("team-1", agent_id="AGENT-ANNA"))
 
         assert [n.kind for n in harness.notifications()] == ["team_assigned"]
+
+
+class TestBlueprints:
+    async def test_the_office_reviews_and_the_agent_hears_the_outcome(
+        self, harness: Harness
+    ) -> None:
+        await harness.add_agent(agent_id="agent-anna")
+        await harness.apply(team_accepted("team-1"))
+
+        await harness.apply(
+            *(
+                blueprint_event(kind, "team-1")
+                for kind in ("submitted", "changes_requested", "published", "withdrawn")
+            )
+        )
+
+        assert [n.kind for n in harness.notifications("staff")] == ["blueprint_submitted"]
+        agents = sorted(n.kind for n in harness.notifications("agent-anna"))
+        assert agents == [
+            "blueprint_changes_requested",
+            "blueprint_published",
+            "blueprint_withdrawn",
+            "team_assigned",
+        ]

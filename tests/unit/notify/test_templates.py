@@ -15,6 +15,7 @@ from services.notify.domain.formatting import Language, format_day, format_eur, 
 from tests.unit.notify.builders import (
     NOW,
     allocation_refused,
+    blueprint_event,
     budget_allocated,
     expense_rejected,
     milestone_escalated,
@@ -45,6 +46,10 @@ EVERY_ALERTING_EVENT = [
     milestone_escalated("t-1"),
     payment_request_changed("t-1"),
     team_reassigned("t-1"),
+    *(
+        blueprint_event(kind, "t-1")
+        for kind in ("submitted", "changes_requested", "published", "withdrawn")
+    ),
 ]
 
 
