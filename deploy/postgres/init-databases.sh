@@ -3,7 +3,7 @@
 # Each service can reach only its own data; passwords come from the environment (.env).
 set -euo pipefail
 
-for service in intake budget milestones notify; do
+for service in intake budget milestones notify outcomes; do
   variable="${service^^}_DB_PASSWORD"
   password="${!variable:?$variable is not set}"
   psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" \

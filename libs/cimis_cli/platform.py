@@ -28,6 +28,7 @@ SERVICES = (
     ServiceSpec("budget", 8002),
     ServiceSpec("milestones", 8003),
     ServiceSpec("notify", 8004),
+    ServiceSpec("outcomes", 8005),
 )
 
 

@@ -26,7 +26,7 @@ from cimis_contracts.topics import CONSUMES, dead_letter_topic, owned_topic
 log = logging.getLogger(__name__)
 
 ADMIN = "admin"
-SERVICES = ("intake", "budget", "milestones", "notify")
+SERVICES = ("intake", "budget", "milestones", "notify", "outcomes")
 PRINCIPALS = (ADMIN, *SERVICES)
 SCRAM_ITERATIONS = 8192
 

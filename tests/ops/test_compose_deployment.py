@@ -23,7 +23,7 @@ from tests.ops.support import DEPLOY, REPO_ROOT, tool
 
 COMPOSE = REPO_ROOT / "docker-compose.yml"
 ENV_EXAMPLE = REPO_ROOT / ".env.example"
-SERVICES = ("intake", "budget", "milestones", "notify")
+SERVICES = ("intake", "budget", "milestones", "notify", "outcomes")
 # The variables in .env.example: set ones, and commented-out ones that document an option.
 _ENV_LINE = re.compile(r"^#?\s*([A-Z][A-Z0-9_]*)=", re.MULTILINE)
 

@@ -27,8 +27,8 @@ def test_the_catalogue_lists_every_documented_event_with_producer_and_consumers(
     catalogue = render_catalogue(DOCS)
 
     assert (
-        "**`cimis.intake.v1`**: published by intake, consumed by budget, milestones, notify."
-        in (catalogue)
+        "**`cimis.intake.v1`**: published by intake, consumed by budget, milestones, notify, "
+        "outcomes." in (catalogue)
     )
     assert "| `de.cimis.budget.expense_approved.v1` | `team_id`, `call_id`, `expense_id`" in (
         catalogue
