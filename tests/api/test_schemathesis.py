@@ -64,6 +64,7 @@ SERVICES = [
             "WEBHOOK_TIMEOUT_SECONDS": "5",
         },
     ),
+    Service("outcomes"),
 ]
 
 

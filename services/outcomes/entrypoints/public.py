@@ -18,7 +18,7 @@ from cimis_chassis.localised import Language, format_day, format_eur
 from cimis_chassis.problems import Problem
 from cimis_chassis.service_host import ServiceHost
 from services.outcomes.adapters.queries import OutcomesQueries
-from services.outcomes.domain.blueprints import Blueprint
+from services.outcomes.domain.blueprints import PUBLISHED, Blueprint
 from services.outcomes.domain.catalogue import Search, found
 from services.outcomes.domain.costs import cost_lines
 from services.outcomes.entrypoints.atom import atom_feed
@@ -28,7 +28,25 @@ from services.outcomes.entrypoints.texts import LANGUAGES, POSITION_NAMES, TEXTS
 router = APIRouter(tags=["public catalogue"])
 
 SearchText = Annotated[str | None, Query(max_length=200)]
-Lang = Annotated[Language, Query(description="The page's language; German by default.")]
+# The pages take what a browser sends: an over-long filter is cut, an unknown language is German.
+PageText = Annotated[str | None, Query(description="As in /public/blueprints.")]
+PageLang = Annotated[str | None, Query(description="`en` for English; German otherwise.")]
+PAGE_TEXT_LIMIT = 200
+
+Responses = dict[int | str, dict[str, Any]]
+PROBLEM: dict[str, Any] = {
+    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+}
+INVALID: Responses = {
+    422: {"description": "A filter or id is invalid; `type` says which."} | PROBLEM
+}
+MISSING: Responses = {404: {"description": "No published blueprint has this id."} | PROBLEM}
+MISSING_PAGE: Responses = {
+    404: {
+        "description": "No published blueprint has this id: a page that says so.",
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    }
+}
 
 
 def _environment(language: Language) -> Environment:
@@ -63,7 +81,7 @@ async def _published(request: Request) -> tuple[list[Blueprint], dict[str, dict[
     return published, costs
 
 
-@router.get("/public/blueprints")
+@router.get("/public/blueprints", responses=INVALID)
 async def public_blueprints(
     request: Request,
     q: SearchText = None,
@@ -88,69 +106,86 @@ async def public_feed(request: Request) -> AtomResponse:
     return AtomResponse(atom_feed(newest, base_url=base_url, now=now))
 
 
-@router.get("/public/blueprints/{blueprint_id}")
+@router.get("/public/blueprints/{blueprint_id}", responses=INVALID | MISSING)
 async def public_blueprint_by_id(blueprint_id: Id, request: Request) -> dict[str, Any]:
-    blueprint, approved = await _one_published(request, blueprint_id)
+    found_one = await _one_published(request, blueprint_id)
+    if found_one is None:
+        raise Problem(404, "not-found", f"blueprint {blueprint_id} is not in the catalogue")
+    blueprint, approved = found_one
     return public_blueprint(blueprint, approved)
 
 
 @router.get("/katalog", response_class=HTMLResponse)
 async def catalogue_page(
     request: Request,
-    q: SearchText = None,
-    district: SearchText = None,
-    sector: SearchText = None,
-    tool: SearchText = None,
-    lang: Lang = "de",
+    q: PageText = None,
+    district: PageText = None,
+    sector: PageText = None,
+    tool: PageText = None,
+    lang: PageLang = None,
 ) -> HTMLResponse:
+    """The catalogue with its search form (German; `?lang=en` for English)."""
+    language = _language(lang)
     published, _ = await _published(request)
-    search = Search(q or None, district or None, sector or None, tool or None)
+    search = Search(*(_clipped(v) for v in (q, district, sector, tool)))
     every = found(published, Search())
-    page = (
-        PAGES[lang]
-        .get_template("catalogue.html.j2")
-        .render(
-            **_frame(request, lang),
-            search=search,
-            items=found(published, search),
-            districts=sorted(
-                {(b.district_code or b.district, b.district) for b in every if b.district},
-                key=lambda d: d[1],
-            ),
-            sectors=sorted({b.content.sector for b in every}),
-            tools=sorted({t for b in every for t in b.content.tools}),
-        )
+    template = PAGES[language].get_template("catalogue.html.j2")
+    page = template.render(
+        **_frame(request, language),
+        search=search,
+        items=found(published, search),
+        districts=sorted(
+            {(b.district_code or b.district, b.district) for b in every if b.district},
+            key=lambda d: d[1],
+        ),
+        sectors=sorted({b.content.sector for b in every}),
+        tools=sorted({t for b in every for t in b.content.tools}),
     )
     return HTMLResponse(page)
 
 
-@router.get("/katalog/{blueprint_id}", response_class=HTMLResponse)
-async def blueprint_page(blueprint_id: Id, request: Request, lang: Lang = "de") -> HTMLResponse:
-    blueprint, approved = await _one_published(request, blueprint_id)
+@router.get("/katalog/{blueprint_id}", response_class=HTMLResponse, responses=MISSING_PAGE)
+async def blueprint_page(
+    blueprint_id: str, request: Request, lang: PageLang = None
+) -> HTMLResponse:
+    """One published blueprint (German; `?lang=en` for English)."""
+    language = _language(lang)
+    pages = PAGES[language]
+    found_one = await _one_published(request, blueprint_id)
+    if found_one is None:
+        missing = pages.get_template("missing.html.j2").render(**_frame(request, language))
+        return HTMLResponse(missing, status_code=404)
+    blueprint, approved = found_one
     lines = cost_lines(approved)
-    page = (
-        PAGES[lang]
-        .get_template("blueprint.html.j2")
-        .render(
-            **_frame(request, lang),
-            b=blueprint,
-            costs=lines,
-            total=sum(line.approved_cents for line in lines),
-            positions=POSITION_NAMES[lang],
-        )
+    page = pages.get_template("blueprint.html.j2").render(
+        **_frame(request, language),
+        b=blueprint,
+        costs=lines,
+        total=sum(line.approved_cents for line in lines),
+        positions=POSITION_NAMES[language],
     )
     return HTMLResponse(page)
 
 
-async def _one_published(request: Request, blueprint_id: str) -> tuple[Blueprint, dict[str, int]]:
+async def _one_published(
+    request: Request, blueprint_id: str
+) -> tuple[Blueprint, dict[str, int]] | None:
     async with _host(request).db.sessions() as session:
         queries = OutcomesQueries(session)
-        blueprint = await queries.blueprint(blueprint_id)
+        blueprint = await queries.blueprint(blueprint_id[:100])
         # Unpublished or withdrawn: not there, as far as the public can tell.
-        if blueprint is None or blueprint.published_at is None or blueprint.status != "published":
-            raise Problem(404, "not-found", f"blueprint {blueprint_id} is not in the catalogue")
+        if blueprint is None or blueprint.status != PUBLISHED:
+            return None
         costs = await queries.costs([blueprint.team_id])
     return blueprint, costs[blueprint.team_id]
+
+
+def _language(asked: str | None) -> Language:
+    return "en" if asked == "en" else "de"
+
+
+def _clipped(value: str | None) -> str | None:
+    return value[:PAGE_TEXT_LIMIT] if value else None
 
 
 def _frame(request: Request, lang: Language) -> dict[str, Any]:

@@ -54,6 +54,8 @@ TEXTS: dict[Language, dict[str, str]] = {
         "back": "Zurück zum Katalog",
         "other_language": "English",
         "feed": "Atom-Feed der Blaupausen",
+        "missing": "Blaupause nicht gefunden",
+        "missing_detail": "Diese Blaupause gibt es im Katalog nicht (mehr).",
     },
     "en": {
         "catalogue": "Blueprint catalogue",
@@ -84,5 +86,7 @@ TEXTS: dict[Language, dict[str, str]] = {
         "back": "Back to the catalogue",
         "other_language": "Deutsch",
         "feed": "Atom feed of the blueprints",
+        "missing": "Blueprint not found",
+        "missing_detail": "This blueprint is not (or no longer) in the catalogue.",
     },
 }
