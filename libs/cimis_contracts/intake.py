@@ -146,3 +146,46 @@ class TeamReassignedV1(EventData):
 
     def subject(self) -> str:
         return self.team_id
+
+
+ApplicantKind = Literal["company", "organisation", "creative"]
+
+
+@contract
+class ApplicationSubmittedV1(EventData):
+    """An application reached the office, eligible or not: what the funder's report counts.
+
+    Names and contacts stay in intake; the event carries only what is reported.
+    """
+
+    TYPE: ClassVar[str] = "de.cimis.intake.application_submitted.v1"
+    TOPIC: ClassVar[str] = topics.INTAKE
+
+    application_id: Identifier
+    call_id: Identifier
+    kind: ApplicantKind
+    district: Title
+    district_code: Identifier | None = None
+    eligible: bool
+    # The codes of the reasons it is not eligible (none when eligible).
+    reason_codes: list[Identifier] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
+    received_at: AwareDatetime
+
+    def subject(self) -> str:
+        return self.call_id
+
+
+@contract
+class TeamProposedV1(EventData):
+    """Staff formed a team from applications; its acceptance is a team_accepted later."""
+
+    TYPE: ClassVar[str] = "de.cimis.intake.team_proposed.v1"
+    TOPIC: ClassVar[str] = topics.INTAKE
+
+    team_id: Identifier
+    call_id: Identifier
+    budget_cents: int = Field(gt=0)
+    proposed_at: AwareDatetime
+
+    def subject(self) -> str:
+        return self.team_id

@@ -11,9 +11,12 @@ from cimis_chassis.host_factory import build_service_host
 from cimis_chassis.migrations import upgrade_to_head
 from cimis_chassis.service_host import ServiceHost, create_http_app
 from cimis_contracts.intake import (
+    ApplicationSubmittedV1,
     CallBudgetIncreasedV1,
     CallOpenedV1,
     TeamAcceptedV1,
+    TeamProposedV1,
+    TeamReassignedV1,
     TeamWithdrawnV1,
 )
 from services.intake.adapters.tables import chassis
@@ -31,7 +34,15 @@ def build_host(settings: IntakeSettings, clock: Clock) -> ServiceHost:
         settings,
         clock,
         chassis,
-        publishes=[CallOpenedV1, CallBudgetIncreasedV1, TeamAcceptedV1, TeamWithdrawnV1],
+        publishes=[
+            CallOpenedV1,
+            CallBudgetIncreasedV1,
+            ApplicationSubmittedV1,
+            TeamProposedV1,
+            TeamAcceptedV1,
+            TeamReassignedV1,
+            TeamWithdrawnV1,
+        ],
         consumes=CONSUMED_TOPICS,
         unit_of_work=SqlIntakeUnitOfWork,
     )

@@ -22,7 +22,7 @@ from cimis_chassis.auth import Role, create_key
 from cimis_chassis.envelope import CloudEvent, make_event, parse_event
 from cimis_contracts import topics
 from cimis_contracts.base import decode_data
-from cimis_contracts.intake import CallOpenedV1, TeamAcceptedV1, TeamWithdrawnV1
+from cimis_contracts.intake import CallOpenedV1, TeamAcceptedV1, TeamProposedV1, TeamWithdrawnV1
 from cimis_contracts.notify import AgentRegisteredV1
 from cimis_devtools.identifiers import vat_id
 from tests.support.processes import Condition, Record, ServiceProcess, publish, read_topic_until
@@ -33,6 +33,7 @@ INTAKE_MODULE = "services.intake.entrypoints.main"
 ACCEPTED = TeamAcceptedV1.TYPE
 WITHDRAWN = TeamWithdrawnV1.TYPE
 OPENED = CallOpenedV1.TYPE
+PROPOSED = TeamProposedV1.TYPE
 
 
 @dataclass(frozen=True)
@@ -307,7 +308,11 @@ async def test_accepting_an_accepted_team_again_publishes_nothing_new(
     records = await read_topic_until(
         intake.bootstrap_servers, topics.INTAKE, has_event(team["id"], WITHDRAWN), timeout=30
     )
-    assert [e.type for _, e in events(records, subject=team["id"])] == [ACCEPTED, WITHDRAWN]
+    assert [e.type for _, e in events(records, subject=team["id"])] == [
+        PROPOSED,
+        ACCEPTED,
+        WITHDRAWN,
+    ]
 
 
 async def test_opening_a_call_publishes_call_opened_keyed_by_call_id(
@@ -344,8 +349,10 @@ async def test_withdrawing_an_accepted_team_follows_its_acceptance_on_the_same_p
     records = await read_topic_until(
         intake.bootstrap_servers, topics.INTAKE, has_event(team["id"], WITHDRAWN), timeout=30
     )
-    (accepted_record, accepted), (withdrawn_record, withdrawn) = events(records, subject=team["id"])
-    assert (accepted.type, withdrawn.type) == (ACCEPTED, WITHDRAWN)
+    proposed, (accepted_record, accepted), (withdrawn_record, withdrawn) = events(
+        records, subject=team["id"]
+    )
+    assert (proposed[1].type, accepted.type, withdrawn.type) == (PROPOSED, ACCEPTED, WITHDRAWN)
     assert accepted_record.partition == withdrawn_record.partition
     assert accepted_record.offset < withdrawn_record.offset
     assert withdrawn_record.key == team["id"].encode()

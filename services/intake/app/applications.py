@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 
 from cimis_chassis.audit import snapshot
+from cimis_contracts.intake import ApplicationSubmittedV1
 from services.intake.app.calls import existing_call
 from services.intake.app.commands import SubmitApplication
 from services.intake.app.ports import IntakeUnitOfWork
 from services.intake.domain.applications import Application, submit_application
+from services.intake.domain.districts import district_code
 
 
 async def submit(uow: IntakeUnitOfWork, cmd: SubmitApplication) -> Application:
@@ -31,5 +33,17 @@ async def submit(uow: IntakeUnitOfWork, cmd: SubmitApplication) -> Application:
         application.id,
         before=None,
         after=snapshot(application) | {"status": application.status},
+    )
+    await uow.emit(
+        ApplicationSubmittedV1(
+            application_id=application.id,
+            call_id=application.call_id,
+            kind=application.facts.kind,
+            district=application.facts.district,
+            district_code=district_code(application.facts.district),
+            eligible=application.eligibility.eligible,
+            reason_codes=[r.code for r in application.eligibility.reasons],
+            received_at=application.submitted_at,
+        )
     )
     return application

@@ -6,7 +6,12 @@ import uuid
 
 from cimis_chassis.audit import snapshot
 from cimis_chassis.text import clip
-from cimis_contracts.intake import TeamAcceptedV1, TeamReassignedV1, TeamWithdrawnV1
+from cimis_contracts.intake import (
+    TeamAcceptedV1,
+    TeamProposedV1,
+    TeamReassignedV1,
+    TeamWithdrawnV1,
+)
 from services.intake.app.calls import existing_call
 from services.intake.app.commands import AcceptTeam, ProposeTeam, ReassignTeam, WithdrawTeam
 from services.intake.app.ports import IntakeUnitOfWork, Teams
@@ -44,6 +49,14 @@ async def propose_team(uow: IntakeUnitOfWork, cmd: ProposeTeam) -> Team:
     )
     uow.teams.add(team)
     await uow.audit("team.proposed", "team", team.id, before=None, after=snapshot(team))
+    await uow.emit(
+        TeamProposedV1(
+            team_id=team.id,
+            call_id=team.call_id,
+            budget_cents=team.budget_cents,
+            proposed_at=team.created_at,
+        )
+    )
     return team
 
 

@@ -28,7 +28,9 @@ class TestProposeTeam:
         assert team["status"] == "proposed"
         assert team["budget"] == "45000.00"
         assert team["input_vat_deductible"] is True
-        assert await outbox_events(intake, team["id"]) == []
+        [proposed] = await outbox_events(intake, team["id"])
+        assert proposed["type"] == "de.cimis.intake.team_proposed.v1"
+        assert proposed["data"]["budget_cents"] == 45_000_00
 
     async def test_budget_above_the_calls_maximum_is_422(self, intake: RunningService) -> None:
         body = await team_body(intake, budget="50000.01")
@@ -78,7 +80,7 @@ class TestAcceptTeam:
         assert accepted["status"] == "accepted"
         assert accepted["accepted_at"]
         assert second.json() == accepted  # type: ignore[attr-defined]
-        [event] = await outbox_events(intake, team["id"])
+        [_, event] = await outbox_events(intake, team["id"])
         assert event["type"] == "de.cimis.intake.team_accepted.v1"
         assert event["data"]["budget_cents"] == 45_000_00
         assert event["data"]["agent_id"] == "agent-anna"
@@ -143,10 +145,11 @@ class TestWithdrawTeam:
         assert response.json()["status"] == "withdrawn"
         events = await outbox_events(intake, team["id"])
         assert [e["type"] for e in events] == [
+            "de.cimis.intake.team_proposed.v1",
             "de.cimis.intake.team_accepted.v1",
             "de.cimis.intake.team_withdrawn.v1",
         ]
-        assert events[1]["data"]["was_accepted"] is True
+        assert events[2]["data"]["was_accepted"] is True
         assert_problem(await accept(intake, team["id"]), 409, "team-withdrawn")
         again = await intake.client.post("/api/v1/teams", json=body, headers=intake.auth("staff"))
         assert (await accept(intake, again.json()["id"])).status_code == 200  # type: ignore[attr-defined]

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from cimis_chassis.clock import ManualClock
+from cimis_contracts.intake import ApplicationSubmittedV1
 from services.intake.app import applications
 from services.intake.app.commands import SubmitApplication
 from services.intake.domain.errors import IntakeRuleViolation, NotFound
@@ -30,7 +31,7 @@ class TestSubmitApplication:
         assert (application.status, application.name) == ("submitted", "Werkstatt GmbH")
         assert application.submitted_at == NOW
 
-    async def test_the_submission_is_audited_with_its_status_and_announces_nothing(self) -> None:
+    async def test_the_submission_is_audited_and_announced_without_personal_data(self) -> None:
         uow = a_unit()
         call = await an_open_call(uow)
         events_before = len(uow.committed_events)
@@ -45,7 +46,20 @@ class TestSubmitApplication:
         assert (entry.action, entry.entity_id) == ("application.submitted", application.id)
         assert entry.after is not None
         assert entry.after["status"] == "submitted"
-        assert len(uow.committed_events) == events_before
+        [event] = uow.committed_events[events_before:]
+        assert (event.type, event.subject) == (ApplicationSubmittedV1.TYPE, call.id)
+        assert event.data == {
+            "application_id": application.id,
+            "call_id": call.id,
+            "kind": "creative",
+            "district": application.facts.district,
+            "district_code": event.data["district_code"],
+            "eligible": True,
+            "reason_codes": [],
+            "received_at": event.data["received_at"],
+        }
+        assert "Anna Design" not in str(event.data)
+        assert "anna@example.org" not in str(event.data)
 
     async def test_an_ineligible_application_is_kept_with_its_reasons(self) -> None:
         uow = a_unit()
