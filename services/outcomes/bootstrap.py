@@ -22,6 +22,7 @@ from services.outcomes.adapters.unit_of_work import SqlOutcomesUnitOfWork
 from services.outcomes.entrypoints.api import router
 from services.outcomes.entrypoints.consumer import CONSUMED_TOPICS, outcomes_consumer
 from services.outcomes.entrypoints.public import router as public_router
+from services.outcomes.entrypoints.report_api import router as report_router
 from services.outcomes.settings import OutcomesSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -53,6 +54,7 @@ def create_app(settings: OutcomesSettings | None = None, clock: Clock | None = N
     return create_http_app(
         host,
         title="CIMIS outcomes",
-        description="What the programme produced: the teams' blueprints and their catalogue.",
-        routers=[router, public_router],
+        description="What the programme produced: the teams' blueprints, their public "
+        "catalogue and the funder's report.",
+        routers=[router, report_router, public_router],
     )

@@ -1,25 +1,20 @@
 """CSV exports for finance: a call's ledger, and the pieces the receipt list shares.
 
-German spreadsheets want ``;`` between fields and a decimal comma; ``sep`` and ``decimal``
-query parameters switch to that, the defaults are plain CSV with a decimal point.
-
-Text typed by people (payees, purposes, receipt numbers) or carried by events (ids) goes
-through ``inert``: a spreadsheet would run a cell starting with ``=``, ``+``, ``-`` or ``@``
-as a formula (CSV injection). Amounts and dates the service formats itself stay as they are,
-so a negative amount is still a number.
+The defaults are plain CSV with a decimal point; ``sep`` and ``decimal`` query parameters
+switch to what German spreadsheets want. The mechanics (and why text goes through
+``inert``) are the chassis's: :mod:`cimis_chassis.csv_export`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Sequence
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import Any
 
-from cimis_chassis.money import format_eur
-
-Separator = Literal[",", ";"]
-DecimalMark = Literal["point", "comma"]
+from cimis_chassis.csv_export import DecimalMark as DecimalMark
+from cimis_chassis.csv_export import Separator as Separator
+from cimis_chassis.csv_export import inert as inert
+from cimis_chassis.csv_export import money_text as money_text
+from cimis_chassis.csv_export import render_csv as render_csv
 
 POSITION_LABELS = {
     "personnel": "Personal",
@@ -28,28 +23,6 @@ POSITION_LABELS = {
     "travel": "Reisekosten",
     "other": "Sonstiges",
 }
-
-
-# OWASP's list: formula starters, plus tab and carriage return, which some programs skip.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def inert(text: str) -> str:
-    """``text`` as a cell no spreadsheet evaluates: a leading formula character gets a ``'``."""
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
-
-
-def money_text(cents: int, decimal: DecimalMark) -> str:
-    text = format_eur(cents)
-    return text.replace(".", ",") if decimal == "comma" else text
-
-
-def render_csv(header: Sequence[str], rows: Iterable[Sequence[Any]], sep: Separator) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=sep, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buffer.getvalue()
 
 
 def call_ledger(entries: Sequence[Any], *, sep: Separator, decimal: DecimalMark) -> str:

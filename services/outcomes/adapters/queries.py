@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cimis_chassis.keyset import Page, keyset_page
@@ -40,6 +40,17 @@ class OutcomesQueries:
         blueprints per programme, not millions)."""
         query = select(blueprints).where(blueprints.c.status == PUBLISHED)
         return [blueprint_from_row(r) for r in (await self.session.execute(query)).all()]
+
+    async def published_count(self, call_id: str, until: datetime) -> int:
+        """The call's blueprints public at ``until``: published by then, not yet withdrawn."""
+        query = (
+            select(func.count())
+            .select_from(blueprints)
+            .where(blueprints.c.call_id == call_id)
+            .where(blueprints.c.published_at <= until)
+            .where(or_(blueprints.c.withdrawn_at.is_(None), blueprints.c.withdrawn_at > until))
+        )
+        return int((await self.session.execute(query)).scalar_one())
 
     async def costs(self, team_ids: list[str]) -> dict[str, dict[str, int]]:
         return await SqlCosts(self.session).of(team_ids)

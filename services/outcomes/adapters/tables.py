@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Integer, String, Table, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Date, Index, Integer, String, Table, Text
 
 from cimis_chassis.sqltypes import UtcDateTime
-from cimis_chassis.tables import service_metadata
+from cimis_chassis.tables import BigId, service_metadata
 
 metadata, chassis = service_metadata()
 
@@ -67,3 +67,59 @@ blueprints = Table(
     Column("withdrawal_reason", Text, nullable=True),
 )
 Index("ix_blueprints_status", blueprints.c.status, blueprints.c.updated_at)
+
+# --- the funder's report: facts with their times, so that it can be drawn up as of any day ---
+
+calls = Table(
+    "calls",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("title", String(300), nullable=False),
+    Column("districts", JSON, nullable=False),
+    Column("opened_at", UtcDateTime(), nullable=False),
+)
+
+report_applications = Table(
+    "report_applications",
+    metadata,
+    Column("application_id", String(36), primary_key=True),
+    Column("call_id", String(36), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("district", String(300), nullable=False),
+    Column("district_code", String(10), nullable=True),
+    Column("eligible", Boolean, nullable=False),
+    Column("reason_codes", JSON, nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
+)
+Index("ix_report_applications_call", report_applications.c.call_id)
+
+# A team's steps (proposed, accepted, withdrawn) and the money's (pot, allocated, released,
+# approved, paid, returned, unspent_returned), signed: a reversal is a negative approval.
+report_facts = Table(
+    "report_facts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("call_id", String(36), nullable=False),
+    Column("team_id", String(36), nullable=True),
+    Column("fact", String(30), nullable=False),
+    Column("position", String(40), nullable=True),
+    Column("cents", BigInteger, nullable=False),
+    Column("district_code", String(10), nullable=True),
+    Column("at", UtcDateTime(), nullable=False),
+)
+Index("ix_report_facts_call", report_facts.c.call_id, report_facts.c.at)
+
+# Each milestone's history: planned with a due date, rescheduled, completed, waived, reopened,
+# cancelled with its plan.
+report_milestone_steps = Table(
+    "report_milestone_steps",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("call_id", String(36), nullable=False),
+    Column("team_id", String(36), nullable=False),
+    Column("milestone_id", String(100), nullable=False),
+    Column("step", String(20), nullable=False),
+    Column("due_date", Date, nullable=True),
+    Column("at", UtcDateTime(), nullable=False),
+)
+Index("ix_report_milestone_steps_call", report_milestone_steps.c.call_id)

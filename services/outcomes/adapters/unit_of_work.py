@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cimis_chassis.unit_of_work import SqlUnitOfWork
+from services.outcomes.adapters.report_store import SqlReportFacts
 from services.outcomes.adapters.repositories import SqlBlueprints, SqlCosts, SqlTeams
 
 
@@ -12,8 +13,10 @@ class SqlOutcomesUnitOfWork(SqlUnitOfWork):
     teams: SqlTeams
     costs: SqlCosts
     blueprints: SqlBlueprints
+    report: SqlReportFacts
 
     def open_repositories(self, session: AsyncSession) -> None:
         self.teams = SqlTeams(session)
         self.costs = SqlCosts(session)
         self.blueprints = SqlBlueprints(session)
+        self.report = SqlReportFacts(session)

@@ -8,6 +8,7 @@ from typing import Protocol
 
 from cimis_chassis.unit_of_work import UnitOfWorkPort
 from services.outcomes.domain.blueprints import Blueprint
+from services.outcomes.domain.report import AppliedFact, MilestoneStep, ReportFact
 from services.outcomes.domain.teams import TeamRecord
 
 
@@ -45,6 +46,20 @@ class Blueprints(Protocol):
     async def put(self, blueprint: Blueprint) -> None: ...
 
 
+class ReportFacts(Protocol):
+    """The funder's report's facts, appended as the platform's events arrive."""
+
+    async def open_call(self, call_id: str, title: str, districts: list[str], at: datetime) -> bool:
+        """Keep a call; False when it was known already."""
+        ...
+
+    async def applied(self, fact: AppliedFact) -> None: ...
+
+    async def record(self, *facts: ReportFact) -> None: ...
+
+    async def milestone_steps(self, *steps: MilestoneStep) -> None: ...
+
+
 class OutcomesUnitOfWork(UnitOfWorkPort, Protocol):
     @property
     def teams(self) -> Teams: ...
@@ -54,3 +69,6 @@ class OutcomesUnitOfWork(UnitOfWorkPort, Protocol):
 
     @property
     def blueprints(self) -> Blueprints: ...
+
+    @property
+    def report(self) -> ReportFacts: ...

@@ -1,0 +1,265 @@
+"""The funder's report of a call as of a day, from the facts the platform's events left.
+
+Every figure is a sum or a count over facts dated up to the end of that day (Europe/Berlin),
+so the same facts give the same report, whenever and however often it is drawn up.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+BERLIN = ZoneInfo("Europe/Berlin")
+# The programme's focus region: its share of teams and money is reported on its own.
+ERZGEBIRGE_CODE = "14521"
+
+PROPOSED, ACCEPTED, WITHDRAWN = "proposed", "accepted", "withdrawn"
+POT, ALLOCATED, RELEASED, APPROVED, PAID, RETURNED, UNSPENT_RETURNED = (
+    "pot",
+    "allocated",
+    "released",
+    "approved",
+    "paid",
+    "returned",
+    "unspent_returned",
+)
+PLANNED, RESCHEDULED, COMPLETED, WAIVED, REOPENED, CANCELLED = (
+    "planned",
+    "rescheduled",
+    "completed",
+    "waived",
+    "reopened",
+    "cancelled",
+)
+# A cancelled plan cancels every milestone of its team still open: one step for all of them.
+WHOLE_PLAN = "*"
+KINDS = ("company", "organisation", "creative")
+LINES = ("personnel", "material", "external_services", "travel", "other")
+
+
+@dataclass(frozen=True)
+class AppliedFact:
+    application_id: str
+    call_id: str
+    kind: str
+    district: str
+    district_code: str | None
+    eligible: bool
+    reason_codes: tuple[str, ...]
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class ReportFact:
+    call_id: str
+    team_id: str | None
+    fact: str
+    position: str | None
+    cents: int
+    district_code: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class MilestoneStep:
+    call_id: str
+    team_id: str
+    milestone_id: str
+    step: str
+    due_date: date | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class CallFacts:
+    call_id: str
+    title: str
+    districts: tuple[str, ...]
+    applications: list[AppliedFact]
+    facts: list[ReportFact]
+    milestone_steps: list[MilestoneStep]
+
+
+@dataclass(frozen=True)
+class DistrictRow:
+    district: str
+    district_code: str | None
+    by_kind: dict[str, int]
+    eligible: int
+    ineligible: int
+
+
+@dataclass(frozen=True)
+class LineRow:
+    position: str
+    approved_cents: int
+    paid_cents: int
+    returned_cents: int
+
+
+@dataclass(frozen=True)
+class MilestoneCounts:
+    completed_on_time: int = 0
+    completed_late: int = 0
+    waived: int = 0
+    overdue: int = 0
+    open: int = 0
+
+
+@dataclass(frozen=True)
+class FunderReport:
+    call_id: str
+    title: str
+    as_of: date
+    applications_total: int
+    applications_eligible: int
+    applications_by_kind: dict[str, int]
+    applications_by_district: list[DistrictRow]
+    ineligibility_reasons: dict[str, int]
+    teams_formed: int
+    teams_accepted: int
+    teams_withdrawn: int
+    erzgebirge_teams: int
+    erzgebirge_allocated_cents: int
+    pot_cents: int
+    allocated_cents: int
+    released_cents: int
+    approved_cents: int
+    paid_cents: int
+    returned_cents: int
+    unspent_returned_cents: int
+    lines: list[LineRow]
+    milestones: MilestoneCounts
+    blueprints_published: int
+
+    @property
+    def erzgebirge_team_share(self) -> str:
+        return percent(self.erzgebirge_teams, self.teams_accepted)
+
+    @property
+    def erzgebirge_money_share(self) -> str:
+        return percent(self.erzgebirge_allocated_cents, self.allocated_cents)
+
+
+def end_of_day(day: date) -> datetime:
+    """The last instant of ``day`` in Berlin, in UTC: what "as of" a day includes."""
+    start_next = datetime.combine(day + timedelta(days=1), time(0), tzinfo=BERLIN)
+    return (start_next - timedelta(microseconds=1)).astimezone(UTC)
+
+
+def percent(part: int, whole: int) -> str:
+    """A share with one decimal, rounded half up, exactly (no float): "33.3"."""
+    if whole == 0:
+        return "0.0"
+    tenths = (part * 1000 + whole // 2) // whole
+    return f"{tenths // 10}.{tenths % 10}"
+
+
+def funder_report(facts: CallFacts, *, as_of: date, blueprints_published: int) -> FunderReport:
+    until = end_of_day(as_of)
+    applications = [a for a in facts.applications if a.received_at <= until]
+    money = [f for f in facts.facts if f.at <= until]
+    steps = [s for s in facts.milestone_steps if s.at <= until]
+
+    district_of = {f.team_id: f.district_code for f in money if f.fact == ACCEPTED}
+    totals: Counter[str] = Counter()
+    for f in money:
+        totals[f.fact] += f.cents if f.fact not in (PROPOSED, ACCEPTED, WITHDRAWN) else 1
+    erzgebirge = {t for t, code in district_of.items() if code == ERZGEBIRGE_CODE}
+    return FunderReport(
+        call_id=facts.call_id,
+        title=facts.title,
+        as_of=as_of,
+        applications_total=len(applications),
+        applications_eligible=sum(a.eligible for a in applications),
+        applications_by_kind={k: sum(a.kind == k for a in applications) for k in KINDS},
+        applications_by_district=_by_district(applications),
+        ineligibility_reasons=dict(
+            sorted(Counter(c for a in applications for c in a.reason_codes).items())
+        ),
+        teams_formed=totals[PROPOSED],
+        teams_accepted=totals[ACCEPTED],
+        teams_withdrawn=totals[WITHDRAWN],
+        erzgebirge_teams=len(erzgebirge),
+        erzgebirge_allocated_cents=sum(
+            f.cents for f in money if f.fact == ALLOCATED and f.team_id in erzgebirge
+        ),
+        pot_cents=totals[POT],
+        allocated_cents=totals[ALLOCATED],
+        released_cents=totals[RELEASED],
+        approved_cents=totals[APPROVED],
+        paid_cents=totals[PAID],
+        returned_cents=totals[RETURNED],
+        unspent_returned_cents=totals[UNSPENT_RETURNED],
+        lines=_lines(money),
+        milestones=_milestones(steps, as_of),
+        blueprints_published=blueprints_published,
+    )
+
+
+def _by_district(applications: Iterable[AppliedFact]) -> list[DistrictRow]:
+    grouped: dict[tuple[str, str | None], list[AppliedFact]] = defaultdict(list)
+    for a in applications:
+        grouped[(a.district, a.district_code)].append(a)
+    return [
+        DistrictRow(
+            district=district,
+            district_code=code,
+            by_kind={k: sum(a.kind == k for a in rows) for k in KINDS},
+            eligible=sum(a.eligible for a in rows),
+            ineligible=sum(not a.eligible for a in rows),
+        )
+        for (district, code), rows in sorted(grouped.items(), key=lambda g: g[0][0])
+    ]
+
+
+def _lines(money: Iterable[ReportFact]) -> list[LineRow]:
+    sums: dict[tuple[str, str], int] = Counter()
+    for f in money:
+        if f.position is not None and f.fact in (APPROVED, PAID, RETURNED):
+            sums[(f.position, f.fact)] += f.cents
+    positions = sorted(
+        {p for p, _ in sums}, key=lambda p: (LINES.index(p) if p in LINES else len(LINES), p)
+    )
+    return [
+        LineRow(p, sums[(p, APPROVED)], sums[(p, PAID)], sums[(p, RETURNED)]) for p in positions
+    ]
+
+
+def _milestones(steps: Iterable[MilestoneStep], as_of: date) -> MilestoneCounts:
+    due: dict[str, date] = {}
+    state: dict[str, str] = {}
+    late: dict[str, bool] = {}
+    team_of: dict[str, str] = {}
+    for s in steps:
+        if s.milestone_id == WHOLE_PLAN:
+            for m, team in team_of.items():
+                if team == s.team_id and state[m] == "open":
+                    state[m] = CANCELLED
+            continue
+        if s.step in (PLANNED, RESCHEDULED):
+            assert s.due_date is not None
+            due[s.milestone_id] = s.due_date
+            team_of[s.milestone_id] = s.team_id
+            state.setdefault(s.milestone_id, "open")
+        elif s.milestone_id not in due:
+            continue  # a step of a milestone whose plan this call never announced
+        elif s.step == COMPLETED:
+            state[s.milestone_id] = COMPLETED
+            late[s.milestone_id] = s.at.astimezone(BERLIN).date() > due[s.milestone_id]
+        elif s.step == WAIVED:
+            state[s.milestone_id] = WAIVED
+        elif s.step == REOPENED:
+            state[s.milestone_id] = "open"
+    counts: Counter[str] = Counter()
+    for m, st in state.items():
+        if st == COMPLETED:
+            counts["completed_late" if late[m] else "completed_on_time"] += 1
+        elif st == WAIVED:
+            counts["waived"] += 1
+        elif st == "open":
+            counts["overdue" if due[m] < as_of else "open"] += 1
+    return MilestoneCounts(**counts)

@@ -1,0 +1,139 @@
+"""The funder's report from facts: counted as of a day, money per line, milestones by outcome."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from services.outcomes.domain import report as r
+from services.outcomes.domain.report import (
+    AppliedFact,
+    CallFacts,
+    MilestoneCounts,
+    MilestoneStep,
+    ReportFact,
+    end_of_day,
+    funder_report,
+    percent,
+)
+
+MAY = datetime(2025, 5, 5, 10, 0, tzinfo=UTC)
+JUNE = datetime(2025, 6, 5, 10, 0, tzinfo=UTC)
+
+
+def applied(ident: str, kind: str, district: str, code: str, eligible: bool) -> AppliedFact:
+    reasons = () if eligible else ("not-sme-employees",)
+    return AppliedFact(ident, "call-1", kind, district, code, eligible, reasons, MAY)
+
+
+def fact(
+    fact: str, cents: int, *, team: str | None = "t1", at: datetime = MAY, **kw: str
+) -> ReportFact:
+    return ReportFact("call-1", team, fact, kw.get("position"), cents, kw.get("code"), at)
+
+
+def step(
+    milestone: str, kind: str, at: datetime, due: date | None = None, team: str = "t1"
+) -> MilestoneStep:
+    return MilestoneStep("call-1", team, milestone, kind, due, at)
+
+
+FACTS = CallFacts(
+    call_id="call-1",
+    title="CIMIS II",
+    districts=("Erzgebirgskreis", "Leipzig"),
+    applications=[
+        applied("a1", "company", "Erzgebirgskreis", "14521", True),
+        applied("a2", "creative", "Erzgebirgskreis", "14521", True),
+        applied("a3", "company", "Leipzig", "14713", False),
+    ],
+    facts=[
+        fact(r.POT, 100_000_00, team=None),
+        fact(r.PROPOSED, 45_000_00),
+        fact(r.PROPOSED, 30_000_00, team="t2"),
+        fact(r.ACCEPTED, 45_000_00, code="14521"),
+        fact(r.ACCEPTED, 30_000_00, team="t2", code="14713"),
+        fact(r.ALLOCATED, 45_000_00),
+        fact(r.ALLOCATED, 30_000_00, team="t2"),
+        fact(r.RELEASED, 18_000_00),
+        fact(r.APPROVED, 10_000_00, position="personnel"),
+        fact(r.APPROVED, 2_000_00, position="travel"),
+        fact(r.APPROVED, -500_00, position="travel"),  # a reversal
+        fact(r.PAID, 9_000_00, position="personnel", at=JUNE),
+        fact(r.PAID, -1_000_00, position="personnel", at=JUNE),
+        fact(r.RETURNED, 1_000_00, position="personnel", at=JUNE),
+        fact(r.WITHDRAWN, 0, team="t2", at=JUNE),
+        fact(r.UNSPENT_RETURNED, 30_000_00, team="t2", at=JUNE),
+    ],
+    milestone_steps=[
+        step("m1", r.PLANNED, MAY, date(2025, 5, 20)),
+        step("m2", r.PLANNED, MAY, date(2025, 5, 20)),
+        step("m3", r.PLANNED, MAY, date(2025, 5, 20)),
+        step("m4", r.PLANNED, MAY, date(2025, 6, 30)),
+        step("m5", r.PLANNED, MAY, date(2025, 5, 10), team="t2"),
+        step("m1", r.COMPLETED, datetime(2025, 5, 20, 21, 0, tzinfo=UTC)),  # 23:00 in Berlin
+        step("m2", r.COMPLETED, datetime(2025, 5, 20, 22, 30, tzinfo=UTC)),  # the next day
+        step("m3", r.RESCHEDULED, MAY, date(2025, 6, 2)),
+        step("m4", r.WAIVED, JUNE),
+        step(r.WHOLE_PLAN, r.CANCELLED, JUNE, team="t2"),
+    ],
+)
+
+
+def test_everything_up_to_the_day() -> None:
+    report = funder_report(FACTS, as_of=date(2025, 6, 10), blueprints_published=2)
+
+    assert (report.applications_total, report.applications_eligible) == (3, 2)
+    assert report.applications_by_kind == {"company": 2, "organisation": 0, "creative": 1}
+    assert [
+        (d.district, d.by_kind["company"], d.eligible, d.ineligible)
+        for d in report.applications_by_district
+    ] == [
+        ("Erzgebirgskreis", 1, 2, 0),
+        ("Leipzig", 1, 0, 1),
+    ]
+    assert report.ineligibility_reasons == {"not-sme-employees": 1}
+    assert (report.teams_formed, report.teams_accepted, report.teams_withdrawn) == (2, 2, 1)
+    assert (report.erzgebirge_teams, report.erzgebirge_allocated_cents) == (1, 45_000_00)
+    assert (report.erzgebirge_team_share, report.erzgebirge_money_share) == ("50.0", "60.0")
+    assert (report.pot_cents, report.allocated_cents, report.released_cents) == (
+        100_000_00,
+        75_000_00,
+        18_000_00,
+    )
+    assert (report.approved_cents, report.paid_cents, report.returned_cents) == (
+        11_500_00,
+        8_000_00,
+        1_000_00,
+    )
+    assert report.unspent_returned_cents == 30_000_00
+    assert [
+        (x.position, x.approved_cents, x.paid_cents, x.returned_cents) for x in report.lines
+    ] == [
+        ("personnel", 10_000_00, 8_000_00, 1_000_00),
+        ("travel", 1_500_00, 0, 0),
+    ]
+    # m1 on time (23:00 Berlin on its day), m2 late, m3 rescheduled and now overdue, m4 waived,
+    # m5 cancelled with its withdrawn team's plan.
+    assert report.milestones == MilestoneCounts(
+        completed_on_time=1, completed_late=1, waived=1, overdue=1, open=0
+    )
+    assert report.blueprints_published == 2
+
+
+def test_as_of_an_earlier_day_later_facts_do_not_count() -> None:
+    report = funder_report(FACTS, as_of=date(2025, 5, 15), blueprints_published=0)
+
+    assert (report.paid_cents, report.teams_withdrawn, report.unspent_returned_cents) == (0, 0, 0)
+    # As of 15 May nothing was done yet: m5 (due the 10th) overdue, the rest open.
+    assert report.milestones == MilestoneCounts(overdue=1, open=4)
+
+
+def test_a_day_ends_at_midnight_in_berlin_and_shares_round_half_up() -> None:
+    assert end_of_day(date(2025, 6, 10)) == datetime(2025, 6, 10, 21, 59, 59, 999999, tzinfo=UTC)
+    assert end_of_day(date(2025, 1, 10)) == datetime(2025, 1, 10, 22, 59, 59, 999999, tzinfo=UTC)
+    assert [percent(1, 3), percent(2, 3), percent(1, 8), percent(0, 0)] == [
+        "33.3",
+        "66.7",
+        "12.5",
+        "0.0",
+    ]
