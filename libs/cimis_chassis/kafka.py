@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -54,6 +55,16 @@ def broker_sender(broker: KafkaBroker) -> Any:
     return send
 
 
+# How long the platform's topics keep their records: for ever unless the operator says
+# otherwise, so that a read side (outcomes) can always be rebuilt from the first event.
+RETENTION_ENV = "KAFKA_TOPIC_RETENTION_MS"
+
+
+def platform_topic_configs() -> dict[str, str]:
+    """The configuration new platform topics get (``retention.ms``, -1: unlimited)."""
+    return {"retention.ms": os.environ.get(RETENTION_ENV, "-1")}
+
+
 async def ensure_topics(
     kafka: str | KafkaClientConfig,
     topics: Mapping[str, int],
@@ -72,6 +83,8 @@ async def ensure_topics(
     """
     if not topics:
         return
+    if topic_configs is None:
+        topic_configs = platform_topic_configs()
     admin = AIOKafkaAdminClient(**as_client_config(kafka).aiokafka(client_id="cimis-ensure-topics"))
     try:
         async with asyncio.timeout(wait_seconds):

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin import AIOKafkaAdminClient, ConfigResource, ConfigResourceType
 
 from cimis_chassis.kafka_client import aiokafka_options
 from cimis_devtools.kafka_local import LocalKafka, ensure_topics
@@ -92,3 +92,19 @@ async def test_restart_keeps_data_and_address(kafka_broker_process: LocalKafka) 
     assert broker.is_running
     assert broker.bootstrap_servers == bootstrap
     assert await _consume_one(bootstrap, topic) == (b"k", b"before-restart", offset)
+
+
+async def test_new_topics_keep_their_records_for_ever(kafka_bootstrap: str) -> None:
+    topic = _unique("cimis-retention")
+    await ensure_topics(kafka_bootstrap, {topic: 1})
+
+    admin = AIOKafkaAdminClient(**aiokafka_options(kafka_bootstrap))
+    await admin.start()
+    try:
+        [response] = await admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, topic, ["retention.ms"])]
+        )
+    finally:
+        await admin.close()
+    entries = {entry[0]: entry[1] for resource in response.resources for entry in resource[4]}
+    assert entries["retention.ms"] == "-1"
