@@ -7,7 +7,8 @@ import uuid
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, ConfigResource, ConfigResourceType
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from cimis_chassis.kafka_client import aiokafka_options
 from cimis_devtools.kafka_local import LocalKafka, ensure_topics
@@ -102,7 +103,7 @@ async def test_new_topics_keep_their_records_for_ever(kafka_bootstrap: str) -> N
     await admin.start()
     try:
         [response] = await admin.describe_configs(
-            [ConfigResource(ConfigResourceType.TOPIC, topic, ["retention.ms"])]
+            [ConfigResource(ConfigResourceType.TOPIC, topic, {"retention.ms": None})]
         )
     finally:
         await admin.close()

@@ -14,6 +14,7 @@ from typing import Annotated, Any, cast
 
 import typer
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
 from sqlalchemy import CursorResult, delete
@@ -53,18 +54,28 @@ class GroupBusy(Exception):
 
 async def rewind_group(settings: OutcomesSettings) -> int:
     """Commit every consumed partition's first offset for outcomes' group; the partitions."""
+    kafka = settings.kafka()
+    admin = AIOKafkaAdminClient(**kafka.aiokafka(client_id="cimis-outcomes-rebuild"))
+    await admin.start()
+    try:
+        described = await admin.describe_topics(list(CONSUMES["outcomes"]))
+    finally:
+        await admin.close()
+    partitions = [
+        TopicPartition(topic["topic"], p["partition"])
+        for topic in described
+        if topic["error_code"] == 0
+        for p in topic["partitions"]
+    ]
+    if not partitions:
+        raise GroupBusy(f"none of {', '.join(CONSUMES['outcomes'])} exists yet")
     consumer = AIOKafkaConsumer(
-        **settings.kafka().aiokafka(client_id="cimis-outcomes-rebuild"),
+        **kafka.aiokafka(client_id="cimis-outcomes-rebuild"),
         group_id=settings.consumer_group,
         enable_auto_commit=False,
     )
     await consumer.start()
     try:
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in CONSUMES["outcomes"]
-            for p in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
         consumer.assign(partitions)
         first = await consumer.beginning_offsets(partitions)
         try:
