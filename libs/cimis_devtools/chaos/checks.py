@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from cimis_chassis.money import parse_eur
 from cimis_contracts.topics import CONSUMES, dead_letter_topic
 from cimis_devtools.chaos.broker_state import dead_letters
 from cimis_devtools.chaos.client import Api
@@ -47,6 +48,7 @@ async def check(
     await _calls(workload, expectation, runner, api, found)
     await _books(platform, found)
     await _intake(workload, runner, api, found)
+    await _funder_report(workload, runner, api, found)
     await _milestones(expectation, runner, api, found)
     await _alerts(workload, expectation, platform, runner, found)
     await _dead_letters(platform, injected, found)
@@ -131,6 +133,57 @@ async def _intake(workload: Workload, runner: Runner, api: Api, found: Findings)
         applications = await _pages(api, "intake", f"/api/v1/applications?call_id={call_id}")
         found.differ(
             f"{call.ref} applications", sum(1 + t.creatives for t in members), len(applications)
+        )
+
+
+async def _funder_report(workload: Workload, runner: Runner, api: Api, found: Findings) -> None:
+    """Outcomes' report, drawn from events only, against intake's and budget's own figures:
+    every count equal, every amount equal to the cent, whatever the faults did in between."""
+    for call in workload.calls:
+        call_id = runner.call_ids.get(call.ref)
+        if call_id is None:
+            continue
+        report = await _get(api, "outcomes", f"/api/v1/calls/{call_id}/report")
+        applications = await _pages(api, "intake", f"/api/v1/applications?call_id={call_id}")
+        teams = await _pages(api, "intake", f"/api/v1/teams?call_id={call_id}")
+        found.differ(
+            f"{call.ref} report applications", len(applications), report["applications"]["total"]
+        )
+        found.differ(
+            f"{call.ref} report teams",
+            {
+                "formed": len(teams),
+                "accepted": sum(t["accepted_at"] is not None for t in teams),
+                "withdrawn": sum(t["status"] == "withdrawn" for t in teams),
+            },
+            report["teams"],
+        )
+        budgets = [await _get(api, "budget", f"/api/v1/teams/{t['id']}/budget") for t in teams]
+        sums: Counter[str] = Counter()
+        lines: Counter[str] = Counter()
+        for budget in budgets:
+            for figure in ("allocated", "released", "approved", "paid", "returned"):
+                sums[figure] += parse_eur(budget[figure])
+            for line in budget["positions"]:
+                lines[line["position"]] += parse_eur(line["approved"])
+        money = report["budget"]
+        found.differ(
+            f"{call.ref} report money",
+            {k: eur(sums[k]) for k in ("allocated", "released", "approved", "paid")}
+            | {"unspent_returned": eur(sums["returned"])},
+            {
+                k: money[k]
+                for k in ("allocated", "released", "approved", "paid", "unspent_returned")
+            },
+        )
+        found.differ(
+            f"{call.ref} report approved per line",
+            {p: eur(c) for p, c in sorted(lines.items()) if c},
+            {
+                line["position"]: line["approved"]
+                for line in sorted(money["lines"], key=lambda x: x["position"])
+                if line["approved"] != "0.00"
+            },
         )
 
 
