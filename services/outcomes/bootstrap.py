@@ -21,6 +21,7 @@ from services.outcomes.adapters.tables import chassis
 from services.outcomes.adapters.unit_of_work import SqlOutcomesUnitOfWork
 from services.outcomes.entrypoints.api import router
 from services.outcomes.entrypoints.consumer import CONSUMED_TOPICS, outcomes_consumer
+from services.outcomes.entrypoints.forecast_api import router as forecast_router
 from services.outcomes.entrypoints.public import router as public_router
 from services.outcomes.entrypoints.report_api import router as report_router
 from services.outcomes.settings import OutcomesSettings
@@ -56,5 +57,5 @@ def create_app(settings: OutcomesSettings | None = None, clock: Clock | None = N
         title="CIMIS outcomes",
         description="What the programme produced: the teams' blueprints, their public "
         "catalogue and the funder's report.",
-        routers=[router, report_router, public_router],
+        routers=[router, report_router, forecast_router, public_router],
     )

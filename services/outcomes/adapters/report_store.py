@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cimis_chassis.upsert import conflict_insert
@@ -15,8 +15,11 @@ from services.outcomes.adapters.tables import (
     report_applications,
     report_facts,
     report_milestone_steps,
+    teams,
 )
 from services.outcomes.domain.report import (
+    ALLOCATED,
+    APPROVED,
     AppliedFact,
     CallFacts,
     MilestoneStep,
@@ -135,4 +138,50 @@ def _applied(row: Any) -> AppliedFact:
         eligible=row.eligible,
         reason_codes=tuple(row.reason_codes),
         received_at=row.received_at,
+    )
+
+
+@dataclass(frozen=True)
+class TeamProgress:
+    """What a team's forecast is drawn from."""
+
+    team_id: str
+    agent_id: str
+    accepted_at: datetime
+    allocated_cents: int
+    spent_cents: int
+    plan_ends_on: date | None
+
+
+async def team_progress(
+    session: AsyncSession, team_id: str, until: datetime
+) -> TeamProgress | None:
+    team = (await session.execute(select(teams).where(teams.c.id == team_id))).first()
+    if team is None:
+        return None
+    money = await session.execute(
+        select(report_facts.c.fact, func.sum(report_facts.c.cents))
+        .where(report_facts.c.team_id == team_id)
+        .where(report_facts.c.fact.in_([ALLOCATED, APPROVED]))
+        .where(report_facts.c.at <= until)
+        .group_by(report_facts.c.fact)
+    )
+    sums = {fact: int(total or 0) for fact, total in money.all()}
+    steps = await session.execute(
+        select(report_milestone_steps.c.milestone_id, report_milestone_steps.c.due_date)
+        .where(report_milestone_steps.c.team_id == team_id)
+        .where(report_milestone_steps.c.due_date.is_not(None))
+        .where(report_milestone_steps.c.at <= until)
+        .order_by(report_milestone_steps.c.at, report_milestone_steps.c.id)
+    )
+    due: dict[str, date] = {}
+    for milestone_id, due_date in steps.all():
+        due[milestone_id] = due_date  # the latest plan or reschedule wins
+    return TeamProgress(
+        team_id=team.id,
+        agent_id=team.agent_id,
+        accepted_at=team.accepted_at,
+        allocated_cents=sums.get(ALLOCATED, 0),
+        spent_cents=sums.get(APPROVED, 0),
+        plan_ends_on=max(due.values(), default=None),
     )

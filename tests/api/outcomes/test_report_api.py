@@ -193,3 +193,28 @@ async def test_unknown_call_future_day_and_roles(outcomes: RunningService) -> No
     assert future.status_code == 422
     assert future.json()["type"].endswith(":as-of-in-future")
     assert agent.status_code == 403
+
+
+async def test_a_teams_forecast_follows_its_plan_and_spending(outcomes: RunningService) -> None:
+    if (await get(outcomes, "report")).status_code == 404:  # when run on its own
+        await a_call_with_work(outcomes)
+
+    response = await outcomes.client.get(
+        "/api/v1/teams/t-report/forecast", headers=outcomes.auth("agent-anna")
+    )
+    other = await outcomes.client.get(
+        "/api/v1/teams/t-report/forecast", headers=outcomes.auth("agent-ben")
+    )
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    # Accepted nine days ago, its only milestone due three days ago: the plan is over, and
+    # what was approved is what was spent.
+    assert {k: body[k] for k in ("allocated", "spent", "expected_by_now", "status")} == {
+        "allocated": "40000.00",
+        "spent": "12345.67",
+        "expected_by_now": "40000.00",
+        "status": "behind",
+    }
+    assert body["forecast_unspent_at_end"] == "27654.33"
+    assert other.status_code == 403
