@@ -69,6 +69,8 @@ class CallOpenedV1(EventData):
     cost_plan_tolerance_percent: int = Field(default=20, ge=0, le=100)
     # An overdue milestone still open this many days later goes to the programme office too.
     escalation_days: int = Field(default=14, ge=1, le=365)
+    # How far a team's spending may stray from its plan's curve before anyone is told.
+    burn_rate_tolerance_percent: int = Field(default=25, ge=1, le=100)
 
     def subject(self) -> str:
         return self.call_id

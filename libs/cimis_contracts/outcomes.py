@@ -5,7 +5,8 @@ Keyed by team id: a team has one blueprint, and its steps arrive in order.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from datetime import date
+from typing import ClassVar, Literal
 
 from pydantic import AwareDatetime, Field
 
@@ -64,3 +65,26 @@ class BlueprintWithdrawnV1(_BlueprintEvent):
     reason: Reason
     withdrawn_by: Identifier
     withdrawn_at: AwareDatetime
+
+
+@contract
+class TeamSpendingOffPlanV1(EventData):
+    """A team's approved spending strayed from its plan's curve beyond the call's tolerance,
+    or came back within it (``on_track``): the agent coaches, the office may move money."""
+
+    TYPE: ClassVar[str] = "de.cimis.outcomes.team_spending_off_plan.v1"
+    TOPIC: ClassVar[str] = topics.OUTCOMES
+
+    team_id: Identifier
+    call_id: Identifier
+    status: Literal["ahead", "behind", "on_track"]
+    spent_cents: int
+    expected_cents: int = Field(ge=0)
+    forecast_unspent_cents: int = Field(ge=0)
+    allocated_cents: int = Field(ge=0)
+    plan_ends_on: date
+    as_of: date
+    detected_at: AwareDatetime
+
+    def subject(self) -> str:
+        return self.team_id

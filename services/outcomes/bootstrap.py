@@ -11,17 +11,22 @@ from cimis_chassis.clock import Clock, SystemClock
 from cimis_chassis.host_factory import build_service_host
 from cimis_chassis.migrations import upgrade_to_head
 from cimis_chassis.service_host import ServiceHost, create_http_app
+from cimis_chassis.unit_of_work import Cause
 from cimis_contracts.outcomes import (
     BlueprintChangesRequestedV1,
     BlueprintPublishedV1,
     BlueprintSubmittedV1,
     BlueprintWithdrawnV1,
+    TeamSpendingOffPlanV1,
 )
+from services.outcomes.adapters.metrics import OutcomesMetrics
 from services.outcomes.adapters.tables import chassis
 from services.outcomes.adapters.unit_of_work import SqlOutcomesUnitOfWork
+from services.outcomes.app.forecast_watch import ForecastWatch
 from services.outcomes.entrypoints.api import router
 from services.outcomes.entrypoints.consumer import CONSUMED_TOPICS, outcomes_consumer
 from services.outcomes.entrypoints.forecast_api import router as forecast_router
+from services.outcomes.entrypoints.forecast_scheduler import ForecastScheduler
 from services.outcomes.entrypoints.public import router as public_router
 from services.outcomes.entrypoints.report_api import router as report_router
 from services.outcomes.settings import OutcomesSettings
@@ -40,11 +45,25 @@ def build_host(settings: OutcomesSettings, clock: Clock) -> ServiceHost:
             BlueprintChangesRequestedV1,
             BlueprintPublishedV1,
             BlueprintWithdrawnV1,
+            TeamSpendingOffPlanV1,
         ],
         consumes=CONSUMED_TOPICS,
         unit_of_work=SqlOutcomesUnitOfWork,
     )
     outcomes_consumer(host).register(host.broker)
+
+    def units(cause: Cause) -> SqlOutcomesUnitOfWork:
+        unit = host.unit_of_work(cause)
+        assert isinstance(unit, SqlOutcomesUnitOfWork)
+        return unit
+
+    scheduler = ForecastScheduler(
+        host,
+        ForecastWatch(units),
+        OutcomesMetrics(host.metrics.registry),
+        interval_seconds=settings.forecast_scan_seconds,
+    )
+    host.background.append(scheduler.run)
     return host
 
 

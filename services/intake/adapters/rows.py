@@ -33,6 +33,7 @@ def call_row(call: Call) -> dict[str, Any]:
         "cost_plan_tolerance_percent": call.cost_plan_tolerance_percent,
         "max_undertaking_budget_cents": call.max_undertaking_budget_cents,
         "escalation_days": call.escalation_days,
+        "burn_rate_tolerance_percent": call.burn_rate_tolerance_percent,
         "created_at": call.created_at,
     }
 
@@ -54,6 +55,7 @@ def call_from_row(r: Row[Any]) -> Call:
         cost_plan_tolerance_percent=r.cost_plan_tolerance_percent,
         max_undertaking_budget_cents=r.max_undertaking_budget_cents,
         escalation_days=r.escalation_days,
+        burn_rate_tolerance_percent=r.burn_rate_tolerance_percent,
         created_at=r.created_at,
     )
 

@@ -36,6 +36,7 @@ calls = Table(
     Column("settlement_days", Integer, nullable=False, server_default=text("90")),
     Column("cost_plan_tolerance_percent", Integer, nullable=False, server_default=text("20")),
     Column("escalation_days", Integer, nullable=False, server_default=text("14")),
+    Column("burn_rate_tolerance_percent", Integer, nullable=False, server_default=text("25")),
     # Empty: the per-team maximum.
     Column("max_undertaking_budget_cents", BigInteger, nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),

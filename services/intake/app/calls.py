@@ -41,6 +41,7 @@ async def open_call(uow: IntakeUnitOfWork, cmd: OpenCall) -> Call:
             settlement_days=call.settlement_days,
             cost_plan_tolerance_percent=call.cost_plan_tolerance_percent,
             escalation_days=call.escalation_days,
+            burn_rate_tolerance_percent=call.burn_rate_tolerance_percent,
         )
     )
     return call

@@ -22,6 +22,7 @@ class OpenCall:
     settlement_days: int | None = None
     cost_plan_tolerance_percent: int | None = None
     escalation_days: int | None = None
+    burn_rate_tolerance_percent: int | None = None
     max_undertaking_budget_cents: int | None = None
 
 

@@ -44,6 +44,7 @@ MAX_SETTLEMENT_DAYS = 730
 DEFAULT_COST_PLAN_TOLERANCE_PERCENT = 20
 # An overdue milestone still open this many days later goes to the programme office too.
 DEFAULT_ESCALATION_DAYS = 14
+DEFAULT_BURN_RATE_TOLERANCE_PERCENT = 25
 
 DEFAULT_PHASE_PLAN: tuple[PhaseStep, ...] = (
     PhaseStep("kickoff", "Kick-off", 14),
@@ -68,6 +69,8 @@ class Call:
     settlement_days: int = DEFAULT_SETTLEMENT_DAYS
     cost_plan_tolerance_percent: int = DEFAULT_COST_PLAN_TOLERANCE_PERCENT
     escalation_days: int = DEFAULT_ESCALATION_DAYS
+    # How far a team's spending may stray from its plan's curve before the office hears.
+    burn_rate_tolerance_percent: int = DEFAULT_BURN_RATE_TOLERANCE_PERCENT
     # What one undertaking may hold in the call; None: the per-team maximum.
     max_undertaking_budget_cents: int | None = None
     created_at: datetime | None = field(default=None, compare=False)
@@ -100,6 +103,7 @@ def new_call(
     settlement_days: int | None = None,
     cost_plan_tolerance_percent: int | None = None,
     escalation_days: int | None = None,
+    burn_rate_tolerance_percent: int | None = None,
     max_undertaking_budget_cents: int | None = None,
 ) -> Call:
     """Validate a call's terms and fill in the programme's default plans."""
@@ -139,6 +143,13 @@ def new_call(
     escalation = DEFAULT_ESCALATION_DAYS if escalation_days is None else escalation_days
     if not 1 <= escalation <= 365:
         raise IntakeRuleViolation("invalid-call", "The escalation period is 1 to 365 days.")
+    burn_rate = (
+        DEFAULT_BURN_RATE_TOLERANCE_PERCENT
+        if burn_rate_tolerance_percent is None
+        else burn_rate_tolerance_percent
+    )
+    if not 1 <= burn_rate <= 100:
+        raise IntakeRuleViolation("invalid-call", "The burn-rate tolerance is 1 to 100 percent.")
     if max_undertaking_budget_cents is not None and not (
         max_team_budget_cents <= max_undertaking_budget_cents <= total_budget_cents
     ):
@@ -160,6 +171,7 @@ def new_call(
         settlement_days=settlement,
         cost_plan_tolerance_percent=tolerance,
         escalation_days=escalation,
+        burn_rate_tolerance_percent=burn_rate,
         max_undertaking_budget_cents=max_undertaking_budget_cents,
         created_at=now,
     )

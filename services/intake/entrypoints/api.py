@@ -77,6 +77,7 @@ async def open_call(
         settlement_days=body.settlement_days,
         cost_plan_tolerance_percent=body.cost_plan_tolerance_percent,
         escalation_days=body.escalation_days,
+        burn_rate_tolerance_percent=body.burn_rate_tolerance_percent,
         max_undertaking_budget_cents=body.max_undertaking_budget,
     )
 

@@ -149,6 +149,14 @@ class CallIn(Strict):
         description="Days an overdue milestone may stay open before the programme office "
         "is alerted as well as the agent; default 14.",
     )
+    burn_rate_tolerance_percent: int | None = Field(
+        default=None,
+        ge=1,
+        le=100,
+        description="How far (percent of what is expected by then) a team's approved spending "
+        "may run ahead of or behind its plan before the agent, and the office when money "
+        "would be left, are told; default 25.",
+    )
 
 
 class BudgetIncreaseIn(Strict):
@@ -227,6 +235,7 @@ def call_out(call: Call, now: datetime) -> dict[str, Any]:
         "settlement_days": call.settlement_days,
         "cost_plan_tolerance_percent": call.cost_plan_tolerance_percent,
         "escalation_days": call.escalation_days,
+        "burn_rate_tolerance_percent": call.burn_rate_tolerance_percent,
         "max_undertaking_budget": format_eur(call.undertaking_cap_cents),
         "created_at": _ts(call.created_at),
     }

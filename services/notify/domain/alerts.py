@@ -26,6 +26,7 @@ from cimis_contracts.outcomes import (
     BlueprintPublishedV1,
     BlueprintSubmittedV1,
     BlueprintWithdrawnV1,
+    TeamSpendingOffPlanV1,
 )
 from services.notify.domain.agents import STAFF
 
@@ -45,6 +46,7 @@ BLUEPRINT_SUBMITTED = "blueprint_submitted"
 BLUEPRINT_CHANGES_REQUESTED = "blueprint_changes_requested"
 BLUEPRINT_PUBLISHED = "blueprint_published"
 BLUEPRINT_WITHDRAWN = "blueprint_withdrawn"
+SPENDING_OFF_PLAN = "spending_off_plan"
 KINDS = (
     TEAM_ASSIGNED,
     THRESHOLD_CROSSED,
@@ -62,6 +64,7 @@ KINDS = (
     BLUEPRINT_CHANGES_REQUESTED,
     BLUEPRINT_PUBLISHED,
     BLUEPRINT_WITHDRAWN,
+    SPENDING_OFF_PLAN,
 )
 
 # Events about a team that are alerted once notify knows the team (from its team_accepted).
@@ -79,6 +82,7 @@ TEAM_ALERT_EVENTS: tuple[type[EventData], ...] = (
     BlueprintChangesRequestedV1,
     BlueprintPublishedV1,
     BlueprintWithdrawnV1,
+    TeamSpendingOffPlanV1,
 )
 
 
@@ -141,6 +145,10 @@ def alerts_for(event: EventData, team: TeamContact) -> list[Alert]:
             return []
         case PaymentRequestChangedV1() if event.status != "paid":
             return []
+        case TeamSpendingOffPlanV1() if event.status == "behind" and event.forecast_unspent_cents:
+            # Money would be left: the office may move it to the waiting list in time.
+            agent = alert_for(event, team)
+            return [agent, Alert(SPENDING_OFF_PLAN, STAFF, team.team_id, agent.facts)]
     return [alert_for(event, team)]
 
 
@@ -250,6 +258,17 @@ def alert_for(event: EventData, team: TeamContact) -> Alert:
                 "blueprint_title": event.title,
                 "reason": event.reason,
                 "withdrawn_at": event.withdrawn_at,
+            }
+        case TeamSpendingOffPlanV1():
+            kind, recipient = SPENDING_OFF_PLAN, team.agent_id
+            facts = {
+                "status": event.status,
+                "spent_cents": event.spent_cents,
+                "expected_cents": event.expected_cents,
+                "forecast_unspent_cents": event.forecast_unspent_cents,
+                "allocated_cents": event.allocated_cents,
+                "plan_ends_on": event.plan_ends_on,
+                "as_of": event.as_of,
             }
         case TeamReassignedV1():
             # ``team`` names the new agent already: the team is theirs from now on.

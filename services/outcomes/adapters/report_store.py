@@ -17,6 +17,7 @@ from services.outcomes.adapters.tables import (
     report_milestone_steps,
     teams,
 )
+from services.outcomes.domain.forecast import DEFAULT_TOLERANCE_PERCENT
 from services.outcomes.domain.report import (
     ALLOCATED,
     APPROVED,
@@ -31,9 +32,20 @@ from services.outcomes.domain.report import (
 class SqlReportFacts:
     session: AsyncSession
 
-    async def open_call(self, call_id: str, title: str, districts: list[str], at: datetime) -> bool:
+    async def open_call(
+        self,
+        call_id: str,
+        title: str,
+        districts: list[str],
+        at: datetime,
+        burn_rate_tolerance_percent: int,
+    ) -> bool:
         stmt = conflict_insert(self.session, calls).values(
-            id=call_id, title=title, districts=districts, opened_at=at
+            id=call_id,
+            title=title,
+            districts=districts,
+            opened_at=at,
+            burn_rate_tolerance_percent=burn_rate_tolerance_percent,
         )
         added = await self.session.execute(stmt.on_conflict_do_nothing().returning(calls.c.id))
         return added.first() is not None
@@ -146,8 +158,10 @@ class TeamProgress:
     """What a team's forecast is drawn from."""
 
     team_id: str
+    call_id: str
     agent_id: str
     accepted_at: datetime
+    tolerance_percent: int
     allocated_cents: int
     spent_cents: int
     plan_ends_on: date | None
@@ -156,7 +170,12 @@ class TeamProgress:
 async def team_progress(
     session: AsyncSession, team_id: str, until: datetime
 ) -> TeamProgress | None:
-    team = (await session.execute(select(teams).where(teams.c.id == team_id))).first()
+    query = (
+        select(teams, calls.c.burn_rate_tolerance_percent)
+        .outerjoin(calls, calls.c.id == teams.c.call_id)
+        .where(teams.c.id == team_id)
+    )
+    team = (await session.execute(query)).first()
     if team is None:
         return None
     money = await session.execute(
@@ -179,8 +198,11 @@ async def team_progress(
         due[milestone_id] = due_date  # the latest plan or reschedule wins
     return TeamProgress(
         team_id=team.id,
+        call_id=team.call_id,
         agent_id=team.agent_id,
         accepted_at=team.accepted_at,
+        # A team known before its call (another topic): the programme default meanwhile.
+        tolerance_percent=team.burn_rate_tolerance_percent or DEFAULT_TOLERANCE_PERCENT,
         allocated_cents=sums.get(ALLOCATED, 0),
         spent_cents=sums.get(APPROVED, 0),
         plan_ends_on=max(due.values(), default=None),

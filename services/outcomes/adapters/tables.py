@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Boolean, Column, Date, Index, Integer, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    text,
+)
 
 from cimis_chassis.sqltypes import UtcDateTime
 from cimis_chassis.tables import BigId, service_metadata
@@ -77,6 +89,17 @@ calls = Table(
     Column("title", String(300), nullable=False),
     Column("districts", JSON, nullable=False),
     Column("opened_at", UtcDateTime(), nullable=False),
+    Column("burn_rate_tolerance_percent", Integer, nullable=False, server_default=text("25")),
+)
+
+# Each running team's last burn-rate status, so that a change is announced once.
+forecast_states = Table(
+    "forecast_states",
+    metadata,
+    Column("team_id", String(36), primary_key=True),
+    Column("status", String(20), nullable=False),
+    Column("as_of", Date, nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 report_applications = Table(

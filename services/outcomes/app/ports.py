@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Protocol
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Protocol
 
 from cimis_chassis.unit_of_work import UnitOfWorkPort
 from services.outcomes.domain.blueprints import Blueprint
 from services.outcomes.domain.report import AppliedFact, MilestoneStep, ReportFact
 from services.outcomes.domain.teams import TeamRecord
+
+if TYPE_CHECKING:
+    from services.outcomes.adapters.forecast_store import Watched
 
 
 class Teams(Protocol):
@@ -49,7 +52,14 @@ class Blueprints(Protocol):
 class ReportFacts(Protocol):
     """The funder's report's facts, appended as the platform's events arrive."""
 
-    async def open_call(self, call_id: str, title: str, districts: list[str], at: datetime) -> bool:
+    async def open_call(
+        self,
+        call_id: str,
+        title: str,
+        districts: list[str],
+        at: datetime,
+        burn_rate_tolerance_percent: int,
+    ) -> bool:
         """Keep a call; False when it was known already."""
         ...
 
@@ -58,6 +68,18 @@ class ReportFacts(Protocol):
     async def record(self, *facts: ReportFact) -> None: ...
 
     async def milestone_steps(self, *steps: MilestoneStep) -> None: ...
+
+
+class ForecastStates(Protocol):
+    async def watched(self, until: datetime) -> list[Watched]:
+        """Every accepted team whose plan runs, with its call's tolerance and last status."""
+        ...
+
+    async def change(
+        self, team_id: str, *, was: str | None, now_is: str, as_of: date, at: datetime
+    ) -> bool:
+        """Record the new status if the last one is still ``was``; True if this call did."""
+        ...
 
 
 class OutcomesUnitOfWork(UnitOfWorkPort, Protocol):
@@ -72,3 +94,6 @@ class OutcomesUnitOfWork(UnitOfWorkPort, Protocol):
 
     @property
     def report(self) -> ReportFacts: ...
+
+    @property
+    def forecasts(self) -> ForecastStates: ...

@@ -41,7 +41,11 @@ from services.outcomes.domain.report import AppliedFact, MilestoneStep, ReportFa
 
 async def on_call_opened(uow: OutcomesUnitOfWork, payload: CallOpenedV1, event: CloudEvent) -> None:
     opened = await uow.report.open_call(
-        payload.call_id, payload.title, list(payload.districts), event.time
+        payload.call_id,
+        payload.title,
+        list(payload.districts),
+        event.time,
+        payload.burn_rate_tolerance_percent,
     )
     if opened:
         await uow.report.record(

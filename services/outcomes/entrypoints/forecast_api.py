@@ -29,8 +29,8 @@ def _host(request: Request) -> ServiceHost:
 async def team_forecast(team_id: Id, request: Request, principal: Reader) -> dict[str, Any]:
     """Approved spending so far (`spent`) against the plan's linear curve from acceptance to
     the last milestone's due day (`expected_by_now`), and what the team's pace so far would
-    leave unspent at the plan's end. `status` is `ahead` or `behind` beyond 25 % of what is
-    expected by now, else `on_track`."""
+    leave unspent at the plan's end. `status` is `ahead` or `behind` beyond the call's
+    `burn_rate_tolerance_percent` (default 25) of what is expected by now, else `on_track`."""
     host = _host(request)
     today = host.clock.now().astimezone(BERLIN).date()
     async with host.db.sessions() as session:
@@ -47,6 +47,7 @@ async def team_forecast(team_id: Id, request: Request, principal: Reader) -> dic
         starts_on=progress.accepted_at.astimezone(BERLIN).date(),
         ends_on=progress.plan_ends_on,
         today=today,
+        tolerance_percent=progress.tolerance_percent,
     )
     return {
         "team_id": team_id,

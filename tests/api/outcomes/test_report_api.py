@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import timedelta
 from typing import Any
 
+from prometheus_client import CollectorRegistry
+from sqlalchemy import select
+
+from cimis_chassis.unit_of_work import Cause
 from cimis_contracts.budget import BudgetAllocatedV1, PaidPosition, PaymentRequestChangedV1
 from cimis_contracts.intake import (
     ApplicationSubmittedV1,
@@ -18,6 +23,11 @@ from cimis_contracts.intake import (
     TrancheRule,
 )
 from cimis_contracts.milestones import MilestoneCompletedV1, PlanCreatedV1, PlannedMilestone
+from cimis_contracts.outcomes import TeamSpendingOffPlanV1
+from services.outcomes.adapters.metrics import OutcomesMetrics
+from services.outcomes.adapters.tables import chassis
+from services.outcomes.adapters.unit_of_work import SqlOutcomesUnitOfWork
+from services.outcomes.app.forecast_watch import ForecastWatch
 from tests.api.outcomes.conftest import approved, feed
 from tests.support.service_app import RunningService
 
@@ -218,3 +228,41 @@ async def test_a_teams_forecast_follows_its_plan_and_spending(outcomes: RunningS
     }
     assert body["forecast_unspent_at_end"] == "27654.33"
     assert other.status_code == 403
+
+
+async def test_the_burn_rate_watch_announces_a_change_once(outcomes: RunningService) -> None:
+    if (await get(outcomes, "report")).status_code == 404:  # when run on its own
+        await a_call_with_work(outcomes)
+    host = outcomes.host
+
+    def units(cause: Cause) -> SqlOutcomesUnitOfWork:
+        unit = host.unit_of_work(cause)
+        assert isinstance(unit, SqlOutcomesUnitOfWork)
+        return unit
+
+    watch = ForecastWatch(units)
+    first, by_call = await watch.run_once()
+    again, _ = await watch.run_once()
+
+    assert first == ["t-report"]
+    assert again == []
+    assert by_call[CALL].teams == {"behind": 1}
+    assert by_call[CALL].forecast_unspent_cents == 27_654_33
+    announced = await outbox_of(outcomes, "t-report", TeamSpendingOffPlanV1.TYPE)
+    assert [e["data"]["status"] for e in announced] == ["behind"]
+    assert announced[0]["data"]["forecast_unspent_cents"] == 27_654_33
+
+    metrics = OutcomesMetrics(CollectorRegistry())
+    metrics.show(by_call)
+    assert metrics.teams.labels(CALL, "behind")._value.get() == 1
+    assert metrics.unspent.labels(CALL)._value.get() == 27_654_33
+
+
+async def outbox_of(svc: RunningService, key: str, type_: str) -> list[dict[str, Any]]:
+    o = chassis.outbox
+    async with svc.host.db.sessions() as session:
+        rows = await session.execute(
+            select(o.c.payload).where(o.c.key == key).order_by(o.c.position)
+        )
+        events = [json.loads(payload) for (payload,) in rows.all()]
+    return [e for e in events if e["type"] == type_]

@@ -81,3 +81,11 @@ def test_a_team_accepted_before_it_named_its_district_reads_without_one() -> Non
     payload = decode_data(parse_event(json.dumps(raw)))
     assert isinstance(payload, TeamAcceptedV1)
     assert (payload.district, payload.district_code) == (None, None)
+
+
+def test_a_call_opened_before_burn_rates_were_watched_gets_the_default() -> None:
+    raw = json.loads((SAMPLES / "de.cimis.intake.call_opened.v1.json").read_text())
+    del raw["data"]["burn_rate_tolerance_percent"]
+    payload = decode_data(parse_event(json.dumps(raw)))
+    assert isinstance(payload, CallOpenedV1)
+    assert payload.burn_rate_tolerance_percent == 25

@@ -29,6 +29,7 @@ from cimis_contracts.outcomes import (
     BlueprintPublishedV1,
     BlueprintSubmittedV1,
     BlueprintWithdrawnV1,
+    TeamSpendingOffPlanV1,
 )
 from services.notify.adapters.resolver import ResolutionFailed
 from services.notify.domain.agents import Agent
@@ -275,3 +276,19 @@ def blueprint_event(kind: str, team_id: str, **overrides: Any) -> EventData:
         "title": "Online-Terminbuchung",
     }
     return contract(**(identity | fields | overrides))
+
+
+def spending_off_plan(team_id: str, **overrides: Any) -> TeamSpendingOffPlanV1:
+    fields: dict[str, Any] = {
+        "team_id": team_id,
+        "call_id": "call-1",
+        "status": "behind",
+        "spent_cents": 8_500_00,
+        "expected_cents": 20_000_00,
+        "forecast_unspent_cents": 23_000_00,
+        "allocated_cents": 40_000_00,
+        "plan_ends_on": dt.date(2025, 8, 29),
+        "as_of": dt.date(2025, 5, 1),
+        "detected_at": NOW,
+    }
+    return TeamSpendingOffPlanV1(**(fields | overrides))

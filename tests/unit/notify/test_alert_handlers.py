@@ -29,6 +29,7 @@ from tests.unit.notify.builders import (
     milestone_overdue,
     plan_completed,
     quiet,
+    spending_off_plan,
     team_accepted,
     team_reassigned,
     threshold_crossed,
@@ -424,3 +425,25 @@ class TestBlueprints:
             "blueprint_withdrawn",
             "team_assigned",
         ]
+
+
+class TestSpendingOffPlan:
+    async def test_behind_with_money_left_tells_the_office_too_ahead_only_the_agent(
+        self, harness: Harness
+    ) -> None:
+        await harness.add_agent(agent_id="agent-anna")
+        await harness.apply(team_accepted("team-1"), team_accepted("team-2"))
+
+        await harness.apply(
+            spending_off_plan("team-1"), spending_off_plan("team-2", status="ahead")
+        )
+
+        [office] = harness.notifications("staff")
+        assert (office.kind, office.team_id) == ("spending_off_plan", "team-1")
+        assert "23.000,00 €" in office.body
+        mine = sorted(
+            (n.team_id, n.kind)
+            for n in harness.notifications("agent-anna")
+            if n.kind != "team_assigned"
+        )
+        assert mine == [("team-1", "spending_off_plan"), ("team-2", "spending_off_plan")]

@@ -23,6 +23,7 @@ from tests.unit.notify.builders import (
     milestone_reported,
     payment_request_changed,
     plan_completed,
+    spending_off_plan,
     team_accepted,
     team_reassigned,
     threshold_crossed,
@@ -50,6 +51,7 @@ EVERY_ALERTING_EVENT = [
         blueprint_event(kind, "t-1")
         for kind in ("submitted", "changes_requested", "published", "withdrawn")
     ),
+    *(spending_off_plan("t-1", status=status) for status in ("behind", "ahead", "on_track")),
 ]
 
 
