@@ -6,7 +6,9 @@ a reversal or a returned payment is a fact of its own with a negative amount.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
+from typing import Protocol
 
 from cimis_chassis.envelope import CloudEvent
 from cimis_contracts.budget import (
@@ -85,105 +87,54 @@ async def on_application_submitted(
 async def on_team_proposed(
     uow: OutcomesUnitOfWork, payload: TeamProposedV1, event: CloudEvent
 ) -> None:
-    await uow.report.record(
-        _team_fact(
-            payload.call_id, payload.team_id, r.PROPOSED, payload.budget_cents, payload.proposed_at
-        )
-    )
+    await uow.report.record(_of(payload, r.PROPOSED, payload.budget_cents, payload.proposed_at))
 
 
 async def on_team_accepted(
     uow: OutcomesUnitOfWork, payload: TeamAcceptedV1, event: CloudEvent
 ) -> None:
-    await uow.report.record(
-        ReportFact(
-            payload.call_id,
-            payload.team_id,
-            r.ACCEPTED,
-            None,
-            payload.budget_cents,
-            payload.district_code,
-            payload.accepted_at,
-        )
-    )
+    accepted = _of(payload, r.ACCEPTED, payload.budget_cents, payload.accepted_at)
+    await uow.report.record(replace(accepted, district_code=payload.district_code))
 
 
 async def on_team_withdrawn(
     uow: OutcomesUnitOfWork, payload: TeamWithdrawnV1, event: CloudEvent
 ) -> None:
-    await uow.report.record(
-        _team_fact(payload.call_id, payload.team_id, r.WITHDRAWN, 0, payload.withdrawn_at)
-    )
+    await uow.report.record(_of(payload, r.WITHDRAWN, 0, payload.withdrawn_at))
 
 
 async def on_budget_allocated(
     uow: OutcomesUnitOfWork, payload: BudgetAllocatedV1, event: CloudEvent
 ) -> None:
     await uow.report.record(
-        _team_fact(
-            payload.call_id,
-            payload.team_id,
-            r.ALLOCATED,
-            payload.allocated_cents,
-            payload.allocated_at,
-        )
+        _of(payload, r.ALLOCATED, payload.allocated_cents, payload.allocated_at)
     )
 
 
 async def on_tranche_released(
     uow: OutcomesUnitOfWork, payload: TrancheReleasedV1, event: CloudEvent
 ) -> None:
-    await uow.report.record(
-        _team_fact(
-            payload.call_id, payload.team_id, r.RELEASED, payload.amount_cents, payload.released_at
-        )
-    )
+    await uow.report.record(_of(payload, r.RELEASED, payload.amount_cents, payload.released_at))
 
 
 async def on_tranche_withdrawn(
     uow: OutcomesUnitOfWork, payload: TrancheWithdrawnV1, event: CloudEvent
 ) -> None:
-    await uow.report.record(
-        _team_fact(
-            payload.call_id,
-            payload.team_id,
-            r.RELEASED,
-            -payload.amount_cents,
-            payload.withdrawn_at,
-        )
-    )
+    await uow.report.record(_of(payload, r.RELEASED, -payload.amount_cents, payload.withdrawn_at))
 
 
 async def on_expense_approved(
     uow: OutcomesUnitOfWork, payload: ExpenseApprovedV1, event: CloudEvent
 ) -> None:
-    await uow.report.record(
-        ReportFact(
-            payload.call_id,
-            payload.team_id,
-            r.APPROVED,
-            payload.position,
-            payload.fundable_cents,
-            None,
-            payload.approved_at,
-        )
-    )
+    fact = _of(payload, r.APPROVED, payload.fundable_cents, payload.approved_at)
+    await uow.report.record(replace(fact, position=payload.position))
 
 
 async def on_expense_reversed(
     uow: OutcomesUnitOfWork, payload: ExpenseReversedV1, event: CloudEvent
 ) -> None:
-    await uow.report.record(
-        ReportFact(
-            payload.call_id,
-            payload.team_id,
-            r.APPROVED,
-            payload.position,
-            -payload.fundable_cents,
-            None,
-            payload.reversed_at,
-        )
-    )
+    fact = _of(payload, r.APPROVED, -payload.fundable_cents, payload.reversed_at)
+    await uow.report.record(replace(fact, position=payload.position))
 
 
 async def on_payment_request_changed(
@@ -217,13 +168,7 @@ async def on_budget_closed(
     uow: OutcomesUnitOfWork, payload: BudgetClosedV1, event: CloudEvent
 ) -> None:
     await uow.report.record(
-        _team_fact(
-            payload.call_id,
-            payload.team_id,
-            r.UNSPENT_RETURNED,
-            payload.returned_cents,
-            payload.closed_at,
-        )
+        _of(payload, r.UNSPENT_RETURNED, payload.returned_cents, payload.closed_at)
     )
 
 
@@ -297,8 +242,17 @@ async def on_plan_cancelled(
     )
 
 
-def _team_fact(call_id: str, team_id: str, fact: str, cents: int, at: datetime) -> ReportFact:
-    return ReportFact(call_id, team_id, fact, None, cents, None, at)
+class _TeamEvent(Protocol):
+    @property
+    def call_id(self) -> str: ...
+
+    @property
+    def team_id(self) -> str: ...
+
+
+def _of(payload: _TeamEvent, fact: str, cents: int, at: datetime) -> ReportFact:
+    """A team's fact of its call (no budget line, no district unless replaced)."""
+    return ReportFact(payload.call_id, payload.team_id, fact, None, cents, None, at)
 
 
 async def _step(
