@@ -176,6 +176,25 @@ async def _funder_report(workload: Workload, runner: Runner, api: Api, found: Fi
                 for k in ("allocated", "released", "approved", "paid", "unspent_returned")
             },
         )
+        shown = Counter(
+            m["status"]
+            for m in await _pages(api, "milestones", f"/api/v1/milestones?call_id={call_id}")
+        )
+        counted = report["milestones"]
+        found.differ(
+            f"{call.ref} report milestones",
+            {
+                "completed": shown["completed"],
+                "waived": shown["waived"],
+                # A reported milestone waits for its confirmation: not done, so open or late.
+                "not done": shown["open"] + shown["overdue"] + shown["reported"],
+            },
+            {
+                "completed": counted["completed_on_time"] + counted["completed_late"],
+                "waived": counted["waived"],
+                "not done": counted["open"] + counted["overdue"],
+            },
+        )
         found.differ(
             f"{call.ref} report approved per line",
             {p: eur(c) for p, c in sorted(lines.items()) if c},

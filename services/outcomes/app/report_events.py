@@ -31,6 +31,7 @@ from cimis_contracts.intake import (
 from cimis_contracts.milestones import (
     MilestoneCompletedV1,
     MilestoneReopenedV1,
+    MilestoneReportedV1,
     MilestoneRescheduledV1,
     MilestoneWaivedV1,
     PlanCancelledV1,
@@ -202,6 +203,14 @@ async def on_milestone_rescheduled(
             payload.due_date,
             payload.rescheduled_at,
         )
+    )
+
+
+async def on_milestone_reported(
+    uow: OutcomesUnitOfWork, payload: MilestoneReportedV1, event: CloudEvent
+) -> None:
+    await _step(
+        uow, payload.call_id, payload.team_id, payload.milestone_id, r.REPORTED, payload.reported_at
     )
 
 

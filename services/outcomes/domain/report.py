@@ -26,9 +26,10 @@ POT, ALLOCATED, RELEASED, APPROVED, PAID, RETURNED, UNSPENT_RETURNED = (
     "returned",
     "unspent_returned",
 )
-PLANNED, RESCHEDULED, COMPLETED, WAIVED, REOPENED, CANCELLED = (
+PLANNED, RESCHEDULED, REPORTED, COMPLETED, WAIVED, REOPENED, CANCELLED = (
     "planned",
     "rescheduled",
+    "reported",
     "completed",
     "waived",
     "reopened",
@@ -254,12 +255,15 @@ def _milestones(steps: Iterable[MilestoneStep], as_of: date) -> MilestoneCounts:
             state[s.milestone_id] = WAIVED
         elif s.step == REOPENED:
             state[s.milestone_id] = "open"
+        elif s.step == REPORTED:
+            # Not done until confirmed; and a plan closing leaves it waiting, not cancelled.
+            state[s.milestone_id] = REPORTED
     counts: Counter[str] = Counter()
     for m, st in state.items():
         if st == COMPLETED:
             counts["completed_late" if late[m] else "completed_on_time"] += 1
         elif st == WAIVED:
             counts["waived"] += 1
-        elif st == "open":
+        elif st in ("open", REPORTED):
             counts["overdue" if due[m] < as_of else "open"] += 1
     return MilestoneCounts(**counts)

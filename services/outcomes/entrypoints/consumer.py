@@ -32,6 +32,7 @@ from cimis_contracts.intake import (
 from cimis_contracts.milestones import (
     MilestoneCompletedV1,
     MilestoneReopenedV1,
+    MilestoneReportedV1,
     MilestoneRescheduledV1,
     MilestoneWaivedV1,
     PlanCancelledV1,
@@ -58,6 +59,7 @@ SUBSCRIPTIONS: Sequence[tuple[type[EventData], Handler]] = (
     (PlanCreatedV1, report.on_plan_created),
     (PlanCompletedV1, team.on_plan_completed),
     (MilestoneRescheduledV1, report.on_milestone_rescheduled),
+    (MilestoneReportedV1, report.on_milestone_reported),
     (MilestoneCompletedV1, report.on_milestone_completed),
     (MilestoneWaivedV1, report.on_milestone_waived),
     (MilestoneReopenedV1, team.on_milestone_reopened),

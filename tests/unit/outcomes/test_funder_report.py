@@ -70,6 +70,8 @@ FACTS = CallFacts(
         step("m3", r.PLANNED, MAY, date(2025, 5, 20)),
         step("m4", r.PLANNED, MAY, date(2025, 6, 30)),
         step("m5", r.PLANNED, MAY, date(2025, 5, 10), team="t2"),
+        step("m6", r.PLANNED, MAY, date(2025, 5, 12), team="t2"),
+        step("m6", r.REPORTED, datetime(2025, 5, 20, 8, 0, tzinfo=UTC), team="t2"),
         step("m1", r.COMPLETED, datetime(2025, 5, 20, 21, 0, tzinfo=UTC)),  # 23:00 in Berlin
         step("m2", r.COMPLETED, datetime(2025, 5, 20, 22, 30, tzinfo=UTC)),  # the next day
         step("m3", r.RESCHEDULED, MAY, date(2025, 6, 2)),
@@ -113,9 +115,9 @@ def test_everything_up_to_the_day() -> None:
         ("travel", 1_500_00, 0, 0),
     ]
     # m1 on time (23:00 Berlin on its day), m2 late, m3 rescheduled and now overdue, m4 waived,
-    # m5 cancelled with its withdrawn team's plan.
+    # m5 cancelled with its withdrawn team's plan; m6, reported but never confirmed, waits.
     assert report.milestones == MilestoneCounts(
-        completed_on_time=1, completed_late=1, waived=1, overdue=1, open=0
+        completed_on_time=1, completed_late=1, waived=1, overdue=2, open=0
     )
     assert report.blueprints_published == 2
 
@@ -124,8 +126,8 @@ def test_as_of_an_earlier_day_later_facts_do_not_count() -> None:
     report = funder_report(FACTS, as_of=date(2025, 5, 15), blueprints_published=0)
 
     assert (report.paid_cents, report.teams_withdrawn, report.unspent_returned_cents) == (0, 0, 0)
-    # As of 15 May nothing was done yet: m5 (due the 10th) overdue, the rest open.
-    assert report.milestones == MilestoneCounts(overdue=1, open=4)
+    # As of 15 May nothing was done yet: m5 and m6 (due the 10th, 12th) overdue, the rest open.
+    assert report.milestones == MilestoneCounts(overdue=2, open=4)
 
 
 def test_a_day_ends_at_midnight_in_berlin_and_shares_round_half_up() -> None:
