@@ -41,3 +41,11 @@ def format_day(day: date, language: Language) -> str:
     if language == "de":
         return f"{day.day:02d}.{day.month:02d}.{day.year}"
     return f"{day.day} {_MONTHS_EN[day.month - 1]} {day.year}"
+
+
+def language_of(asked: Language | None, accept_language: str) -> Language:
+    """The language a download speaks: as asked (``?lang=``), else German for a browser
+    that prefers it (``Accept-Language: de…``), else English."""
+    if asked is not None:
+        return asked
+    return "de" if accept_language.strip().lower().startswith("de") else "en"

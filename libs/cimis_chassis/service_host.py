@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
@@ -256,6 +256,12 @@ _READINESS_RESPONSES: dict[int | str, dict[str, Any]] = {
         "content": {"application/json": {"schema": _READINESS_SCHEMA}},
     },
 }
+
+
+def host_of(request: Request) -> ServiceHost:
+    """The host of the app serving ``request`` (set by :func:`create_http_app`)."""
+    host: ServiceHost = request.app.state.host
+    return host
 
 
 def create_http_app(

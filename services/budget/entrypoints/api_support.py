@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, Request
 from fastapi.responses import Response
 
+from cimis_chassis import localised
 from cimis_chassis.auth import READ_ALL, Principal, Role, require
 from cimis_chassis.problems import Problem
 from cimis_chassis.service_host import ServiceHost
@@ -56,10 +57,7 @@ CSV_DOC: dict[int | str, dict[str, Any]] = {
 
 
 def language_of(request: Request, lang: Language | None) -> Language:
-    if lang is not None:
-        return lang
-    wanted = request.headers.get("accept-language", "").strip().lower()
-    return "de" if wanted.startswith("de") else "en"
+    return localised.language_of(lang, request.headers.get("accept-language", ""))
 
 
 def csv_download(text: str, filename: str) -> CsvResponse:

@@ -17,10 +17,11 @@ from services.outcomes.adapters.tables import (
     report_milestone_steps,
     teams,
 )
-from services.outcomes.domain.forecast import DEFAULT_TOLERANCE_PERCENT
+from services.outcomes.domain.forecast import DEFAULT_TOLERANCE_PERCENT, Forecast, forecast
 from services.outcomes.domain.report import (
     ALLOCATED,
     APPROVED,
+    BERLIN,
     AppliedFact,
     CallFacts,
     MilestoneStep,
@@ -165,6 +166,18 @@ class TeamProgress:
     allocated_cents: int
     spent_cents: int
     plan_ends_on: date | None
+
+    def forecast(self, today: date) -> Forecast:
+        """Where the team's spending stands against its plan (which must be known)."""
+        assert self.plan_ends_on is not None
+        return forecast(
+            allocated_cents=self.allocated_cents,
+            spent_cents=self.spent_cents,
+            starts_on=self.accepted_at.astimezone(BERLIN).date(),
+            ends_on=self.plan_ends_on,
+            today=today,
+            tolerance_percent=self.tolerance_percent,
+        )
 
 
 async def team_progress(

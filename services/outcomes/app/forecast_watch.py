@@ -13,7 +13,7 @@ from cimis_chassis.envelope import new_event_id
 from cimis_chassis.unit_of_work import Cause
 from cimis_contracts.outcomes import TeamSpendingOffPlanV1
 from services.outcomes.app.ports import OutcomesUnitOfWork
-from services.outcomes.domain.forecast import ON_TRACK, forecast
+from services.outcomes.domain.forecast import ON_TRACK
 from services.outcomes.domain.report import BERLIN, end_of_day
 
 log = logging.getLogger(__name__)
@@ -42,15 +42,7 @@ class ForecastWatch:
             today = now.astimezone(BERLIN).date()
             for watched in await uow.forecasts.watched(end_of_day(today)):
                 progress = watched.progress
-                assert progress.plan_ends_on is not None
-                result = forecast(
-                    allocated_cents=progress.allocated_cents,
-                    spent_cents=progress.spent_cents,
-                    starts_on=progress.accepted_at.astimezone(BERLIN).date(),
-                    ends_on=progress.plan_ends_on,
-                    today=today,
-                    tolerance_percent=progress.tolerance_percent,
-                )
+                result = progress.forecast(today)
                 burn = by_call.setdefault(progress.call_id, CallBurn())
                 burn.teams[result.status] += 1
                 burn.forecast_unspent_cents += result.forecast_unspent_at_end_cents

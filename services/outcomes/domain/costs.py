@@ -15,8 +15,13 @@ class CostLine:
     approved_cents: int
 
 
+def line_order(position: str) -> tuple[int, str]:
+    """Sorts budget lines in cost-plan order, an unknown line last, by name."""
+    known = POSITIONS.index(position) if position in POSITIONS else len(POSITIONS)
+    return known, position
+
+
 def cost_lines(approved: Mapping[str, int]) -> list[CostLine]:
-    """Every line with money on it, in cost-plan order (an unknown line last, by name)."""
-    order = {p: n for n, p in enumerate(POSITIONS)}
+    """Every line with money on it, in cost-plan order."""
     lines = [CostLine(p, c) for p, c in approved.items() if c]
-    return sorted(lines, key=lambda line: (order.get(line.position, len(order)), line.position))
+    return sorted(lines, key=lambda line: line_order(line.position))

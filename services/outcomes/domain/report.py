@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from services.outcomes.domain.costs import line_order
+
 BERLIN = ZoneInfo("Europe/Berlin")
 # The programme's focus region: its share of teams and money is reported on its own.
 ERZGEBIRGE_CODE = "14521"
@@ -38,7 +40,6 @@ PLANNED, RESCHEDULED, REPORTED, COMPLETED, WAIVED, REOPENED, CANCELLED = (
 # A cancelled plan cancels every milestone of its team still open: one step for all of them.
 WHOLE_PLAN = "*"
 KINDS = ("company", "organisation", "creative")
-LINES = ("personnel", "material", "external_services", "travel", "other")
 
 
 @dataclass(frozen=True)
@@ -222,9 +223,7 @@ def _lines(money: Iterable[ReportFact]) -> list[LineRow]:
     for f in money:
         if f.position is not None and f.fact in (APPROVED, PAID, RETURNED):
             sums[(f.position, f.fact)] += f.cents
-    positions = sorted(
-        {p for p, _ in sums}, key=lambda p: (LINES.index(p) if p in LINES else len(LINES), p)
-    )
+    positions = sorted({p for p, _ in sums}, key=line_order)
     return [
         LineRow(p, sums[(p, APPROVED)], sums[(p, PAID)], sums[(p, RETURNED)]) for p in positions
     ]

@@ -12,7 +12,7 @@ from cimis_chassis.auth import READ_ALL, Principal, Role, require
 from cimis_chassis.keyset import page_from
 from cimis_chassis.pagination import Cursor, Limit, next_cursor
 from cimis_chassis.problems import Problem
-from cimis_chassis.service_host import ServiceHost
+from cimis_chassis.service_host import host_of
 from cimis_chassis.text import comparison_key
 from services.outcomes.adapters.queries import OutcomesQueries
 from services.outcomes.app import blueprints
@@ -39,10 +39,6 @@ Staff = Annotated[Principal, Depends(require(Role.STAFF))]
 Submitter = Annotated[Principal, Depends(require(Role.STAFF, Role.AGENT))]
 Reader = Annotated[Principal, Depends(require(*READ_ALL, Role.AGENT))]
 Status = Literal["submitted", "changes_requested", "published", "withdrawn"]
-
-
-def _host(request: Request) -> ServiceHost:
-    return request.app.state.host  # type: ignore[no-any-return]
 
 
 async def _render(uow: OutcomesUnitOfWork, blueprint: Blueprint) -> dict[str, Any]:
@@ -118,7 +114,7 @@ async def withdraw_blueprint(
 
 @router.get("/blueprints/{blueprint_id}")
 async def get_blueprint(blueprint_id: Id, request: Request, principal: Reader) -> dict[str, Any]:
-    async with _host(request).db.sessions() as session:
+    async with host_of(request).db.sessions() as session:
         queries = OutcomesQueries(session)
         blueprint = await queries.blueprint(blueprint_id)
         if blueprint is None:
@@ -142,7 +138,7 @@ async def list_blueprints(
     """The review queue (`?status=submitted`), longest waiting first; an agent sees
     their own teams' blueprints only."""
     agent_id = comparison_key(principal.name) if principal.is_agent else None
-    async with _host(request).db.sessions() as session:
+    async with host_of(request).db.sessions() as session:
         queries = OutcomesQueries(session)
         items = await queries.blueprints(page_from(limit, cursor), status=status, agent_id=agent_id)
         costs = await queries.costs([b.team_id for b in items])

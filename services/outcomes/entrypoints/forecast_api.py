@@ -9,10 +9,9 @@ from fastapi import APIRouter, Depends, Request
 from cimis_chassis.auth import Principal, Role, require
 from cimis_chassis.money import format_eur
 from cimis_chassis.problems import Problem
-from cimis_chassis.service_host import ServiceHost
+from cimis_chassis.service_host import host_of
 from cimis_chassis.text import comparison_key
 from services.outcomes.adapters.report_store import team_progress
-from services.outcomes.domain.forecast import forecast
 from services.outcomes.domain.report import BERLIN, end_of_day
 from services.outcomes.entrypoints.schemas import Id
 
@@ -21,17 +20,13 @@ router = APIRouter(prefix="/api/v1", tags=["forecast"])
 Reader = Annotated[Principal, Depends(require(Role.STAFF, Role.FINANCE, Role.AGENT))]
 
 
-def _host(request: Request) -> ServiceHost:
-    return request.app.state.host  # type: ignore[no-any-return]
-
-
 @router.get("/teams/{team_id}/forecast")
 async def team_forecast(team_id: Id, request: Request, principal: Reader) -> dict[str, Any]:
     """Approved spending so far (`spent`) against the plan's linear curve from acceptance to
     the last milestone's due day (`expected_by_now`), and what the team's pace so far would
     leave unspent at the plan's end. `status` is `ahead` or `behind` beyond the call's
     `burn_rate_tolerance_percent` (default 25) of what is expected by now, else `on_track`."""
-    host = _host(request)
+    host = host_of(request)
     today = host.clock.now().astimezone(BERLIN).date()
     async with host.db.sessions() as session:
         progress = await team_progress(session, team_id, end_of_day(today))
@@ -41,14 +36,7 @@ async def team_forecast(team_id: Id, request: Request, principal: Reader) -> dic
         raise Problem(403, "forbidden", "Agents may only see their own teams' forecasts.")
     if progress.plan_ends_on is None:
         raise Problem(409, "plan-not-known", "The team's phase plan has not arrived here yet.")
-    result = forecast(
-        allocated_cents=progress.allocated_cents,
-        spent_cents=progress.spent_cents,
-        starts_on=progress.accepted_at.astimezone(BERLIN).date(),
-        ends_on=progress.plan_ends_on,
-        today=today,
-        tolerance_percent=progress.tolerance_percent,
-    )
+    result = progress.forecast(today)
     return {
         "team_id": team_id,
         "as_of": result.as_of.isoformat(),

@@ -16,7 +16,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from cimis_chassis.localised import Language, format_day, format_eur
 from cimis_chassis.problems import Problem
-from cimis_chassis.service_host import ServiceHost
+from cimis_chassis.service_host import host_of
 from services.outcomes.adapters.queries import OutcomesQueries
 from services.outcomes.domain.blueprints import PUBLISHED, Blueprint
 from services.outcomes.domain.catalogue import Search, found
@@ -69,12 +69,8 @@ class AtomResponse(Response):
     media_type = "application/atom+xml"
 
 
-def _host(request: Request) -> ServiceHost:
-    return request.app.state.host  # type: ignore[no-any-return]
-
-
 async def _published(request: Request) -> tuple[list[Blueprint], dict[str, dict[str, int]]]:
-    async with _host(request).db.sessions() as session:
+    async with host_of(request).db.sessions() as session:
         queries = OutcomesQueries(session)
         published = await queries.published()
         costs = await queries.costs([b.team_id for b in published])
@@ -102,7 +98,7 @@ async def public_feed(request: Request) -> AtomResponse:
     published, _ = await _published(request)
     newest = found(published, Search())[:50]
     base_url = str(request.base_url).rstrip("/")
-    now = _host(request).clock.now()
+    now = host_of(request).clock.now()
     return AtomResponse(atom_feed(newest, base_url=base_url, now=now))
 
 
@@ -170,7 +166,7 @@ async def blueprint_page(
 async def _one_published(
     request: Request, blueprint_id: str
 ) -> tuple[Blueprint, dict[str, int]] | None:
-    async with _host(request).db.sessions() as session:
+    async with host_of(request).db.sessions() as session:
         queries = OutcomesQueries(session)
         blueprint = await queries.blueprint(blueprint_id[:100])
         # Unpublished or withdrawn: not there, as far as the public can tell.

@@ -10,9 +10,9 @@ from fastapi.responses import Response
 
 from cimis_chassis.auth import READ_ALL, Principal, require
 from cimis_chassis.csv_export import DecimalMark, Separator
-from cimis_chassis.localised import Language
+from cimis_chassis.localised import Language, language_of
 from cimis_chassis.problems import Problem
-from cimis_chassis.service_host import ServiceHost
+from cimis_chassis.service_host import host_of
 from cimis_chassis.times import CalendarDate
 from services.outcomes.adapters.queries import OutcomesQueries
 from services.outcomes.adapters.report_store import call_facts
@@ -41,19 +41,12 @@ class PdfResponse(Response):
     media_type = "application/pdf"
 
 
-def _host(request: Request) -> ServiceHost:
-    return request.app.state.host  # type: ignore[no-any-return]
-
-
 def _language(request: Request, lang: Language | None) -> Language:
-    if lang is not None:
-        return lang
-    wanted = request.headers.get("accept-language", "").strip().lower()
-    return "de" if wanted.startswith("de") else "en"
+    return language_of(lang, request.headers.get("accept-language", ""))
 
 
 async def _report(request: Request, call_id: str, as_of: date | None) -> FunderReport:
-    today = _host(request).clock.now().astimezone(BERLIN).date()
+    today = host_of(request).clock.now().astimezone(BERLIN).date()
     day = as_of or today
     if day > today:
         raise Problem(
@@ -62,7 +55,7 @@ async def _report(request: Request, call_id: str, as_of: date | None) -> FunderR
             f"The report day {day.isoformat()} lies in the future; a report shows what happened.",
         )
     until = end_of_day(day)
-    async with _host(request).db.sessions() as session:
+    async with host_of(request).db.sessions() as session:
         facts = await call_facts(session, call_id, until)
         if facts is None:
             raise Problem(404, "not-found", f"call {call_id} is not known to outcomes")
