@@ -178,13 +178,22 @@ def _find_java() -> str:
     return java
 
 
+# Every port this process handed out. The kernel may offer a port just released again at the
+# next bind to port 0, so two servers chosen before either starts could otherwise share one
+# (a second milestones instance once failed to bind, unseen, because the first answered its
+# health check).
+_handed_out: set[int] = set()
+
+
 def find_free_port(exclude: frozenset[int] = frozenset()) -> int:
-    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
+    """Return a TCP port on 127.0.0.1 that nothing listens on right now and that this process
+    has not handed out before."""
     while True:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             sock.bind(("127.0.0.1", 0))
             port: int = sock.getsockname()[1]
-        if port not in exclude:
+        if port not in exclude and port not in _handed_out:
+            _handed_out.add(port)
             return port
 
 

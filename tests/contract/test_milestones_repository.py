@@ -22,7 +22,7 @@ from cimis_chassis.database import Database
 from cimis_chassis.keyset import Page
 from cimis_chassis.unit_of_work import Cause
 from cimis_contracts.budget import BudgetAllocatedV1
-from cimis_contracts.intake import TeamAcceptedV1
+from cimis_contracts.intake import CallOpenedV1, TeamAcceptedV1
 from cimis_contracts.milestones import MilestoneEscalatedV1, MilestoneOverdueV1
 from services.milestones.adapters.queries import MilestoneFilter, MilestoneQueries
 from services.milestones.adapters.tables import chassis, metadata
@@ -675,6 +675,41 @@ class MilestonesDatabaseContract(ServiceSchemaContract):
         plan = await MilestoneQueries(db).plan(accepted.team_id)
         assert plan is not None
         assert plan.status == ACTIVE
+
+    @pytest.mark.parametrize("first", ["call", "team"])
+    async def test_a_call_and_its_team_applied_at_once_by_two_instances_meet(
+        self, db: Database, database_url: str, first: str
+    ) -> None:
+        # A call's events and its teams' are keyed differently, so two instances may apply
+        # them at the same moment; neither may leave the team waiting for a call it has.
+        opened, accepted = call_opened(phase_plan=FIVE_STEPS), team_accepted()
+
+        async def apply(uow: SqlMilestonesUnitOfWork, payload: object) -> None:
+            if isinstance(payload, TeamAcceptedV1):
+                await on_team_accepted(uow, payload, envelope(payload))
+            else:
+                assert isinstance(payload, CallOpenedV1)
+                await on_call_opened(uow, payload, envelope(payload))
+
+        held, rival = (opened, accepted) if first == "call" else (accepted, opened)
+        other = Database(database_url)
+
+        async def rival_instance() -> None:
+            async with sql_unit(other) as uow:
+                await apply(uow, rival)
+
+        try:
+            async with sql_unit(db) as uow:
+                await apply(uow, held)
+                await uow.flush()
+                racing = asyncio.create_task(rival_instance())
+                await asyncio.sleep(0.3)
+            await racing
+        finally:
+            await other.dispose()
+        plan = await MilestoneQueries(db).plan(accepted.team_id)
+        assert plan is not None, "the team waits for a call that was opened"
+        assert len(plan.milestones) == 5
 
 
 async def _outbox_count(db: Database) -> int:

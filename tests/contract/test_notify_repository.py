@@ -23,6 +23,8 @@ from cimis_chassis.clock import ManualClock
 from cimis_chassis.database import Database
 from cimis_chassis.keyset import Page
 from cimis_chassis.unit_of_work import Cause
+from cimis_contracts.base import EventData
+from cimis_contracts.intake import TeamAcceptedV1
 from cimis_contracts.notify import NotificationDeliveredV1, NotificationFailedV1
 from services.notify.adapters.queries import NotifyQueries
 from services.notify.adapters.tables import chassis, deliveries, metadata
@@ -51,6 +53,7 @@ from tests.unit.notify.builders import (
     an_agent,
     envelope,
     expense_rejected,
+    milestone_overdue,
     quiet,
     team_accepted,
     threshold_crossed,
@@ -619,6 +622,50 @@ class NotifySqlContract(InDatabase, NotifyContract, ServiceSchemaContract):
                 == 200
             )
             assert await queries.count_parked() == 0
+
+    @pytest.mark.parametrize("first", ["team", "event"])
+    async def test_a_team_and_its_early_event_applied_at_once_by_two_instances_meet(
+        self, db: Database, database_url: str, clock: ManualClock, first: str
+    ) -> None:
+        # A team's acceptance and its milestone's alert come on different topics, so two
+        # instances may apply them at the same moment; the alert must not stay parked.
+        alerts = Alerts(TemplateRenderer(), StaffMailbox("office@example.org", "de"))
+        async with sql_unit(db, clock) as uow:
+            await uow.agents.add(an_agent("anna"))
+        accepted, overdue = team_accepted("team-1", agent_id="anna"), milestone_overdue("team-1")
+
+        async def apply(uow: SqlNotifyUnitOfWork, payload: EventData) -> None:
+            batch = [(payload, envelope(payload))]
+            await alerts.prepare(uow, batch)
+            if isinstance(payload, TeamAcceptedV1):
+                await alerts.on_team_accepted(uow, payload, batch[0][1])
+            else:
+                await alerts.on_team_event(uow, payload, batch[0][1])
+
+        held, rival = (accepted, overdue) if first == "team" else (overdue, accepted)
+        other = Database(database_url)
+
+        async def rival_instance() -> None:
+            async with sql_unit(other, clock) as uow:
+                await apply(uow, rival)
+
+        try:
+            async with sql_unit(db, clock) as uow:
+                await apply(uow, held)
+                await uow.flush()
+                racing = asyncio.create_task(rival_instance())
+                await asyncio.sleep(0.3)
+            await racing
+        finally:
+            await other.dispose()
+        async with db.sessions() as session:
+            queries = NotifyQueries(session)
+            assert await queries.count_parked() == 0, "an alert parked for a team that is known"
+            kinds = {
+                n.kind
+                for n in await queries.notifications(Page(None, 50), recipient=None, status=None)
+            }
+        assert {"team_assigned", "milestone_overdue"} <= kinds
 
 
 class TestNotifyOnSqlite(OnSqlite, NotifySqlContract):

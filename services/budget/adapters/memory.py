@@ -27,6 +27,9 @@ class MemoryPots(MemoryRepository):
         self.pots: dict[str, Pot] = {}
         self.opened_at: dict[str, datetime] = {}
 
+    async def lock(self, call_ids: Iterable[str]) -> None:
+        """One unit at a time runs in memory."""
+
     async def load(self, call_ids: Iterable[str], *, lock: bool = False) -> None:
         """Everything is loaded already."""
 

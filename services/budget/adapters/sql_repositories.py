@@ -9,6 +9,7 @@ from sqlalchemy import and_, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cimis_chassis.bulk import insert_rows
+from cimis_chassis.key_locks import KeyLocks
 from cimis_chassis.row_store import CHUNK, RowStore
 from services.budget.adapters.rows import (
     bank_account_from_row,
@@ -45,6 +46,10 @@ from services.budget.domain.payouts import BankAccount, PaymentRequest, PaymentR
 class SqlPots:
     def __init__(self, session: AsyncSession) -> None:
         self._rows = RowStore(session, pots, key="call_id", to_row=pot_row, from_row=pot_from_row)
+        self._locks = KeyLocks(session, "budget.call")
+
+    async def lock(self, call_ids: Iterable[str]) -> None:
+        await self._locks.lock(call_ids)
 
     async def load(self, call_ids: Iterable[str], *, lock: bool = False) -> None:
         await self._rows.load(call_ids, lock=lock)

@@ -55,6 +55,9 @@ async def load_batch(uow: BudgetUnitOfWork, batch: list[tuple[EventData, CloudEv
             | MilestoneRescheduledV1,
         ):
             team_ids.add(payload.team_id)
+    # The calls opened or joined first: what the batch then reads of their pots and waiting
+    # teams includes whatever another instance committed for them (see ports.Pots.lock).
+    await uow.pots.lock(call_ids)
     await uow.teams.load(sorted(team_ids), lock=True)
     for team_id in team_ids:
         known = await uow.teams.get(team_id)
@@ -65,6 +68,7 @@ async def load_batch(uow: BudgetUnitOfWork, batch: list[tuple[EventData, CloudEv
 
 
 async def on_call_opened(uow: BudgetUnitOfWork, payload: CallOpenedV1, event: CloudEvent) -> None:
+    await uow.pots.lock([payload.call_id])
     if await uow.pots.get(payload.call_id, lock=True) is not None:
         return
     pot, funded = budgets.open_pot(
@@ -114,6 +118,7 @@ async def on_call_budget_increased(
 async def on_team_accepted(
     uow: BudgetUnitOfWork, payload: TeamAcceptedV1, event: CloudEvent
 ) -> None:
+    await uow.pots.lock([payload.call_id])
     if await uow.teams.get(payload.team_id) is not None:
         return
     team = TeamBudget(

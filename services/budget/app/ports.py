@@ -20,6 +20,13 @@ from services.budget.domain.payouts import BankAccount, PaymentRequest, PaymentR
 
 
 class Pots(Protocol):
+    async def lock(self, call_ids: Iterable[str]) -> None:
+        """Hold these calls until the unit ends, opened here or not, before reading their pots
+        or the teams waiting for them: a call opened and one of its teams accepted by two
+        instances at once would otherwise each miss the other, and the team would wait for a
+        pot that is there."""
+        ...
+
     async def load(self, call_ids: Iterable[str], *, lock: bool = False) -> None: ...
 
     async def get(self, call_id: str, *, lock: bool = False) -> Pot | None: ...

@@ -24,6 +24,9 @@ class MemoryCallPlans(MemoryRepository):
         self.templates: dict[str, tuple[PhaseStep, ...]] = {}
         self.escalations: dict[str, int] = {}
 
+    async def lock(self, call_ids: Iterable[str]) -> None:
+        """One unit at a time runs in memory."""
+
     async def load(self, call_ids: Iterable[str]) -> None:
         """Everything is loaded already."""
 

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cimis_chassis.bulk import insert_rows
+from cimis_chassis.key_locks import KeyLocks
 from cimis_chassis.row_store import CHUNK, RowStore
 from services.milestones.adapters.rows import team_of
 from services.milestones.adapters.tables import awaiting_teams, call_plans, withdrawn_teams
@@ -53,6 +54,10 @@ class SqlCallPlans:
         self._rows = RowStore[_Template](
             session, call_plans, key="call_id", to_row=_template_row, from_row=_template_of
         )
+        self._locks = KeyLocks(session, "milestones.call")
+
+    async def lock(self, call_ids: Iterable[str]) -> None:
+        await self._locks.lock(call_ids)
 
     async def load(self, call_ids: Iterable[str]) -> None:
         await self._rows.load(call_ids)

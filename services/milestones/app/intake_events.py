@@ -47,6 +47,9 @@ async def prepare_batch(
     accepted = [p for p, _ in batch if isinstance(p, TeamAcceptedV1)]
     withdrawn = [p.team_id for p, _ in batch if isinstance(p, TeamWithdrawnV1)]
     funded = budget_teams(batch)
+    # The calls first: what the batch then reads of their templates and waiting teams
+    # includes whatever another instance committed for them (see ports.CallPlans.lock).
+    await uow.call_plans.lock([*opened, *(p.call_id for p in accepted)])
     await uow.call_plans.load([*opened, *(p.call_id for p in accepted)])
     await uow.awaiting.load_calls(opened)
     await uow.withdrawals.load(p.team_id for p in accepted)
@@ -69,6 +72,7 @@ async def on_call_opened(
 ) -> None:
     # The plan as intake announced it: intake fills in the programme default and checks it,
     # and the contract refuses a call-opened without a well-formed plan.
+    await uow.call_plans.lock([payload.call_id])
     steps = tuple(PhaseStep(s.key, s.title, s.days_after_acceptance) for s in payload.phase_plan)
     added = await uow.call_plans.add(
         payload.call_id, steps, uow.clock.now(), escalation_days=payload.escalation_days
@@ -92,6 +96,7 @@ async def on_call_opened(
 async def on_team_accepted(
     uow: MilestonesUnitOfWork, payload: TeamAcceptedV1, event: CloudEvent
 ) -> None:
+    await uow.call_plans.lock([payload.call_id])
     if await uow.plans.get(payload.team_id) is not None:
         return
     if await uow.withdrawals.is_withdrawn(payload.team_id):

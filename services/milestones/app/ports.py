@@ -39,6 +39,12 @@ class Alert:
 class CallPlans(Protocol):
     """Each call's phase template as call-opened announced it; the first announcement holds."""
 
+    async def lock(self, call_ids: Iterable[str]) -> None:
+        """Hold these calls until the unit ends, before reading their templates or waiting
+        teams: a call opened and one of its teams accepted by two instances at once would
+        otherwise each miss the other, and the team would wait for a plan that never comes."""
+        ...
+
     async def load(self, call_ids: Iterable[str]) -> None: ...
 
     async def add(

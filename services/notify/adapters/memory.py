@@ -41,6 +41,9 @@ class MemoryTeams(MemoryRepository):
     def __init__(self) -> None:
         self.rows: dict[str, tuple[TeamContact, datetime]] = {}
 
+    async def lock(self, team_ids: Iterable[str]) -> None:
+        """One unit at a time runs in memory."""
+
     async def load(self, team_ids: Iterable[str]) -> None:
         pass
 

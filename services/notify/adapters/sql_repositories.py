@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cimis_chassis.bulk import insert_rows
 from cimis_chassis.envelope import CloudEvent, parse_event
+from cimis_chassis.key_locks import KeyLocks
 from cimis_chassis.row_store import CHUNK, RowStore
 from cimis_chassis.upsert import conflict_insert
 from services.notify.adapters.rows import (
@@ -68,6 +69,10 @@ class SqlTeams:
         self._known: dict[str, TeamContact | None] = {}
         self._saved: dict[str, dict[str, Any]] = {}
         self._reassigned: dict[str, str] = {}
+        self._locks = KeyLocks(session, "notify.team")
+
+    async def lock(self, team_ids: Iterable[str]) -> None:
+        await self._locks.lock(team_ids)
 
     async def load(self, team_ids: Iterable[str]) -> None:
         for chunk in _chunks(t for t in team_ids if t not in self._known):

@@ -50,6 +50,9 @@ class Alerts:
         """Load what a batch's handlers read, a query per table, before they run in order."""
         team_ids = [_team_id(payload) for payload, _ in batch]
         accepted = [team_of(p) for p, _ in batch if isinstance(p, TeamAcceptedV1)]
+        # The teams first: what the batch then reads of them and their parked events includes
+        # whatever another instance committed for them (see ports.Teams.lock).
+        await uow.teams.lock(team_ids)
         await uow.teams.load(team_ids)
         released = await uow.parked_events.load([team.team_id for team in accepted])
         recipients = {team.agent_id for team in accepted}
@@ -69,6 +72,7 @@ class Alerts:
         self, uow: NotifyUnitOfWork, payload: TeamAcceptedV1, event: CloudEvent
     ) -> None:
         team = team_of(payload)
+        await uow.teams.lock([team.team_id])
         await uow.teams.save(team, accepted_at=payload.accepted_at)
         await self._notify(uow, payload, event, team)
         # Events that overtook the acceptance (they come on other topics) are alerted now,
@@ -102,6 +106,7 @@ class Alerts:
         if not raises_alerts(payload):
             return
         team_id = _team_id(payload)
+        await uow.teams.lock([team_id])
         team = await uow.teams.get(team_id)
         if team is None:
             # Not an error and not poison: the team_accepted is on its way on another topic.

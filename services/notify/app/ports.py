@@ -47,6 +47,13 @@ class Agents(Protocol):
 class Teams(Protocol):
     """Notify's map of accepted teams to their agents; a later acceptance overwrites."""
 
+    async def lock(self, team_ids: Iterable[str]) -> None:
+        """Hold these teams until the unit ends, known here or not, before reading them or
+        their parked events: a team's acceptance and an event that overtook it come on
+        different topics, and two instances applying both at once would each miss the other,
+        leaving the event parked for good."""
+        ...
+
     async def load(self, team_ids: Iterable[str]) -> None: ...
 
     async def get(self, team_id: str) -> TeamContact | None: ...
