@@ -183,6 +183,14 @@ def _print_e2e(e2e: dict[str, Any]) -> None:
             f"{phase['alerts_in_inbox']} inbox rows, {phase['errors']} errors, "
             f"max send lag {_ms(phase['max_send_lag_ms'])} ms",
         )
+        cpu = phase.get("cpu_ms_per_accept")
+        if cpu:
+            _row(
+                "  CPU per accept",
+                f"{sum(cpu.values()):,.1f} ms in the services",
+                ", ".join(f"{service} {ms:,.1f} ms" for service, ms in cpu.items())
+                + f"; machine {phase['machine_busy_share']:.0%} busy",
+            )
     print()
     idle, after = e2e.get("memory_idle_kib", {}), e2e.get("memory_after_load_kib", {})
     for service in idle:
@@ -204,6 +212,7 @@ async def main(
     *,
     postgres: bool,
     e2e: bool,
+    pipelines: bool = True,
 ) -> dict[str, Any]:
     stamp = datetime.now(UTC)
     report: dict[str, Any] = {
@@ -279,14 +288,16 @@ async def main(
                 _row(f"{service} per team_accepted", "", pipeline.effect)
 
             await prepare_topics(bootstrap)
-            report["pipelines_sqlite"] = await _pipelines(
-                workdir,
-                bootstrap,
-                lambda name: f"sqlite:///{workdir / (name + '.db')}",
-                "SQLite",
-                events,
-                ceilings[1],
-            )
+            report["pipelines_sqlite"] = None
+            if pipelines:
+                report["pipelines_sqlite"] = await _pipelines(
+                    workdir,
+                    bootstrap,
+                    lambda name: f"sqlite:///{workdir / (name + '.db')}",
+                    "SQLite",
+                    events,
+                    ceilings[1],
+                )
 
             report["pipelines_postgresql"] = None
             if not postgres:
@@ -303,7 +314,7 @@ async def main(
                     print(f"  PostgreSQL: skipped, no local PostgreSQL ({exc})")
                     report["postgresql_skipped"] = str(exc)
                     pg = None
-                if pg is not None:
+                if pg is not None and pipelines:
                     report["machine"]["postgresql"] = str(pg)
                     report["pipelines_postgresql"] = await _pipelines(
                         workdir, bootstrap, pg.create_database, "PostgreSQL", events, ceilings[1]
@@ -358,6 +369,9 @@ def cli(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL runs")
     parser.add_argument("--no-e2e", action="store_true", help="skip the end-to-end run")
+    parser.add_argument(
+        "--no-pipelines", action="store_true", help="skip the in-process service pipelines"
+    )
     args = parser.parse_args(argv)
     events = args.events or (QUICK_EVENTS if args.quick else DEFAULT_EVENTS)
     phases = QUICK_E2E_PHASES if args.quick else E2E_PHASES
@@ -369,6 +383,7 @@ def cli(argv: list[str] | None = None) -> None:
             phases,
             postgres=not args.no_postgres,
             e2e=not args.no_e2e,
+            pipelines=not args.no_pipelines,
         )
     )
     report["wall_seconds"] = round(time.perf_counter() - started, 1)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -79,6 +80,32 @@ class Phase:
     accepted: dict[str, float] = field(default_factory=dict)
     lag: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # CPU seconds per service and the machine's busy and total seconds, from accept to mail.
+    cpu: dict[str, float] = field(default_factory=dict)
+    machine_busy: float = 0.0
+    machine_total: float = 0.0
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User plus system CPU time of ``pid`` so far, from /proc/<pid>/stat."""
+    if pid is None:
+        return 0.0
+    try:
+        # The fields after the command's closing parenthesis; utime and stime are 14 and 15.
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def machine_seconds() -> tuple[float, float]:
+    """The whole machine's (busy, total) CPU seconds so far, over all cores, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle and iowait
+    return (sum(values) - idle) / _TICKS, sum(values) / _TICKS
 
 
 def rss_kib(pid: int | None) -> dict[str, int | None]:
@@ -170,6 +197,9 @@ class Platform:
 
     def memory(self) -> dict[str, dict[str, int | None]]:
         return {name: rss_kib(p.pid) for name, p in self.processes.items()}
+
+    def cpu(self) -> dict[str, float]:
+        return {name: cpu_seconds(p.pid) for name, p in self.processes.items()}
 
     async def command(
         self,
@@ -355,8 +385,13 @@ async def run_e2e(
             forming = time.perf_counter() - started
             # Let the proposals' own traffic settle before the clock starts.
             await asyncio.sleep(2.0)
+            cpu_before, (busy_before, total_before) = platform.cpu(), machine_seconds()
             await platform.accept_open_loop(phase)
             await platform.wait_for_mail(phase)
+            cpu_after, (busy_after, total_after) = platform.cpu(), machine_seconds()
+            phase.cpu = {s: cpu_after[s] - cpu_before[s] for s in cpu_before}
+            phase.machine_busy = busy_after - busy_before
+            phase.machine_total = total_after - total_before
             report["phases"].append(
                 _phase_figures(phase, platform, await platform.inbox_times(phase.teams), forming)
             )
@@ -396,4 +431,13 @@ def _phase_figures(
         "accept_http_ms": percentiles(http),
         "accept_to_mail_ms": percentiles(to_mail),
         "accept_to_inbox_row_ms": percentiles(to_inbox),
+        # From the first accept until the last mail arrived: what each acceptance cost each
+        # service, and how busy the machine was (all processes, the broker and PostgreSQL too).
+        "cpu_ms_per_accept": {
+            service: round(seconds * 1000 / max(1, len(phase.accepted)), 1)
+            for service, seconds in phase.cpu.items()
+        },
+        "machine_busy_share": (
+            round(phase.machine_busy / phase.machine_total, 2) if phase.machine_total else None
+        ),
     }
