@@ -192,6 +192,13 @@ def _print_e2e(e2e: dict[str, Any]) -> None:
                 + f"; machine {phase['machine_busy_share']:.0%} busy",
             )
     print()
+    idle_cpu = e2e.get("idle_cpu_share")
+    if idle_cpu:
+        _row(
+            "CPU at idle (share of a core)",
+            f"{sum(idle_cpu.values()):.0%} in all",
+            ", ".join(f"{service} {share:.1%}" for service, share in idle_cpu.items()),
+        )
     idle, after = e2e.get("memory_idle_kib", {}), e2e.get("memory_after_load_kib", {})
     for service in idle:
         before = idle[service].get("VmRSS")

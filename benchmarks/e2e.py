@@ -55,6 +55,7 @@ START_SECONDS = 120.0
 DRAIN_SECONDS = 120.0
 FORMING_CONCURRENCY = 16
 IDLE_SETTLE_SECONDS = 3.0
+IDLE_CPU_SECONDS = 10.0
 
 
 class TimedMailSink(MailSink):
@@ -373,6 +374,13 @@ async def run_e2e(
         await platform.start()
         await asyncio.sleep(IDLE_SETTLE_SECONDS)
         report["memory_idle_kib"] = platform.memory()
+        # What each service spends doing nothing (its pollers and scans), as a share of a core.
+        idle_before = platform.cpu()
+        await asyncio.sleep(IDLE_CPU_SECONDS)
+        report["idle_cpu_share"] = {
+            service: round((seconds - idle_before[service]) / IDLE_CPU_SECONDS, 3)
+            for service, seconds in platform.cpu().items()
+        }
         await platform.register_agents()
         runs = [Phase(rate, seconds) for rate, seconds in phases]
         call_id = await platform.open_call(sum(round(p.rate * p.seconds) for p in runs))
