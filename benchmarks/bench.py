@@ -8,7 +8,7 @@ binaries are installed. All on the same broker, in this order:
 1. the raw aiokafka ceiling, consume -> produce 1:1 and 1:2 (``benchmarks.ceiling``);
 2. budget, milestones and notify in-process, each applying N and 2N pre-loaded events, on
    SQLite and on PostgreSQL (``benchmarks.service_run``);
-3. the four services as real processes: HTTP accept at intake to the agent's alert, open
+3. the five services as real processes: HTTP accept at intake to the agent's alert, open
    loop at 10 and 50 acceptances per second, and each process's resident memory at idle and
    after that load (``benchmarks.e2e``).
 
@@ -154,7 +154,7 @@ def _ms(value: float | None) -> str:
 def _print_e2e(e2e: dict[str, Any]) -> None:
     print()
     print(
-        f"  end to end on {e2e['database']}: four service processes, open loop; "
+        f"  end to end on {e2e['database']}: five service processes, open loop; "
         "accept = intake's 200 at the client;"
     )
     print(

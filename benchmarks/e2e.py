@@ -1,6 +1,6 @@
-"""End-to-end latency: HTTP accept at intake to the agent's alert, four real service processes.
+"""End-to-end latency: HTTP accept at intake to the agent's alert, five real service processes.
 
-The four services run as real processes (``cimis_devtools.processes.ServiceProcess``, as the
+The five services run as real processes (``cimis_devtools.processes.ServiceProcess``, as the
 chaos run starts them), each its own Kafka principal where the broker is the local one, with
 a consumer group unique to the run that starts at the end of every topic it reads. Notify
 mails through an SMTP sink in this process (the chaos run's ``MailSink``, timed here).
@@ -129,7 +129,7 @@ def eur(cents: int) -> str:
 
 
 class Platform:
-    """The four services as processes on the benchmark's broker, one database each."""
+    """The five services as processes on the benchmark's broker, one database each."""
 
     def __init__(
         self,
