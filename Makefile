@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint unit format clean bench chaos
+.PHONY: install run test lint unit format clean bench chaos helm k8s-check
 
 # Python keeps compiled bytecode between runs unless this is set, as it is on some machines:
 # then every test run and every service start compiles the whole code base again (a third of
@@ -46,6 +46,18 @@ bench: install
 PROFILE ?= long
 chaos: install
 	$(BIN)/python -m cimis_devtools.chaos --profile $(PROFILE) $(if $(SEED),--seed $(SEED))
+
+# Kubernetes (deploy/kubernetes): helm built from its source on the Go module proxy into
+# .tools/bin (no binary download; built again only for another HELM_VERSION), then helm lint
+# and helm template of the chart in every variant, each object of a Kubernetes kind validated
+# offline against the Kubernetes schemas (kubernetes-validate); the operators' kinds are
+# skipped by name and listed.
+HELM_VERSION ?= v3.22.0
+helm:
+	HELM_VERSION=$(HELM_VERSION) bash deploy/kubernetes/build-helm.sh
+
+k8s-check: install helm
+	$(BIN)/python -m cimis_devtools.chart_check --helm .tools/bin/helm
 
 format: install
 	$(BIN)/ruff check --fix .

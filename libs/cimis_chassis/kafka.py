@@ -58,17 +58,35 @@ def broker_sender(broker: KafkaBroker) -> Any:
 # How long the platform's topics keep their records: for ever unless the operator says
 # otherwise, so that a read side (outcomes) can always be rebuilt from the first event.
 RETENTION_ENV = "KAFKA_TOPIC_RETENTION_MS"
+# How many brokers hold each new topic. A service that starts before an operator (Strimzi's
+# topic operator, `cimis topics`) has created its topic creates it itself, and a replication
+# factor cannot be raised later without reassigning partitions: both must create alike.
+REPLICATION_ENV = "KAFKA_TOPIC_REPLICATION_FACTOR"
 
 
-def platform_topic_configs() -> dict[str, str]:
+def platform_topic_configs(env: Mapping[str, str] | None = None) -> dict[str, str]:
     """The configuration new platform topics get (``retention.ms``, -1: unlimited)."""
-    return {"retention.ms": os.environ.get(RETENTION_ENV, "-1")}
+    env = os.environ if env is None else env
+    return {"retention.ms": env.get(RETENTION_ENV, "-1")}
+
+
+def platform_replication_factor(env: Mapping[str, str] | None = None) -> int:
+    """The replication factor new platform topics get: 1 (one broker) unless set."""
+    env = os.environ if env is None else env
+    text = env.get(REPLICATION_ENV) or "1"
+    try:
+        factor = int(text)
+    except ValueError:
+        factor = 0
+    if factor < 1:
+        raise ValueError(f"{REPLICATION_ENV} must be a whole number of at least 1, not {text!r}")
+    return factor
 
 
 async def ensure_topics(
     kafka: str | KafkaClientConfig,
     topics: Mapping[str, int],
-    replication: int = 1,
+    replication: int | None = None,
     *,
     wait_seconds: float = 30.0,
     topic_configs: Mapping[str, str] | None = None,
@@ -85,6 +103,8 @@ async def ensure_topics(
         return
     if topic_configs is None:
         topic_configs = platform_topic_configs()
+    if replication is None:
+        replication = platform_replication_factor()
     admin = AIOKafkaAdminClient(**as_client_config(kafka).aiokafka(client_id="cimis-ensure-topics"))
     try:
         async with asyncio.timeout(wait_seconds):

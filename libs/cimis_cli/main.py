@@ -117,6 +117,25 @@ def run(
     raise typer.Exit(run_platform(var_dir))
 
 
+@app.command("migrate")
+def migrate(
+    service: Annotated[str, typer.Argument(help="intake, budget, milestones, notify or outcomes")],
+    database_url: Annotated[
+        str, typer.Option(envvar="DATABASE_URL", help="The service's database", show_default=False)
+    ],
+) -> None:
+    """Bring a service's database to its newest schema and exit (services also do it at start)."""
+    from cimis_cli.platform import SERVICES
+    from cimis_cli.platform import migrate as migrate_service
+
+    names = [spec.name for spec in SERVICES]
+    if service not in names:
+        typer.echo(f"error: {service!r} is not a service ({', '.join(names)})", err=True)
+        raise typer.Exit(2)
+    migrate_service(service, database_url)
+    typer.echo(f"{service}: database at the newest schema")
+
+
 @app.command("topics")
 def create_topics(
     bootstrap: Annotated[str, typer.Option(envvar="KAFKA_BOOTSTRAP_SERVERS")] = "127.0.0.1:9092",

@@ -56,3 +56,15 @@ def asyncapi_yaml(service: str) -> str:
     )
     host = bootstrap.build_host(settings, SystemClock())
     return render_asyncapi(host.broker, service)
+
+
+def migrate(service: str, database_url: str) -> None:
+    """Bring ``service``'s database to its newest schema, as the service does when it starts.
+
+    Run on its own before new instances start (a Kubernetes Job), so that an upgrade's
+    migration runs once and a failing one stops the rollout instead of every new instance.
+    """
+    from cimis_chassis.migrations import upgrade_to_head
+
+    bootstrap = importlib.import_module(f"services.{service}.bootstrap")
+    upgrade_to_head(bootstrap.MIGRATIONS, database_url)

@@ -143,6 +143,24 @@ def rotate(
     typer.echo(f"new password for {principal} in {keys.client_file(principal)}; restart it")
 
 
+@kafka_app.command("chart")
+def chart(
+    write: Annotated[
+        Path | None,
+        typer.Option(help="Write to this file (the chart's files/kafka.yaml) instead of stdout"),
+    ] = None,
+) -> None:
+    """Print the topics and per-service ACLs the Helm chart reads (files/kafka.yaml)."""
+    from cimis_devtools.chart_kafka import render_kafka_definitions
+
+    text = render_kafka_definitions()
+    if write is None:
+        typer.echo(text, nl=False)
+        return
+    write.write_text(text)
+    typer.echo(f"wrote {write}")
+
+
 def _admin_client(bootstrap: str, keys: KafkaAccess) -> KafkaClientConfig:
     from_env = client_config_from_env(bootstrap)
     if from_env.username and from_env.password:
