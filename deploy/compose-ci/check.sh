@@ -29,7 +29,7 @@ now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 timings=()
 record() {
-  timings+=("$(printf '%-44s %7ss' "$1" "$2")")
+  timings+=("$(printf '%-48s %7ss' "$1" "$2")")
   say "$1: ${2}s"
 }
 check_started=$(now)
@@ -197,6 +197,10 @@ export DOCKER_HOST=unix://$socket
 compose() {
   docker-compose --project-name "$project" --project-directory "$root" -f "$resolved" "$@"
 }
+# A service's container, by compose's labels (podman answers in a tenth of docker-compose's time).
+container_of() {
+  podman ps -q --filter "$label" --filter "label=com.docker.compose.service=$1" </dev/null
+}
 stack_up=0
 finish() {
   local status=$?
@@ -264,7 +268,7 @@ for name in ("intake", "budget", "milestones", "notify", "outcomes"):
 PY
 )
 while IFS=$'\t' read -r service command; do
-  if ! podman exec "$(compose ps -q "$service" </dev/null)" sh -c "$command" </dev/null; then
+  if ! podman exec "$(container_of "$service")" sh -c "$command" </dev/null; then
     say "FAILED: $service: the health check failed in its container: $command"
     exit 1
   fi
@@ -280,7 +284,7 @@ record "scenario" "$scenario_seconds"
 sigterm_started=$(now)
 stops=()
 for service in "${services[@]}"; do
-  container=$(compose ps -q "$service")
+  container=$(container_of "$service")
   step=$(now)
   # (Without systemd podman reports the healthcheck timer it cannot remove: not an error.)
   podman stop --time 10 "$container" 2> >(grep -v 'systemd connection' >&2) >/dev/null
@@ -310,7 +314,7 @@ podman ps -a
 
 say "summary"
 printf '  %s\n' "${timings[@]}"
-printf '  %-44s %7ss\n' "compose-check in all" "$(since "$check_started")"
+printf '  %-48s %7ss\n' "compose-check in all" "$(since "$check_started")"
 awk -v i="$image_bytes" -v p="$python_bytes" 'BEGIN {
   printf "  image %s: %.0f MB, %.0f MB over its python:3.11-slim stand-in of %.0f MB\n",
     "localhost/cimis:local", i / 1e6, (i - p) / 1e6, p / 1e6 }'
