@@ -48,6 +48,9 @@ CEILING_FACTOR = 10
 # End to end: (acceptances per second, seconds) per phase.
 E2E_PHASES = [(10.0, 20.0), (50.0, 20.0)]
 QUICK_E2E_PHASES = [(10.0, 4.0), (50.0, 4.0)]
+# A pipeline run whose timed window (after the first committed batch) holds fewer of its
+# events than this is reported as not measured.
+MIN_MEASURED_SHARE = 0.25
 # Statement kinds listed per service in the JSON (the most frequent first).
 TOP_STATEMENT_KINDS = 12
 
@@ -78,7 +81,12 @@ def _pipeline_figures(
     figures: dict[str, Any] = {"effect": PIPELINES[single.service].effect}
     for key, result in (("n", single), ("2n", double)):
         per_event = result.measured_events or 1
+        # The call's opening may come after most of its teams (another partition): those
+        # wait, and are all applied in the call's batch, before the window opens. A window
+        # with under a quarter of the events measures that batch's tail, not the pipeline.
+        measured = result.measured_events >= result.events * MIN_MEASURED_SHARE
         figures[key] = {
+            "measured": measured,
             "events": result.events,
             "measured_events": result.measured_events,
             "seconds": round(result.seconds, 3),
@@ -100,7 +108,10 @@ def _pipeline_figures(
     # Cost per event at 2N over cost per event at N: 1.0 is flat, above 1 grows with volume.
     figures["cost_ratio_2n_over_n"] = (
         round(single.events_per_second / double.events_per_second, 3)
-        if double.events_per_second and single.events_per_second
+        if double.events_per_second
+        and single.events_per_second
+        and figures["n"]["measured"]
+        and figures["2n"]["measured"]
         else None
     )
     return figures
@@ -111,8 +122,12 @@ def _print_pipeline(service: str, database: str, figures: dict[str, Any]) -> Non
         f = figures[key]
         ratio = f["ratio_to_ceiling_1to1"]
         label = f"{service} {database} ({f['events']} events)"
-        if not f["measured_events"]:
-            _row(label, "n/a", "(all in the first batch)")
+        if not f["measured"]:
+            _row(
+                label,
+                "not measured",
+                f"(the first committed batch held {f['events'] - f['measured_events']} events)",
+            )
             continue
         _row(
             label,
