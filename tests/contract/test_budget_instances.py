@@ -3,8 +3,6 @@ so two instances may apply a call's opening and a team's acceptance at the same 
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from cimis_chassis.clock import ManualClock
@@ -17,6 +15,7 @@ from services.budget.app.events import load_batch
 from services.budget.domain import budgets
 from services.budget.entrypoints.consumer import HANDLERS
 from tests.contract.databases import DatabaseContract, OnPostgres, OnSqlite
+from tests.contract.races import race_two_instances
 from tests.unit.budget.test_event_handlers import START, _event, call_opened, team_accepted
 
 
@@ -42,23 +41,13 @@ class InstancesContract(DatabaseContract):
     ) -> None:
         opened, accepted = call_opened(), team_accepted("team-1")
         held, rival = (opened, accepted) if first == "call" else (accepted, opened)
-        other = Database(database_url)
-
-        async def rival_instance() -> None:
-            async with self.unit(other) as uow:
-                await self.apply(uow, rival)
-
-        try:
-            async with self.unit(db) as uow:
-                await self.apply(uow, held)
-                await uow.flush()
-                # The rival starts before this unit commits: it must wait for what this unit
-                # holds rather than miss it.
-                racing = asyncio.create_task(rival_instance())
-                await asyncio.sleep(0.3)
-            await racing
-        finally:
-            await other.dispose()
+        await race_two_instances(
+            db,
+            database_url,
+            self.unit,
+            lambda uow: self.apply(uow, held),
+            lambda uow: self.apply(uow, rival),
+        )
         async with self.unit(db) as uow:
             team = await uow.teams.get("team-1")
         assert team is not None

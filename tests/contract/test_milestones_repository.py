@@ -21,6 +21,7 @@ from cimis_chassis.clock import ManualClock
 from cimis_chassis.database import Database
 from cimis_chassis.keyset import Page
 from cimis_chassis.unit_of_work import Cause
+from cimis_contracts.base import EventData
 from cimis_contracts.budget import BudgetAllocatedV1
 from cimis_contracts.intake import CallOpenedV1, TeamAcceptedV1
 from cimis_contracts.milestones import MilestoneEscalatedV1, MilestoneOverdueV1
@@ -47,6 +48,7 @@ from services.milestones.domain.plans import (
     start,
 )
 from tests.contract.databases import DatabaseContract, OnPostgres, OnSqlite, ServiceSchemaContract
+from tests.contract.races import race_two_instances
 from tests.unit.milestones.builders import (
     ACCEPTED_AT,
     FIVE_STEPS,
@@ -640,38 +642,24 @@ class MilestonesDatabaseContract(ServiceSchemaContract):
         async with sql_unit(db) as uow:
             await on_call_opened(uow, opened, envelope(opened))
 
-        async def apply(d: Database, payload: TeamAcceptedV1 | BudgetAllocatedV1) -> None:
-            async with sql_unit(d) as uow:
-                if isinstance(payload, TeamAcceptedV1):
-                    await on_team_accepted(uow, payload, envelope(payload))
-                else:
-                    await on_budget_allocated(uow, payload, envelope(payload))
+        async def apply(uow: SqlMilestonesUnitOfWork, payload: EventData) -> None:
+            if isinstance(payload, TeamAcceptedV1):
+                await on_team_accepted(uow, payload, envelope(payload))
+            else:
+                assert isinstance(payload, BudgetAllocatedV1)
+                await on_budget_allocated(uow, payload, envelope(payload))
 
         held, rival = (accepted, funded) if first == "plan" else (funded, accepted)
-        other = Database(database_url)
-
-        async def rival_instance() -> None:
-            try:
-                await apply(other, rival)
-            except IntegrityError:
-                # PostgreSQL: it waited for the held unit's row of budget's word and lost on
-                # its key; the consumer reads such a batch again.
-                await apply(other, rival)
-
-        try:
-            async with sql_unit(db) as uow:
-                if isinstance(held, TeamAcceptedV1):
-                    await on_team_accepted(uow, held, envelope(held))
-                else:
-                    await on_budget_allocated(uow, held, envelope(held))
-                await uow.flush()
-                # The rival reads before this unit commits (PostgreSQL) or waits for the write
-                # lock (SQLite); either way it must not miss what this unit holds.
-                racing = asyncio.create_task(rival_instance())
-                await asyncio.sleep(0.3)
-            await racing
-        finally:
-            await other.dispose()
+        await race_two_instances(
+            db,
+            database_url,
+            sql_unit,
+            lambda uow: apply(uow, held),
+            lambda uow: apply(uow, rival),
+            # PostgreSQL: the rival waited for the held unit's row of budget's word and lost
+            # on its key; the consumer reads such a batch again.
+            rival_retries_on=(IntegrityError,),
+        )
         plan = await MilestoneQueries(db).plan(accepted.team_id)
         assert plan is not None
         assert plan.status == ACTIVE
@@ -684,7 +672,7 @@ class MilestonesDatabaseContract(ServiceSchemaContract):
         # them at the same moment; neither may leave the team waiting for a call it has.
         opened, accepted = call_opened(phase_plan=FIVE_STEPS), team_accepted()
 
-        async def apply(uow: SqlMilestonesUnitOfWork, payload: object) -> None:
+        async def apply(uow: SqlMilestonesUnitOfWork, payload: EventData) -> None:
             if isinstance(payload, TeamAcceptedV1):
                 await on_team_accepted(uow, payload, envelope(payload))
             else:
@@ -692,21 +680,9 @@ class MilestonesDatabaseContract(ServiceSchemaContract):
                 await on_call_opened(uow, payload, envelope(payload))
 
         held, rival = (opened, accepted) if first == "call" else (accepted, opened)
-        other = Database(database_url)
-
-        async def rival_instance() -> None:
-            async with sql_unit(other) as uow:
-                await apply(uow, rival)
-
-        try:
-            async with sql_unit(db) as uow:
-                await apply(uow, held)
-                await uow.flush()
-                racing = asyncio.create_task(rival_instance())
-                await asyncio.sleep(0.3)
-            await racing
-        finally:
-            await other.dispose()
+        await race_two_instances(
+            db, database_url, sql_unit, lambda uow: apply(uow, held), lambda uow: apply(uow, rival)
+        )
         plan = await MilestoneQueries(db).plan(accepted.team_id)
         assert plan is not None, "the team waits for a call that was opened"
         assert len(plan.milestones) == 5

@@ -47,6 +47,7 @@ from services.notify.domain.delivery import (
 from services.notify.domain.formatting import BERLIN
 from services.notify.domain.notifications import Notification, plan_deliveries
 from tests.contract.databases import OnPostgres, OnSqlite, ServiceSchemaContract
+from tests.contract.races import race_two_instances
 from tests.unit.notify.builders import (
     NOW,
     a_notification,
@@ -643,21 +644,13 @@ class NotifySqlContract(InDatabase, NotifyContract, ServiceSchemaContract):
                 await alerts.on_team_event(uow, payload, batch[0][1])
 
         held, rival = (accepted, overdue) if first == "team" else (overdue, accepted)
-        other = Database(database_url)
-
-        async def rival_instance() -> None:
-            async with sql_unit(other, clock) as uow:
-                await apply(uow, rival)
-
-        try:
-            async with sql_unit(db, clock) as uow:
-                await apply(uow, held)
-                await uow.flush()
-                racing = asyncio.create_task(rival_instance())
-                await asyncio.sleep(0.3)
-            await racing
-        finally:
-            await other.dispose()
+        await race_two_instances(
+            db,
+            database_url,
+            lambda d: sql_unit(d, clock),
+            lambda uow: apply(uow, held),
+            lambda uow: apply(uow, rival),
+        )
         async with db.sessions() as session:
             queries = NotifyQueries(session)
             assert await queries.count_parked() == 0, "an alert parked for a team that is known"
