@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -53,8 +54,15 @@ def prepare_sqlite_file(url: str | URL) -> None:
         return
     path = Path(database)
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    with contextlib.suppress(FileExistsError):
+    try:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        return
+    # WAL from the start, kept in the file: switching a database into WAL needs it to itself,
+    # and a service's first connections (migrations, reader, writer) would otherwise race to
+    # switch it, one failing with "database is locked". Every later switch is a no-op.
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
 
 
 # Between writers of one process the asyncio write lock decides (see Database); SQLite's busy
@@ -78,9 +86,10 @@ def _configure_sqlite(engine: AsyncEngine, *, immediate: bool, busy_timeout_ms: 
         # writer mid-transaction (SQLITE_BUSY under load); we issue BEGIN ourselves instead.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # The busy timeout first, so that it covers the connection's own setup too.
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import stat
 from pathlib import Path
 
@@ -35,3 +37,13 @@ def test_an_existing_database_is_left_as_it_is(tmp_path: Path) -> None:
     assert _mode(db_file) == 0o640
     prepare_sqlite_file("sqlite:///:memory:")
     prepare_sqlite_file("postgresql://cimis@localhost/cimis")
+
+
+def test_a_new_database_is_in_wal_mode_before_any_service_connects(tmp_path: Path) -> None:
+    # Switching into WAL needs the database to itself: done once, at creation, not raced for
+    # by a service's first connections.
+    db_file = tmp_path / "notify.db"
+    prepare_sqlite_file(f"sqlite:///{db_file}")
+    with contextlib.closing(sqlite3.connect(db_file)) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    assert _mode(db_file) == 0o600
