@@ -52,4 +52,14 @@ async def record_audit(
     session: AsyncSession, audit_log: Table, entries: Sequence[AuditEntry]
 ) -> None:
     """Append the entries in one statement, in the caller's transaction."""
-    await insert_rows(session, audit_log, [dataclasses.asdict(entry) for entry in entries])
+    # A shallow row: ``before`` and ``after`` are already the caller's own JSON-ready copies,
+    # and ``dataclasses.asdict`` deep-copies every leaf of them, which cost budget's consumer
+    # a seventh of its CPU.
+    await insert_rows(session, audit_log, [_row(entry) for entry in entries])
+
+
+_FIELDS = tuple(field.name for field in dataclasses.fields(AuditEntry))
+
+
+def _row(entry: AuditEntry) -> dict[str, Any]:
+    return {name: getattr(entry, name) for name in _FIELDS}
