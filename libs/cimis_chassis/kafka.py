@@ -1,4 +1,4 @@
-"""Kafka glue: the broker every service uses, the relay's send function, and topic creation."""
+"""Kafka glue: the broker every service uses, the relay's producer, and topic creation."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import os
 from collections.abc import Collection, Mapping
 from typing import Any
 
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, for_code
 from faststream.kafka import KafkaBroker
@@ -44,15 +45,44 @@ def make_broker(
     )
 
 
-def broker_sender(broker: KafkaBroker) -> Any:
-    """The outbox relay's send function: enqueue without awaiting, return the confirmation."""
+class RelayProducer:
+    """The outbox relay's own idempotent producer (``acks=all``), beside the broker's.
+
+    The relay sends every event the service makes, so its path is the hot one: going through
+    FastStream's publish (middlewares, a correlation id, metrics per record) cost 130 µs a
+    record against aiokafka's 46 µs, a tenth of budget's CPU per event. The relay counts what
+    it publishes itself (``cimis_outbox_published_total``); FastStream's publish metrics keep
+    counting what the broker publishes (dead letters).
+    """
+
+    def __init__(self, kafka: str | KafkaClientConfig, *, client_id: str) -> None:
+        self._options = as_client_config(kafka).aiokafka(client_id=client_id)
+        self._producer: AIOKafkaProducer | None = None
+
+    async def start(self) -> None:
+        # Made here, not in __init__: aiokafka binds a client to the running event loop.
+        self._producer = AIOKafkaProducer(
+            **self._options,
+            enable_idempotence=True,  # implies acks=all
+            linger_ms=5,
+            max_request_size=PRODUCER_MAX_REQUEST_BYTES,
+        )
+        await self._producer.start()
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
 
     async def send(
-        topic: str, key: bytes, value: bytes, headers: dict[str, str]
+        self, topic: str, key: bytes, value: bytes, headers: dict[str, str]
     ) -> asyncio.Future[Any]:
-        return await broker.publish(value, topic, key=key, headers=headers, no_confirm=True)
-
-    return send
+        if self._producer is None:
+            raise RuntimeError("the relay's producer is not started")
+        confirmation: asyncio.Future[Any] = await self._producer.send(
+            topic, value, key=key, headers=[(k, v.encode()) for k, v in headers.items()]
+        )
+        return confirmation
 
 
 # How long the platform's topics keep their records: for ever unless the operator says

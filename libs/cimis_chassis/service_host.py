@@ -24,7 +24,7 @@ from cimis_chassis.auth import KeyStore
 from cimis_chassis.clock import Clock
 from cimis_chassis.database import Database
 from cimis_chassis.http_edge import ApiGateMiddleware, BodyLimitMiddleware, client_id
-from cimis_chassis.kafka import broker_sender, ensure_topics
+from cimis_chassis.kafka import RelayProducer, ensure_topics
 from cimis_chassis.kafka_client import KafkaClientConfig
 from cimis_chassis.logs import correlation_id_var
 from cimis_chassis.metrics import ServiceMetrics
@@ -59,6 +59,7 @@ class ServiceHost:
     # The service's unit of work: the chassis one gives handlers the bare session.
     unit_of_work_class: type[SqlUnitOfWork] = SqlUnitOfWork
     relay: OutboxRelay = field(init=False)
+    relay_producer: RelayProducer = field(init=False)
     kafka: KafkaClientConfig = field(init=False)
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
     # Run at stop, after the broker stopped consuming: clients that parts of the host opened.
@@ -72,11 +73,12 @@ class ServiceHost:
 
     def __post_init__(self) -> None:
         self.kafka = self.settings.kafka()
+        self.relay_producer = RelayProducer(self.kafka, client_id=f"{self.name}-relay")
         self.relay = OutboxRelay(
             self.db,
             self.tables.outbox,
             self.tables.leases,
-            broker_sender(self.broker),
+            self.relay_producer.send,
             self.clock,
             self.metrics,
             batch_size=self.settings.outbox_batch_size,
@@ -111,6 +113,7 @@ class ServiceHost:
                 await ensure_topics(self.kafka, self.topics, creatable=self.owned_topics)
             await self.broker.start()
         if self.settings.publish_events:
+            await self.relay_producer.start()
             self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-relay"))
         else:
             log.warning(
@@ -142,6 +145,8 @@ class ServiceHost:
         # The relay finishes its round so confirmed rows get marked before we disconnect.
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        if self.settings.publish_events:
+            await self.relay_producer.stop()
         if self.uses_broker:
             await self.broker.stop()
         for close in self.closers:
