@@ -4,7 +4,7 @@ On PostgreSQL the rows travel as one JSON document and the statement is
 ``INSERT INTO t (a, b) SELECT a, b FROM jsonb_to_recordset(:rows) AS r(a text, b bigint)``:
 its text is the same for 3 rows or 3,000, so it is built, parsed and planned once instead of
 once per batch (a multi-row VALUES list of 30,000 parameters costs more to render and parse
-than to execute), and the rows are serialised by ``json.dumps`` in one call (an array per
+than to execute), and the rows are serialised by ``orjson`` in one call (an array per
 column costs psycopg a regular-expression escape per text element). SQLite takes the rows as
 an executemany, which its driver runs without any SQL text per row.
 """
@@ -12,11 +12,11 @@ an executemany, which its driver runs without any SQL text per row.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Table, Text, bindparam, cast, column, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, Result
@@ -54,7 +54,10 @@ async def insert_rows(
         returning=tuple(returning),
     )
     if postgres:
-        document = json.dumps(rows, default=_json_value, separators=(",", ":"))
+        # Times pass through to _json_value, which refuses a naive one rather than guess.
+        document = orjson.dumps(
+            rows, default=_json_value, option=orjson.OPT_PASSTHROUGH_DATETIME
+        ).decode()
         connection = await session.connection()
         return await connection.exec_driver_sql(stmt, {"rows": document})
     return await session.execute(stmt, list(rows))

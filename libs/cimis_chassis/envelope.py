@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime
 from typing import Any
 
+import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from cimis_chassis.clock import ensure_utc
@@ -47,7 +47,7 @@ class CloudEvent(BaseModel):
         """Serialise as one compact JSON object with a ``Z``-suffixed UTC time."""
         body = self.model_dump(mode="json", exclude_none=True)
         body["time"] = self.time.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        return orjson.dumps(body)
 
 
 def new_event_id() -> str:
@@ -82,10 +82,10 @@ def make_event(
 def parse_event(raw: bytes | str) -> CloudEvent:
     """Decode one record value; anything malformed raises :class:`EnvelopeError`."""
     try:
-        body = json.loads(raw)
-    except RecursionError as exc:
-        raise EnvelopeError("record value is JSON nested too deeply to be an event") from exc
-    except ValueError as exc:  # not UTF-8, not JSON
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:  # not UTF-8, not JSON, or nested too deeply
+        if "depth limit" in str(exc):
+            raise EnvelopeError("record value is JSON nested too deeply to be an event") from exc
         raise EnvelopeError(f"record value is not JSON: {str(exc)[:200]}") from exc
     if not isinstance(body, dict):
         raise EnvelopeError("record value is not a JSON object")
