@@ -72,6 +72,10 @@ def comparison_key(text: str) -> str:
     ``-``, then NFKC folds compatibility forms (full-width letters, ligatures) and casefold
     ignores case; runs of whitespace become one space. Store and compare this; show the input.
     """
+    if text.isascii():
+        # ASCII has no format characters, no dash but "-" and nothing NFKC changes: only
+        # case and whitespace are left to fold. Every consumed event's ids come this way.
+        return " ".join(text.lower().split())
     folded = unicodedata.normalize("NFKC", _ascii_dashes(_without_format_characters(text)))
     # NFKC can yield new dashes (U+FE58 becomes an em dash) and casefold can denormalise.
     folded = unicodedata.normalize("NFKC", _ascii_dashes(folded).casefold())
