@@ -71,6 +71,8 @@ async def accept_team(uow: IntakeUnitOfWork, cmd: AcceptTeam) -> Team:
     )
     if accepted is team:
         return team
+    # The agent named at proposal may have retired since: the accepted team needs one who works.
+    assignable(team.agent_id, await uow.agents.get(team.agent_id))
     company = (await uow.applications.get_many([team.company_application_id]))[
         team.company_application_id
     ]
