@@ -418,12 +418,18 @@ def reschedule(
     return Rescheduling(plan.with_milestone(moved), milestone, moved)
 
 
+# The milestones whose due dates still bind their neighbours': open ones and reported ones (a
+# report may yet be reopened, and then its date counts again). A completed or waived one is
+# history: its date no longer holds an open milestone back, wherever it stands in the plan.
+_DATES_THAT_BIND = (OPEN, REPORTED)
+
+
 def _keep_plan_order(plan: Plan, milestone: Milestone, due_date: date) -> None:
     """A milestone stays between its neighbours in the plan: moving it past a later one (the
-    final one included) or before an earlier open one needs those moved first."""
+    final one included) or before an earlier one, open or reported, needs those moved first."""
     index = plan.milestones.index(milestone)
-    later = [m for m in plan.milestones[index + 1 :] if m.status == OPEN]
-    earlier = [m for m in plan.milestones[:index] if m.status == OPEN]
+    later = [m for m in plan.milestones[index + 1 :] if m.status in _DATES_THAT_BIND]
+    earlier = [m for m in plan.milestones[:index] if m.status in _DATES_THAT_BIND]
     if later and due_date > later[0].due_date:
         raise MilestoneRuleViolation(
             "out-of-plan-order",

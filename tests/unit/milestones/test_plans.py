@@ -385,6 +385,28 @@ class TestReschedule:
             )
         assert "kickoff" in str(earlier.value)
 
+    def test_a_reported_later_milestone_holds_its_place_a_completed_one_does_not(self) -> None:
+        plan = a_plan()  # kickoff 15 Aug, workshop 12 Sep, prototype 29 Nov
+        prototype = by_key(plan, "prototype")
+        reported = report(
+            plan, prototype, by="anna", now=LATER, note="Demo", evidence_url=None
+        ).plan
+        with pytest.raises(MilestoneRuleViolation) as caught:
+            reschedule(
+                reported,
+                by_key(plan, "workshop"),
+                due_date=date(2024, 12, 2),
+                reason="x",
+                now=LATER,
+            )
+        assert caught.value.code == "out-of-plan-order"
+        assert "prototype" in str(caught.value)
+        confirmed = confirm(reported, prototype, by="sabine", now=LATER).plan
+        moved = reschedule(
+            confirmed, by_key(plan, "workshop"), due_date=date(2024, 12, 2), reason="x", now=LATER
+        )
+        assert moved.after.due_date == date(2024, 12, 2)
+
     def test_a_reason_is_required(self) -> None:
         plan = a_plan()
         with pytest.raises(MilestoneRuleViolation) as caught:
