@@ -397,6 +397,29 @@ class OverdueAlertsContract:
                 date(2024, 8, 20),
             ]
 
+    async def test_a_rearmed_milestone_is_a_candidate_again_for_its_due_date(
+        self, unit: Unit
+    ) -> None:
+        plan = replace(a_plan(), escalation_days=3)
+        await store(unit, plan)
+        kickoff = plan.milestones[0]
+        claim = Alert(kickoff.id, kickoff.due_date, "e1")
+        async with unit as uow:
+            assert await uow.overdue.claim([claim], NOW) == {kickoff.id}
+            assert await uow.overdue.claim_escalations([claim], NOW) == {kickoff.id}
+            earlier = Alert(kickoff.id, date(2024, 8, 14), "e0")
+            assert await uow.overdue.claim([earlier], NOW) == {kickoff.id}
+        async with unit as uow:
+            assert await uow.overdue.candidates(today=TODAY, limit=10) == []
+            assert await uow.overdue.escalation_candidates(today=TODAY, limit=10) == []
+            await uow.overdue.rearm(kickoff.id, kickoff.due_date)
+        async with unit as uow:
+            [candidate] = await uow.overdue.candidates(today=TODAY, limit=10)
+            [escalation] = await uow.overdue.escalation_candidates(today=TODAY, limit=10)
+            assert candidate.milestone.id == escalation.milestone.id == kickoff.id
+            # Only the current due date is forgotten; earlier alerts stay on record.
+            assert await uow.overdue.alerted_due_dates(kickoff.id) == [date(2024, 8, 14)]
+
     async def test_overdue_milestones_are_counted(
         self, unit: Unit, counts: MilestoneCounts
     ) -> None:

@@ -170,6 +170,10 @@ class MemoryOverdueAlerts(MemoryRepository):
     async def alerted_due_dates(self, milestone_id: str) -> list[date]:
         return sorted(due for m, due in self.claims if m == milestone_id)
 
+    async def rearm(self, milestone_id: str, due_date: date) -> None:
+        self.claims.pop((milestone_id, due_date), None)
+        self.escalated.pop((milestone_id, due_date), None)
+
     async def escalation_candidates(self, *, today: date, limit: int) -> list[MilestoneView]:
         days = {p.team_id: p.escalation_days for p in self.plans.plans.values()}
         fresh = [

@@ -106,6 +106,8 @@ async def reopen_milestone(
     now = uow.clock.now()
     opened = plan_rules.reopen(plan, cmd.milestone_id, reason=cmd.reason, now=now)
     await uow.plans.save(opened.plan)
+    # Open again, it alerts again: at once if its day has passed, the office after the period.
+    await uow.overdue.rearm(opened.milestone.id, opened.milestone.due_date)
     await uow.audit(
         "milestone.reopened",
         "milestone",

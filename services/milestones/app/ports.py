@@ -142,6 +142,11 @@ class OverdueAlerts(Protocol):
 
     async def alerted_due_dates(self, milestone_id: str) -> list[date]: ...
 
+    async def rearm(self, milestone_id: str, due_date: date) -> None:
+        """Forget the milestone's overdue and escalation claims for ``due_date``: reopened,
+        it is open again, and alerts the agent (and later the office) again as if new."""
+        ...
+
     async def escalation_candidates(self, *, today: date, limit: int) -> list[MilestoneView]:
         """Milestones still open past their due date plus their plan's escalation period, not
         yet escalated for that due date, oldest first."""
