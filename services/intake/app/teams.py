@@ -77,8 +77,10 @@ async def accept_team(uow: IntakeUnitOfWork, cmd: AcceptTeam) -> Team:
         team.company_application_id
     ]
     if team.undertaking_id is not None:
-        # Locked: two acceptances for the call's undertakings are checked one after the other.
-        call = await uow.calls.get(team.call_id, lock=True)
+        # Locked: two acceptances for one undertaking, in this call or another, are checked one
+        # after the other, so the second counts the first's grant.
+        await uow.teams.lock_undertakings([team.undertaking_id])
+        call = await uow.calls.get(team.call_id)
         assert call is not None
         check_grant(
             team,
