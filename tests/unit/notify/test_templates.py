@@ -36,6 +36,7 @@ from tests.unit.notify.builders import (
     team_accepted,
     team_reassigned,
     threshold_crossed,
+    tranche_kept,
 )
 
 TEAM = TeamContact(team_id="t-1", call_id="c-1", title="Terminbuchung 2.0", agent_id="anna")
@@ -61,6 +62,8 @@ EVERY_ALERTING_EVENT = [
         for kind in ("submitted", "changes_requested", "published", "withdrawn")
     ),
     *(spending_off_plan("t-1", status=status) for status in ("behind", "ahead", "on_track")),
+    tranche_kept("t-1"),
+    tranche_kept("t-1", milestone_key="prototype"),
 ]
 MILESTONE_KEYS: tuple[str, ...] = get_args(MilestoneKey)
 # Every mail that names a milestone, for each of the programme's milestones; the call's plan
@@ -72,6 +75,7 @@ EVERY_MILESTONE_MAIL = [
         milestone_overdue("t-1", key=key, title=key),
         milestone_escalated("t-1", key=key, title=key),
         milestone_reported("t-1", key=key),
+        tranche_kept("t-1", trigger=key, milestone_key=key),
     )
 ]
 # Refusals whose codes the texts do not explain from figures: budget's own words are quoted.
@@ -320,6 +324,18 @@ class TestRendering:
         assert title == "Meilenstein seit 15 Tagen überfällig: Terminbuchung 2.0"
         assert "war am 01.03.2025 fällig" in body
         assert "(anna)" in body
+
+    def test_a_tranche_a_reopen_could_not_take_back_is_told_to_the_office(self) -> None:
+        [alert] = alerts_for(tranche_kept("t-1"), TEAM)
+        assert alert.recipient == "staff"
+        title, body = RENDERER.render(alert, "de", recipient_name=None)
+        assert title == "Tranche bleibt beim Team: Terminbuchung 2.0"
+        assert "der Meilenstein „Co-Creation-Workshop“ des Teams" in body
+        assert "des Meilensteins „Prototyp“, die auf ihn gewartet hat, über 18.000,00 €" in body
+        assert "(noch frei: 4.500,00 €" in body
+        assert "Das Geld bleibt beim Team." in body
+        _, english = RENDERER.render(alert, "en", recipient_name=None)
+        assert "The money stays with the team." in english
 
     def test_the_agent_hears_of_a_payment_only_once_it_is_paid(self) -> None:
         assert alerts_for(payment_request_changed("t-1", status="approved"), TEAM) == []
