@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from cimis_chassis.memory import MemoryRepository
 from services.milestones.app.ports import Alert, MilestoneView
 from services.milestones.domain.funding import Funding
+from services.milestones.domain.payouts import TeamPayouts
 from services.milestones.domain.plans import (
     ACTIVE,
     DEFAULT_ESCALATION_DAYS,
@@ -103,6 +104,20 @@ class MemoryFundings(MemoryRepository):
 
     async def put(self, funding: Funding) -> None:
         self.fundings[funding.team_id] = funding
+
+
+class MemoryPayouts(MemoryRepository):
+    def __init__(self) -> None:
+        self.payouts: dict[str, TeamPayouts] = {}
+
+    async def load(self, team_ids: Iterable[str], *, lock: bool = False) -> None:
+        """Everything is loaded already, and one unit runs at a time."""
+
+    async def get(self, team_id: str, *, lock: bool = False) -> TeamPayouts | None:
+        return self.payouts.get(team_id)
+
+    async def put(self, payouts: TeamPayouts) -> None:
+        self.payouts[payouts.team_id] = payouts
 
 
 class MemoryPlans(MemoryRepository):

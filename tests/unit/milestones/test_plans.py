@@ -13,6 +13,7 @@ from services.milestones.domain.errors import (
     NotFound,
     StateConflict,
 )
+from services.milestones.domain.payouts import TeamPayouts
 from services.milestones.domain.plans import (
     ACTIVE,
     CANCELLED,
@@ -177,6 +178,53 @@ class TestReportConfirmReopen:
         assert opened.milestone.completed_by is None
         with pytest.raises(StateConflict):
             reopen(opened.plan, by_key(plan, "final"), reason="noch einmal", now=LATER)
+
+
+class TestReopenBeforePayout:
+    def completed(self) -> Plan:
+        plan = a_plan()
+        for key in ("kickoff", "workshop", "prototype"):
+            plan = complete(
+                plan, by_key(plan, key), by="staff", now=LATER, note="Protokoll", evidence_url=None
+            ).plan
+        return waive(plan, by_key(plan, "test"), by="staff", reason="entfällt", now=LATER).plan
+
+    def test_a_milestone_whose_tranche_is_paid_out_stays(self) -> None:
+        plan = self.completed()
+        with pytest.raises(StateConflict) as caught:
+            reopen(plan, by_key(plan, "prototype"), reason="x", now=LATER, paid_out={"prototype"})
+        assert caught.value.code == "tranche-paid-out"
+
+    def test_so_do_the_earlier_ones_its_tranche_waited_for(self) -> None:
+        plan = self.completed()
+        with pytest.raises(StateConflict):
+            reopen(plan, by_key(plan, "kickoff"), reason="x", now=LATER, paid_out={"prototype"})
+
+    def test_later_ones_and_a_paid_acceptance_tranche_do_not_hold_it(self) -> None:
+        plan = self.completed()
+        paid = {"acceptance", "prototype"}
+        waived = reopen(plan, by_key(plan, "test"), reason="x", now=LATER, paid_out=paid)
+        assert waived.milestone.status == OPEN
+        unpaid = reopen(plan, by_key(plan, "prototype"), reason="x", now=LATER, paid_out=())
+        assert unpaid.milestone.status == OPEN
+
+
+class TestTranchePayouts:
+    def test_payments_count_against_the_tranches_in_release_order(self) -> None:
+        payouts = TeamPayouts("team-1", "call-1").release("acceptance", 16_000_00)
+        payouts = payouts.release("prototype", 16_000_00).release("final", 0)
+        assert payouts.paid_out() == frozenset()
+        assert payouts.paid(16_000_00).paid_out() == {"acceptance"}
+        assert payouts.paid(16_000_01).paid_out() == {"acceptance", "prototype"}
+        # A tranche of nothing has nothing paid out, however much was paid.
+        assert "final" not in payouts.paid(40_000_00).paid_out()
+
+    def test_a_withdrawn_tranche_leaves_and_a_release_heard_twice_counts_once(self) -> None:
+        payouts = TeamPayouts("team-1", "call-1").release("acceptance", 100).release("test", 50)
+        assert payouts.release("test", 50) == payouts
+        again = payouts.withdraw("test").release("final", 30).release("test", 50)
+        assert again.released == (("acceptance", 100), ("final", 30), ("test", 50))
+        assert again.paid(120).paid_out() == {"acceptance", "final"}
 
 
 class TestComplete:
