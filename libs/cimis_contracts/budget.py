@@ -85,6 +85,25 @@ class TrancheWithdrawnV1(_TeamEvent):
 
 
 @contract
+class TrancheKeptV1(_TeamEvent):
+    """A milestone was reopened, but a tranche that waited for it could not go back to the
+    reserve: the team has spent that money already (approved expenses, not yet paid out). The
+    money stays with the team; the programme office decides what follows."""
+
+    TYPE: ClassVar[str] = "de.cimis.budget.tranche_kept.v1"
+
+    trigger: TrancheTrigger
+    # The reopened milestone (the tranche may be a later one that waited for it).
+    milestone_key: TrancheTrigger
+    amount_cents: int = Field(gt=0)
+    # What the team had left unspent of its released money: less than the tranche.
+    unspent_cents: int = Field(ge=0)
+    reason_code: Literal["money-spent"]
+    reason: Reason  # budget's English explanation, for logs and operators
+    kept_at: AwareDatetime
+
+
+@contract
 class ExpenseSubmittedV1(_TeamEvent):
     TYPE: ClassVar[str] = "de.cimis.budget.expense_submitted.v1"
 

@@ -21,6 +21,7 @@ from cimis_contracts.budget import (
     ExpenseSubmittedV1,
     PaymentRequestChangedV1,
     ThresholdCrossedV1,
+    TrancheKeptV1,
     TrancheReleasedV1,
     TrancheWithdrawnV1,
 )
@@ -45,6 +46,7 @@ def build_host(settings: BudgetSettings, clock: Clock) -> ServiceHost:
             AllocationRefusedV1,
             TrancheReleasedV1,
             TrancheWithdrawnV1,
+            TrancheKeptV1,
             ExpenseSubmittedV1,
             ExpenseApprovedV1,
             ExpenseRejectedV1,

@@ -21,11 +21,15 @@ from cimis_chassis.unit_of_work import Cause
 from services.intake.adapters.queries import IntakeQueries
 from services.intake.adapters.tables import chassis, metadata
 from services.intake.adapters.unit_of_work import MemoryIntakeUnitOfWork, SqlIntakeUnitOfWork
+from services.intake.app.commands import AcceptTeam
+from services.intake.app.teams import accept_team
+from services.intake.domain.agents import KnownAgent
 from services.intake.domain.applications import Application
 from services.intake.domain.calls import Call, PhaseStep, TrancheRule
-from services.intake.domain.errors import StateConflict
+from services.intake.domain.errors import IntakeRuleViolation, StateConflict
 from services.intake.domain.teams import Team, accept, propose_team, withdraw
 from tests.contract.databases import OnPostgres, OnSqlite, ServiceSchemaContract
+from tests.contract.races import race_two_instances
 from tests.unit.intake.builders import NOW, a_call, an_application, company_facts, creative_facts
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -618,6 +622,53 @@ class IntakeQueriesContract(ServiceSchemaContract):
                 )
 
 
+def sql_unit(db: Database) -> SqlIntakeUnitOfWork:
+    return SqlIntakeUnitOfWork(
+        db, chassis, clock=ManualClock(NOW), source="cimis/intake", cause=Cause("test", "race")
+    )
+
+
+class InstancesContract(InSqlUnits):
+    """Two intake instances on one database, accepting at the same moment."""
+
+    async def test_two_acceptances_for_one_undertaking_in_two_calls_are_checked_in_turn(
+        self, db: Database, database_url: str
+    ) -> None:
+        # 230,000 EUR declared: room for one more 40,000 EUR team under the 300,000 EUR
+        # de-minimis ceiling, not for two, whichever call each is in.
+        facts = company_facts(de_minimis_prior_aid_cents=230_000_00)
+        stored: list[Team] = []
+        async with sql_unit(db) as uow:
+            uow.agents.add(KnownAgent("agent-anna", "Anna", updated_at=NOW))
+            for call_id in ("call-1", "call-2"):
+                call = a_call(call_id=call_id)
+                company = an_application(f"{call_id}-co", facts, call)
+                creative = an_application(f"{call_id}-cr", creative_facts(), call)
+                stored.append(a_team(f"team-{call_id}", company, [creative], call=call))
+                uow.calls.add(call)
+                uow.applications.add(company)
+                uow.applications.add(creative)
+                uow.teams.add(stored[-1])
+        first, second = stored
+
+        async def accept(uow: SqlIntakeUnitOfWork, team: Team) -> None:
+            await accept_team(uow, AcceptTeam(team.id))
+
+        with pytest.raises(IntakeRuleViolation) as refused:
+            await race_two_instances(
+                db,
+                database_url,
+                sql_unit,
+                lambda uow: accept(uow, first),
+                lambda uow: accept(uow, second),
+            )
+
+        assert refused.value.code == "de-minimis-exceeded"
+        async with sql_unit(db) as uow:
+            grants = await uow.teams.grants_of("DE136695976")
+        assert [g.team_id for g in grants] == [first.id]
+
+
 async def all_pages(
     fetch: Callable[[Page[datetime]], Awaitable[list[T]]],
     position: Callable[[T], tuple[datetime, str]],
@@ -690,4 +741,12 @@ class TestIntakeQueriesOnSqlite(InSqlUnits, OnSqlite, IntakeQueriesContract):
 
 
 class TestIntakeQueriesOnPostgres(InSqlUnits, OnPostgres, IntakeQueriesContract):
+    pass
+
+
+class TestInstancesOnSqlite(OnSqlite, InstancesContract):
+    pass
+
+
+class TestInstancesOnPostgres(OnPostgres, InstancesContract):
     pass

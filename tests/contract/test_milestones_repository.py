@@ -36,6 +36,7 @@ from services.milestones.app.intake_events import on_call_opened, on_team_accept
 from services.milestones.app.overdue import OverdueScan
 from services.milestones.app.ports import Alert, MilestoneCounts, MilestonesUnitOfWork
 from services.milestones.domain.funding import ALLOCATED, PENDING, WAITING, Funding
+from services.milestones.domain.payouts import TeamPayouts
 from services.milestones.domain.plans import (
     ACTIVE,
     CANCELLED,
@@ -276,6 +277,32 @@ class FundingsContract:
             assert await uow.funding.get("team-1") == Funding("team-1", "call-1", ALLOCATED, NOW)
 
 
+class PayoutsContract:
+    async def test_a_teams_tranches_and_payments_are_kept_in_release_order(
+        self, unit: Unit
+    ) -> None:
+        first = TeamPayouts("team-1", "call-1").release("acceptance", 16_000_00)
+        # Beyond 32 bits, as a large call's cents may be.
+        paid = first.release("prototype", 3_000_000_000_00).paid(16_000_01)
+        async with unit as uow:
+            await uow.payouts.load(["team-1"], lock=True)
+            assert await uow.payouts.get("team-1") is None
+            await uow.payouts.put(first)
+            assert await uow.payouts.get("team-1", lock=True) == first
+        async with unit as uow:
+            assert await uow.payouts.get("team-1", lock=True) == first
+            await uow.payouts.put(paid)
+            await uow.payouts.put(paid.withdraw("acceptance").release("acceptance", 1))
+        async with unit as uow:
+            await uow.payouts.load(["team-1", "team-2"])
+            kept = await uow.payouts.get("team-1")
+            assert kept is not None
+            assert kept.released == (("prototype", 3_000_000_000_00), ("acceptance", 1))
+            assert kept.paid_total_cents == 16_000_01
+            assert kept.paid_out() == {"prototype"}
+            assert await uow.payouts.get("team-2") is None
+
+
 class AwaitingTeamsContract:
     early = AcceptedTeam("team-1", "call-1", "agent-anna", "Eins", ACCEPTED_AT)
     late = AcceptedTeam("team-2", "call-1", "agent-ben", "Zwei", ACCEPTED_AT + timedelta(1))
@@ -397,6 +424,29 @@ class OverdueAlertsContract:
                 date(2024, 8, 20),
             ]
 
+    async def test_a_rearmed_milestone_is_a_candidate_again_for_its_due_date(
+        self, unit: Unit
+    ) -> None:
+        plan = replace(a_plan(), escalation_days=3)
+        await store(unit, plan)
+        kickoff = plan.milestones[0]
+        claim = Alert(kickoff.id, kickoff.due_date, "e1")
+        async with unit as uow:
+            assert await uow.overdue.claim([claim], NOW) == {kickoff.id}
+            assert await uow.overdue.claim_escalations([claim], NOW) == {kickoff.id}
+            earlier = Alert(kickoff.id, date(2024, 8, 14), "e0")
+            assert await uow.overdue.claim([earlier], NOW) == {kickoff.id}
+        async with unit as uow:
+            assert await uow.overdue.candidates(today=TODAY, limit=10) == []
+            assert await uow.overdue.escalation_candidates(today=TODAY, limit=10) == []
+            await uow.overdue.rearm(kickoff.id, kickoff.due_date)
+        async with unit as uow:
+            [candidate] = await uow.overdue.candidates(today=TODAY, limit=10)
+            [escalation] = await uow.overdue.escalation_candidates(today=TODAY, limit=10)
+            assert candidate.milestone.id == escalation.milestone.id == kickoff.id
+            # Only the current due date is forgotten; earlier alerts stay on record.
+            assert await uow.overdue.alerted_due_dates(kickoff.id) == [date(2024, 8, 14)]
+
     async def test_overdue_milestones_are_counted(
         self, unit: Unit, counts: MilestoneCounts
     ) -> None:
@@ -461,6 +511,18 @@ class TestFundingsOnSqlite(OnSqlite, InDatabase, FundingsContract):
 
 
 class TestFundingsOnPostgres(OnPostgres, InDatabase, FundingsContract):
+    pass
+
+
+class TestPayoutsInMemory(InMemory, PayoutsContract):
+    pass
+
+
+class TestPayoutsOnSqlite(OnSqlite, InDatabase, PayoutsContract):
+    pass
+
+
+class TestPayoutsOnPostgres(OnPostgres, InDatabase, PayoutsContract):
     pass
 
 

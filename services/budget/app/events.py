@@ -9,9 +9,10 @@ from dataclasses import replace
 from datetime import date
 
 from cimis_chassis.envelope import CloudEvent
+from cimis_chassis.money import format_eur
 from cimis_chassis.text import comparison_key
 from cimis_contracts.base import EventData
-from cimis_contracts.budget import BudgetClosedV1, TrancheWithdrawnV1
+from cimis_contracts.budget import BudgetClosedV1, TrancheKeptV1, TrancheWithdrawnV1
 from cimis_contracts.intake import (
     CallBudgetIncreasedV1,
     CallOpenedV1,
@@ -217,6 +218,27 @@ async def on_milestone_reopened(
                 amount_cents=withdrawal.amount_cents,
                 released_total_cents=outcome.team.released_cents,
                 withdrawn_at=now,
+            )
+        )
+    unspent = outcome.team.available_cents
+    for kept in outcome.kept:
+        if not kept.amount_cents:
+            continue
+        # Not silent: the office hears that the money stays with the team (notify).
+        await uow.emit(
+            TrancheKeptV1(
+                team_id=team.team_id,
+                call_id=team.call_id,
+                trigger=kept.trigger,
+                milestone_key=payload.key,
+                amount_cents=kept.amount_cents,
+                unspent_cents=unspent,
+                reason_code="money-spent",
+                reason=(
+                    f"The {kept.trigger} tranche of {format_eur(kept.amount_cents)} EUR is spent "
+                    f"(only {format_eur(unspent)} EUR unspent): it stays with the team."
+                ),
+                kept_at=now,
             )
         )
 

@@ -115,6 +115,8 @@ class Outcome:
     changed: bool = True
     # Tranches taken back to the reserve (a reopened milestone).
     withdrawals: tuple[Release, ...] = ()
+    # Tranches a reopened milestone could not take back: their money is spent already.
+    kept: tuple[Release, ...] = ()
     notes: dict[str, int] = field(default_factory=dict)
 
 
@@ -300,7 +302,8 @@ def waive_milestone(team: TeamBudget, pot: Pot | None, key: str) -> Outcome:
 def reopen_milestone(team: TeamBudget, pot: Pot | None, key: str) -> Outcome:
     """Staff reopened a milestone confirmed or waived by mistake: it no longer counts, and
     every released tranche that waited for it goes back to the reserve, latest first, while
-    the team has that money unspent; a tranche already spent stays (``notes`` say which)."""
+    the team has that money unspent; a tranche already spent stays with the team (``kept``,
+    which budget announces so that the programme office knows)."""
     if key not in team.completed_milestones and key not in team.waived_milestones:
         return Outcome(team, pot, changed=False)
     team = replace(
@@ -314,14 +317,14 @@ def reopen_milestone(team: TeamBudget, pot: Pot | None, key: str) -> Outcome:
     still_due = set(_due(team, pot))
     transfers: list[Transfer] = []
     withdrawn: list[Release] = []
-    kept: dict[str, int] = {}
+    kept: list[Release] = []
     for rule in reversed(pot.plan):
         trigger = rule.trigger
         if trigger not in team.released_triggers or trigger in still_due:
             continue
         amount = amounts[trigger]
         if amount > team.available_cents:
-            kept[f"kept:{trigger}"] = amount
+            kept.append(Release(trigger, rule.percent, amount))
             continue
         times = team.tranche_withdrawals.count(trigger) + 1
         if amount:
@@ -345,7 +348,7 @@ def reopen_milestone(team: TeamBudget, pot: Pot | None, key: str) -> Outcome:
             tranche_withdrawals=(*team.tranche_withdrawals, trigger),
         )
         withdrawn.append(Release(trigger, rule.percent, amount))
-    return Outcome(team, pot, tuple(transfers), notes=kept, withdrawals=tuple(withdrawn))
+    return Outcome(team, pot, tuple(transfers), withdrawals=tuple(withdrawn), kept=tuple(kept))
 
 
 def _due(team: TeamBudget, pot: Pot) -> list[str]:

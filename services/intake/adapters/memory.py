@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import fields, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -104,6 +104,10 @@ class MemoryTeams(MemoryRepository):
         if known.creative_application_ids != team.creative_application_ids:
             raise ValueError("a team's creatives are fixed when it is proposed")
         self.by_id[team.id] = as_stored(team)
+
+    async def lock_undertakings(self, undertaking_ids: Iterable[str]) -> None:
+        # One unit at a time in memory: nothing to wait for.
+        return None
 
     async def grants_of(self, undertaking_id: str) -> list[Grant]:
         return [

@@ -6,13 +6,14 @@ is new, one executemany UPDATE for what changed, one DELETE for what went.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cimis_chassis.bulk import insert_rows
+from cimis_chassis.key_locks import KeyLocks
 from cimis_chassis.row_store import RowStore
 from cimis_chassis.text import comparison_key
 from services.intake.adapters.rows import (
@@ -111,6 +112,8 @@ class SqlTeams:
         self._locked: set[str] = set()
         self._new: dict[str, None] = {}
         self._changed: set[str] = set()
+        # An undertaking has no row of its own to lock: its key is locked instead.
+        self._undertakings = KeyLocks(session, "intake.undertaking")
 
     def add(self, team: Team) -> None:
         if self._known.get(team.id) is not None:
@@ -133,6 +136,9 @@ class SqlTeams:
         self._known[team.id] = team
         if team.id not in self._new:
             self._changed.add(team.id)
+
+    async def lock_undertakings(self, undertaking_ids: Iterable[str]) -> None:
+        await self._undertakings.lock(undertaking_ids)
 
     async def grants_of(self, undertaking_id: str) -> list[Grant]:
         await self.flush()

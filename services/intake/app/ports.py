@@ -6,7 +6,7 @@ unit commits; reads see what this unit queued already.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from cimis_chassis.unit_of_work import UnitOfWorkPort
@@ -52,6 +52,12 @@ class Teams(Protocol):
 
     def put(self, team: Team) -> None:
         """The new state of a team got or added in this unit; its creatives never change."""
+        ...
+
+    async def lock_undertakings(self, undertaking_ids: Iterable[str]) -> None:
+        """Hold these undertakings until the unit ends, before reading their grants: two
+        acceptances for one undertaking (in any calls) then check its limits one after the
+        other, the second seeing the first's grant, instead of both passing on stale sums."""
         ...
 
     async def grants_of(self, undertaking_id: str) -> list[Grant]:

@@ -71,12 +71,16 @@ async def accept_team(uow: IntakeUnitOfWork, cmd: AcceptTeam) -> Team:
     )
     if accepted is team:
         return team
+    # The agent named at proposal may have retired since: the accepted team needs one who works.
+    assignable(team.agent_id, await uow.agents.get(team.agent_id))
     company = (await uow.applications.get_many([team.company_application_id]))[
         team.company_application_id
     ]
     if team.undertaking_id is not None:
-        # Locked: two acceptances for the call's undertakings are checked one after the other.
-        call = await uow.calls.get(team.call_id, lock=True)
+        # Locked: two acceptances for one undertaking, in this call or another, are checked one
+        # after the other, so the second counts the first's grant.
+        await uow.teams.lock_undertakings([team.undertaking_id])
+        call = await uow.calls.get(team.call_id)
         assert call is not None
         check_grant(
             team,

@@ -242,6 +242,12 @@ async def propose_team(
 
 @router.post("/teams/{team_id}/accept", tags=["teams"])
 async def accept_team(team_id: Id, request: Request, principal: Staff) -> JSONResponse:
+    """Accept a proposed team: announced to every service as ``team_accepted``.
+
+    Its agent must still be registered and active (one who retired since the proposal: 422
+    ``unknown-agent``; reassign the team first).
+    """
+
     async def work(uow: IntakeUnitOfWork) -> dict[str, Any]:
         return team_out(await teams.accept_team(uow, AcceptTeam(team_id)))
 

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from cimis_chassis.memory import MemoryRepository
 from services.milestones.app.ports import Alert, MilestoneView
 from services.milestones.domain.funding import Funding
+from services.milestones.domain.payouts import TeamPayouts
 from services.milestones.domain.plans import (
     ACTIVE,
     DEFAULT_ESCALATION_DAYS,
@@ -105,6 +106,20 @@ class MemoryFundings(MemoryRepository):
         self.fundings[funding.team_id] = funding
 
 
+class MemoryPayouts(MemoryRepository):
+    def __init__(self) -> None:
+        self.payouts: dict[str, TeamPayouts] = {}
+
+    async def load(self, team_ids: Iterable[str], *, lock: bool = False) -> None:
+        """Everything is loaded already, and one unit runs at a time."""
+
+    async def get(self, team_id: str, *, lock: bool = False) -> TeamPayouts | None:
+        return self.payouts.get(team_id)
+
+    async def put(self, payouts: TeamPayouts) -> None:
+        self.payouts[payouts.team_id] = payouts
+
+
 class MemoryPlans(MemoryRepository):
     def __init__(self) -> None:
         self.plans: dict[str, Plan] = {}
@@ -169,6 +184,10 @@ class MemoryOverdueAlerts(MemoryRepository):
 
     async def alerted_due_dates(self, milestone_id: str) -> list[date]:
         return sorted(due for m, due in self.claims if m == milestone_id)
+
+    async def rearm(self, milestone_id: str, due_date: date) -> None:
+        self.claims.pop((milestone_id, due_date), None)
+        self.escalated.pop((milestone_id, due_date), None)
 
     async def escalation_candidates(self, *, today: date, limit: int) -> list[MilestoneView]:
         days = {p.team_id: p.escalation_days for p in self.plans.plans.values()}

@@ -1,5 +1,5 @@
-"""How plans, milestones, waiting teams and budget's word map to rows, and the SQL form of a
-shown status."""
+"""How plans, milestones, waiting teams, budget's word and its payouts map to rows, and the SQL
+form of a shown status."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from services.milestones.adapters.tables import milestones, plans
 from services.milestones.app.ports import MilestoneView
 from services.milestones.domain.funding import Funding
+from services.milestones.domain.payouts import TeamPayouts
 from services.milestones.domain.plans import ACTIVE, OPEN, OVERDUE, AcceptedTeam, Milestone, Plan
 
 
@@ -114,6 +115,24 @@ def funding_of(r: Row[Any]) -> Funding:
         status=r.status,
         decided_at=r.decided_at,
         from_waiting_list=r.from_waiting_list,
+    )
+
+
+def payouts_row(p: TeamPayouts) -> dict[str, Any]:
+    return {
+        "team_id": p.team_id,
+        "call_id": p.call_id,
+        "released": [[trigger, amount] for trigger, amount in p.released],
+        "paid_total_cents": p.paid_total_cents,
+    }
+
+
+def payouts_of(r: Row[Any]) -> TeamPayouts:
+    return TeamPayouts(
+        team_id=r.team_id,
+        call_id=r.call_id,
+        released=tuple((str(trigger), int(amount)) for trigger, amount in r.released),
+        paid_total_cents=r.paid_total_cents,
     )
 
 

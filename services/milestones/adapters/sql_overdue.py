@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Table, and_, exists, not_, select
+from sqlalchemy import Table, and_, delete, exists, not_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -106,6 +106,14 @@ class SqlOverdueAlerts:
         )
         assert claimed is not None
         return set(claimed.scalars())
+
+    async def rearm(self, milestone_id: str, due_date: date) -> None:
+        for claims in (overdue_alerts, overdue_escalations):
+            await self.session.execute(
+                delete(claims).where(
+                    claims.c.milestone_id == milestone_id, claims.c.due_date == due_date
+                )
+            )
 
     async def alerted_due_dates(self, milestone_id: str) -> list[date]:
         query = (

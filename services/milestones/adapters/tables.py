@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -65,6 +66,17 @@ team_funding = Table(
     Column("status", String(20), nullable=False),
     Column("decided_at", UtcDateTime(), nullable=True),
     Column("from_waiting_list", Boolean, nullable=False),
+)
+
+# Budget's released tranches of each team (in release order) and what it paid the team: a
+# milestone whose tranche has money paid out cannot be reopened.
+team_payouts = Table(
+    "team_payouts",
+    metadata,
+    Column("team_id", String(36), primary_key=True),
+    Column("call_id", String(36), nullable=False),
+    Column("released", JSON, nullable=False),  # [[trigger, amount_cents], ...]
+    Column("paid_total_cents", BigInteger, nullable=False),
 )
 
 plans = Table(

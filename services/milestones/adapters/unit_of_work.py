@@ -12,10 +12,11 @@ from services.milestones.adapters.memory import (
     MemoryCallPlans,
     MemoryFundings,
     MemoryOverdueAlerts,
+    MemoryPayouts,
     MemoryPlans,
     MemoryWithdrawals,
 )
-from services.milestones.adapters.sql_funding import SqlFundings
+from services.milestones.adapters.sql_funding import SqlFundings, SqlPayouts
 from services.milestones.adapters.sql_intake_state import (
     SqlAwaitingTeams,
     SqlCallPlans,
@@ -31,6 +32,7 @@ class SqlMilestonesUnitOfWork(SqlUnitOfWork):
     awaiting: SqlAwaitingTeams
     withdrawals: SqlWithdrawals
     funding: SqlFundings
+    payouts: SqlPayouts
     overdue: SqlOverdueAlerts
 
     def open_repositories(self, session: AsyncSession) -> None:
@@ -39,11 +41,19 @@ class SqlMilestonesUnitOfWork(SqlUnitOfWork):
         self.awaiting = SqlAwaitingTeams(session)
         self.withdrawals = SqlWithdrawals(session)
         self.funding = SqlFundings(session)
+        self.payouts = SqlPayouts(session)
         self.overdue = SqlOverdueAlerts(session, self.plans)
 
     def stores(self) -> tuple[Flushable, ...]:
         # Plans before anything that refers to their milestones (the alert claims write at once).
-        return (self.call_plans, self.plans, self.awaiting, self.withdrawals, self.funding)
+        return (
+            self.call_plans,
+            self.plans,
+            self.awaiting,
+            self.withdrawals,
+            self.funding,
+            self.payouts,
+        )
 
 
 class MemoryMilestonesUnitOfWork(InMemoryUnitOfWork):
@@ -56,6 +66,7 @@ class MemoryMilestonesUnitOfWork(InMemoryUnitOfWork):
         self.awaiting = MemoryAwaitingTeams()
         self.withdrawals = MemoryWithdrawals()
         self.funding = MemoryFundings()
+        self.payouts = MemoryPayouts()
         self.overdue = MemoryOverdueAlerts(self.plans)
 
     def repositories(self) -> tuple[MemoryRepository, ...]:
@@ -65,5 +76,6 @@ class MemoryMilestonesUnitOfWork(InMemoryUnitOfWork):
             self.awaiting,
             self.withdrawals,
             self.funding,
+            self.payouts,
             self.overdue,
         )

@@ -104,8 +104,18 @@ async def reopen_milestone(
 ) -> tuple[Plan, Milestone]:
     plan = await _plan_of(uow, cmd.milestone_id, cmd.actor)
     now = uow.clock.now()
-    opened = plan_rules.reopen(plan, cmd.milestone_id, reason=cmd.reason, now=now)
+    # Locked: a payment budget reports meanwhile is counted before or waits for the reopen.
+    payouts = await uow.payouts.get(plan.team_id, lock=True)
+    opened = plan_rules.reopen(
+        plan,
+        cmd.milestone_id,
+        reason=cmd.reason,
+        now=now,
+        paid_out=payouts.paid_out() if payouts is not None else (),
+    )
     await uow.plans.save(opened.plan)
+    # Open again, it alerts again: at once if its day has passed, the office after the period.
+    await uow.overdue.rearm(opened.milestone.id, opened.milestone.due_date)
     await uow.audit(
         "milestone.reopened",
         "milestone",

@@ -24,7 +24,7 @@ from cimis_contracts.intake import (
     TeamWithdrawnV1,
 )
 from cimis_contracts.milestones import PlanCreatedV1, PlannedMilestone
-from services.milestones.app.budget_events import budget_teams
+from services.milestones.app.budget_events import budget_teams, payout_teams
 from services.milestones.app.plan_changes import close_plan, follow_funding
 from services.milestones.app.ports import MilestonesUnitOfWork
 from services.milestones.domain import plans as plan_rules
@@ -65,6 +65,8 @@ async def prepare_batch(
     await uow.plans.load(p.team_id for p in accepted)
     # A withdrawal or budget's word changes its team's plan: those rows are locked now.
     await uow.plans.load([*withdrawn, *funded], lock=True)
+    # After the plans, as a reopen locks them: the plan first, then the team's payouts.
+    await uow.payouts.load(payout_teams(batch), lock=True)
 
 
 async def on_call_opened(

@@ -4,7 +4,8 @@ The claim is a row in ``overdue_alerts`` keyed by (milestone id, due date), writ
 transaction as the alert's outbox row. A scan that crashes before committing leaves neither,
 so the next scan raises the alert (nothing missed); a committed claim is never raised again,
 whichever instance scans next and however often it restarts (nothing repeated); a reschedule
-gives a new due date and so a new key (re-armed).
+gives a new due date and so a new key (re-armed), and a reopen forgets the claims of the
+milestone's due date (re-armed too: the reopened milestone is open and overdue again).
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from cimis_chassis.unit_of_work import Cause, UnitOfWorkPort
 from services.milestones.domain.funding import Funding
+from services.milestones.domain.payouts import TeamPayouts
 from services.milestones.domain.plans import AcceptedTeam, Milestone, PhaseStep, Plan
 
 
@@ -111,6 +112,18 @@ class Fundings(Protocol):
         ...
 
 
+class Payouts(Protocol):
+    """Budget's released tranches and payments of each team that budget released money to."""
+
+    async def load(self, team_ids: Iterable[str], *, lock: bool = False) -> None: ...
+
+    async def get(self, team_id: str, *, lock: bool = False) -> TeamPayouts | None: ...
+
+    async def put(self, payouts: TeamPayouts) -> None:
+        """Keep ``payouts`` as its team's: a new row, or the new state of the row read."""
+        ...
+
+
 class Plans(Protocol):
     """Team plans with their milestones; ``lock`` serialises changes to one team's plan."""
 
@@ -141,6 +154,11 @@ class OverdueAlerts(Protocol):
         ...
 
     async def alerted_due_dates(self, milestone_id: str) -> list[date]: ...
+
+    async def rearm(self, milestone_id: str, due_date: date) -> None:
+        """Forget the milestone's overdue and escalation claims for ``due_date``: reopened,
+        it is open again, and alerts the agent (and later the office) again as if new."""
+        ...
 
     async def escalation_candidates(self, *, today: date, limit: int) -> list[MilestoneView]:
         """Milestones still open past their due date plus their plan's escalation period, not
@@ -173,6 +191,9 @@ class MilestonesUnitOfWork(UnitOfWorkPort, Protocol):
 
     @property
     def funding(self) -> Fundings: ...
+
+    @property
+    def payouts(self) -> Payouts: ...
 
     @property
     def overdue(self) -> OverdueAlerts: ...

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
@@ -20,6 +20,7 @@ from services.milestones.domain.errors import (
     NotFound,
     StateConflict,
 )
+from services.milestones.domain.payouts import ACCEPTANCE
 
 # Stored milestone states; "overdue" is shown, never stored: it follows from the clock.
 OPEN, COMPLETED, CANCELLED = "open", "completed", "cancelled"
@@ -296,9 +297,20 @@ class Reopening:
     plan_reopened: bool
 
 
-def reopen(plan: Plan, milestone_id: str, *, reason: str, now: datetime) -> Reopening:
+def reopen(
+    plan: Plan,
+    milestone_id: str,
+    *,
+    reason: str,
+    now: datetime,
+    paid_out: Collection[str] = (),
+) -> Reopening:
     """Staff undo a report, a confirmation or a waiver made by mistake: the milestone is open
-    again (and overdue if its day has passed); a completed plan runs again."""
+    again (and overdue if its day has passed); a completed plan runs again.
+
+    Only until its money is paid: a completion or waiver whose tranche (or a later one that
+    waited for it) has money paid out to the team, of the tranches in ``paid_out``, stays.
+    """
     milestone = plan.milestone(milestone_id)
     if not reason.strip():
         raise MilestoneRuleViolation("reason-missing", "Give a reason for reopening.")
@@ -308,6 +320,8 @@ def reopen(plan: Plan, milestone_id: str, *, reason: str, now: datetime) -> Reop
             f"The milestone is {milestone.status}; only a reported, completed or waived one "
             "can be reopened.",
         )
+    if milestone.status in DONE:
+        _refuse_once_paid_out(plan, milestone, paid_out)
     if plan.status not in (ACTIVE, COMPLETED):
         _refuse_unless_running(plan, milestone)
     opened = replace(
@@ -325,6 +339,25 @@ def reopen(plan: Plan, milestone_id: str, *, reason: str, now: datetime) -> Reop
     if was_complete:
         updated = replace(updated, status=ACTIVE, completed_at=None)
     return Reopening(updated, milestone, opened, plan_reopened=was_complete)
+
+
+def _refuse_once_paid_out(plan: Plan, milestone: Milestone, paid_out: Collection[str]) -> None:
+    """A milestone counts for its own tranche and every later one (money is released in plan
+    order); a tranche the plan has no milestone for is taken to wait for it too."""
+    keys = [m.key for m in plan.milestones]
+    waiting = [
+        trigger
+        for trigger in paid_out
+        if trigger != ACCEPTANCE
+        and (trigger not in keys or keys.index(trigger) >= keys.index(milestone.key))
+    ]
+    if waiting:
+        raise StateConflict(
+            "tranche-paid-out",
+            f"Money of the {', '.join(sorted(waiting))} tranche, which the milestone "
+            f"{milestone.key!r} released, has been paid out to the team; the completion can "
+            "no longer be reopened.",
+        )
 
 
 def waive(plan: Plan, milestone_id: str, *, by: str, reason: str, now: datetime) -> Completion:
@@ -418,12 +451,18 @@ def reschedule(
     return Rescheduling(plan.with_milestone(moved), milestone, moved)
 
 
+# The milestones whose due dates still bind their neighbours': open ones and reported ones (a
+# report may yet be reopened, and then its date counts again). A completed or waived one is
+# history: its date no longer holds an open milestone back, wherever it stands in the plan.
+_DATES_THAT_BIND = (OPEN, REPORTED)
+
+
 def _keep_plan_order(plan: Plan, milestone: Milestone, due_date: date) -> None:
     """A milestone stays between its neighbours in the plan: moving it past a later one (the
-    final one included) or before an earlier open one needs those moved first."""
+    final one included) or before an earlier one, open or reported, needs those moved first."""
     index = plan.milestones.index(milestone)
-    later = [m for m in plan.milestones[index + 1 :] if m.status == OPEN]
-    earlier = [m for m in plan.milestones[:index] if m.status == OPEN]
+    later = [m for m in plan.milestones[index + 1 :] if m.status in _DATES_THAT_BIND]
+    earlier = [m for m in plan.milestones[:index] if m.status in _DATES_THAT_BIND]
     if later and due_date > later[0].due_date:
         raise MilestoneRuleViolation(
             "out-of-plan-order",

@@ -191,7 +191,12 @@ async def reopen_milestone(
 ) -> JSONResponse:
     """Staff undo a report, confirmation or waiver made by mistake, with a reason: the
     milestone is open again and a completed plan runs again. Budget takes back the
-    milestone's tranche if its money is still unspent (`milestone_reopened`)."""
+    milestone's tranche if its money is still unspent (`milestone_reopened`), and says so
+    when it is spent and stays with the team (`tranche_kept`).
+
+    Only before the tranche is paid out: once budget has paid money of the milestone's tranche
+    (or of a later one that waited for it) to the team, 409 `tranche-paid-out`.
+    """
     cmd = ReopenMilestone(milestone_id=milestone_id, reason=body.reason, actor=_actor(principal))
 
     async def work(uow: MilestonesUnitOfWork) -> dict[str, Any]:

@@ -17,13 +17,19 @@ from services.notify.domain.formatting import (
     format_eur,
     format_moment,
     greeting,
+    milestone_name,
 )
 
 TEMPLATES = Path(__file__).parent / "templates"
 
 
+def _milestone(key: str, title: str | None = None, *, language: Language) -> str:
+    return milestone_name(key, language, title)
+
+
 class TemplateRenderer:
-    """One environment per language, so ``|eur``, ``|day`` and ``|moment`` speak it."""
+    """One environment per language, so ``|eur``, ``|day``, ``|moment`` and ``|milestone``
+    speak it."""
 
     def __init__(self, directory: Path = TEMPLATES) -> None:
         self._environments: dict[Language, Environment] = {}
@@ -41,6 +47,7 @@ class TemplateRenderer:
             env.filters["eur"] = partial(format_eur, language=language)
             env.filters["day"] = partial(format_day, language=language)
             env.filters["moment"] = partial(format_moment, language=language)
+            env.filters["milestone"] = partial(_milestone, language=language)
             self._environments[language] = env
 
     def render(

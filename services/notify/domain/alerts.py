@@ -13,6 +13,7 @@ from cimis_contracts.budget import (
     ExpenseRejectedV1,
     PaymentRequestChangedV1,
     ThresholdCrossedV1,
+    TrancheKeptV1,
 )
 from cimis_contracts.intake import TeamAcceptedV1, TeamReassignedV1
 from cimis_contracts.milestones import (
@@ -47,6 +48,7 @@ BLUEPRINT_CHANGES_REQUESTED = "blueprint_changes_requested"
 BLUEPRINT_PUBLISHED = "blueprint_published"
 BLUEPRINT_WITHDRAWN = "blueprint_withdrawn"
 SPENDING_OFF_PLAN = "spending_off_plan"
+TRANCHE_KEPT = "tranche_kept"
 KINDS = (
     TEAM_ASSIGNED,
     THRESHOLD_CROSSED,
@@ -65,6 +67,7 @@ KINDS = (
     BLUEPRINT_PUBLISHED,
     BLUEPRINT_WITHDRAWN,
     SPENDING_OFF_PLAN,
+    TRANCHE_KEPT,
 )
 
 # Events about a team that are alerted once notify knows the team (from its team_accepted).
@@ -83,6 +86,7 @@ TEAM_ALERT_EVENTS: tuple[type[EventData], ...] = (
     BlueprintPublishedV1,
     BlueprintWithdrawnV1,
     TeamSpendingOffPlanV1,
+    TrancheKeptV1,
 )
 
 
@@ -277,6 +281,17 @@ def alert_for(event: EventData, team: TeamContact) -> Alert:
                 "previous_agent_id": event.previous_agent_id,
                 "reason": event.reason,
                 "reassigned_at": event.reassigned_at,
+            }
+        case TrancheKeptV1():
+            # A reopened milestone's money stays with the team: the office decides what follows.
+            kind, recipient = TRANCHE_KEPT, STAFF
+            facts = {
+                "agent_id": team.agent_id,
+                "trigger": event.trigger,
+                "milestone_key": event.milestone_key,
+                "amount_cents": event.amount_cents,
+                "unspent_cents": event.unspent_cents,
+                "kept_at": event.kept_at,
             }
         case AllocationRefusedV1():
             # No agent owns a refusal: the programme office has to act on it.

@@ -23,6 +23,30 @@ def format_moment(moment: datetime, language: Language) -> str:
     return f"{format_day(local.date(), language)}, {clock} (Berlin time)"
 
 
+# The programme's milestones (the keys of every call's phase plan) as each language names
+# them. The German names are those of the programme's own plan; a call's plan may title its
+# steps otherwise, but a mail names a milestone in the reader's language.
+MILESTONE_NAMES: dict[str, dict[Language, str]] = {
+    "kickoff": {"de": "Kick-off", "en": "Kick-off"},
+    "workshop": {"de": "Co-Creation-Workshop", "en": "Co-creation workshop"},
+    "prototype": {"de": "Prototyp", "en": "Prototype"},
+    "test": {"de": "Test mit Nutzerinnen und Nutzern", "en": "Test with users"},
+    "final": {
+        "de": "Abschlusspräsentation und Blaupause",
+        "en": "Final presentation and blueprint",
+    },
+}
+
+
+def milestone_name(key: str, language: Language, title: str | None = None) -> str:
+    """A milestone as a mail names it: the programme's name for ``key`` in ``language``; for a
+    key the programme does not know, the title its call's plan gave it (or the key itself)."""
+    names = MILESTONE_NAMES.get(key)
+    if names is not None:
+        return names[language]
+    return title or key
+
+
 _TITLES = {"Frau": "Ms", "Herr": "Mr"}
 
 

@@ -18,11 +18,14 @@ from tests.api.milestones.steps import (
     complete,
     complete_and_confirm,
     confirm,
+    deliver,
     get_ok,
     outbox_events,
     withdraw_team,
 )
+from tests.support.feed import published_event
 from tests.support.service_app import RunningService
+from tests.unit.milestones.builders import payment_changed, tranche_released
 
 COMPLETED = MilestoneCompletedV1.TYPE
 
@@ -99,6 +102,33 @@ class TestComplete:
             url, json={"reason": "noch mal"}, headers=milestones.auth("staff")
         )
         assert_problem(again, 409, "milestone-open")
+
+    async def test_a_confirmation_whose_tranche_budget_paid_out_is_not_reopened(
+        self, milestones: RunningService
+    ) -> None:
+        team = await accept_team(milestones)
+        for key in ("kickoff", "workshop", "prototype"):
+            await complete_and_confirm(milestones, team.milestones[key])
+        # Budget released 40 % on acceptance and 40 % with the prototype, then paid more
+        # than the first tranche to the team.
+        budget_says = [
+            tranche_released("acceptance", 18_000_00, team.id, call_id=team.call_id),
+            tranche_released("prototype", 18_000_00, team.id, call_id=team.call_id),
+            payment_changed(20_000_00, team.id, call_id=team.call_id),
+        ]
+        await deliver(milestones, *(published_event(milestones, e) for e in budget_says))
+
+        prototype = team.milestones["prototype"]
+        refused = await milestones.client.post(
+            f"/api/v1/milestones/{prototype}/reopen",
+            json={"reason": "Bestätigung beim falschen Team"},
+            headers=milestones.auth("staff"),
+        )
+
+        assert_problem(refused, 409, "tranche-paid-out")
+        assert await outbox_events(milestones, team.id, MilestoneReopenedV1.TYPE) == []
+        plan = await get_ok(milestones, f"/api/v1/teams/{team.id}/milestones")
+        assert {m["key"]: m["status"] for m in plan["items"]}["prototype"] == "completed"
 
     async def test_an_agent_cannot_complete_another_agents_milestone(
         self, milestones: RunningService

@@ -20,6 +20,7 @@ from cimis_contracts.budget import (
     AllocationRefusedV1,
     BudgetAllocatedV1,
     BudgetClosedV1,
+    TrancheKeptV1,
     TrancheReleasedV1,
     TrancheWithdrawnV1,
 )
@@ -470,6 +471,14 @@ class TestMilestoneCompleted:
         assert budget.events(TrancheWithdrawnV1) == []
         assert "prototype" in budget.team("t1").released_triggers
         assert "prototype" not in budget.team("t1").completed_milestones
+        # Not silently: the office hears that the money stays with the team.
+        [kept] = budget.events(TrancheKeptV1)
+        assert {k: kept[k] for k in ("trigger", "milestone_key", "reason_code")} == {
+            "trigger": "prototype",
+            "milestone_key": "prototype",
+            "reason_code": "money-spent",
+        }
+        assert (kept["amount_cents"], kept["unspent_cents"]) == (16_000_00, 12_000_00)
 
     async def test_a_completion_that_overtook_its_team_is_released_on_acceptance(
         self, budget: Budget

@@ -106,6 +106,19 @@ class TestDirectory:
         assert refused.value.code == "unknown-agent"
         assert "retired" in refused.value.message
 
+    async def test_a_team_whose_agent_retired_after_proposal_is_not_accepted(self) -> None:
+        uow = a_unit()
+        team = await a_team(uow, agent_id="agent-ben")
+        await announce(uow, AgentRetiredV1(agent_id="agent-ben", name="Ben", retired_at=LATER))
+
+        with pytest.raises(IntakeRuleViolation) as refused:
+            await accept(uow, team)
+
+        assert refused.value.code == "unknown-agent"
+        assert "retired" in refused.value.message
+        assert uow.teams.by_id[team.id].status == "proposed"
+        assert uow.events_of_type("de.cimis.intake.team_accepted.v1") == []
+
 
 class TestReassign:
     async def test_an_accepted_team_gets_the_new_agent_and_every_service_is_told(self) -> None:

@@ -8,7 +8,14 @@ from typing import Any
 
 from cimis_chassis.envelope import CloudEvent, make_event
 from cimis_contracts.base import EventData
-from cimis_contracts.budget import AllocationRefusedV1, BudgetAllocatedV1, BudgetClosedV1
+from cimis_contracts.budget import (
+    AllocationRefusedV1,
+    BudgetAllocatedV1,
+    BudgetClosedV1,
+    PaymentRequestChangedV1,
+    TrancheReleasedV1,
+    TrancheWithdrawnV1,
+)
 from cimis_contracts.intake import (
     CallOpenedV1,
     PhaseStep,
@@ -195,4 +202,52 @@ def team_reassigned(
         reason="Elternzeit",
         reassigned_by="sabine",
         reassigned_at=ACCEPTED_AT,
+    )
+
+
+def tranche_released(
+    trigger: str, amount_cents: int, team_id: str = "team-1", *, call_id: str = "call-1"
+) -> TrancheReleasedV1:
+    return TrancheReleasedV1(
+        team_id=team_id,
+        call_id=call_id,
+        trigger=trigger,
+        percent=40,
+        amount_cents=amount_cents,
+        released_total_cents=amount_cents,
+        released_at=ACCEPTED_AT,
+    )
+
+
+def tranche_withdrawn(
+    trigger: str, amount_cents: int, team_id: str = "team-1", *, call_id: str = "call-1"
+) -> TrancheWithdrawnV1:
+    return TrancheWithdrawnV1(
+        team_id=team_id,
+        call_id=call_id,
+        trigger=trigger,
+        amount_cents=amount_cents,
+        released_total_cents=0,
+        withdrawn_at=ACCEPTED_AT,
+    )
+
+
+def payment_changed(
+    paid_total_cents: int,
+    team_id: str = "team-1",
+    *,
+    status: str = "paid",
+    call_id: str = "call-1",
+) -> PaymentRequestChangedV1:
+    return PaymentRequestChangedV1(
+        team_id=team_id,
+        call_id=call_id,
+        request_id="request-1",
+        status=status,
+        amount_cents=5_000_00,
+        positions=[{"position": "material", "amount_cents": 5_000_00}],
+        expense_count=1,
+        paid_total_cents=paid_total_cents,
+        changed_by="finance",
+        changed_at=ACCEPTED_AT,
     )

@@ -19,9 +19,21 @@ from services.milestones.app.budget_events import (
     on_allocation_refused,
     on_budget_allocated,
     on_budget_closed,
+    on_payment_request_changed,
+    on_tranche_released,
+    on_tranche_withdrawn,
 )
-from services.milestones.app.commands import Actor, CompleteMilestone, RescheduleMilestone
-from services.milestones.app.handlers import complete_milestone, reschedule_milestone
+from services.milestones.app.commands import (
+    Actor,
+    CompleteMilestone,
+    ReopenMilestone,
+    RescheduleMilestone,
+)
+from services.milestones.app.handlers import (
+    complete_milestone,
+    reopen_milestone,
+    reschedule_milestone,
+)
 from services.milestones.app.intake_events import (
     on_call_opened,
     on_team_accepted,
@@ -44,9 +56,12 @@ from tests.unit.milestones.builders import (
     budget_closed,
     call_opened,
     envelope,
+    payment_changed,
     refused,
     team_accepted,
     team_withdrawn,
+    tranche_released,
+    tranche_withdrawn,
 )
 from tests.unit.milestones.conftest import Harness, complete_and_confirm
 
@@ -337,3 +352,84 @@ class TestRedelivery:
         assert len(await harness.events(RESCHEDULED)) == 5
         assert len(await harness.audit("plan.started")) == 1
         assert len(await harness.events(CANCELLED_TYPE)) == 1
+
+
+class TestPaidOutTranches:
+    """The default tranche plan: 40 % on acceptance, 40 % with the prototype, 20 % with the
+    final presentation; of 40,000 EUR: 16,000, 16,000 and 8,000 EUR."""
+
+    async def completed_prototype(self, harness: Harness) -> str:
+        plan = await harness.accept(team_accepted())
+        prototype = next(m.id for m in plan.milestones if m.key == "prototype")
+        for m in plan.milestones[:3]:
+            cmd = CompleteMilestone(m.id, STAFF, note="Protokoll")
+            await harness.run(partial(complete_and_confirm, cmd=cmd))
+        await harness.apply(on_tranche_released, tranche_released("acceptance", 16_000_00))
+        await harness.apply(on_tranche_released, tranche_released("prototype", 16_000_00))
+        return prototype
+
+    async def reopen(self, harness: Harness, milestone_id: str) -> None:
+        cmd = ReopenMilestone(milestone_id, "falsches Protokoll", STAFF)
+        await harness.run(lambda uow: reopen_milestone(uow, cmd))
+
+    async def test_while_payments_cover_only_the_acceptance_tranche_it_may_be_reopened(
+        self, harness: Harness
+    ) -> None:
+        prototype = await self.completed_prototype(harness)
+        await harness.apply(on_payment_request_changed, payment_changed(16_000_00))
+
+        await self.reopen(harness, prototype)
+
+        assert (await harness.plan()).milestone(prototype).status == OPEN
+
+    async def test_once_its_tranche_has_money_paid_out_it_stays_completed(
+        self, harness: Harness
+    ) -> None:
+        prototype = await self.completed_prototype(harness)
+        await harness.apply(on_payment_request_changed, payment_changed(16_000_01))
+
+        with pytest.raises(StateConflict) as refused_:
+            await self.reopen(harness, prototype)
+
+        assert refused_.value.code == "tranche-paid-out"
+        assert "prototype" in refused_.value.message
+        assert (await harness.plan()).milestone(prototype).status == COMPLETED
+
+    async def test_an_earlier_milestone_the_paid_tranche_waited_for_stays_too(
+        self, harness: Harness
+    ) -> None:
+        prototype = await self.completed_prototype(harness)
+        kickoff = (await harness.plan()).milestones[0].id
+        await harness.apply(on_payment_request_changed, payment_changed(20_000_00))
+
+        with pytest.raises(StateConflict) as refused_:
+            await self.reopen(harness, kickoff)
+
+        assert refused_.value.code == "tranche-paid-out"
+        assert (await harness.plan()).milestone(prototype).status == COMPLETED
+
+    async def test_money_returned_by_the_bank_or_a_withdrawn_tranche_allows_it_again(
+        self, harness: Harness
+    ) -> None:
+        prototype = await self.completed_prototype(harness)
+        await harness.apply(on_payment_request_changed, payment_changed(20_000_00))
+        # The bank returned the payment: nothing of the prototype's tranche is paid any more.
+        returned = payment_changed(15_000_00, status="returned")
+        await harness.apply(on_payment_request_changed, returned)
+
+        await self.reopen(harness, prototype)
+        await harness.apply(on_tranche_withdrawn, tranche_withdrawn("prototype", 16_000_00))
+
+        assert harness.unit.payouts.payouts["team-1"].released == (("acceptance", 16_000_00),)
+
+    async def test_a_reported_milestone_may_always_be_reopened(self, harness: Harness) -> None:
+        plan = await harness.accept(team_accepted())
+        final = plan.milestones[-1].id
+        await harness.apply(on_tranche_released, tranche_released("acceptance", 16_000_00))
+        await harness.apply(on_payment_request_changed, payment_changed(40_000_00))
+        cmd = CompleteMilestone(final, STAFF, note="Präsentation gehalten")
+        await harness.run(lambda uow: complete_milestone(uow, cmd))
+
+        await self.reopen(harness, final)
+
+        assert (await harness.plan()).milestone(final).status == OPEN

@@ -12,11 +12,13 @@ from services.milestones.app import overdue as overdue_module
 from services.milestones.app.commands import (
     Actor,
     CompleteMilestone,
+    ReopenMilestone,
     RescheduleMilestone,
     WaiveMilestone,
 )
 from services.milestones.app.handlers import (
     complete_milestone,
+    reopen_milestone,
     reschedule_milestone,
     waive_milestone,
 )
@@ -28,6 +30,7 @@ from tests.unit.milestones.conftest import Harness
 OVERDUE = MilestoneOverdueV1.TYPE
 ESCALATED = MilestoneEscalatedV1.TYPE
 STAFF = Actor("staff", is_agent=False)
+SABINE = Actor("sabine", is_agent=False)
 # The default plan's kick-off of a team accepted on 1 August 2024 is due on 15 August; the
 # day ends at 22:00 UTC (midnight CEST).
 KICKOFF_DUE = date(2024, 8, 15)
@@ -192,6 +195,42 @@ class TestEscalation:
         found = await harness.scan().run_once()
         # The prototype, due on 29 November, is overdue but not yet for 14 days.
         assert [key for key, _ in escalated(found)] == ["workshop"]
+
+
+class TestReopening:
+    async def test_a_milestone_reopened_past_its_day_alerts_the_agent_and_the_office_again(
+        self, harness: Harness
+    ) -> None:
+        plan = await harness.accept(team_accepted(), escalation_days=3)  # kick-off due 15 Aug
+        kickoff = plan.milestones[0].id
+        harness.clock.set(datetime(2024, 8, 19, 22, 0, tzinfo=UTC))  # 20 August in Berlin
+        first = await harness.scan().run_once()
+        assert (keys(first), escalated(first)) == ([("kickoff", "2024-08-15")], [("kickoff", 5)])
+
+        report = CompleteMilestone(kickoff, STAFF, note="Protokoll")
+        await harness.run(lambda uow: complete_milestone(uow, report))
+        assert await harness.scan().run_once() == []
+        reopen = ReopenMilestone(kickoff, "Protokoll gehört zu einem anderen Team", SABINE)
+        await harness.run(lambda uow: reopen_milestone(uow, reopen))
+
+        again = await harness.scan().run_once()
+        assert (keys(again), escalated(again)) == ([("kickoff", "2024-08-15")], [("kickoff", 5)])
+        assert await harness.scan().run_once() == []
+
+    async def test_a_milestone_reopened_before_its_day_alerts_once_when_it_passes(
+        self, harness: Harness
+    ) -> None:
+        plan = await accepted(harness)
+        kickoff = plan.milestones[0].id
+        harness.clock.set(datetime(2024, 8, 10, tzinfo=UTC))
+        report = CompleteMilestone(kickoff, STAFF, note="Protokoll")
+        await harness.run(lambda uow: complete_milestone(uow, report))
+        reopen = ReopenMilestone(kickoff, "zu früh gemeldet", SABINE)
+        await harness.run(lambda uow: reopen_milestone(uow, reopen))
+
+        harness.clock.set(BERLIN_MIDNIGHT_AFTER)
+        assert keys(await harness.scan().run_once()) == [("kickoff", "2024-08-15")]
+        assert await harness.scan().run_once() == []
 
 
 class TestRescheduling:

@@ -13,6 +13,7 @@ from services.milestones.domain.errors import (
     NotFound,
     StateConflict,
 )
+from services.milestones.domain.payouts import TeamPayouts
 from services.milestones.domain.plans import (
     ACTIVE,
     CANCELLED,
@@ -177,6 +178,53 @@ class TestReportConfirmReopen:
         assert opened.milestone.completed_by is None
         with pytest.raises(StateConflict):
             reopen(opened.plan, by_key(plan, "final"), reason="noch einmal", now=LATER)
+
+
+class TestReopenBeforePayout:
+    def completed(self) -> Plan:
+        plan = a_plan()
+        for key in ("kickoff", "workshop", "prototype"):
+            plan = complete(
+                plan, by_key(plan, key), by="staff", now=LATER, note="Protokoll", evidence_url=None
+            ).plan
+        return waive(plan, by_key(plan, "test"), by="staff", reason="entfällt", now=LATER).plan
+
+    def test_a_milestone_whose_tranche_is_paid_out_stays(self) -> None:
+        plan = self.completed()
+        with pytest.raises(StateConflict) as caught:
+            reopen(plan, by_key(plan, "prototype"), reason="x", now=LATER, paid_out={"prototype"})
+        assert caught.value.code == "tranche-paid-out"
+
+    def test_so_do_the_earlier_ones_its_tranche_waited_for(self) -> None:
+        plan = self.completed()
+        with pytest.raises(StateConflict):
+            reopen(plan, by_key(plan, "kickoff"), reason="x", now=LATER, paid_out={"prototype"})
+
+    def test_later_ones_and_a_paid_acceptance_tranche_do_not_hold_it(self) -> None:
+        plan = self.completed()
+        paid = {"acceptance", "prototype"}
+        waived = reopen(plan, by_key(plan, "test"), reason="x", now=LATER, paid_out=paid)
+        assert waived.milestone.status == OPEN
+        unpaid = reopen(plan, by_key(plan, "prototype"), reason="x", now=LATER, paid_out=())
+        assert unpaid.milestone.status == OPEN
+
+
+class TestTranchePayouts:
+    def test_payments_count_against_the_tranches_in_release_order(self) -> None:
+        payouts = TeamPayouts("team-1", "call-1").release("acceptance", 16_000_00)
+        payouts = payouts.release("prototype", 16_000_00).release("final", 0)
+        assert payouts.paid_out() == frozenset()
+        assert payouts.paid(16_000_00).paid_out() == {"acceptance"}
+        assert payouts.paid(16_000_01).paid_out() == {"acceptance", "prototype"}
+        # A tranche of nothing has nothing paid out, however much was paid.
+        assert "final" not in payouts.paid(40_000_00).paid_out()
+
+    def test_a_withdrawn_tranche_leaves_and_a_release_heard_twice_counts_once(self) -> None:
+        payouts = TeamPayouts("team-1", "call-1").release("acceptance", 100).release("test", 50)
+        assert payouts.release("test", 50) == payouts
+        again = payouts.withdraw("test").release("final", 30).release("test", 50)
+        assert again.released == (("acceptance", 100), ("final", 30), ("test", 50))
+        assert again.paid(120).paid_out() == {"acceptance", "final"}
 
 
 class TestComplete:
@@ -384,6 +432,28 @@ class TestReschedule:
                 plan, by_key(plan, "workshop"), due_date=date(2024, 8, 14), reason="x", now=LATER
             )
         assert "kickoff" in str(earlier.value)
+
+    def test_a_reported_later_milestone_holds_its_place_a_completed_one_does_not(self) -> None:
+        plan = a_plan()  # kickoff 15 Aug, workshop 12 Sep, prototype 29 Nov
+        prototype = by_key(plan, "prototype")
+        reported = report(
+            plan, prototype, by="anna", now=LATER, note="Demo", evidence_url=None
+        ).plan
+        with pytest.raises(MilestoneRuleViolation) as caught:
+            reschedule(
+                reported,
+                by_key(plan, "workshop"),
+                due_date=date(2024, 12, 2),
+                reason="x",
+                now=LATER,
+            )
+        assert caught.value.code == "out-of-plan-order"
+        assert "prototype" in str(caught.value)
+        confirmed = confirm(reported, prototype, by="sabine", now=LATER).plan
+        moved = reschedule(
+            confirmed, by_key(plan, "workshop"), due_date=date(2024, 12, 2), reason="x", now=LATER
+        )
+        assert moved.after.due_date == date(2024, 12, 2)
 
     def test_a_reason_is_required(self) -> None:
         plan = a_plan()

@@ -16,6 +16,7 @@ from cimis_contracts.budget import (
     ExpenseRejectedV1,
     PaymentRequestChangedV1,
     ThresholdCrossedV1,
+    TrancheKeptV1,
 )
 from cimis_contracts.intake import TeamAcceptedV1, TeamReassignedV1
 from cimis_contracts.milestones import (
@@ -111,6 +112,21 @@ def allocation_refused(team_id: str, **overrides: Any) -> AllocationRefusedV1:
         "refused_at": NOW,
     }
     return AllocationRefusedV1(**(fields | overrides))
+
+
+def tranche_kept(team_id: str, **overrides: Any) -> TrancheKeptV1:
+    fields: dict[str, Any] = {
+        "team_id": team_id,
+        "call_id": "call-1",
+        "trigger": "prototype",
+        "milestone_key": "workshop",
+        "amount_cents": 18_000_00,
+        "unspent_cents": 4_500_00,
+        "reason_code": "money-spent",
+        "reason": "The prototype tranche of 18,000.00 EUR is spent: it stays with the team.",
+        "kept_at": NOW,
+    }
+    return TrancheKeptV1(**(fields | overrides))
 
 
 def budget_allocated(team_id: str, **overrides: Any) -> BudgetAllocatedV1:

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
+from typing import get_args
 
 import pytest
 from jinja2 import UndefinedError
 
 from cimis_contracts.base import EventData
+from cimis_contracts.milestones import MilestoneKey
 from services.notify.adapters.templates import TEMPLATES, TemplateRenderer
-from services.notify.domain.alerts import KINDS, Alert, TeamContact, alerts_for
+from services.notify.domain.alerts import ALLOCATION_REFUSED, KINDS, Alert, TeamContact, alerts_for
 from services.notify.domain.digest import WEEKLY_DIGEST
-from services.notify.domain.formatting import Language, format_day, format_eur, format_moment
+from services.notify.domain.formatting import (
+    MILESTONE_NAMES,
+    Language,
+    format_day,
+    format_eur,
+    format_moment,
+)
 from tests.unit.notify.builders import (
     NOW,
     allocation_refused,
@@ -27,6 +36,7 @@ from tests.unit.notify.builders import (
     team_accepted,
     team_reassigned,
     threshold_crossed,
+    tranche_kept,
 )
 
 TEAM = TeamContact(team_id="t-1", call_id="c-1", title="Terminbuchung 2.0", agent_id="anna")
@@ -52,7 +62,56 @@ EVERY_ALERTING_EVENT = [
         for kind in ("submitted", "changes_requested", "published", "withdrawn")
     ),
     *(spending_off_plan("t-1", status=status) for status in ("behind", "ahead", "on_track")),
+    tranche_kept("t-1"),
+    tranche_kept("t-1", milestone_key="prototype"),
 ]
+MILESTONE_KEYS: tuple[str, ...] = get_args(MilestoneKey)
+# Every mail that names a milestone, for each of the programme's milestones; the call's plan
+# titles them with their bare keys here, as a call written in English might.
+EVERY_MILESTONE_MAIL = [
+    event
+    for key in MILESTONE_KEYS
+    for event in (
+        milestone_overdue("t-1", key=key, title=key),
+        milestone_escalated("t-1", key=key, title=key),
+        milestone_reported("t-1", key=key),
+        tranche_kept("t-1", trigger=key, milestone_key=key),
+    )
+]
+# Refusals whose codes the texts do not explain from figures: budget's own words are quoted.
+UNMAPPED_REFUSALS = [
+    allocation_refused("t-1", reason_code="above-team-maximum", max_team_budget_cents=None),
+    allocation_refused(
+        "t-1", reason_code="pot-closed", reason="The call's pot was closed by the office."
+    ),
+]
+WORD = re.compile(r"[^\W\d_]{2,}")
+TEMPLATE_CODE = re.compile(r"\{[{%#].*?[}%#]\}", re.DOTALL)
+
+
+def _words_of_templates(language: Language) -> set[str]:
+    """The words a language's templates say themselves (their Jinja code left out), with the
+    programme's milestone names in that language."""
+    texts = [p.read_text(encoding="utf-8") for p in sorted((TEMPLATES / language).glob("*.j2"))]
+    texts += [names[language] for names in MILESTONE_NAMES.values()]
+    return {w.lower() for w in WORD.findall(TEMPLATE_CODE.sub(" ", "\n".join(texts)))}
+
+
+# Words only the English texts use ("the", "was", "prototype", ...): none belongs in German.
+ENGLISH_ONLY_WORDS = _words_of_templates("en") - _words_of_templates("de")
+BUDGETS_OWN_WORDS = "Seine Begründung im englischen Wortlaut des Budgetdienstes:"
+
+
+def _said_in_german(alert: Alert, text: str) -> str:
+    """``text`` without what others wrote in it: ids and codes, people, links, and a refusal's
+    reason quoted as budget gave it (which must then be marked as budget's English words)."""
+    for key, value in alert.facts.items():
+        if isinstance(value, str) and key.endswith(("_id", "_by", "_url", "_code")):
+            text = text.replace(value, " ")
+    if alert.kind == ALLOCATION_REFUSED and f"„{alert.facts['reason']}“" in text:
+        assert BUDGETS_OWN_WORDS in text, text
+        text = text.replace(f"„{alert.facts['reason']}“", " ")
+    return text
 
 
 class TestAmounts:
@@ -110,16 +169,48 @@ class TestGreetings:
         _, body = RENDERER.render(alert, language, recipient_name=name, salutation=salutation)
         assert body.splitlines()[0] == greeting
 
-    @pytest.mark.parametrize("event", EVERY_ALERTING_EVENT, ids=lambda e: type(e).__name__)
+    @pytest.mark.parametrize(
+        "event",
+        [*EVERY_ALERTING_EVENT, *EVERY_MILESTONE_MAIL, *UNMAPPED_REFUSALS],
+        ids=lambda e: type(e).__name__,
+    )
     def test_a_german_message_has_no_english_in_it_and_one_signature(
         self, event: EventData
     ) -> None:
-        english = (" the ", " and ", "Hello", "Your ", " of ", " is ", " has ", "budget of")
         for alert in alerts_for(event, TEAM):
             title, body = RENDERER.render(alert, "de", recipient_name="Anna", salutation="Frau")
-            text = f"{title}\n{body}"
-            assert not [word for word in english if word in text], text
+            text = _said_in_german(alert, f"{title}\n{body}")
+            english = {w for w in WORD.findall(text) if w.lower() in ENGLISH_ONLY_WORDS}
+            assert not english, text
+            keys = [key for key in MILESTONE_KEYS if re.search(rf"\b{key}\b", text)]
+            assert not keys, text
             assert body.endswith("Ihr CIMIS-Programmbüro")
+
+    def test_the_english_word_list_knows_the_english_texts(self) -> None:
+        assert {"the", "was", "of", "prototype", "final", "reason"} <= ENGLISH_ONLY_WORDS
+        assert not {"team", "budget", "kick", "cimis"} & ENGLISH_ONLY_WORDS
+
+    @pytest.mark.parametrize("key", MILESTONE_KEYS)
+    def test_every_milestone_is_named_in_the_mails_language(self, key: str) -> None:
+        for event in EVERY_MILESTONE_MAIL:
+            if getattr(event, "key", None) != key:
+                continue
+            [alert] = alerts_for(event, TEAM)
+            _, german = RENDERER.render(alert, "de", recipient_name=None)
+            _, english = RENDERER.render(alert, "en", recipient_name=None)
+            assert f"„{MILESTONE_NAMES[key]['de']}“" in german
+            assert f'"{MILESTONE_NAMES[key]["en"]}"' in english
+
+    def test_a_refusal_budget_explains_only_in_english_is_quoted_as_its_words(self) -> None:
+        _, german = render(UNMAPPED_REFUSALS[1], "de", name=None)
+        _, english = render(UNMAPPED_REFUSALS[1], "en", name=None)
+
+        assert (
+            "Grund: Der Budgetdienst hat die Zuweisung mit dem Code „pot-closed“ abgelehnt, für "
+            "den es hier keinen deutschen Text gibt. " + BUDGETS_OWN_WORDS
+        ) in german.splitlines()
+        assert "„The call's pot was closed by the office.“" in german.splitlines()
+        assert "in the budget service's own words:" in english
 
 
 class TestRendering:
@@ -233,6 +324,18 @@ class TestRendering:
         assert title == "Meilenstein seit 15 Tagen überfällig: Terminbuchung 2.0"
         assert "war am 01.03.2025 fällig" in body
         assert "(anna)" in body
+
+    def test_a_tranche_a_reopen_could_not_take_back_is_told_to_the_office(self) -> None:
+        [alert] = alerts_for(tranche_kept("t-1"), TEAM)
+        assert alert.recipient == "staff"
+        title, body = RENDERER.render(alert, "de", recipient_name=None)
+        assert title == "Tranche bleibt beim Team: Terminbuchung 2.0"
+        assert "der Meilenstein „Co-Creation-Workshop“ des Teams" in body
+        assert "des Meilensteins „Prototyp“, die auf ihn gewartet hat, über 18.000,00 €" in body
+        assert "(noch frei: 4.500,00 €" in body
+        assert "Das Geld bleibt beim Team." in body
+        _, english = RENDERER.render(alert, "en", recipient_name=None)
+        assert "The money stays with the team." in english
 
     def test_the_agent_hears_of_a_payment_only_once_it_is_paid(self) -> None:
         assert alerts_for(payment_request_changed("t-1", status="approved"), TEAM) == []
