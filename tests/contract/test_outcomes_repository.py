@@ -5,15 +5,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import date
 
 from cimis_chassis.clock import ManualClock
 from cimis_chassis.database import Database
 from cimis_chassis.keyset import page_from
 from cimis_chassis.unit_of_work import Cause
+from services.outcomes.adapters.forecast_store import team_progress
 from services.outcomes.adapters.queries import OutcomesQueries
 from services.outcomes.adapters.tables import chassis, metadata
 from services.outcomes.adapters.unit_of_work import SqlOutcomesUnitOfWork
 from services.outcomes.domain import blueprints as rules
+from services.outcomes.domain.forecast import DEFAULT_TRANCHES, Milestone, Tranche
 from services.outcomes.domain.teams import COMPLETED, RUNNING
 from tests.contract.databases import OnPostgres, OnSqlite, ServiceSchemaContract
 from tests.unit.outcomes.builders import NOW, a_team, content
@@ -81,6 +84,34 @@ class OutcomesContract(ServiceSchemaContract):
                 page_from(50, None), status=None, agent_id="agent-ben"
             )
         assert (mine, theirs) == ([published], [])
+
+    async def test_a_forecast_follows_the_latest_due_days_and_cost_plan_in_force(
+        self, db: Database
+    ) -> None:
+        kickoff, final = (
+            Milestone("kickoff", date(2025, 2, 1)),
+            Milestone("final", date(2025, 7, 1)),
+        )
+        async with unit(db) as uow:
+            await uow.teams.add(a_team(plan_status=RUNNING))
+            await uow.forecast_plans.call_plan("call-1", [Tranche(None, 100)], 30)
+            await uow.forecast_plans.call_plan("call-1", DEFAULT_TRANCHES, 90)  # seen already
+            await uow.forecast_plans.milestones("team-1", [("m-k", kickoff), ("m-f", final)])
+            await uow.forecast_plans.cost_plan("team-1", 2, {"personnel": 70_00, "travel": 30_00})
+        async with unit(db) as uow:
+            await uow.forecast_plans.cost_plan("team-1", 1, {"personnel": 100_00})  # older
+            await uow.forecast_plans.reschedule("team-1", "m-f", date(2025, 8, 1))
+            await uow.forecast_plans.milestones("team-1", [("m-f", final)])  # again: no change
+
+        async with db.sessions() as session:
+            progress = await team_progress(session, "team-1", NOW)
+
+        assert progress is not None
+        assert (progress.tranches, progress.settlement_days) == ((Tranche(None, 100),), 30)
+        assert progress.milestones == (kickoff, Milestone("final", date(2025, 8, 1)))
+        assert progress.cost_plan == {"personnel": 70_00, "travel": 30_00}
+        # No allocation known yet: the plan runs from the acceptance.
+        assert progress.starts_on == a_team().accepted_at.date()
 
 
 class TestOutcomesOnSqlite(OnSqlite, OutcomesContract):

@@ -115,7 +115,7 @@ def test_the_services_dashboard_shows_rate_errors_durations_lag_outbox_dead_lett
         assert series in exprs, series
 
 
-def test_the_programme_dashboard_shows_the_books_per_call_milestones_and_notifications() -> None:
+def test_the_programme_dashboard_shows_the_books_milestones_notifications_and_burn_rate() -> None:
     board = _board("CIMIS programme")
     exprs = " ".join(q.expr for q in dashboard_queries() if q.dashboard == board["title"])
 
@@ -131,5 +131,27 @@ def test_the_programme_dashboard_shows_the_books_per_call_milestones_and_notific
         "cimis_budget_ledger_imbalance_cents",
         "cimis_milestones_overdue",
         "cimis_notify_deliveries_total",
+        "cimis_outcomes_teams_by_burn_rate",
+        "cimis_outcomes_forecast_unspent_cents",
     ):
         assert series in exprs, series
+
+
+def test_the_burn_rate_panels_show_each_call_and_status_on_its_own() -> None:
+    burn = {
+        q.panel: q.expr
+        for q in dashboard_queries()
+        if q.dashboard == "CIMIS programme" and "cimis_outcomes_" in q.expr
+    }
+
+    # One series per call (and status): the call variable selects, and instances of outcomes,
+    # which all report the same figures, are not added up.
+    assert burn == {
+        "Teams by burn rate per call": (
+            'max by (call, status) (cimis_outcomes_teams_by_burn_rate{job="cimis", call=~"$call"})'
+        ),
+        "Money likely left unspent per call": (
+            'max by (call) (cimis_outcomes_forecast_unspent_cents{job="cimis", call=~"$call"}) '
+            "/ 100"
+        ),
+    }

@@ -1,9 +1,10 @@
-"""The four service processes under a real Prometheus: metrics, dashboards and alerts all work.
+"""The five service processes under a real Prometheus: metrics, dashboards and alerts all work.
 
 One scenario runs once for the module: intake opens a call and accepts a team, budget books it
 and approves an expense, milestones (its clock 20 days ahead) finds the kickoff overdue, notify
-mails the agent through a real SMTP server, and a malformed record on cimis.intake.v1 is
-dead-lettered by every consumer. Prometheus (Debian's binary, the `make run` configuration
+mails the agent through a real SMTP server, outcomes' burn-rate scan (every second) holds the
+teams against their plans, and a malformed record on cimis.intake.v1 is dead-lettered by every
+consumer. Prometheus (Debian's binary, the `make run` configuration
 with a 1 s scrape interval) scrapes the processes; the tests then query it the way Grafana and
 the rule evaluator do.
 """
@@ -44,8 +45,8 @@ from tests.support.processes import ServiceProcess
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
-SERVICES = ("intake", "budget", "milestones", "notify")
-CONSUMERS = ("budget", "milestones", "notify")
+SERVICES = ("intake", "budget", "milestones", "notify", "outcomes")
+CONSUMERS = ("budget", "milestones", "notify", "outcomes")
 # Past the kickoff (14 days after acceptance), short of the workshop (42 days).
 MILESTONES_CLOCK_OFFSET = timedelta(days=20)
 # Bounded waits: processes under a shared broker's whole history on two cores.
@@ -88,6 +89,10 @@ BUSINESS_SERIES = {
         "cimis_notify_pending_deliveries",
         "cimis_notify_parked_events",
     },
+    "outcomes": {
+        "cimis_outcomes_teams_by_burn_rate",
+        "cimis_outcomes_forecast_unspent_cents",
+    },
 }
 
 # Every dashboard panel, by (dashboard, panel): the scenario must fill these...
@@ -119,13 +124,12 @@ MUST_HAVE_DATA = {
     ("CIMIS programme", "Deliveries by channel and outcome"),
     ("CIMIS programme", "Deliveries (since process start)"),
     ("CIMIS programme", "Waiting deliveries and parked events"),
+    ("CIMIS programme", "Teams by burn rate per call"),
+    ("CIMIS programme", "Money likely left unspent per call"),
 }
 # ...and these may stay empty, because nothing in the scenario fails.
 MAY_BE_EMPTY = {
     ("CIMIS services", "Handler exceptions"),
-    # Outcomes' hourly burn-rate scan is not part of this scenario's processes.
-    ("CIMIS programme", "Teams by burn rate per call"),
-    ("CIMIS programme", "Money likely left unspent per call"),
 }
 
 # Alerts whose expression the scenario must make true, and those it must leave quiet.
@@ -137,6 +141,8 @@ MUST_STAY_QUIET = {
     "CimisLedgerImbalance",
     "CimisBudgetReconcileProblems",
     "CimisConsumerStalled",
+    # Both teams start today: nothing is expected of them yet.
+    "CimisTeamsBehindPlan",
 }
 
 
@@ -145,6 +151,7 @@ class Scenario:
     call_id: str = ""
     team_ids: list[str] = field(default_factory=list)
     agent_id: str = ""
+    forecast: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -259,6 +266,17 @@ class _Actors:
             await asyncio.sleep(0.5)
         return str(team["id"])
 
+    async def forecast_with_spending(self, team_id: str, spent: str) -> dict[str, Any]:
+        """The team's forecast once outcomes has its plan and the approved expense."""
+        deadline = time.monotonic() + SCENARIO_TIMEOUT
+        path = f"/api/v1/teams/{team_id}/forecast"
+        while True:
+            response = await self.call("outcomes", "GET", path, self.as_finance)
+            if response.status_code == 200 and response.json()["spent"] == spent:
+                return _json(response, 200)
+            assert time.monotonic() < deadline, f"outcomes' forecast: {response.text}"
+            await asyncio.sleep(0.5)
+
 
 async def _run_scenario(platform: Platform, keys_file: Path, bootstrap: str) -> None:
     scenario = platform.scenario
@@ -307,6 +325,7 @@ async def _run_scenario(platform: Platform, keys_file: Path, bootstrap: str) -> 
     )
     path = f"/api/v1/expenses/{expense['id']}/approve"
     _json(await actors.call("budget", "POST", path, actors.as_finance), 200)
+    scenario.forecast = await actors.forecast_with_spending(scenario.team_ids[0], "1190.00")
 
     producer = AIOKafkaProducer(**aiokafka_options(bootstrap), enable_idempotence=True)
     await producer.start()
@@ -350,6 +369,9 @@ async def platform(
             WEBHOOK_TIMEOUT_SECONDS="5",
             DELIVERY_POLL_SECONDS="0.2",
         ),
+        "outcomes": _process(
+            "outcomes", tmp, kafka_bootstrap, keys_file, FORECAST_SCAN_SECONDS="1"
+        ),
     }
     prometheus = LocalPrometheus(
         tmp / "prometheus",
@@ -359,7 +381,7 @@ async def platform(
     )
     platform = Platform(processes, prometheus)
     try:
-        # One at a time: four interpreters importing at once on two cores only wait longer.
+        # One at a time: five interpreters importing at once on two cores only wait longer.
         for process in processes.values():
             await process.start(timeout=90)
         await asyncio.to_thread(prometheus.start)
@@ -394,7 +416,7 @@ async def test_every_service_exports_the_chassis_and_business_series_promtool_ac
         assert not missing, f"{name} does not export {sorted(missing)}"
 
 
-async def test_prometheus_scrapes_all_four_services_and_each_is_ready(platform: Platform) -> None:
+async def test_prometheus_scrapes_all_five_services_and_each_is_ready(platform: Platform) -> None:
     await platform.wait_for_services('up{job="cimis"} == 1', set(SERVICES), "all scraped")
     await platform.wait_for_services(
         'min by (service) (cimis_readiness_check{job="cimis"}) == 1',
@@ -439,6 +461,35 @@ async def test_the_scenario_shows_in_the_business_and_dead_letter_series(
     )
     await platform.wait_for_services(
         "cimis_milestones_overdue > 0", {"milestones"}, "the kickoffs overdue"
+    )
+
+
+async def test_outcomes_holds_the_calls_teams_against_their_plans(platform: Platform) -> None:
+    call = platform.scenario.call_id
+    # Both teams allocated today: their plans have just begun, so nothing is expected yet and
+    # the plan stands (nothing forecast unspent).
+    expected = {
+        f'cimis_outcomes_teams_by_burn_rate{{call="{call}", status="on_track"}}': 2.0,
+        f'cimis_outcomes_teams_by_burn_rate{{call="{call}", status="behind"}}': 0.0,
+        f'cimis_outcomes_teams_by_burn_rate{{call="{call}", status="ahead"}}': 0.0,
+        f'cimis_outcomes_forecast_unspent_cents{{call="{call}"}}': 0.0,
+    }
+    seen: dict[str, Any] = {}
+
+    async def burn_rate_shown() -> bool:
+        for query in expected:
+            result = await platform.query(query)
+            seen[query] = float(result[0]["value"][1]) if result else None
+        return seen == expected
+
+    await platform.wait_for(
+        f"burn-rate gauges {expected} (last seen {seen})", burn_rate_shown, SCENARIO_TIMEOUT
+    )
+    body = platform.scenario.forecast
+    assert (body["status"], body["spent"], body["expected_by_now"]) == (
+        "on_track",
+        "1190.00",
+        "0.00",
     )
 
 

@@ -44,6 +44,7 @@ MILESTONE_ESCALATED = "milestone_escalated"
 PAYMENT_PAID = "payment_paid"
 TEAM_REASSIGNED = "team_reassigned"
 BLUEPRINT_SUBMITTED = "blueprint_submitted"
+BLUEPRINT_RECEIVED = "blueprint_received"
 BLUEPRINT_CHANGES_REQUESTED = "blueprint_changes_requested"
 BLUEPRINT_PUBLISHED = "blueprint_published"
 BLUEPRINT_WITHDRAWN = "blueprint_withdrawn"
@@ -63,6 +64,7 @@ KINDS = (
     PAYMENT_PAID,
     TEAM_REASSIGNED,
     BLUEPRINT_SUBMITTED,
+    BLUEPRINT_RECEIVED,
     BLUEPRINT_CHANGES_REQUESTED,
     BLUEPRINT_PUBLISHED,
     BLUEPRINT_WITHDRAWN,
@@ -149,6 +151,11 @@ def alerts_for(event: EventData, team: TeamContact) -> list[Alert]:
             return []
         case PaymentRequestChangedV1() if event.status != "paid":
             return []
+        case BlueprintSubmittedV1():
+            # The office reviews it; the agent hears it arrived, also when staff submitted it
+            # on the team's behalf, so that every step of a blueprint reaches the agent.
+            office = alert_for(event, team)
+            return [office, Alert(BLUEPRINT_RECEIVED, team.agent_id, team.team_id, office.facts)]
         case TeamSpendingOffPlanV1() if event.status == "behind" and event.forecast_unspent_cents:
             # Money would be left: the office may move it to the waiting list in time.
             agent = alert_for(event, team)

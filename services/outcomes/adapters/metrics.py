@@ -20,13 +20,22 @@ class OutcomesMetrics:
         self.unspent = Gauge(
             "cimis_outcomes_forecast_unspent_cents",
             "Money a call's running teams would leave unspent at their plans' ends at their "
-            "pace so far, in cents.",
+            "pace against their plans' curves, in cents.",
             ["call"],
             registry=registry,
         )
 
+        self._shown: set[str] = set()
+
     def show(self, by_call: dict[str, CallBurn]) -> None:
+        """Each call with running teams; a call whose teams all finished (plan completed,
+        cancelled, withdrawn) since the last scan loses its series rather than keep them."""
         for call_id, burn in by_call.items():
             for status in (AHEAD, BEHIND, ON_TRACK):
                 self.teams.labels(call_id, status).set(burn.teams[status])
             self.unspent.labels(call_id).set(burn.forecast_unspent_cents)
+        for call_id in self._shown - set(by_call):
+            for status in (AHEAD, BEHIND, ON_TRACK):
+                self.teams.remove(call_id, status)
+            self.unspent.remove(call_id)
+        self._shown = set(by_call)

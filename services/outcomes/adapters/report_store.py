@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cimis_chassis.upsert import conflict_insert
@@ -15,13 +15,8 @@ from services.outcomes.adapters.tables import (
     report_applications,
     report_facts,
     report_milestone_steps,
-    teams,
 )
-from services.outcomes.domain.forecast import DEFAULT_TOLERANCE_PERCENT, Forecast, forecast
 from services.outcomes.domain.report import (
-    ALLOCATED,
-    APPROVED,
-    BERLIN,
     AppliedFact,
     CallFacts,
     MilestoneStep,
@@ -151,72 +146,4 @@ def _applied(row: Any) -> AppliedFact:
         eligible=row.eligible,
         reason_codes=tuple(row.reason_codes),
         received_at=row.received_at,
-    )
-
-
-@dataclass(frozen=True)
-class TeamProgress:
-    """What a team's forecast is drawn from."""
-
-    team_id: str
-    call_id: str
-    agent_id: str
-    accepted_at: datetime
-    tolerance_percent: int
-    allocated_cents: int
-    spent_cents: int
-    plan_ends_on: date | None
-
-    def forecast(self, today: date) -> Forecast:
-        """Where the team's spending stands against its plan (which must be known)."""
-        assert self.plan_ends_on is not None
-        return forecast(
-            allocated_cents=self.allocated_cents,
-            spent_cents=self.spent_cents,
-            starts_on=self.accepted_at.astimezone(BERLIN).date(),
-            ends_on=self.plan_ends_on,
-            today=today,
-            tolerance_percent=self.tolerance_percent,
-        )
-
-
-async def team_progress(
-    session: AsyncSession, team_id: str, until: datetime
-) -> TeamProgress | None:
-    query = (
-        select(teams, calls.c.burn_rate_tolerance_percent)
-        .outerjoin(calls, calls.c.id == teams.c.call_id)
-        .where(teams.c.id == team_id)
-    )
-    team = (await session.execute(query)).first()
-    if team is None:
-        return None
-    money = await session.execute(
-        select(report_facts.c.fact, func.sum(report_facts.c.cents))
-        .where(report_facts.c.team_id == team_id)
-        .where(report_facts.c.fact.in_([ALLOCATED, APPROVED]))
-        .where(report_facts.c.at <= until)
-        .group_by(report_facts.c.fact)
-    )
-    sums = {fact: int(total or 0) for fact, total in money.all()}
-    steps = await session.execute(
-        select(report_milestone_steps.c.milestone_id, report_milestone_steps.c.due_date)
-        .where(report_milestone_steps.c.team_id == team_id)
-        .where(report_milestone_steps.c.due_date.is_not(None))
-        .where(report_milestone_steps.c.at <= until)
-        .order_by(report_milestone_steps.c.at, report_milestone_steps.c.id)
-    )
-    due: dict[str, date] = {}
-    for milestone_id, due_date in steps.all():
-        due[milestone_id] = due_date  # the latest plan or reschedule wins
-    return TeamProgress(
-        team_id=team.id,
-        call_id=team.call_id,
-        agent_id=team.agent_id,
-        accepted_at=team.accepted_at,
-        # A team known before its call (another topic): the programme default meanwhile.
-        tolerance_percent=team.burn_rate_tolerance_percent or DEFAULT_TOLERANCE_PERCENT,
-        allocated_cents=sums.get(ALLOCATED, 0),
-        spent_cents=sums.get(APPROVED, 0),
-        plan_ends_on=max(due.values(), default=None),
     )

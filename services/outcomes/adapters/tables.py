@@ -102,6 +102,36 @@ forecast_states = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
 )
 
+# --- the burn-rate forecast: each call's tranche plan, each team's milestones and cost plan ---
+
+forecast_calls = Table(
+    "forecast_calls",
+    metadata,
+    Column("call_id", String(36), primary_key=True),
+    Column("tranches", JSON, nullable=False),  # [{"milestone": key or null, "percent": n}]
+    Column("settlement_days", Integer, nullable=False),
+)
+
+# A team's milestones in plan order (rank), each with its latest due day.
+forecast_milestones = Table(
+    "forecast_milestones",
+    metadata,
+    Column("team_id", String(36), primary_key=True),
+    Column("milestone_id", String(100), primary_key=True),
+    Column("key", String(20), nullable=False),
+    Column("rank", Integer, nullable=False),
+    Column("due_date", Date, nullable=False),
+)
+
+# The cost plan in force: its version and lines {position: planned cents}.
+forecast_cost_plans = Table(
+    "forecast_cost_plans",
+    metadata,
+    Column("team_id", String(36), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("lines", JSON, nullable=False),
+)
+
 report_applications = Table(
     "report_applications",
     metadata,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cimis_chassis.unit_of_work import SqlUnitOfWork
-from services.outcomes.adapters.forecast_store import SqlForecastStates
+from services.outcomes.adapters.forecast_store import SqlForecastPlans, SqlForecastStates
 from services.outcomes.adapters.report_store import SqlReportFacts
 from services.outcomes.adapters.repositories import SqlBlueprints, SqlCosts, SqlTeams
 
@@ -16,6 +16,7 @@ class SqlOutcomesUnitOfWork(SqlUnitOfWork):
     blueprints: SqlBlueprints
     report: SqlReportFacts
     forecasts: SqlForecastStates
+    forecast_plans: SqlForecastPlans
 
     def open_repositories(self, session: AsyncSession) -> None:
         self.teams = SqlTeams(session)
@@ -23,3 +24,4 @@ class SqlOutcomesUnitOfWork(SqlUnitOfWork):
         self.blueprints = SqlBlueprints(session)
         self.report = SqlReportFacts(session)
         self.forecasts = SqlForecastStates(session)
+        self.forecast_plans = SqlForecastPlans(session)

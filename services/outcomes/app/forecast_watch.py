@@ -68,7 +68,7 @@ class ForecastWatch:
                         expected_cents=result.expected_by_now_cents,
                         forecast_unspent_cents=result.forecast_unspent_at_end_cents,
                         allocated_cents=result.allocated_cents,
-                        plan_ends_on=result.ends_on,
+                        plan_ends_on=result.plan_ends_on,
                         as_of=today,
                         detected_at=now,
                     )

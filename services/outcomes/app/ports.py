@@ -13,6 +13,7 @@ from services.outcomes.domain.teams import TeamRecord
 
 if TYPE_CHECKING:
     from services.outcomes.adapters.forecast_store import Watched
+    from services.outcomes.domain.forecast import Milestone, Tranche
 
 
 class Teams(Protocol):
@@ -82,6 +83,24 @@ class ForecastStates(Protocol):
         ...
 
 
+class ForecastPlans(Protocol):
+    """What a team's burn-rate curve follows, kept as the platform's events arrive."""
+
+    async def call_plan(
+        self, call_id: str, tranches: Sequence[Tranche], settlement_days: int
+    ) -> None: ...
+
+    async def milestones(self, team_id: str, planned: Sequence[tuple[str, Milestone]]) -> None:
+        """A team's plan: ``(milestone_id, milestone)`` in plan order."""
+        ...
+
+    async def reschedule(self, team_id: str, milestone_id: str, due_on: date) -> None: ...
+
+    async def cost_plan(self, team_id: str, version: int, lines: dict[str, int]) -> None:
+        """The version in force, unless a later one is already."""
+        ...
+
+
 class OutcomesUnitOfWork(UnitOfWorkPort, Protocol):
     @property
     def teams(self) -> Teams: ...
@@ -97,3 +116,6 @@ class OutcomesUnitOfWork(UnitOfWorkPort, Protocol):
 
     @property
     def forecasts(self) -> ForecastStates: ...
+
+    @property
+    def forecast_plans(self) -> ForecastPlans: ...

@@ -14,6 +14,7 @@ from cimis_contracts.base import EventData
 from cimis_contracts.budget import (
     BudgetAllocatedV1,
     BudgetClosedV1,
+    CostPlanChangedV1,
     ExpenseApprovedV1,
     ExpenseReversedV1,
     PaymentRequestChangedV1,
@@ -39,15 +40,18 @@ from cimis_contracts.milestones import (
     PlanCompletedV1,
     PlanCreatedV1,
 )
+from services.outcomes.app import forecast_events as forecast
 from services.outcomes.app import platform_events as team
 from services.outcomes.app import report_events as report
 from services.outcomes.app.ports import OutcomesUnitOfWork
 
 CONSUMED_TOPICS = topics.CONSUMES["outcomes"]
 
-# Each event type with every handler it feeds: the teams' copy (blueprints) and the report.
+# Each event type with every handler it feeds: the teams' copy (blueprints), the report and
+# the burn-rate forecast.
 SUBSCRIPTIONS: Sequence[tuple[type[EventData], Handler]] = (
     (CallOpenedV1, report.on_call_opened),
+    (CallOpenedV1, forecast.on_call_opened),
     (CallBudgetIncreasedV1, report.on_call_budget_increased),
     (ApplicationSubmittedV1, report.on_application_submitted),
     (TeamProposedV1, report.on_team_proposed),
@@ -57,8 +61,10 @@ SUBSCRIPTIONS: Sequence[tuple[type[EventData], Handler]] = (
     (TeamWithdrawnV1, team.on_team_withdrawn),
     (TeamWithdrawnV1, report.on_team_withdrawn),
     (PlanCreatedV1, report.on_plan_created),
+    (PlanCreatedV1, forecast.on_plan_created),
     (PlanCompletedV1, team.on_plan_completed),
     (MilestoneRescheduledV1, report.on_milestone_rescheduled),
+    (MilestoneRescheduledV1, forecast.on_milestone_rescheduled),
     (MilestoneReportedV1, report.on_milestone_reported),
     (MilestoneCompletedV1, report.on_milestone_completed),
     (MilestoneWaivedV1, report.on_milestone_waived),
@@ -75,6 +81,7 @@ SUBSCRIPTIONS: Sequence[tuple[type[EventData], Handler]] = (
     (ExpenseReversedV1, report.on_expense_reversed),
     (PaymentRequestChangedV1, report.on_payment_request_changed),
     (BudgetClosedV1, report.on_budget_closed),
+    (CostPlanChangedV1, forecast.on_cost_plan_changed),
 )
 
 

@@ -11,7 +11,7 @@ from cimis_chassis.money import format_eur
 from cimis_chassis.problems import Problem
 from cimis_chassis.service_host import host_of
 from cimis_chassis.text import comparison_key
-from services.outcomes.adapters.report_store import team_progress
+from services.outcomes.adapters.forecast_store import team_progress
 from services.outcomes.domain.report import BERLIN, end_of_day
 from services.outcomes.entrypoints.schemas import Id
 
@@ -22,9 +22,13 @@ Reader = Annotated[Principal, Depends(require(Role.STAFF, Role.FINANCE, Role.AGE
 
 @router.get("/teams/{team_id}/forecast")
 async def team_forecast(team_id: Id, request: Request, principal: Reader) -> dict[str, Any]:
-    """Approved spending so far (`spent`) against the plan's linear curve from acceptance to
-    the last milestone's due day (`expected_by_now`), and what the team's pace so far would
-    leave unspent at the plan's end. `status` is `ahead` or `behind` beyond the call's
+    """Approved spending so far (`spent`) against the curve of the team's phase plan
+    (`expected_by_now`): each tranche of the call's tranche plan is expected to be spent evenly
+    from its milestone's due day (the allocation's day for the first) to the next tranche's, the
+    last over the call's settlement period when it comes at the plan's end (`ends_on`). The
+    total is the cost plan in force (else the allocation), and `lines` show each cost plan line
+    (none without a cost plan). `forecast_unspent_at_end` carries the team's pace against its
+    curve to the end. `status` is `ahead` or `behind` beyond the call's
     `burn_rate_tolerance_percent` (default 25) of what is expected by now, else `on_track`."""
     host = host_of(request)
     today = host.clock.now().astimezone(BERLIN).date()
@@ -42,9 +46,21 @@ async def team_forecast(team_id: Id, request: Request, principal: Reader) -> dic
         "as_of": result.as_of.isoformat(),
         "starts_on": result.starts_on.isoformat(),
         "ends_on": result.ends_on.isoformat(),
+        "plan_ends_on": result.plan_ends_on.isoformat(),
         "allocated": format_eur(result.allocated_cents),
+        "planned": format_eur(result.planned_cents),
         "spent": format_eur(result.spent_cents),
         "expected_by_now": format_eur(result.expected_by_now_cents),
         "forecast_unspent_at_end": format_eur(result.forecast_unspent_at_end_cents),
         "status": result.status,
+        "lines": [
+            {
+                "position": line.position,
+                "planned": format_eur(line.planned_cents),
+                "spent": format_eur(line.spent_cents),
+                "expected_by_now": format_eur(line.expected_by_now_cents),
+                "forecast_unspent_at_end": format_eur(line.forecast_unspent_at_end_cents),
+            }
+            for line in result.lines
+        ],
     }

@@ -1,10 +1,11 @@
 """``cimis outcomes rebuild``: forget everything outcomes learned from the platform's topics
 and read them again from their first record.
 
-Outcomes' read side (teams, costs, the report's facts) is a function of the topics, so it
-can always be rebuilt: after a bug fix in a handler, or to prove that the figures come from
-events only. Blueprints are outcomes' own records and stay. Every outcomes instance must be
-stopped first: the consumer group's offsets can only be moved while nobody consumes.
+Outcomes' read side (teams, costs, the report's facts, the forecast's plans) is a function
+of the topics, so it can always be rebuilt: after a bug fix in a handler, or to prove that
+the figures come from events only. Blueprints are outcomes' own records and stay. Every
+outcomes instance must be stopped first: the consumer group's offsets can only be moved while
+nobody consumes.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from cimis_contracts.topics import CONSUMES
 from services.outcomes.adapters.tables import (
     calls,
     chassis,
+    forecast_calls,
+    forecast_cost_plans,
+    forecast_milestones,
     plan_states,
     report_applications,
     report_facts,
@@ -45,6 +49,9 @@ DERIVED = (
     report_applications,
     report_facts,
     report_milestone_steps,
+    forecast_calls,
+    forecast_milestones,
+    forecast_cost_plans,
 )
 
 

@@ -422,9 +422,25 @@ class TestBlueprints:
         assert agents == [
             "blueprint_changes_requested",
             "blueprint_published",
+            "blueprint_received",
             "blueprint_withdrawn",
             "team_assigned",
         ]
+
+    async def test_a_blueprint_staff_submit_for_the_team_reaches_its_agent_too(
+        self, harness: Harness
+    ) -> None:
+        await harness.add_agent(agent_id="agent-anna")
+        await harness.apply(team_accepted("team-1"))
+
+        await harness.apply(blueprint_event("submitted", "team-1", submitted_by="sabine"))
+
+        [received] = [
+            n for n in harness.notifications("agent-anna") if n.kind == "blueprint_received"
+        ]
+        assert received.team_id == "team-1"
+        assert "eingereicht von sabine" in received.body
+        assert received.body.endswith("Ihr CIMIS-Programmbüro")
 
 
 class TestSpendingOffPlan:
