@@ -14,6 +14,7 @@ from cimis_contracts.base import EventData
 from cimis_contracts.budget import (
     BudgetAllocatedV1,
     BudgetClosedV1,
+    CostPlanChangedV1,
     ExpenseApprovedV1,
     ExpenseReversedV1,
     PaymentRequestChangedV1,
@@ -73,6 +74,7 @@ SUBSCRIPTIONS: Sequence[tuple[type[EventData], Handler]] = (
     (ExpenseApprovedV1, report.on_expense_approved),
     (ExpenseReversedV1, team.on_expense_reversed),
     (ExpenseReversedV1, report.on_expense_reversed),
+    (CostPlanChangedV1, report.on_cost_plan_changed),
     (PaymentRequestChangedV1, report.on_payment_request_changed),
     (BudgetClosedV1, report.on_budget_closed),
 )
