@@ -1,5 +1,6 @@
 """The funder's report's figures over the API: allocated per budget line from the cost plan in
-force that day, and every figure of the JSON in both CSVs and the PDF."""
+force that day, every figure of the JSON in both CSVs and the PDF, and blueprints counted as
+their history says, so that a past day's report never changes."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from cimis_contracts.intake import (
     TrancheRule,
 )
 from services.outcomes.domain.report import BERLIN
-from tests.api.outcomes.conftest import a_finished_team, approved, feed
+from tests.api.outcomes.conftest import BLUEPRINT, a_finished_team, approved, feed
 from tests.support.service_app import RunningService
 
 CALL = "call-1"  # the call of conftest's finished teams
@@ -341,3 +342,40 @@ def numbers(text: str) -> list[str]:
     """The shown strings that are a figure: a count, an amount or a share."""
     figure = re.compile(r"-?(EUR )?-?[0-9][0-9.,]*( €| %)?")
     return [s for s in text.split("\n") if figure.fullmatch(s)]
+
+
+async def test_blueprints_public_as_of_a_day_never_change(outcomes: RunningService) -> None:
+    await a_call_once(outcomes)
+    staff = outcomes.auth("staff")
+
+    async def post(path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = await outcomes.client.post(path, json=body, headers=staff)
+        assert response.status_code in (200, 201), response.text
+        answer: dict[str, Any] = response.json()
+        return answer
+
+    async def published_on(day: date) -> int:
+        count: int = (await report(outcomes, day)).json()["blueprints"]["published"]
+        return count
+
+    a = await post("/api/v1/teams/team-a/blueprint", BLUEPRINT)
+    b = await post("/api/v1/teams/team-b/blueprint", BLUEPRINT)
+    await post(f"/api/v1/blueprints/{a['id']}/publish")
+    await post(f"/api/v1/blueprints/{b['id']}/publish")
+    published = today(outcomes)
+    outcomes.clock.advance(timedelta(days=1))
+    await post(f"/api/v1/blueprints/{a['id']}/withdraw", {"reason": "Kontakt widerrufen"})
+    withdrawn = today(outcomes)
+    outcomes.clock.advance(timedelta(days=1))
+    # Resubmitted: the blueprint's own publication and withdrawal dates are cleared.
+    await post("/api/v1/teams/team-a/blueprint", BLUEPRINT | {"title": "Überarbeitet"})
+    resubmitted = today(outcomes)
+    counts_then = [await published_on(d) for d in (published, withdrawn, resubmitted)]
+    outcomes.clock.advance(timedelta(days=1))
+    await post(f"/api/v1/blueprints/{a['id']}/publish")
+
+    assert counts_then == [2, 1, 1]
+    assert [
+        await published_on(d) for d in (published, withdrawn, resubmitted, today(outcomes))
+    ] == [2, 1, 1, 2]
+    assert await published_on(published - timedelta(days=1)) == 0
