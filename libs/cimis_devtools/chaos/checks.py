@@ -150,6 +150,22 @@ async def _funder_report(workload: Workload, runner: Runner, api: Api, found: Fi
             f"{call.ref} report applications", len(applications), report["applications"]["total"]
         )
         found.differ(
+            f"{call.ref} report applications by district, kind and eligibility",
+            _applications_by_district(applications),
+            {
+                row["district_code"]: {
+                    k: row[k] for k in ("company", "organisation", "creative", "eligible")
+                }
+                | {"ineligible": row["ineligible"]}
+                for row in report["applications"]["by_district"]
+            },
+        )
+        found.differ(
+            f"{call.ref} report ineligibility reasons",
+            dict(Counter(r["code"] for a in applications for r in a["eligibility"]["reasons"])),
+            report["applications"]["ineligibility_reasons"],
+        )
+        found.differ(
             f"{call.ref} report teams",
             {
                 "formed": len(teams),
@@ -204,6 +220,18 @@ async def _funder_report(workload: Workload, runner: Runner, api: Api, found: Fi
                 if line["approved"] != "0.00"
             },
         )
+
+
+def _applications_by_district(applications: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Intake's applications counted as the report counts them: per district, by kind and by
+    eligibility."""
+    rows: dict[str, Counter[str]] = {}
+    for a in applications:
+        row = rows.setdefault(a["district_code"], Counter())
+        row[a["kind"]] += 1
+        row["eligible" if a["eligibility"]["eligible"] else "ineligible"] += 1
+    kinds = ("company", "organisation", "creative", "eligible", "ineligible")
+    return {code: {k: row[k] for k in kinds} for code, row in rows.items()}
 
 
 async def _milestones(expectation: Expectation, runner: Runner, api: Api, found: Findings) -> None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cimis_chassis.keyset import Page, keyset_page
 from services.outcomes.adapters.repositories import SqlCosts, blueprint_from_row
-from services.outcomes.adapters.tables import blueprints, teams
-from services.outcomes.domain.blueprints import PUBLISHED, Blueprint
+from services.outcomes.adapters.tables import blueprint_history, blueprints, teams
+from services.outcomes.domain.blueprints import PUBLISHED, Blueprint, public_count
 
 
 class OutcomesQueries:
@@ -42,15 +42,17 @@ class OutcomesQueries:
         return [blueprint_from_row(r) for r in (await self.session.execute(query)).all()]
 
     async def published_count(self, call_id: str, until: datetime) -> int:
-        """The call's blueprints public at ``until``: published by then, not yet withdrawn."""
+        """The call's blueprints public at ``until``: by their history (a resubmission clears
+        a blueprint's own dates), so that a past day's count never changes."""
+        h = blueprint_history
         query = (
-            select(func.count())
-            .select_from(blueprints)
-            .where(blueprints.c.call_id == call_id)
-            .where(blueprints.c.published_at <= until)
-            .where(or_(blueprints.c.withdrawn_at.is_(None), blueprints.c.withdrawn_at > until))
+            select(h.c.blueprint_id, h.c.step)
+            .where(h.c.call_id == call_id)
+            .where(h.c.at <= until)
+            .order_by(h.c.at, h.c.id)
         )
-        return int((await self.session.execute(query)).scalar_one())
+        steps = (await self.session.execute(query)).all()
+        return public_count((blueprint_id, step) for blueprint_id, step in steps)
 
     async def costs(self, team_ids: list[str]) -> dict[str, dict[str, int]]:
         return await SqlCosts(self.session).of(team_ids)

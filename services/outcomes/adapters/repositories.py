@@ -15,7 +15,13 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cimis_chassis.upsert import conflict_insert
-from services.outcomes.adapters.tables import blueprints, plan_states, team_costs, teams
+from services.outcomes.adapters.tables import (
+    blueprint_history,
+    blueprints,
+    plan_states,
+    team_costs,
+    teams,
+)
 from services.outcomes.domain.blueprints import Blueprint, Contact, Content
 from services.outcomes.domain.teams import RUNNING, TeamRecord
 
@@ -118,6 +124,13 @@ class SqlBlueprints:
         del values["id"]
         await self.session.execute(
             update(blueprints).where(blueprints.c.id == blueprint.id).values(**values)
+        )
+
+    async def happened(self, blueprint: Blueprint, step: str, at: datetime) -> None:
+        await self.session.execute(
+            blueprint_history.insert().values(
+                blueprint_id=blueprint.id, call_id=blueprint.call_id, step=step, at=at
+            )
         )
 
     async def _one(self, query: Any, lock: bool) -> Blueprint | None:

@@ -80,6 +80,20 @@ blueprints = Table(
 )
 Index("ix_blueprints_status", blueprints.c.status, blueprints.c.updated_at)
 
+# Each blueprint's steps into and out of the public catalogue (published, withdrawn), as its
+# events announced them: a resubmission clears the blueprint's own dates, its history stays.
+# Outcomes' own record, like the blueprints: a rebuild keeps it.
+blueprint_history = Table(
+    "blueprint_history",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("blueprint_id", String(36), nullable=False),
+    Column("call_id", String(36), nullable=False),
+    Column("step", String(20), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+)
+Index("ix_blueprint_history_call", blueprint_history.c.call_id, blueprint_history.c.at)
+
 # --- the funder's report: facts with their times, so that it can be drawn up as of any day ---
 
 calls = Table(

@@ -85,6 +85,7 @@ async def publish_blueprint(uow: OutcomesUnitOfWork, cmd: PublishBlueprint) -> B
         return blueprint
     await _store(uow, "blueprint.published", blueprint, published)
     assert published.published_at is not None
+    await uow.blueprints.happened(published, rules.PUBLISHED, published.published_at)
     await uow.emit(
         BlueprintPublishedV1(
             **_identity(published),
@@ -103,6 +104,7 @@ async def withdraw_blueprint(uow: OutcomesUnitOfWork, cmd: WithdrawBlueprint) ->
     await _store(uow, "blueprint.withdrawn", blueprint, withdrawn)
     assert withdrawn.withdrawn_at is not None
     assert withdrawn.withdrawal_reason is not None
+    await uow.blueprints.happened(withdrawn, rules.WITHDRAWN, withdrawn.withdrawn_at)
     await uow.emit(
         BlueprintWithdrawnV1(
             **_identity(withdrawn),

@@ -49,6 +49,11 @@ class Blueprints(Protocol):
 
     async def put(self, blueprint: Blueprint) -> None: ...
 
+    async def happened(self, blueprint: Blueprint, step: str, at: datetime) -> None:
+        """Append a step into or out of the public catalogue (published, withdrawn) to the
+        blueprint's history, which the funder's report counts."""
+        ...
+
 
 class ReportFacts(Protocol):
     """The funder's report's facts, appended as the platform's events arrive."""

@@ -14,6 +14,7 @@ from cimis_chassis.envelope import CloudEvent
 from cimis_contracts.budget import (
     BudgetAllocatedV1,
     BudgetClosedV1,
+    CostPlanChangedV1,
     ExpenseApprovedV1,
     ExpenseReversedV1,
     PaymentRequestChangedV1,
@@ -39,6 +40,7 @@ from cimis_contracts.milestones import (
 )
 from services.outcomes.app.ports import OutcomesUnitOfWork
 from services.outcomes.domain import report as r
+from services.outcomes.domain.costs import POSITIONS
 from services.outcomes.domain.report import AppliedFact, MilestoneStep, ReportFact
 
 
@@ -141,11 +143,15 @@ async def on_expense_reversed(
 async def on_payment_request_changed(
     uow: OutcomesUnitOfWork, payload: PaymentRequestChangedV1, event: CloudEvent
 ) -> None:
-    # Money leaves when a payment is paid, and comes back when the bank returns it.
+    # Money leaves when a payment is paid, and comes back when the bank returns it. The bank
+    # may return an exported payment that was never marked paid: only one that carries the
+    # value date of its payment was counted as paid.
     if payload.status == "paid":
         signs = {r.PAID: 1}
-    elif payload.status == "returned":
+    elif payload.status == "returned" and payload.value_date is not None:
         signs = {r.PAID: -1, r.RETURNED: 1}
+    elif payload.status == "returned":
+        signs = {r.RETURNED: 1}
     else:
         return
     await uow.report.record(
@@ -161,6 +167,31 @@ async def on_payment_request_changed(
             )
             for fact, sign in signs.items()
             for line in payload.positions
+        )
+    )
+
+
+async def on_cost_plan_changed(
+    uow: OutcomesUnitOfWork, payload: CostPlanChangedV1, event: CloudEvent
+) -> None:
+    # A proposal waiting for its second person plans nothing yet; its approval comes again,
+    # in force. Every line is recorded, zero for one the version leaves out, so that the
+    # version replaces the one before it line by line.
+    if payload.status != "in_force":
+        return
+    planned: dict[str, int] = {line.position: line.planned_cents for line in payload.lines}
+    await uow.report.record(
+        *(
+            ReportFact(
+                payload.call_id,
+                payload.team_id,
+                r.PLANNED_COST,
+                position,
+                planned.get(position, 0),
+                None,
+                payload.changed_at,
+            )
+            for position in sorted({*POSITIONS, *planned})
         )
     )
 

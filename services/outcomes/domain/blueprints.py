@@ -7,6 +7,7 @@ people only with their consent, and only published blueprints are ever public.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -152,6 +153,15 @@ def withdraw(blueprint: Blueprint, *, reason: str, now: datetime) -> Blueprint:
         withdrawal_reason=_given(reason, "Give a reason for the withdrawal."),
         updated_at=now,
     )
+
+
+def public_count(steps: Iterable[tuple[str, str]]) -> int:
+    """How many blueprints were public after ``steps`` (blueprint id, published or withdrawn;
+    in time order): those whose last step was a publication."""
+    last: dict[str, str] = {}
+    for blueprint_id, step in steps:
+        last[blueprint_id] = step
+    return sum(step == PUBLISHED for step in last.values())
 
 
 def _check(content: Content) -> None:

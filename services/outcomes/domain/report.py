@@ -40,6 +40,12 @@ PLANNED, RESCHEDULED, REPORTED, COMPLETED, WAIVED, REOPENED, CANCELLED = (
 # A cancelled plan cancels every milestone of its team still open: one step for all of them.
 WHOLE_PLAN = "*"
 KINDS = ("company", "organisation", "creative")
+# A line of a team's cost plan as it came into force: each version in force is recorded as one
+# fact per budget line (zero for a line it leaves out), so the latest fact of each line up to a
+# day is the plan in force that day.
+PLANNED_COST = "planned_cost"
+# The report's row for allocated money whose team had no cost plan in force yet.
+NOT_YET_PLANNED = "not_yet_planned"
 
 
 @dataclass(frozen=True)
@@ -96,7 +102,14 @@ class DistrictRow:
 
 @dataclass(frozen=True)
 class LineRow:
+    """A budget line: allocated (the cost plans in force), approved, paid, returned by the bank.
+
+    Released money has no line: tranches are released per team (a share of its whole budget
+    on a milestone), so the report shows it only in the lines' total.
+    """
+
     position: str
+    allocated_cents: int
     approved_cents: int
     paid_cents: int
     returned_cents: int
@@ -134,6 +147,7 @@ class FunderReport:
     returned_cents: int
     unspent_returned_cents: int
     lines: list[LineRow]
+    not_yet_planned_cents: int
     milestones: MilestoneCounts
     blueprints_published: int
 
@@ -171,6 +185,12 @@ def funder_report(facts: CallFacts, *, as_of: date, blueprints_published: int) -
     for f in money:
         totals[f.fact] += f.cents if f.fact not in (PROPOSED, ACCEPTED, WITHDRAWN) else 1
     erzgebirge = {t for t, code in district_of.items() if code == ERZGEBIRGE_CODE}
+    lines, not_yet_planned = _lines(money)
+    # The books of the report balance: its lines add up to its totals, to the cent.
+    assert sum(x.allocated_cents for x in lines) + not_yet_planned == totals[ALLOCATED]
+    assert sum(x.approved_cents for x in lines) == totals[APPROVED]
+    assert sum(x.paid_cents for x in lines) == totals[PAID]
+    assert sum(x.returned_cents for x in lines) == totals[RETURNED]
     return FunderReport(
         call_id=facts.call_id,
         title=facts.title,
@@ -196,7 +216,8 @@ def funder_report(facts: CallFacts, *, as_of: date, blueprints_published: int) -
         paid_cents=totals[PAID],
         returned_cents=totals[RETURNED],
         unspent_returned_cents=totals[UNSPENT_RETURNED],
-        lines=_lines(money),
+        lines=lines,
+        not_yet_planned_cents=not_yet_planned,
         milestones=_milestones(steps, as_of),
         blueprints_published=blueprints_published,
     )
@@ -218,15 +239,40 @@ def _by_district(applications: Iterable[AppliedFact]) -> list[DistrictRow]:
     ]
 
 
-def _lines(money: Iterable[ReportFact]) -> list[LineRow]:
+def _lines(money: Iterable[ReportFact]) -> tuple[list[LineRow], int]:
+    """The budget lines with money on them, in cost-plan order, and the allocated money of
+    teams that had no cost plan in force yet (a plan splits its team's whole allocation)."""
     sums: dict[tuple[str, str], int] = Counter()
+    allocated: Counter[str] = Counter()
+    plans: dict[str, dict[str, int]] = defaultdict(dict)
     for f in money:
-        if f.position is not None and f.fact in (APPROVED, PAID, RETURNED):
+        if f.fact == ALLOCATED and f.team_id is not None:
+            allocated[f.team_id] += f.cents
+        elif f.fact == PLANNED_COST and f.team_id is not None and f.position is not None:
+            plans[f.team_id][f.position] = f.cents  # in time order: the latest version wins
+        elif f.position is not None and f.fact in (APPROVED, PAID, RETURNED):
             sums[(f.position, f.fact)] += f.cents
-    positions = sorted({p for p, _ in sums}, key=line_order)
-    return [
-        LineRow(p, sums[(p, APPROVED)], sums[(p, PAID)], sums[(p, RETURNED)]) for p in positions
+    not_yet_planned = 0
+    for team, cents in allocated.items():
+        plan = plans.get(team)
+        if plan is None or sum(plan.values()) != cents:
+            # No plan in force (budget refuses one that does not split the allocation).
+            not_yet_planned += cents
+            continue
+        for position, planned in plan.items():
+            sums[(position, ALLOCATED)] += planned
+    positions = sorted({p for (p, _), c in sums.items() if c}, key=line_order)
+    rows = [
+        LineRow(
+            p,
+            sums[(p, ALLOCATED)],
+            sums[(p, APPROVED)],
+            sums[(p, PAID)],
+            sums[(p, RETURNED)],
+        )
+        for p in positions
     ]
+    return rows, not_yet_planned
 
 
 def _milestones(steps: Iterable[MilestoneStep], as_of: date) -> MilestoneCounts:

@@ -79,6 +79,7 @@ SUBSCRIPTIONS: Sequence[tuple[type[EventData], Handler]] = (
     (ExpenseApprovedV1, report.on_expense_approved),
     (ExpenseReversedV1, team.on_expense_reversed),
     (ExpenseReversedV1, report.on_expense_reversed),
+    (CostPlanChangedV1, report.on_cost_plan_changed),
     (PaymentRequestChangedV1, report.on_payment_request_changed),
     (BudgetClosedV1, report.on_budget_closed),
     (CostPlanChangedV1, forecast.on_cost_plan_changed),

@@ -3,9 +3,9 @@ and read them again from their first record.
 
 Outcomes' read side (teams, costs, the report's facts, the forecast's plans) is a function
 of the topics, so it can always be rebuilt: after a bug fix in a handler, or to prove that
-the figures come from events only. Blueprints are outcomes' own records and stay. Every
-outcomes instance must be stopped first: the consumer group's offsets can only be moved while
-nobody consumes.
+the figures come from events only. Blueprints and their history are outcomes' own records
+and stay. Every outcomes instance must be stopped first: the consumer group's offsets can
+only be moved while nobody consumes.
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ from services.outcomes.settings import OutcomesSettings
 # Mounted by the cimis CLI as `cimis outcomes` (entry point group cimis.commands).
 app = typer.Typer(help="Outcomes service tools.", no_args_is_help=True)
 
-# Learned from the topics, so rebuilt from them; the blueprints are outcomes' own.
+# Learned from the topics, so rebuilt from them; the blueprints and their history are
+# outcomes' own.
 DERIVED = (
     teams,
     plan_states,

@@ -160,7 +160,20 @@ async def test_the_report_counts_what_the_events_said(outcomes: RunningService) 
         "paid": "12345.67",
     }
     assert report["budget"]["lines"] == [
-        {"position": "personnel", "approved": "12345.67", "paid": "12345.67", "returned": "0.00"}
+        {
+            "position": "personnel",
+            "allocated": "0.00",
+            "approved": "12345.67",
+            "paid": "12345.67",
+            "returned": "0.00",
+        },
+        {  # the team's cost plan is not known
+            "position": "not_yet_planned",
+            "allocated": "40000.00",
+            "approved": "0.00",
+            "paid": "0.00",
+            "returned": "0.00",
+        },
     ]
     assert report["milestones"]["completed_on_time"] == 1
 

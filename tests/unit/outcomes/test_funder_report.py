@@ -31,6 +31,14 @@ def fact(
     return ReportFact("call-1", team, fact, kw.get("position"), cents, kw.get("code"), at)
 
 
+def plan(*, at: datetime, **lines: int) -> list[ReportFact]:
+    """A version of team t1's cost plan in force: every line, zero where it plans nothing."""
+    return [
+        fact(r.PLANNED_COST, lines.get(p, 0), at=at, position=p)
+        for p in ("personnel", "material", "external_services", "travel", "other")
+    ]
+
+
 def step(
     milestone: str, kind: str, at: datetime, due: date | None = None, team: str = "t1"
 ) -> MilestoneStep:
@@ -55,6 +63,8 @@ FACTS = CallFacts(
         fact(r.ALLOCATED, 45_000_00),
         fact(r.ALLOCATED, 30_000_00, team="t2"),
         fact(r.RELEASED, 18_000_00),
+        *plan(personnel=30_000_00, material=15_000_00, at=MAY),
+        *plan(personnel=25_000_00, travel=20_000_00, at=JUNE),  # the second version
         fact(r.APPROVED, 10_000_00, position="personnel"),
         fact(r.APPROVED, 2_000_00, position="travel"),
         fact(r.APPROVED, -500_00, position="travel"),  # a reversal
@@ -108,12 +118,15 @@ def test_everything_up_to_the_day() -> None:
         1_000_00,
     )
     assert report.unspent_returned_cents == 30_000_00
+    # Allocated per line is the cost plan in force that day; t2 never had one.
     assert [
-        (x.position, x.approved_cents, x.paid_cents, x.returned_cents) for x in report.lines
+        (x.position, x.allocated_cents, x.approved_cents, x.paid_cents, x.returned_cents)
+        for x in report.lines
     ] == [
-        ("personnel", 10_000_00, 8_000_00, 1_000_00),
-        ("travel", 1_500_00, 0, 0),
+        ("personnel", 25_000_00, 10_000_00, 8_000_00, 1_000_00),
+        ("travel", 20_000_00, 1_500_00, 0, 0),
     ]
+    assert report.not_yet_planned_cents == 30_000_00
     # m1 on time (23:00 Berlin on its day), m2 late, m3 rescheduled and now overdue, m4 waived,
     # m5 cancelled with its withdrawn team's plan; m6, reported but never confirmed, waits.
     assert report.milestones == MilestoneCounts(
@@ -126,6 +139,13 @@ def test_as_of_an_earlier_day_later_facts_do_not_count() -> None:
     report = funder_report(FACTS, as_of=date(2025, 5, 15), blueprints_published=0)
 
     assert (report.paid_cents, report.teams_withdrawn, report.unspent_returned_cents) == (0, 0, 0)
+    # The first version of t1's plan was in force then.
+    assert [(x.position, x.allocated_cents, x.approved_cents) for x in report.lines] == [
+        ("personnel", 30_000_00, 10_000_00),
+        ("material", 15_000_00, 0),
+        ("travel", 0, 1_500_00),
+    ]
+    assert report.not_yet_planned_cents == 30_000_00
     # As of 15 May nothing was done yet: m5 and m6 (due the 10th, 12th) overdue, the rest open.
     assert report.milestones == MilestoneCounts(overdue=2, open=4)
 
@@ -139,3 +159,30 @@ def test_a_day_ends_at_midnight_in_berlin_and_shares_round_half_up() -> None:
         "12.5",
         "0.0",
     ]
+
+
+def test_a_team_without_a_cost_plan_in_force_is_not_yet_planned() -> None:
+    facts = CallFacts(
+        call_id="call-1",
+        title="CIMIS II",
+        districts=("Leipzig",),
+        applications=[],
+        facts=[
+            fact(r.ALLOCATED, 40_000_00, team="t1"),
+            fact(r.ALLOCATED, 12_345_67, team="t2"),
+            *plan(personnel=39_999_99, other=1, at=MAY),
+        ],
+        milestone_steps=[],
+    )
+
+    report = funder_report(facts, as_of=date(2025, 6, 1), blueprints_published=0)
+
+    assert [(x.position, x.allocated_cents) for x in report.lines] == [
+        ("personnel", 39_999_99),
+        ("other", 1),
+    ]
+    assert report.not_yet_planned_cents == 12_345_67
+    assert (
+        sum(x.allocated_cents for x in report.lines) + report.not_yet_planned_cents
+        == report.allocated_cents
+    )
