@@ -11,8 +11,16 @@ settlement period after it (costs count until then). Due days are the latest res
 a stretch whose end came before its start (a milestone rescheduled before an earlier one) is
 expected at once. The curve is a sum of such stretches, piecewise linear.
 
+A milestone waived by staff is done for the tranches after it but releases nothing of its own
+(budget's rule: a tranche whose trigger is a waived milestone's key is never released, until a
+reopen makes the milestone count again). Its tranche is not expected to be spent: it leaves the
+curve (the tranche before it runs on until the next tranche not waived) and the total expected
+(its amount is budget's: the call's cumulative percentages of the total, floored, in the call's
+order), while the forecast counts its money as unspent at the end, since it goes back.
+
 The total is the team's cost plan in force (its lines sum to the allocation), else the
-allocation; each cost plan line follows the same curve for its planned amount. The forecast
+allocation, less what waived milestones' tranches hold back; each cost plan line follows the
+same curve for its planned amount, less its waived share likewise. The forecast
 carries the team's pace against its curve to the end: a team that has spent 80 % of what was
 expected by now is expected to spend 80 % of its money. Shares are exact fractions, amounts
 whole cents (floored), days whole days: no floating point.
@@ -71,6 +79,10 @@ class Stretch:
 class Curve:
     stretches: tuple[Stretch, ...]
     plan_ends_on: date
+    # The call's tranche plan in its order and the keys of the milestones waived: their
+    # tranches are not on the curve, and their money is not expected to be spent.
+    tranches: tuple[Tranche, ...] = ()
+    waived: frozenset[str] = frozenset()
 
     @property
     def starts_on(self) -> date:
@@ -83,7 +95,21 @@ class Curve:
     def share(self, today: date) -> Fraction:
         """The part of the money expected to be spent by the end of ``today``, 0 to 1."""
         total = sum(s.percent for s in self.stretches)
+        if not total:
+            return Fraction(1)  # every tranche waived: nothing is expected, now or later
         return sum((s.percent * s.elapsed(today) for s in self.stretches), Fraction(0)) / total
+
+    def waived_cents(self, total_cents: int) -> int:
+        """What the waived milestones' tranches hold back of ``total_cents``, as budget
+        counts a tranche: cumulative percentages of the call's plan, floored, in its order."""
+        held_back, cumulative_percent, so_far = 0, 0, 0
+        for tranche in self.tranches:
+            cumulative_percent += tranche.percent
+            cumulative = total_cents * cumulative_percent // 100
+            if tranche.milestone is not None and tranche.milestone in self.waived:
+                held_back += cumulative - so_far
+            so_far = cumulative
+        return held_back
 
 
 def expected_curve(
@@ -92,10 +118,13 @@ def expected_curve(
     *,
     starts_on: date,
     settlement_days: int = DEFAULT_SETTLEMENT_DAYS,
+    waived: frozenset[str] = frozenset(),
 ) -> Curve:
-    """The curve of a plan starting ``starts_on`` with ``milestones`` in plan order."""
+    """The curve of a plan starting ``starts_on`` with ``milestones`` in plan order, without
+    the tranches of the milestones ``waived`` (their keys)."""
     assert milestones, "a plan has at least its final milestone"
     assert tranches, "a call releases its money in at least one tranche"
+    kept = [t for t in tranches if t.milestone is None or t.milestone not in waived]
     order = [m.key for m in milestones]
     due = {m.key: m.due_on for m in milestones}
     plan_ends_on = max(due.values())
@@ -107,7 +136,7 @@ def expected_curve(
             return order.index(tranche.milestone), due[tranche.milestone]
         return len(order), plan_ends_on  # a milestone the plan lacks: with the plan's end
 
-    in_order = sorted(tranches, key=released)
+    in_order = sorted(kept, key=released)
     stretches = []
     for n, tranche in enumerate(in_order):
         _, day = released(tranche)
@@ -118,7 +147,9 @@ def expected_curve(
         else:
             until = day + timedelta(days=settlement_days)
         stretches.append(Stretch(tranche.percent, day, max(day, until)))
-    return Curve(tuple(stretches), plan_ends_on)
+    if not stretches:  # every tranche waived: nothing to spend from the start to the end
+        stretches.append(Stretch(0, starts_on, max(starts_on, plan_ends_on)))
+    return Curve(tuple(stretches), plan_ends_on, tuple(tranches), frozenset(waived))
 
 
 @dataclass(frozen=True)
@@ -138,6 +169,8 @@ class Forecast:
     plan_ends_on: date
     allocated_cents: int
     planned_cents: int  # what the curve is drawn for: the cost plan's total, or the allocation
+    # Of it, what waived milestones' tranches hold back: not expected, unspent at the end.
+    waived_cents: int
     spent_cents: int
     expected_by_now_cents: int
     forecast_unspent_at_end_cents: int
@@ -155,24 +188,29 @@ def forecast(
     tolerance_percent: int = DEFAULT_TOLERANCE_PERCENT,
 ) -> Forecast:
     """Where the team's spending stands against ``curve`` on ``today``; per cost plan line
-    too (a line spent on but not planned shows with nothing planned), no lines without one."""
+    too (a line spent on but not planned shows with nothing planned), no lines without one.
+    What waived milestones' tranches hold back is neither expected nor forecast to be spent:
+    it is unspent at the end, whatever the pace."""
     share = curve.share(today)
     spent = sum(spent_by_line.values())
     planned = sum(cost_plan.values()) if cost_plan is not None else allocated_cents
-    expected = _expected(planned, share)
+    waived = curve.waived_cents(planned)
+    expected = _expected(planned - waived, share)
     lines: list[LineForecast] = []
     if cost_plan is not None:
         positions = set(cost_plan) | {p for p, c in spent_by_line.items() if c}
         for position in sorted(positions, key=line_order):
             line_planned = cost_plan.get(position, 0)
+            line_waived = curve.waived_cents(line_planned)
             line_spent = spent_by_line.get(position, 0)
             lines.append(
                 LineForecast(
                     position=position,
                     planned_cents=line_planned,
                     spent_cents=line_spent,
-                    expected_by_now_cents=_expected(line_planned, share),
-                    forecast_unspent_at_end_cents=_unspent(line_planned, line_spent, share),
+                    expected_by_now_cents=_expected(line_planned - line_waived, share),
+                    forecast_unspent_at_end_cents=line_waived
+                    + _unspent(line_planned - line_waived, line_spent, share),
                 )
             )
     return Forecast(
@@ -182,9 +220,10 @@ def forecast(
         plan_ends_on=curve.plan_ends_on,
         allocated_cents=allocated_cents,
         planned_cents=planned,
+        waived_cents=waived,
         spent_cents=spent,
         expected_by_now_cents=expected,
-        forecast_unspent_at_end_cents=_unspent(planned, spent, share),
+        forecast_unspent_at_end_cents=waived + _unspent(planned - waived, spent, share),
         status=_status(spent, expected, tolerance_percent),
         lines=tuple(lines),
     )

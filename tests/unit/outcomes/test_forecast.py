@@ -271,3 +271,107 @@ class TestTheForecast:
             0,
             ON_TRACK,
         )
+
+
+class TestAWaivedMilestone:
+    """Budget never releases a waived milestone's tranche: it is not expected to be spent, and
+    its money is unspent at the end."""
+
+    def test_its_tranche_leaves_the_curve_and_the_one_before_runs_on(self) -> None:
+        curve = expected_curve(
+            DEFAULT_TRANCHES, DEFAULT_PLAN, starts_on=START, waived=frozenset({"prototype"})
+        )
+
+        assert curve.stretches == (
+            Stretch(40, START, day(180)),  # acceptance until the next money: the final one's
+            Stretch(20, day(180), day(270)),
+        )
+        assert (curve.starts_on, curve.plan_ends_on, curve.ends_on) == (START, day(180), day(270))
+
+    def test_a_waived_last_tranche_leaves_the_one_before_to_run_to_the_plans_end(self) -> None:
+        curve = expected_curve(
+            DEFAULT_TRANCHES, DEFAULT_PLAN, starts_on=START, waived=frozenset({"final"})
+        )
+
+        assert curve.stretches == (Stretch(40, START, day(120)), Stretch(40, day(120), day(180)))
+        assert curve.ends_on == day(180)  # no settlement period: nothing comes at the end
+
+    def test_its_money_is_not_expected_but_unspent_at_the_end(self) -> None:
+        curve = expected_curve(
+            DEFAULT_TRANCHES, DEFAULT_PLAN, starts_on=START, waived=frozenset({"prototype"})
+        )
+
+        f = forecast(
+            curve,
+            allocated_cents=100_000_00,
+            cost_plan=None,
+            spent_by_line={"personnel": 18_000_00},
+            today=day(90),
+        )
+
+        # 60,000.00 EUR expected in all; a third of it by now (40 of 60 % over 180 days, half).
+        assert (f.planned_cents, f.waived_cents) == (100_000_00, 40_000_00)
+        assert (f.expected_by_now_cents, f.status) == (20_000_00, ON_TRACK)
+        # Its pace spends 54,000.00 EUR of the 60,000.00; the waived 40,000.00 go back too.
+        assert f.forecast_unspent_at_end_cents == 40_000_00 + 6_000_00
+
+    def test_a_team_on_its_reduced_plan_is_behind_while_the_milestone_counts(self) -> None:
+        f = forecast(
+            expected_curve(DEFAULT_TRANCHES, DEFAULT_PLAN, starts_on=START),
+            allocated_cents=100_000_00,
+            cost_plan=None,
+            spent_by_line={"personnel": 18_000_00},
+            today=day(90),
+        )
+        # Reopened (or never waived): its tranche is expected again.
+        assert (f.waived_cents, f.expected_by_now_cents, f.status) == (0, 30_000_00, BEHIND)
+
+    def test_its_amount_is_budgets_cumulative_and_floored(self) -> None:
+        for waived, cents in (("prototype", 40_000), ("final", 20_001)):
+            curve = expected_curve(
+                DEFAULT_TRANCHES, DEFAULT_PLAN, starts_on=START, waived=frozenset({waived})
+            )
+            # Budget: 40 % of 100,001 cents floored, 80 % floored less that, the rest.
+            assert curve.waived_cents(100_001) == cents
+
+    def test_each_cost_plan_line_holds_back_its_share(self) -> None:
+        curve = expected_curve(
+            DEFAULT_TRANCHES, DEFAULT_PLAN, starts_on=START, waived=frozenset({"prototype"})
+        )
+
+        f = forecast(
+            curve,
+            allocated_cents=100_000_00,
+            cost_plan={"personnel": 60_000_00, "material": 40_000_00},
+            spent_by_line={"personnel": 9_000_00, "material": 3_000_00},
+            today=day(60),  # 2/9 of the 60 % expected
+        )
+
+        assert [
+            (x.position, x.expected_by_now_cents, x.forecast_unspent_at_end_cents) for x in f.lines
+        ] == [
+            ("personnel", 8_000_00, 24_000_00),  # its pace spends the 36,000.00 not waived
+            ("material", 5_333_33, 16_000_00 + 10_500_00),
+        ]
+
+    def test_with_every_tranche_waived_nothing_is_expected_and_all_is_left(self) -> None:
+        tranches = (Tranche("prototype", 50), Tranche("final", 50))
+        curve = expected_curve(
+            tranches, DEFAULT_PLAN, starts_on=START, waived=frozenset({"prototype", "final"})
+        )
+
+        f = forecast(
+            curve, allocated_cents=10_000_00, cost_plan=None, spent_by_line={}, today=day(30)
+        )
+
+        assert (f.expected_by_now_cents, f.status) == (0, ON_TRACK)
+        assert f.forecast_unspent_at_end_cents == 10_000_00
+        assert (f.starts_on, f.ends_on) == (START, day(180))
+
+    def test_a_waived_milestone_without_a_tranche_changes_nothing(self) -> None:
+        plain = expected_curve(DEFAULT_TRANCHES, DEFAULT_PLAN, starts_on=START)
+        waived = expected_curve(
+            DEFAULT_TRANCHES, DEFAULT_PLAN, starts_on=START, waived=frozenset({"workshop"})
+        )
+        assert waived.stretches == plain.stretches
+        assert waived.waived_cents(100_000_00) == 0
