@@ -1,5 +1,6 @@
-"""Migration 0005 on SQLite and PostgreSQL: the blueprints' history comes from the audit log,
-so the blueprints public on a past day are counted as they were, and back again."""
+"""Outcomes' migrations on SQLite and PostgreSQL: 0005 takes the blueprints' history from the
+audit log, so the blueprints public on a past day are counted as they were, and back again;
+0006 keeps the milestones known before, none of them waived."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from cimis_chassis.database import Database, sync_url
 from cimis_chassis.migrations import alembic_config
 from services.outcomes.adapters.queries import OutcomesQueries
 from services.outcomes.adapters.repositories import blueprint_row
-from services.outcomes.adapters.tables import blueprints, chassis
+from services.outcomes.adapters.tables import blueprints, chassis, forecast_milestones
 from services.outcomes.domain import blueprints as rules
 from services.outcomes.domain.report import end_of_day
 from tests.contract.databases import DatabaseContract, OnPostgres, OnSqlite, migrations_of
@@ -73,6 +74,31 @@ class MigrationContract(DatabaseContract):
             await db.dispose()
         assert counts == [1, 0, 0]
         command.downgrade(config, "0004")
+        command.upgrade(config, "head")
+
+    async def test_milestones_known_before_waivers_were_kept_are_not_waived(
+        self, database_url: str
+    ) -> None:
+        config = alembic_config(migrations_of("outcomes"), database_url)
+        command.downgrade(config, "0005")
+        engine = sa.create_engine(sync_url(database_url), poolclass=pool.NullPool)
+        try:
+            with engine.begin() as connection:
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO forecast_milestones (team_id, milestone_id, key, rank, "
+                        "due_date) VALUES ('team-1', 'm-f', 'final', 0, '2025-07-01')"
+                    )
+                )
+            command.upgrade(config, "head")
+            with engine.connect() as connection:
+                rows = connection.execute(
+                    sa.select(forecast_milestones.c.milestone_id, forecast_milestones.c.waived)
+                ).all()
+        finally:
+            engine.dispose()
+        assert [tuple(r) for r in rows] == [("m-f", False)]
+        command.downgrade(config, "0005")
         command.upgrade(config, "head")
 
 

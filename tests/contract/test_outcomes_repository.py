@@ -113,6 +113,31 @@ class OutcomesContract(ServiceSchemaContract):
         # No allocation known yet: the plan runs from the acceptance.
         assert progress.starts_on == a_team().accepted_at.date()
 
+        # No milestone waived.
+        assert progress.waived == frozenset()
+
+    async def test_a_waived_milestone_counts_until_it_is_reopened(self, db: Database) -> None:
+        planned = [
+            ("m-p", Milestone("prototype", date(2025, 5, 1))),
+            ("m-f", Milestone("final", date(2025, 7, 1))),
+        ]
+        async with unit(db) as uow:
+            await uow.teams.add(a_team(plan_status=RUNNING))
+            await uow.forecast_plans.milestones("team-1", planned)
+            await uow.forecast_plans.waive("team-1", "m-p", waived=True)
+            await uow.forecast_plans.waive("team-1", "m-f", waived=True)
+            await uow.forecast_plans.waive("team-2", "m-p", waived=True)  # another team's
+        async with unit(db) as uow:
+            await uow.forecast_plans.waive("team-1", "m-f", waived=False)  # reopened
+            await uow.forecast_plans.milestones("team-1", planned)  # again: no change
+
+        async with db.sessions() as session:
+            progress = await team_progress(session, "team-1", NOW)
+
+        assert progress is not None
+        assert progress.milestones == tuple(m for _, m in planned)
+        assert progress.waived == frozenset({"prototype"})
+
 
 class TestOutcomesOnSqlite(OnSqlite, OutcomesContract):
     pass

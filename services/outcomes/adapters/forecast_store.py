@@ -1,6 +1,6 @@
 """The burn-rate forecast on the database: what each team's curve is drawn from (its call's
-tranche plan, its milestones, its cost plan in force, its money), the teams watched and each
-one's last announced status."""
+tranche plan, its milestones and which of them were waived, its cost plan in force, its
+money), the teams watched and each one's last announced status."""
 
 from __future__ import annotations
 
@@ -73,6 +73,14 @@ class SqlForecastPlans:
             .values(due_date=due_on)
         )
 
+    async def waive(self, team_id: str, milestone_id: str, *, waived: bool) -> None:
+        await self.session.execute(
+            update(forecast_milestones)
+            .where(forecast_milestones.c.team_id == team_id)
+            .where(forecast_milestones.c.milestone_id == milestone_id)
+            .values(waived=waived)
+        )
+
     async def cost_plan(self, team_id: str, version: int, lines: dict[str, int]) -> None:
         """The version in force, unless a later one is already."""
         values = {"version": version, "lines": lines}
@@ -101,6 +109,7 @@ class TeamProgress:
     tranches: tuple[Tranche, ...]
     settlement_days: int
     milestones: tuple[Milestone, ...]  # in plan order, with their latest due days
+    waived: frozenset[str]  # the keys of the milestones staff waived (and did not reopen)
     allocated_cents: int
     cost_plan: dict[str, int] | None
     spent_by_line: dict[str, int]
@@ -116,6 +125,7 @@ class TeamProgress:
             self.milestones,
             starts_on=self.starts_on,
             settlement_days=self.settlement_days,
+            waived=self.waived,
         )
         return forecast(
             curve,
@@ -163,10 +173,13 @@ async def team_progress(
         else:
             spent_by_line[position] = int(total or 0)
     planned = await session.execute(
-        select(forecast_milestones.c.key, forecast_milestones.c.due_date)
+        select(
+            forecast_milestones.c.key, forecast_milestones.c.due_date, forecast_milestones.c.waived
+        )
         .where(forecast_milestones.c.team_id == team_id)
         .order_by(forecast_milestones.c.rank)
     )
+    milestones = planned.all()
     plan = await session.execute(
         select(forecast_cost_plans.c.lines).where(forecast_cost_plans.c.team_id == team_id)
     )
@@ -186,7 +199,8 @@ async def team_progress(
         settlement_days=DEFAULT_SETTLEMENT_DAYS
         if team.settlement_days is None
         else team.settlement_days,
-        milestones=tuple(Milestone(key, due) for key, due in planned.all()),
+        milestones=tuple(Milestone(key, due) for key, due, _ in milestones),
+        waived=frozenset(key for key, _, waived in milestones if waived),
         allocated_cents=allocated,
         cost_plan=None if lines is None else {p: int(c) for p, c in lines.items()},
         spent_by_line=spent_by_line,

@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
     text,
 )
 
@@ -126,7 +127,8 @@ forecast_calls = Table(
     Column("settlement_days", Integer, nullable=False),
 )
 
-# A team's milestones in plan order (rank), each with its latest due day.
+# A team's milestones in plan order (rank), each with its latest due day and whether staff
+# waived it (its tranche is then never released).
 forecast_milestones = Table(
     "forecast_milestones",
     metadata,
@@ -135,6 +137,7 @@ forecast_milestones = Table(
     Column("key", String(20), nullable=False),
     Column("rank", Integer, nullable=False),
     Column("due_date", Date, nullable=False),
+    Column("waived", Boolean, nullable=False, server_default=false()),
 )
 
 # The cost plan in force: its version and lines {position: planned cents}.

@@ -1,12 +1,18 @@
 """Handlers that keep what a team's burn-rate forecast follows: its call's tranche plan and
-settlement period, its milestones with their latest due days, its cost plan in force."""
+settlement period, its milestones with their latest due days and waivers, its cost plan in
+force."""
 
 from __future__ import annotations
 
 from cimis_chassis.envelope import CloudEvent
 from cimis_contracts.budget import CostPlanChangedV1
 from cimis_contracts.intake import CallOpenedV1
-from cimis_contracts.milestones import MilestoneRescheduledV1, PlanCreatedV1
+from cimis_contracts.milestones import (
+    MilestoneReopenedV1,
+    MilestoneRescheduledV1,
+    MilestoneWaivedV1,
+    PlanCreatedV1,
+)
 from services.outcomes.app.ports import OutcomesUnitOfWork
 from services.outcomes.domain.forecast import Milestone, Tranche
 
@@ -32,6 +38,20 @@ async def on_milestone_rescheduled(
     uow: OutcomesUnitOfWork, payload: MilestoneRescheduledV1, event: CloudEvent
 ) -> None:
     await uow.forecast_plans.reschedule(payload.team_id, payload.milestone_id, payload.due_date)
+
+
+async def on_milestone_waived(
+    uow: OutcomesUnitOfWork, payload: MilestoneWaivedV1, event: CloudEvent
+) -> None:
+    # Budget never releases a waived milestone's tranche: the curve leaves it out.
+    await uow.forecast_plans.waive(payload.team_id, payload.milestone_id, waived=True)
+
+
+async def on_milestone_reopened(
+    uow: OutcomesUnitOfWork, payload: MilestoneReopenedV1, event: CloudEvent
+) -> None:
+    # Open again, whatever it was: a waived one's tranche is expected once more.
+    await uow.forecast_plans.waive(payload.team_id, payload.milestone_id, waived=False)
 
 
 async def on_cost_plan_changed(

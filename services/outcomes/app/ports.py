@@ -101,6 +101,10 @@ class ForecastPlans(Protocol):
 
     async def reschedule(self, team_id: str, milestone_id: str, due_on: date) -> None: ...
 
+    async def waive(self, team_id: str, milestone_id: str, *, waived: bool) -> None:
+        """Staff waived the milestone (``waived``), or reopened it (not ``waived``)."""
+        ...
+
     async def cost_plan(self, team_id: str, version: int, lines: dict[str, int]) -> None:
         """The version in force, unless a later one is already."""
         ...

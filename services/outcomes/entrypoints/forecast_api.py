@@ -27,9 +27,11 @@ async def team_forecast(team_id: Id, request: Request, principal: Reader) -> dic
     from its milestone's due day (the allocation's day for the first) to the next tranche's, the
     last over the call's settlement period when it comes at the plan's end (`ends_on`). The
     total is the cost plan in force (else the allocation), and `lines` show each cost plan line
-    (none without a cost plan). `forecast_unspent_at_end` carries the team's pace against its
-    curve to the end. `status` is `ahead` or `behind` beyond the call's
-    `burn_rate_tolerance_percent` (default 25) of what is expected by now, else `on_track`."""
+    (none without a cost plan). A milestone waived by staff releases no money of its own: its
+    tranche (`waived`) is not on the curve nor expected, and counts as unspent at the end.
+    `forecast_unspent_at_end` carries the team's pace against its curve to the end. `status`
+    is `ahead` or `behind` beyond the call's `burn_rate_tolerance_percent` (default 25) of
+    what is expected by now, else `on_track`."""
     host = host_of(request)
     today = host.clock.now().astimezone(BERLIN).date()
     async with host.db.sessions() as session:
@@ -49,6 +51,7 @@ async def team_forecast(team_id: Id, request: Request, principal: Reader) -> dic
         "plan_ends_on": result.plan_ends_on.isoformat(),
         "allocated": format_eur(result.allocated_cents),
         "planned": format_eur(result.planned_cents),
+        "waived": format_eur(result.waived_cents),
         "spent": format_eur(result.spent_cents),
         "expected_by_now": format_eur(result.expected_by_now_cents),
         "forecast_unspent_at_end": format_eur(result.forecast_unspent_at_end_cents),

@@ -1,5 +1,5 @@
 """A team's forecast over the API follows its call's tranche plan, its milestones' latest due
-days and its cost plan in force, line by line."""
+days and waivers, and its cost plan in force, line by line."""
 
 from __future__ import annotations
 
@@ -8,7 +8,13 @@ from typing import Any
 
 from cimis_contracts.budget import BudgetAllocatedV1, CostPlanChangedV1, CostPlanLine
 from cimis_contracts.intake import CallOpenedV1, PhaseStep, TeamAcceptedV1, TrancheRule
-from cimis_contracts.milestones import MilestoneRescheduledV1, PlanCreatedV1, PlannedMilestone
+from cimis_contracts.milestones import (
+    MilestoneReopenedV1,
+    MilestoneRescheduledV1,
+    MilestoneWaivedV1,
+    PlanCreatedV1,
+    PlannedMilestone,
+)
 from tests.api.outcomes.conftest import approved, feed
 from tests.support.service_app import START, RunningService
 
@@ -17,9 +23,9 @@ TEAM = "t-forecast"
 PLAN = (("kickoff", 14), ("workshop", 42), ("prototype", 120), ("test", 150), ("final", 180))
 
 
-def cost_plan(version: int, status: Any, **lines: int) -> CostPlanChangedV1:
+def cost_plan(version: int, status: Any, team: str = TEAM, **lines: int) -> CostPlanChangedV1:
     return CostPlanChangedV1(
-        team_id=TEAM,
+        team_id=team,
         call_id=CALL,
         version=version,
         status=status,
@@ -30,8 +36,9 @@ def cost_plan(version: int, status: Any, **lines: int) -> CostPlanChangedV1:
     )
 
 
-async def a_team_sixty_days_into_its_plan(svc: RunningService) -> date:
-    """Allocated 100,000.00 EUR sixty days ago under the default 40/40/20 tranches."""
+async def a_team_sixty_days_into_its_plan(svc: RunningService, team: str = TEAM) -> date:
+    """Allocated 100,000.00 EUR sixty days ago under the default 40/40/20 tranches; its
+    milestones' ids are the team's id and their keys."""
     now = svc.clock.now()
     started = now - timedelta(days=60)
     await feed(
@@ -53,46 +60,49 @@ async def a_team_sixty_days_into_its_plan(svc: RunningService) -> date:
             settlement_days=90,
         ),
         TeamAcceptedV1(
-            team_id=TEAM,
+            team_id=team,
             call_id=CALL,
             title="Hofladen online",
             agent_id="agent-anna",
             budget_cents=100_000_00,
             input_vat_deductible=False,
-            company_application_id="fc-co",
-            creative_application_ids=["fc-cr"],
+            company_application_id=f"{team}-co",
+            creative_application_ids=[f"{team}-cr"],
             accepted_at=started,
         ),
         BudgetAllocatedV1(
-            team_id=TEAM,
+            team_id=team,
             call_id=CALL,
             allocated_cents=100_000_00,
             pot_available_cents=400_000_00,
             allocated_at=started,
         ),
         PlanCreatedV1(
-            team_id=TEAM,
+            team_id=team,
             call_id=CALL,
             agent_id="agent-anna",
             milestones=[
                 PlannedMilestone(
-                    milestone_id=f"fc-{k}", key=k, title=k, due_date=started.date() + timedelta(d)
+                    milestone_id=f"{team}-{k}",
+                    key=k,
+                    title=k,
+                    due_date=started.date() + timedelta(d),
                 )
                 for k, d in PLAN
             ],
             created_at=started,
         ),
-        cost_plan(1, "in_force", personnel=60_000_00, material=40_000_00),
+        cost_plan(1, "in_force", team, personnel=60_000_00, material=40_000_00),
         # Waiting for a second person: not the plan yet.
-        cost_plan(2, "pending_approval", personnel=90_000_00, material=10_000_00),
-        approved(TEAM, "e1", "personnel", 9_000_00).model_copy(update={"call_id": CALL}),
-        approved(TEAM, "e2", "material", 3_000_00).model_copy(update={"call_id": CALL}),
+        cost_plan(2, "pending_approval", team, personnel=90_000_00, material=10_000_00),
+        approved(team, "e1", "personnel", 9_000_00).model_copy(update={"call_id": CALL}),
+        approved(team, "e2", "material", 3_000_00).model_copy(update={"call_id": CALL}),
     )
     return started.date()
 
 
-async def forecast_of(svc: RunningService) -> dict[str, Any]:
-    response = await svc.client.get(f"/api/v1/teams/{TEAM}/forecast", headers=svc.auth("staff"))
+async def forecast_of(svc: RunningService, team: str = TEAM) -> dict[str, Any]:
+    response = await svc.client.get(f"/api/v1/teams/{team}/forecast", headers=svc.auth("staff"))
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
 
@@ -111,7 +121,7 @@ async def test_the_forecast_follows_the_tranches_and_the_cost_plan(
         "status": "behind",
     }
     # At 60 % of its curve, its pace would spend 60,000.00 EUR of 100,000.00 EUR.
-    assert body["forecast_unspent_at_end"] == "40000.00"
+    assert (body["forecast_unspent_at_end"], body["waived"]) == ("40000.00", "0.00")
     assert (body["starts_on"], body["plan_ends_on"], body["ends_on"]) == (
         started.isoformat(),
         (started + timedelta(days=180)).isoformat(),
@@ -144,7 +154,7 @@ async def test_a_rescheduled_prototype_moves_the_curve(outcomes: RunningService)
         MilestoneRescheduledV1(
             team_id=TEAM,
             call_id=CALL,
-            milestone_id="fc-prototype",
+            milestone_id=f"{TEAM}-prototype",
             key="prototype",
             previous_due_date=started + timedelta(days=120),
             due_date=started + timedelta(days=150),
@@ -159,6 +169,62 @@ async def test_a_rescheduled_prototype_moves_the_curve(outcomes: RunningService)
     # 40 % over 150 days, 60 of them gone: 16 % expected, and 12 % spent is within 25 %.
     assert (body["expected_by_now"], body["status"]) == ("16000.00", "on_track")
     assert body["forecast_unspent_at_end"] == "25000.00"
+
+
+async def test_a_waived_milestones_tranche_is_not_expected_until_it_is_reopened(
+    outcomes: RunningService,
+) -> None:
+    team = "t-waived"
+    started = await a_team_sixty_days_into_its_plan(outcomes, team)
+    common = {"team_id": team, "call_id": CALL, "milestone_id": f"{team}-prototype"}
+    await feed(
+        outcomes,
+        MilestoneWaivedV1(
+            **common,
+            key="prototype",
+            reason="Prototyp entfällt",
+            waived_by="staff",
+            waived_at=outcomes.clock.now(),
+        ),
+    )
+
+    body = await forecast_of(outcomes, team)
+
+    # Budget never releases the prototype's 40 %: 60,000.00 EUR are expected, the acceptance
+    # tranche until the final one's day, so 40 % x 60/180 of the money by now.
+    assert {k: body[k] for k in ("waived", "expected_by_now", "status")} == {
+        "waived": "40000.00",
+        "expected_by_now": "13333.33",
+        "status": "on_track",
+    }
+    # Its pace spends 54,000.00 EUR of the 60,000.00; the waived money is left as well.
+    assert body["forecast_unspent_at_end"] == "46000.00"
+    assert [(x["expected_by_now"], x["forecast_unspent_at_end"]) for x in body["lines"]] == [
+        ("8000.00", "24000.00"),
+        ("5333.33", "26500.00"),
+    ]
+    assert body["ends_on"] == (started + timedelta(days=270)).isoformat()
+
+    await feed(
+        outcomes,
+        MilestoneReopenedV1(
+            **common,
+            key="prototype",
+            previous_status="waived",
+            reason="Doch geliefert",
+            reopened_by="staff",
+            reopened_at=outcomes.clock.now(),
+        ),
+    )
+
+    body = await forecast_of(outcomes, team)
+
+    assert {k: body[k] for k in ("waived", "expected_by_now", "status")} == {
+        "waived": "0.00",
+        "expected_by_now": "20000.00",
+        "status": "behind",
+    }
+    assert body["forecast_unspent_at_end"] == "40000.00"
 
 
 async def _known(svc: RunningService) -> bool:
