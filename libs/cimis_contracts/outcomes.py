@@ -82,9 +82,13 @@ class TeamSpendingOffPlanV1(EventData):
     expected_cents: int = Field(ge=0)
     forecast_unspent_cents: int = Field(ge=0)
     allocated_cents: int = Field(ge=0)
-    plan_ends_on: date
+    plan_ends_on: date  # the last milestone's due day
     as_of: date
     detected_at: AwareDatetime
+    # The end of the spending period ``forecast_unspent_cents`` is forecast to: the plan's end,
+    # or the end of the call's settlement period after it when the last tranche is released at
+    # the plan's end (absent on events from before it was sent).
+    spending_ends_on: date | None = None
 
     def subject(self) -> str:
         return self.team_id

@@ -71,6 +71,7 @@ class ForecastWatch:
                         plan_ends_on=result.plan_ends_on,
                         as_of=today,
                         detected_at=now,
+                        spending_ends_on=result.ends_on,
                     )
                 )
                 await uow.audit(

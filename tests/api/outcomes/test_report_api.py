@@ -264,6 +264,12 @@ async def test_the_burn_rate_watch_announces_a_change_once(outcomes: RunningServ
     announced = await outbox_of(outcomes, "t-report", TeamSpendingOffPlanV1.TYPE)
     assert [e["data"]["status"] for e in announced] == ["behind"]
     assert announced[0]["data"]["forecast_unspent_cents"] == 27_654_33
+    # The unspent money is forecast to the end of the spending period: the curve's end (here
+    # the plan's, all the money having come on acceptance).
+    forecast = await outcomes.client.get(
+        "/api/v1/teams/t-report/forecast", headers=outcomes.auth("staff")
+    )
+    assert announced[0]["data"]["spending_ends_on"] == forecast.json()["ends_on"]
 
     metrics = OutcomesMetrics(CollectorRegistry())
     metrics.show(by_call)

@@ -13,6 +13,7 @@ from cimis_contracts.budget import AllocationRefusedV1, BudgetAllocatedV1
 from cimis_contracts.catalog import registered_types
 from cimis_contracts.intake import CallOpenedV1, TeamAcceptedV1
 from cimis_contracts.milestones import MilestoneCompletedV1
+from cimis_contracts.outcomes import TeamSpendingOffPlanV1
 
 SAMPLES = Path(__file__).parent / "samples"
 
@@ -89,3 +90,11 @@ def test_a_call_opened_before_burn_rates_were_watched_gets_the_default() -> None
     payload = decode_data(parse_event(json.dumps(raw)))
     assert isinstance(payload, CallOpenedV1)
     assert payload.burn_rate_tolerance_percent == 25
+
+
+def test_a_spending_alert_from_before_it_named_the_spending_periods_end_reads_without_one() -> None:
+    raw = json.loads((SAMPLES / "de.cimis.outcomes.team_spending_off_plan.v1.json").read_text())
+    del raw["data"]["spending_ends_on"]
+    payload = decode_data(parse_event(json.dumps(raw)))
+    assert isinstance(payload, TeamSpendingOffPlanV1)
+    assert payload.spending_ends_on is None
