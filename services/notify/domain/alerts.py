@@ -279,6 +279,7 @@ def alert_for(event: EventData, team: TeamContact) -> Alert:
                 "forecast_unspent_cents": event.forecast_unspent_cents,
                 "allocated_cents": event.allocated_cents,
                 "plan_ends_on": event.plan_ends_on,
+                "spending_ends_on": event.spending_ends_on,
                 "as_of": event.as_of,
             }
         case TeamReassignedV1():

@@ -62,6 +62,10 @@ EVERY_ALERTING_EVENT = [
         for kind in ("submitted", "changes_requested", "published", "withdrawn")
     ),
     *(spending_off_plan("t-1", status=status) for status in ("behind", "ahead", "on_track")),
+    *(
+        spending_off_plan("t-1", status=status, spending_ends_on=date(2025, 11, 27))
+        for status in ("behind", "ahead")
+    ),
     tranche_kept("t-1"),
     tranche_kept("t-1", milestone_key="prototype"),
 ]
@@ -336,6 +340,20 @@ class TestRendering:
         assert "Das Geld bleibt beim Team." in body
         _, english = RENDERER.render(alert, "en", recipient_name=None)
         assert "The money stays with the team." in english
+
+    def test_money_left_is_forecast_to_the_end_of_the_spending_period(self) -> None:
+        behind = spending_off_plan("t-1", spending_ends_on=date(2025, 11, 27))
+        _, german = render(behind, "de")
+        _, english = render(behind, "en")
+        assert "bis zum Ende des Ausgabezeitraums am 27.11.2025 etwa 23.000,00 €" in german
+        assert "when the spending period ends on 27 November 2025." in english
+        ahead = spending_off_plan("t-1", status="ahead", spending_ends_on=date(2025, 11, 27))
+        assert "Der Ausgabezeitraum endet am 27.11.2025." in render(ahead, "de")[1]
+        _, german = render(spending_off_plan("t-1", status="ahead", spending_ends_on=None), "de")
+        # Sent before the event named the spending period's end: the plan's end it is.
+        assert "Das Planende ist am 29.08.2025." in german
+        _, german = render(spending_off_plan("t-1"), "de")
+        assert "bis zum Planende am 29.08.2025 etwa" in german
 
     def test_the_agent_hears_of_a_payment_only_once_it_is_paid(self) -> None:
         assert alerts_for(payment_request_changed("t-1", status="approved"), TEAM) == []
