@@ -381,14 +381,19 @@ class OutboxRelay:
         by_time: dict[datetime, list[int]] = {}
         for position, confirmed_at in unmarked.items():
             by_time.setdefault(confirmed_at, []).append(position)
-        async with self._db.transaction() as session:
-            for confirmed_at, positions in by_time.items():
-                # Another instance may have published and marked them after our lease lapsed.
-                await session.execute(
-                    update(o)
-                    .where(o.c.position.in_(positions), o.c.published_at.is_(None))
-                    .values(published_at=confirmed_at)
-                )
+        marks = [
+            # Another instance may have published and marked them after our lease lapsed.
+            update(o)
+            .where(o.c.position.in_(positions), o.c.published_at.is_(None))
+            .values(published_at=confirmed_at)
+            for confirmed_at, positions in by_time.items()
+        ]
+        if len(marks) == 1:
+            await self._db.execute_alone(marks[0])
+        else:
+            async with self._db.transaction() as session:
+                for mark in marks:
+                    await session.execute(mark)
         for position in unmarked:
             self._unmarked.pop(position, None)
 
