@@ -577,10 +577,16 @@ async def test_every_alert_expression_parses_and_the_scenario_fires_the_right_on
 
     # Quiet, allowing for a scrape that timed out on a busy machine a moment ago: the rules
     # that need it have a `for`, and a real fault stays true past the wait.
-    async def all_quiet() -> bool:
-        return all([not await platform.query(rules[name]) for name in MUST_STAY_QUIET])
+    firing: list[str] = []
 
-    await platform.wait_for(f"alert expressions {sorted(MUST_STAY_QUIET)} false", all_quiet)
+    async def all_quiet() -> bool:
+        firing[:] = [name for name in sorted(MUST_STAY_QUIET) if await platform.query(rules[name])]
+        return not firing
+
+    try:
+        await platform.wait_for(f"alert expressions {sorted(MUST_STAY_QUIET)} false", all_quiet)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; still true: {firing}") from None
 
 
 async def test_prometheus_evaluates_the_deployed_rules_and_raises_the_dead_letter_alert(
