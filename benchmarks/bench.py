@@ -104,6 +104,8 @@ def _pipeline_figures(
             "ratio_to_ceiling_1to1": round(result.events_per_second / ceiling.events_per_second, 4)
             if ceiling and ceiling.events_per_second
             else None,
+            "published": result.published,
+            "duplicate_publications": result.duplicate_publications,
         }
     # Cost per event at 2N over cost per event at N: 1.0 is flat, above 1 grows with volume.
     figures["cost_ratio_2n_over_n"] = (
@@ -133,7 +135,8 @@ def _print_pipeline(service: str, database: str, figures: dict[str, Any]) -> Non
             label,
             f"{f['events_per_second']:,.0f} events/s",
             f"{f['ms_per_event']:.2f} ms/event, {f['statements_per_event']:.2f} statements/event"
-            + (f", {ratio:.1%} of 1:1 ceiling" if ratio is not None else ""),
+            + (f", {ratio:.1%} of 1:1 ceiling" if ratio is not None else "")
+            + f", {f['duplicate_publications']} of {f['published']} published twice",
         )
     cost = figures["cost_ratio_2n_over_n"]
     _row(

@@ -38,7 +38,7 @@ from sqlalchemy.engine import Engine
 from benchmarks.workload import bench_call, team_accepted
 from cimis_chassis.auth import Role, create_key
 from cimis_chassis.database import Database
-from cimis_chassis.envelope import make_event
+from cimis_chassis.envelope import make_event, parse_event
 from cimis_chassis.kafka import ensure_topics
 from cimis_chassis.kafka_client import aiokafka_options
 from cimis_contracts import topics
@@ -92,6 +92,9 @@ class PipelineResult:
     seconds: float
     statements: int
     statement_kinds: dict[str, int] = field(default_factory=dict)
+    # Records the run put on the service's topic, and how many of them repeat an event id.
+    published: int = 0
+    duplicate_publications: int = 0
 
     @property
     def events_per_second(self) -> float:
@@ -177,6 +180,46 @@ async def _partitions(consumer: AIOKafkaConsumer, name: str) -> set[int]:
     raise RuntimeError(f"topic {name} has no partitions in the broker's metadata")
 
 
+async def end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
+    consumer = AIOKafkaConsumer(**aiokafka_options(bootstrap), enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [
+            TopicPartition(topic, p)
+            for p in sorted(
+                consumer.partitions_for_topic(topic) or await _partitions(consumer, topic)
+            )
+        ]
+        return dict(await consumer.end_offsets(partitions))
+    finally:
+        await consumer.stop()
+
+
+async def publications(bootstrap: str, since: dict[TopicPartition, int]) -> tuple[int, int]:
+    """Records written after ``since`` (end offsets taken before the run) up to the end, and
+    how many of them carry an event id seen before: a publication the relay made twice."""
+    consumer = AIOKafkaConsumer(**aiokafka_options(bootstrap), enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(list(since))
+        ends = await consumer.end_offsets(list(since))
+        for tp, offset in since.items():
+            consumer.seek(tp, offset)
+        seen: set[str] = set()
+        records = duplicates = 0
+        while any([await consumer.position(tp) < ends[tp] for tp in since]):
+            batches = await consumer.getmany(timeout_ms=1000, max_records=5000)
+            for batch in batches.values():
+                for record in batch:
+                    records += 1
+                    event_id = parse_event(record.value).id
+                    duplicates += event_id in seen
+                    seen.add(event_id)
+        return records, duplicates
+    finally:
+        await consumer.stop()
+
+
 async def preload(bootstrap: str, call_id: str, teams: int, *, call: bool = True) -> None:
     """Write the call's opening (when ``call``) and ``teams`` acceptances to intake's topic."""
     now = datetime.now(UTC)
@@ -253,6 +296,9 @@ async def run_pipeline(
         except BaseException:
             await observer.dispose()
             raise
+    output = topics.owned_topic(pipeline.service)
+    assert output is not None
+    before = await end_offsets(bootstrap, output)
     await preload(bootstrap, call_id, teams, call=pipeline.call_applied is None)
     app = bootstrap_module.create_app(settings)
     counter = StatementCounter([observer.engine.sync_engine, observer.read_engine.sync_engine])
@@ -295,6 +341,7 @@ async def run_pipeline(
     finally:
         counter.close()
         await observer.dispose()
+    published, duplicates = await publications(bootstrap, before)
     return PipelineResult(
         service=pipeline.service,
         database=label,
@@ -303,4 +350,6 @@ async def run_pipeline(
         seconds=seconds,
         statements=counter.count,
         statement_kinds=dict(counter.kinds.most_common()),
+        published=published,
+        duplicate_publications=duplicates,
     )
