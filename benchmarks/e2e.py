@@ -298,7 +298,11 @@ class Platform:
         """Send the phase's accepts at its rate, not waiting for answers (open loop)."""
         intake = self.processes["intake"]
         headers = {"Authorization": f"Bearer {self.tokens[STAFF]}"}
-        limits = httpx.Limits(max_connections=500, max_keepalive_connections=100)
+        # Idle connections are dropped before uvicorn's own 5 s keep-alive closes them: at the
+        # same 5 s a request could go out on a connection the server was closing (ReadError).
+        limits = httpx.Limits(
+            max_connections=500, max_keepalive_connections=100, keepalive_expiry=2.0
+        )
         async with httpx.AsyncClient(
             base_url=intake.base_url, headers=headers, timeout=60.0, limits=limits
         ) as client:
