@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -336,7 +337,7 @@ async def owners_figures(p: Platform, call_id: str) -> dict[str, Any]:
     money: Counter[str] = Counter()
     lines: dict[str, Counter[str]] = {p: Counter() for p in POSITIONS}
     erzgebirge = Counter[str]()
-    not_yet_planned = 0
+    not_yet_planned = not_yet_planned_released = 0
     for t in accepted:
         budget = await p.do("budget", "GET", f"/api/v1/teams/{t['id']}/budget", "fiona")
         for figure in ("allocated", "released", "approved", "paid", "returned"):
@@ -346,8 +347,12 @@ async def owners_figures(p: Platform, call_id: str) -> dict[str, Any]:
         plan = await p.do("budget", "GET", f"/api/v1/teams/{t['id']}/cost-plan", "fiona")
         if plan["status"] == "none":
             not_yet_planned += parse_eur(budget["allocated"])
-        for line in plan["lines"]:
-            lines[line["position"]]["allocated"] += parse_eur(line["planned"])
+            not_yet_planned_released += parse_eur(budget["released"])
+        planned = {line["position"]: parse_eur(line["planned"]) for line in plan["lines"]}
+        for position, cents in planned.items():
+            lines[position]["allocated"] += cents
+        for position, cents in split(parse_eur(budget["released"]), planned).items():
+            lines[position]["released"] += cents
         for status, figure in (("paid", "paid"), ("returned", "returned")):
             requests = await p.pages(
                 "budget", f"/api/v1/payment-requests?team_id={t['id']}&status={status}"
@@ -404,17 +409,37 @@ async def owners_figures(p: Platform, call_id: str) -> dict[str, Any]:
             "team_paid": format_eur(money["paid"]),
         },
         "lines": {
-            position: {k: format_eur(v[k]) for k in ("allocated", "approved", "paid", "returned")}
+            position: {k: format_eur(v[k]) for k in LINE_FIGURES}
             for position, v in lines.items()
             if any(v.values())
         },
-        "not_yet_planned": format_eur(not_yet_planned),
+        "not_yet_planned": {
+            "allocated": format_eur(not_yet_planned),
+            "released": format_eur(not_yet_planned_released),
+        },
         "milestones": {
             "completed": milestones["completed"],
             "waived": milestones["waived"],
             "not done": milestones["open"] + milestones["overdue"] + milestones["reported"],
         },
     }
+
+
+LINE_FIGURES = ("allocated", "released", "approved", "paid", "returned")
+
+
+def split(cents: int, planned: dict[str, int]) -> dict[str, int]:
+    """A tranche releases the same share of every planned line: ``cents`` in proportion to the
+    plan, floored, the odd cents to the largest remainders (the report's rule, done again)."""
+    whole = sum(planned.values())
+    if not whole:
+        return {}
+    exact = {position: Fraction(cents * p, whole) for position, p in planned.items()}
+    shares = {position: int(value) for position, value in exact.items()}
+    by_remainder = sorted(planned, key=lambda q: (shares[q] - exact[q], list(planned).index(q)))
+    for position in by_remainder[: cents - sum(shares.values())]:
+        shares[position] += 1
+    return shares
 
 
 def share(part: int, whole: int) -> str:
@@ -444,11 +469,11 @@ def as_owners_write_it(report: dict[str, Any]) -> dict[str, Any]:
         }
         | {"unspent_returned": money["unspent_returned"], "team_paid": money["paid"]},
         "lines": {
-            x["position"]: {k: x[k] for k in ("allocated", "approved", "paid", "returned")}
+            x["position"]: {k: x[k] for k in LINE_FIGURES}
             for x in lines
             if x["position"] != "not_yet_planned"
         },
-        "not_yet_planned": lines[-1]["allocated"],
+        "not_yet_planned": {k: lines[-1][k] for k in ("allocated", "released")},
         "milestones": {
             "completed": report["milestones"]["completed_on_time"]
             + report["milestones"]["completed_late"],
@@ -498,10 +523,11 @@ async def test_every_figure_of_the_report_agrees_with_intake_and_budget_to_the_c
     assert expected["budget"]["returned"] == "345.67"
     assert expected["lines"]["travel"] == {
         "allocated": "8000.00",
+        "released": "3200.00",
         "approved": "434.55",
         "paid": "0.00",
         "returned": "345.67",
     }
-    assert expected["not_yet_planned"] == "25000.00"
+    assert expected["not_yet_planned"] == {"allocated": "25000.00", "released": "10000.00"}
     assert expected["milestones"]["completed"] == 1
     assert len(teams) == 2

@@ -102,14 +102,17 @@ class DistrictRow:
 
 @dataclass(frozen=True)
 class LineRow:
-    """A budget line: allocated (the cost plans in force), approved, paid, returned by the bank.
+    """A budget line: allocated (the cost plans in force), released, approved, paid, returned
+    by the bank.
 
-    Released money has no line: tranches are released per team (a share of its whole budget
-    on a milestone), so the report shows it only in the lines' total.
+    A tranche releases its share of a team's whole budget, so it releases that share of every
+    line of the team's cost plan: a team's released money is split over its lines in
+    proportion to what each plans, to the cent (the largest remainders take the odd cents).
     """
 
     position: str
     allocated_cents: int
+    released_cents: int
     approved_cents: int
     paid_cents: int
     returned_cents: int
@@ -148,6 +151,8 @@ class FunderReport:
     unspent_returned_cents: int
     lines: list[LineRow]
     not_yet_planned_cents: int
+    # What was released to the teams without a cost plan in force: no line to split it over.
+    not_yet_planned_released_cents: int
     milestones: MilestoneCounts
     blueprints_published: int
 
@@ -185,9 +190,10 @@ def funder_report(facts: CallFacts, *, as_of: date, blueprints_published: int) -
     for f in money:
         totals[f.fact] += f.cents if f.fact not in (PROPOSED, ACCEPTED, WITHDRAWN) else 1
     erzgebirge = {t for t, code in district_of.items() if code == ERZGEBIRGE_CODE}
-    lines, not_yet_planned = _lines(money)
+    lines, not_yet_planned, not_yet_planned_released = _lines(money)
     # The books of the report balance: its lines add up to its totals, to the cent.
     assert sum(x.allocated_cents for x in lines) + not_yet_planned == totals[ALLOCATED]
+    assert sum(x.released_cents for x in lines) + not_yet_planned_released == totals[RELEASED]
     assert sum(x.approved_cents for x in lines) == totals[APPROVED]
     assert sum(x.paid_cents for x in lines) == totals[PAID]
     assert sum(x.returned_cents for x in lines) == totals[RETURNED]
@@ -218,6 +224,7 @@ def funder_report(facts: CallFacts, *, as_of: date, blueprints_published: int) -
         unspent_returned_cents=totals[UNSPENT_RETURNED],
         lines=lines,
         not_yet_planned_cents=not_yet_planned,
+        not_yet_planned_released_cents=not_yet_planned_released,
         milestones=_milestones(steps, as_of),
         blueprints_published=blueprints_published,
     )
@@ -239,40 +246,65 @@ def _by_district(applications: Iterable[AppliedFact]) -> list[DistrictRow]:
     ]
 
 
-def _lines(money: Iterable[ReportFact]) -> tuple[list[LineRow], int]:
-    """The budget lines with money on them, in cost-plan order, and the allocated money of
-    teams that had no cost plan in force yet (a plan splits its team's whole allocation)."""
+def _lines(money: Iterable[ReportFact]) -> tuple[list[LineRow], int, int]:
+    """The budget lines with money on them, in cost-plan order, and the allocated and the
+    released money of teams that had no cost plan in force yet (a plan splits its team's whole
+    allocation)."""
     sums: dict[tuple[str, str], int] = Counter()
     allocated: Counter[str] = Counter()
+    released: Counter[str] = Counter()
     plans: dict[str, dict[str, int]] = defaultdict(dict)
     for f in money:
         if f.fact == ALLOCATED and f.team_id is not None:
             allocated[f.team_id] += f.cents
+        elif f.fact == RELEASED and f.team_id is not None:
+            released[f.team_id] += f.cents
         elif f.fact == PLANNED_COST and f.team_id is not None and f.position is not None:
             plans[f.team_id][f.position] = f.cents  # in time order: the latest version wins
         elif f.position is not None and f.fact in (APPROVED, PAID, RETURNED):
             sums[(f.position, f.fact)] += f.cents
-    not_yet_planned = 0
-    for team, cents in allocated.items():
+    not_yet_planned = not_yet_planned_released = 0
+    for team in allocated.keys() | released.keys():
+        cents = allocated[team]
         plan = plans.get(team)
-        if plan is None or sum(plan.values()) != cents:
+        if plan is None or not cents or sum(plan.values()) != cents:
             # No plan in force (budget refuses one that does not split the allocation).
             not_yet_planned += cents
+            not_yet_planned_released += released[team]
             continue
         for position, planned in plan.items():
             sums[(position, ALLOCATED)] += planned
+        for position, share in pro_rata(released[team], plan).items():
+            sums[(position, RELEASED)] += share
     positions = sorted({p for (p, _), c in sums.items() if c}, key=line_order)
     rows = [
         LineRow(
             p,
             sums[(p, ALLOCATED)],
+            sums[(p, RELEASED)],
             sums[(p, APPROVED)],
             sums[(p, PAID)],
             sums[(p, RETURNED)],
         )
         for p in positions
     ]
-    return rows, not_yet_planned
+    return rows, not_yet_planned, not_yet_planned_released
+
+
+def pro_rata(cents: int, weights: dict[str, int]) -> dict[str, int]:
+    """``cents`` split in proportion to ``weights``, in whole cents that add up to ``cents``:
+    each key gets the floor of its share, and the cents left over go one each to the keys with
+    the largest remainders (ties in the keys' order)."""
+    whole = sum(weights.values())
+    if not whole:
+        return dict.fromkeys(weights, 0)
+    shares = {key: cents * weight // whole for key, weight in weights.items()}
+    remainders = sorted(
+        weights, key=lambda key: (-(cents * weights[key] % whole), list(weights).index(key))
+    )
+    for key in remainders[: cents - sum(shares.values())]:
+        shares[key] += 1
+    return shares
 
 
 def _milestones(steps: Iterable[MilestoneStep], as_of: date) -> MilestoneCounts:

@@ -69,7 +69,8 @@ async def call_report(
 ) -> dict[str, Any]:
     """What call `call_id` achieved as of a day, from the platform's events only: applications
     by district and kind with eligibility, teams formed and accepted, the Erzgebirgskreis's
-    share, the money allocated, released, approved, paid and returned (per budget line),
+    share, the money allocated, released, approved, paid and returned (per budget line: a
+    team's released money over the lines of its cost plan in proportion to what each plans),
     milestones on time, late, waived, overdue and open, and blueprints published."""
     return report_json(await _report(request, call_id, as_of))
 

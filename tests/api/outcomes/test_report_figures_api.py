@@ -203,9 +203,10 @@ async def test_allocated_per_line_is_the_cost_plan_in_force_that_day(
     before = (await report(outcomes, first)).json()["budget"]
     after = (await report(outcomes)).json()["budget"]
 
+    # A tranche releases the same share of every line of its team's cost plan.
     assert before["lines"] == [
-        line("personnel", "30000.00", "24000.00", "12000.00"),
-        line("external_services", "15000.00", "17001.00", "0.00", "8500.50"),
+        line("personnel", "30000.00", "24000.00", "12000.00", released="30000.00"),
+        line("external_services", "15000.00", "17001.00", "0.00", "8500.50", released="15000.00"),
         line("travel", "0.00", "333.33", "0.00", "333.33"),
         line("not_yet_planned", "45000.00"),  # team-b's plan waits for its approval
     ]
@@ -217,18 +218,17 @@ async def test_allocated_per_line_is_the_cost_plan_in_force_that_day(
         "returned": "8833.83",
     }
     assert after["lines"] == [
-        line("personnel", "25000.00", "24000.00", "12000.00"),
-        line("external_services", "15000.00", "17001.00", "0.00", "8500.50"),
+        line("personnel", "25000.00", "24000.00", "12000.00", released="25000.00"),
+        line("external_services", "15000.00", "17001.00", "0.00", "8500.50", released="15000.00"),
         line("travel", "45000.00", "333.33", "0.00", "333.33"),
-        line("other", "5000.00"),
+        line("other", "5000.00", released="5000.00"),
         line("not_yet_planned", "0.00"),
     ]
     for budget in (before, after):
         lines = budget["lines"]
-        for figure in ("allocated", "approved", "paid", "returned"):
+        for figure in ("allocated", "released", "approved", "paid", "returned"):
             assert cents(sum_of(lines, figure)) == cents(budget[figure])
             assert budget["lines_total"][figure] == budget[figure]
-        assert budget["lines_total"]["released"] == budget["released"]
 
 
 def line(
@@ -237,10 +237,13 @@ def line(
     approved: str = "0.00",
     paid: str = "0.00",
     returned: str = "0.00",
+    *,
+    released: str = "0.00",
 ) -> dict[str, str]:
     return {
         "position": position,
         "allocated": allocated,
+        "released": released,
         "approved": approved,
         "paid": paid,
         "returned": returned,

@@ -186,3 +186,58 @@ def test_a_team_without_a_cost_plan_in_force_is_not_yet_planned() -> None:
         sum(x.allocated_cents for x in report.lines) + report.not_yet_planned_cents
         == report.allocated_cents
     )
+
+
+def test_a_tranche_releases_the_same_share_of_every_line_of_the_cost_plan() -> None:
+    facts = CallFacts(
+        call_id="call-1",
+        title="CIMIS II",
+        districts=("Leipzig",),
+        applications=[],
+        facts=[
+            fact(r.ALLOCATED, 45_000_01, team="t1"),
+            fact(r.ALLOCATED, 10_000_00, team="t2"),
+            *plan(personnel=15_000_00, material=15_000_00, travel=15_000_01, at=MAY),
+            # 40 % on acceptance, for t1 and for t2 (which has no cost plan).
+            fact(r.RELEASED, 18_000_00, team="t1"),
+            fact(r.RELEASED, 4_000_00, team="t2"),
+            # The prototype's 40 %, taken back after a reopen, then released again.
+            fact(r.RELEASED, 18_000_00, team="t1", at=JUNE),
+            fact(r.RELEASED, -18_000_00, team="t1", at=JUNE),
+        ],
+        milestone_steps=[],
+    )
+
+    report = funder_report(facts, as_of=date(2025, 7, 1), blueprints_published=0)
+
+    # 18,000.00 over 15,000.00 / 15,000.00 / 15,000.01 is 5,999.9987, 5,999.9987, 6,000.0027:
+    # floors of 5,999.99, 5,999.99 and 6,000.00, and the two cents left over go to the lines
+    # with the largest remainders.
+    assert [(x.position, x.released_cents) for x in report.lines] == [
+        ("personnel", 6_000_00),
+        ("material", 6_000_00),
+        ("travel", 6_000_00),
+    ]
+    assert report.not_yet_planned_released_cents == 4_000_00
+    assert (
+        sum(x.released_cents for x in report.lines) + report.not_yet_planned_released_cents
+        == report.released_cents
+        == 22_000_00
+    )
+
+
+def test_pro_rata_splits_to_the_cent_whatever_the_weights() -> None:
+    for cents in (0, 1, 2, 99, 10_000_00, 12_345_67):
+        for weights in (
+            {"a": 1},
+            {"a": 1, "b": 1, "c": 1},
+            {"a": 0, "b": 3, "c": 7},
+            {"a": 25_000_00, "b": 15_000_00, "c": 5_000_01},
+        ):
+            shares = r.pro_rata(cents, weights)
+            assert sum(shares.values()) == cents
+            assert set(shares) == set(weights)
+            for key, weight in weights.items():
+                exact = cents * weight / sum(weights.values())
+                assert abs(shares[key] - exact) < 1
+    assert r.pro_rata(5, {"a": 0, "b": 0}) == {"a": 0, "b": 0}
