@@ -3,9 +3,11 @@ and read them again from their first record.
 
 Outcomes' read side (teams, costs, the report's facts, the forecast's plans and waivers) is
 a function of the topics, so it can always be rebuilt: after a bug fix in a handler, or to
-prove that the figures come from events only. Blueprints and their history are outcomes' own records
-and stay. Every outcomes instance must be stopped first: the consumer group's offsets can
-only be moved while nobody consumes.
+prove that the figures come from events only. Blueprints and their history are outcomes' own
+records and stay, and so does the burn-rate status last announced per team (the scan's, not
+the topics'), so that reading the topics again announces nothing twice. Every outcomes
+instance must be stopped first: the consumer group's offsets can only be moved while nobody
+consumes.
 """
 
 from __future__ import annotations
