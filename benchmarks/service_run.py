@@ -156,18 +156,22 @@ async def skip_to_end(bootstrap: str, group_id: str, names: tuple[str, ...]) -> 
     )
     await consumer.start()
     try:
-        partitions = [
-            TopicPartition(name, p)
-            for name in names
-            for p in sorted(
-                consumer.partitions_for_topic(name) or await _partitions(consumer, name)
-            )
-        ]
+        partitions = await _topic_partitions(consumer, names)
         consumer.assign(partitions)
         ends = await consumer.end_offsets(partitions)
         await consumer.commit({tp: OffsetAndMetadata(offset, "") for tp, offset in ends.items()})
     finally:
         await consumer.stop()
+
+
+async def _topic_partitions(
+    consumer: AIOKafkaConsumer, names: tuple[str, ...]
+) -> list[TopicPartition]:
+    return [
+        TopicPartition(name, p)
+        for name in names
+        for p in sorted(consumer.partitions_for_topic(name) or await _partitions(consumer, name))
+    ]
 
 
 async def _partitions(consumer: AIOKafkaConsumer, name: str) -> set[int]:
@@ -184,13 +188,7 @@ async def end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
     consumer = AIOKafkaConsumer(**aiokafka_options(bootstrap), enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = [
-            TopicPartition(topic, p)
-            for p in sorted(
-                consumer.partitions_for_topic(topic) or await _partitions(consumer, topic)
-            )
-        ]
-        return dict(await consumer.end_offsets(partitions))
+        return dict(await consumer.end_offsets(await _topic_partitions(consumer, (topic,))))
     finally:
         await consumer.stop()
 

@@ -302,10 +302,9 @@ class EventConsumer:
         for item in batch:
             if outcomes[id(item)] == "applied":
                 type_ = item.event.type
-                lag = lags.get(type_) or lags.setdefault(
-                    type_, host.metrics.end_to_end_lag.labels(type_)
-                )
-                lag.observe(max(0.0, (now - item.event.time).total_seconds()))
+                if type_ not in lags:
+                    lags[type_] = host.metrics.end_to_end_lag.labels(type_)
+                lags[type_].observe(max(0.0, (now - item.event.time).total_seconds()))
 
     async def _with_retries(
         self,

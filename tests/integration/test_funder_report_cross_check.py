@@ -30,7 +30,7 @@ from cimis_chassis.auth import Role, create_key
 from cimis_chassis.money import format_eur, parse_eur
 from cimis_devtools.identifiers import vat_id
 from tests.integration.test_intake_events_on_kafka import agent_registered
-from tests.support.processes import ServiceProcess, publish
+from tests.support.processes import ServiceProcess, local_service, publish
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
@@ -101,22 +101,14 @@ async def platform(tmp_path: Path, kafka_bootstrap: str) -> AsyncIterator[Platfo
     tokens = {name: create_key(keys, role=role, principal=name) for name, role in roles.items()}
     suffix = uuid.uuid4().hex[:8]
     processes = {
-        name: ServiceProcess(
-            f"services.{name}.entrypoints.main",
-            name=name,
-            log_path=tmp_path / f"{name}.log",
-            env={
-                "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-                "DATABASE_URL": f"sqlite:///{tmp_path / (name + '.db')}",
-                "CIMIS_API_KEYS_FILE": str(keys),
-                "VAR_DIR": str(tmp_path / f"var-{name}"),
-                "LOG_JSON": "false",
-                "OUTBOX_POLL_SECONDS": "0.1",
-                # Own groups: no other test's consumer takes partitions away from these.
-                "CONSUMER_GROUP": f"cimis-{name}-report-{suffix}",
-                # The payment run's debtor (a valid IBAN; no money moves in a test).
-                **({"PROGRAMME_IBAN": "DE89370400440532013000"} if name == "budget" else {}),
-            },
+        name: local_service(
+            name,
+            tmp_path,
+            kafka_bootstrap,
+            keys,
+            group=f"cimis-{name}-report-{suffix}",
+            # The payment run's debtor (a valid IBAN; no money moves in a test).
+            **({"PROGRAMME_IBAN": "DE89370400440532013000"} if name == "budget" else {}),
         )
         for name in SERVICES
     }
@@ -436,7 +428,7 @@ def split(cents: int, planned: dict[str, int]) -> dict[str, int]:
         return {}
     exact = {position: Fraction(cents * p, whole) for position, p in planned.items()}
     shares = {position: int(value) for position, value in exact.items()}
-    by_remainder = sorted(planned, key=lambda q: (shares[q] - exact[q], list(planned).index(q)))
+    by_remainder = sorted(planned, key=lambda q: shares[q] - exact[q])  # stable: ties in order
     for position in by_remainder[: cents - sum(shares.values())]:
         shares[position] += 1
     return shares

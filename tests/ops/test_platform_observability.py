@@ -43,7 +43,7 @@ from tests.ops.support import (
     promtool,
     tool,
 )
-from tests.support.processes import ServiceProcess
+from tests.support.processes import ServiceProcess, local_service
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
@@ -200,23 +200,9 @@ def has_value(result: list[dict[str, Any]]) -> bool:
 
 
 def _process(name: str, tmp: Path, bootstrap: str, keys_file: Path, **extra: str) -> ServiceProcess:
-    return ServiceProcess(
-        f"services.{name}.entrypoints.main",
-        name=name,
-        log_path=tmp / f"{name}.log",
-        env={
-            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            "DATABASE_URL": f"sqlite:///{tmp / (name + '.db')}",
-            "CIMIS_API_KEYS_FILE": str(keys_file),
-            "VAR_DIR": str(tmp / f"var-{name}"),
-            "LOG_JSON": "false",
-            "OUTBOX_POLL_SECONDS": "0.1",
-            # Own groups: the shared broker's history is read too, but no other test's
-            # consumer takes partitions away from these.
-            "CONSUMER_GROUP": f"cimis-{name}-ops-{uuid.uuid4().hex[:12]}",
-            **extra,
-        },
-    )
+    # The shared broker's history is read too (outcomes excepted, see below).
+    group = extra.pop("CONSUMER_GROUP", f"cimis-{name}-ops-{uuid.uuid4().hex[:12]}")
+    return local_service(name, tmp, bootstrap, keys_file, group=group, **extra)
 
 
 def _json(response: httpx.Response, status: int) -> dict[str, Any]:

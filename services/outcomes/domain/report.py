@@ -299,9 +299,8 @@ def pro_rata(cents: int, weights: dict[str, int]) -> dict[str, int]:
     if not whole:
         return dict.fromkeys(weights, 0)
     shares = {key: cents * weight // whole for key, weight in weights.items()}
-    remainders = sorted(
-        weights, key=lambda key: (-(cents * weights[key] % whole), list(weights).index(key))
-    )
+    # A stable sort: equal remainders stay in the keys' order.
+    remainders = sorted(weights, key=lambda key: -(cents * weights[key] % whole))
     for key in remainders[: cents - sum(shares.values())]:
         shares[key] += 1
     return shares

@@ -31,6 +31,18 @@ def fact(
     return ReportFact("call-1", team, fact, kw.get("position"), cents, kw.get("code"), at)
 
 
+def money_facts(*facts: ReportFact) -> CallFacts:
+    """A call with money facts only: no applications, no milestones."""
+    return CallFacts(
+        call_id="call-1",
+        title="CIMIS II",
+        districts=("Leipzig",),
+        applications=[],
+        facts=list(facts),
+        milestone_steps=[],
+    )
+
+
 def plan(*, at: datetime, **lines: int) -> list[ReportFact]:
     """A version of team t1's cost plan in force: every line, zero where it plans nothing."""
     return [
@@ -162,17 +174,10 @@ def test_a_day_ends_at_midnight_in_berlin_and_shares_round_half_up() -> None:
 
 
 def test_a_team_without_a_cost_plan_in_force_is_not_yet_planned() -> None:
-    facts = CallFacts(
-        call_id="call-1",
-        title="CIMIS II",
-        districts=("Leipzig",),
-        applications=[],
-        facts=[
-            fact(r.ALLOCATED, 40_000_00, team="t1"),
-            fact(r.ALLOCATED, 12_345_67, team="t2"),
-            *plan(personnel=39_999_99, other=1, at=MAY),
-        ],
-        milestone_steps=[],
+    facts = money_facts(
+        fact(r.ALLOCATED, 40_000_00, team="t1"),
+        fact(r.ALLOCATED, 12_345_67, team="t2"),
+        *plan(personnel=39_999_99, other=1, at=MAY),
     )
 
     report = funder_report(facts, as_of=date(2025, 6, 1), blueprints_published=0)
@@ -189,23 +194,16 @@ def test_a_team_without_a_cost_plan_in_force_is_not_yet_planned() -> None:
 
 
 def test_a_tranche_releases_the_same_share_of_every_line_of_the_cost_plan() -> None:
-    facts = CallFacts(
-        call_id="call-1",
-        title="CIMIS II",
-        districts=("Leipzig",),
-        applications=[],
-        facts=[
-            fact(r.ALLOCATED, 45_000_01, team="t1"),
-            fact(r.ALLOCATED, 10_000_00, team="t2"),
-            *plan(personnel=15_000_00, material=15_000_00, travel=15_000_01, at=MAY),
-            # 40 % on acceptance, for t1 and for t2 (which has no cost plan).
-            fact(r.RELEASED, 18_000_00, team="t1"),
-            fact(r.RELEASED, 4_000_00, team="t2"),
-            # The prototype's 40 %, taken back after a reopen, then released again.
-            fact(r.RELEASED, 18_000_00, team="t1", at=JUNE),
-            fact(r.RELEASED, -18_000_00, team="t1", at=JUNE),
-        ],
-        milestone_steps=[],
+    facts = money_facts(
+        fact(r.ALLOCATED, 45_000_01, team="t1"),
+        fact(r.ALLOCATED, 10_000_00, team="t2"),
+        *plan(personnel=15_000_00, material=15_000_00, travel=15_000_01, at=MAY),
+        # 40 % on acceptance, for t1 and for t2 (which has no cost plan).
+        fact(r.RELEASED, 18_000_00, team="t1"),
+        fact(r.RELEASED, 4_000_00, team="t2"),
+        # The prototype's 40 %, released and taken back after a reopen.
+        fact(r.RELEASED, 18_000_00, team="t1", at=JUNE),
+        fact(r.RELEASED, -18_000_00, team="t1", at=JUNE),
     )
 
     report = funder_report(facts, as_of=date(2025, 7, 1), blueprints_published=0)
